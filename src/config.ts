@@ -1,0 +1,185 @@
+import { readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+
+/** Every setting of a channeld node. Each is a flag and an environment variable (see SETTINGS). */
+export interface Config {
+  /** @default '127.0.0.1' */
+  grpcHost: string;
+  /** @default 50051 */
+  grpcPort: number;
+  /** @default '0.0.0.0' */
+  httpHost: string;
+  /** @default 8080 */
+  httpPort: number;
+  /** @default 'memory' */
+  engine: 'memory';
+  /** Secrets that sign and verify tokens; the first signs. @default one random secret per start */
+  tokenSecrets: string[];
+  /** Keys backends must send as `authorization: Bearer <key>`. @default none (no auth) */
+  apiKeys: string[];
+  /** Messages kept per channel for replay. @default 500 */
+  replayBufferSize: number;
+  /** How long a message stays replayable. @default 600 */
+  replayWindowSeconds: number;
+  /** Outgoing bytes a socket may have queued before it is closed as slow (4001). @default 1048576 */
+  socketSendBufferBytes: number;
+  /** Seconds of silence before a socket is pinged and then dropped; a multiple of 4, 8–960. @default 32 */
+  socketIdleTimeoutSeconds: number;
+  /** Presence changes kept for WatchPresence resume. @default 10000 */
+  presenceHistorySize: number;
+  /** Presence events a watcher may fall behind before it is cut off. @default 10000 */
+  presenceWatcherQueue: number;
+  /** Serve the demo page and its token-minting endpoint. Never with API keys. @default false */
+  demo: boolean;
+  /** pino level. @default 'info' */
+  logLevel: string;
+  /** How long shutdown waits for in-flight RPCs before cancelling them. @default 10000 */
+  shutdownGraceMs: number;
+}
+
+export const DEFAULT_CONFIG: Readonly<Config> = {
+  grpcHost: '127.0.0.1',
+  grpcPort: 50051,
+  httpHost: '0.0.0.0',
+  httpPort: 8080,
+  engine: 'memory',
+  tokenSecrets: [],
+  apiKeys: [],
+  replayBufferSize: 500,
+  replayWindowSeconds: 600,
+  socketSendBufferBytes: 1024 * 1024,
+  socketIdleTimeoutSeconds: 32,
+  presenceHistorySize: 10_000,
+  presenceWatcherQueue: 10_000,
+  demo: false,
+  logLevel: 'info',
+  shutdownGraceMs: 10_000,
+};
+
+type Kind = 'string' | 'port' | 'int' | 'bool' | 'list';
+
+interface Setting {
+  readonly key: keyof Config;
+  readonly flag: string;
+  readonly env: string;
+  readonly kind: Kind;
+  readonly help: string;
+  readonly min?: number;
+  readonly max?: number;
+  readonly choices?: readonly string[];
+}
+
+/** The one table of settings: flags, environment variables, help text and README all come from it. */
+export const SETTINGS: readonly Setting[] = [
+  { key: 'grpcHost', flag: 'grpc-host', env: 'CHANNELD_GRPC_HOST', kind: 'string', help: 'gRPC listen address' },
+  { key: 'grpcPort', flag: 'grpc-port', env: 'CHANNELD_GRPC_PORT', kind: 'port', help: 'gRPC port (0: any free port)' },
+  { key: 'httpHost', flag: 'http-host', env: 'CHANNELD_HTTP_HOST', kind: 'string', help: 'HTTP/WebSocket listen address' },
+  { key: 'httpPort', flag: 'http-port', env: 'CHANNELD_HTTP_PORT', kind: 'port', help: 'HTTP/WebSocket port (0: any free port)' },
+  { key: 'engine', flag: 'engine', env: 'CHANNELD_ENGINE', kind: 'string', choices: ['memory'], help: 'where channel state lives' },
+  { key: 'tokenSecrets', flag: 'token-secret', env: 'CHANNELD_TOKEN_SECRETS', kind: 'list', help: 'token signing secret, ≥16 bytes; repeat to rotate (first signs, all verify); env: comma-separated; @file reads one per line' },
+  { key: 'apiKeys', flag: 'api-key', env: 'CHANNELD_API_KEYS', kind: 'list', help: 'API key backends send as "authorization: Bearer <key>"; repeatable; env: comma-separated; @file reads one per line' },
+  { key: 'replayBufferSize', flag: 'replay-buffer-size', env: 'CHANNELD_REPLAY_BUFFER_SIZE', kind: 'int', min: 1, max: 100_000, help: 'messages kept per channel for replay' },
+  { key: 'replayWindowSeconds', flag: 'replay-window-seconds', env: 'CHANNELD_REPLAY_WINDOW_SECONDS', kind: 'int', min: 1, max: 86_400, help: 'how long a message stays replayable' },
+  { key: 'socketSendBufferBytes', flag: 'socket-send-buffer-bytes', env: 'CHANNELD_SOCKET_SEND_BUFFER_BYTES', kind: 'int', min: 65_536, max: 1 << 30, help: 'outgoing bytes queued per socket before it is closed as slow (code 4001)' },
+  { key: 'socketIdleTimeoutSeconds', flag: 'socket-idle-timeout-seconds', env: 'CHANNELD_SOCKET_IDLE_TIMEOUT_SECONDS', kind: 'int', min: 8, max: 960, help: 'silence before a socket is dropped (pinged first); multiple of 4' },
+  { key: 'presenceHistorySize', flag: 'presence-history-size', env: 'CHANNELD_PRESENCE_HISTORY_SIZE', kind: 'int', min: 1, max: 10_000_000, help: 'presence changes kept for WatchPresence resume' },
+  { key: 'presenceWatcherQueue', flag: 'presence-watcher-queue', env: 'CHANNELD_PRESENCE_WATCHER_QUEUE', kind: 'int', min: 1, max: 10_000_000, help: 'presence events a slow watcher may lag before it is cut off' },
+  { key: 'demo', flag: 'demo', env: 'CHANNELD_DEMO', kind: 'bool', help: 'serve the demo page at / and its token-minting endpoint (off whenever API keys are set)' },
+  { key: 'logLevel', flag: 'log-level', env: 'CHANNELD_LOG_LEVEL', kind: 'string', choices: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], help: 'log level' },
+  { key: 'shutdownGraceMs', flag: 'shutdown-grace-ms', env: 'CHANNELD_SHUTDOWN_GRACE_MS', kind: 'int', min: 0, max: 600_000, help: 'how long shutdown waits for in-flight RPCs' },
+];
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
+
+function readList(value: string, source: string): string[] {
+  if (value.startsWith('@')) {
+    const path = value.slice(1);
+    let text: string;
+    try {
+      text = readFileSync(path, 'utf8');
+    } catch (err) {
+      throw new ConfigError(`${source}: cannot read ${path}: ${(err as Error).message}`);
+    }
+    return text.split('\n').map((l) => l.trim()).filter((l) => l !== '' && !l.startsWith('#'));
+  }
+  return [value];
+}
+
+function parseValue(setting: Setting, raw: string, source: string): string | number | boolean {
+  switch (setting.kind) {
+    case 'bool':
+      if (['1', 'true', 'yes', ''].includes(raw)) return true;
+      if (['0', 'false', 'no'].includes(raw)) return false;
+      throw new ConfigError(`${source} is "${raw}"; use true or false`);
+    case 'port':
+    case 'int': {
+      const n = Number(raw);
+      const [min, max] = setting.kind === 'port' ? [0, 65_535] : [setting.min ?? 0, setting.max ?? Number.MAX_SAFE_INTEGER];
+      if (raw.trim() === '' || !Number.isInteger(n) || n < min || n > max) {
+        throw new ConfigError(`${source} is "${raw}"; it must be an integer from ${min} to ${max}`);
+      }
+      return n;
+    }
+    default:
+      if (setting.choices !== undefined && !setting.choices.includes(raw)) {
+        throw new ConfigError(`${source} is "${raw}"; it must be one of ${setting.choices.join(', ')}`);
+      }
+      return raw;
+  }
+}
+
+function assign(config: Config, setting: Setting, value: string | number | boolean | string[]): void {
+  (config as unknown as Record<string, unknown>)[setting.key] = value;
+}
+
+/** Builds the config from defaults, then the environment, then flags; rejects unknown or bad values. */
+export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): { config: Config; help: boolean } {
+  const config: Config = { ...DEFAULT_CONFIG, tokenSecrets: [], apiKeys: [] };
+  for (const setting of SETTINGS) {
+    const raw = env[setting.env];
+    if (raw === undefined || raw === '') continue;
+    if (setting.kind === 'list') {
+      assign(config, setting, raw.split(',').map((s) => s.trim()).filter((s) => s !== '').flatMap((v) => readList(v, setting.env)));
+    } else {
+      assign(config, setting, parseValue(setting, raw, setting.env));
+    }
+  }
+  const options: Record<string, { type: 'string' | 'boolean'; multiple?: boolean }> = { help: { type: 'boolean' } };
+  for (const s of SETTINGS) options[s.flag] = s.kind === 'bool' ? { type: 'boolean' } : { type: 'string', multiple: s.kind === 'list' };
+  let parsed: ReturnType<typeof parseArgs>;
+  try {
+    parsed = parseArgs({ args: [...argv], options, strict: true, allowPositionals: false, allowNegative: true });
+  } catch (err) {
+    throw new ConfigError((err as Error).message);
+  }
+  for (const setting of SETTINGS) {
+    const value = parsed.values[setting.flag];
+    if (value === undefined) continue;
+    const source = `--${setting.flag}`;
+    if (setting.kind === 'list') assign(config, setting, (value as string[]).flatMap((v) => readList(v, source)));
+    else if (setting.kind === 'bool') assign(config, setting, value as boolean);
+    else assign(config, setting, parseValue(setting, value as string, source));
+  }
+  validate(config);
+  return { config, help: parsed.values.help === true };
+}
+
+export function validate(config: Config): void {
+  if (config.socketIdleTimeoutSeconds % 4 !== 0) {
+    throw new ConfigError(`socket idle timeout is ${config.socketIdleTimeoutSeconds}; it must be a multiple of 4`);
+  }
+}
+
+export function helpText(): string {
+  const lines = ['Usage: channeld [options]', '', 'Every option can also be set with the environment variable shown.', ''];
+  for (const s of SETTINGS) {
+    const arg = s.kind === 'bool' ? '' : s.kind === 'list' ? ' <value>' : ` <${s.kind === 'port' ? 'port' : s.kind === 'int' ? 'n' : 'value'}>`;
+    const def = DEFAULT_CONFIG[s.key];
+    const shown = Array.isArray(def) ? (def.length === 0 ? 'none' : def.join(',')) : String(def);
+    lines.push(`  --${s.flag}${arg}`.padEnd(40) + `${s.help} [${s.env}] (default: ${shown})`);
+  }
+  lines.push('  --help'.padEnd(40) + 'show this text');
+  return lines.join('\n');
+}

@@ -1,0 +1,29 @@
+/**
+ * The closed set of errors the core raises. Each transport converts them in one place
+ * (src/grpc/status.ts, src/gateway/close-codes.ts); the names follow gRPC's status codes because
+ * that is the vocabulary backends already know.
+ */
+export const ErrorCode = {
+  InvalidArgument: 'invalid-argument',
+  FailedPrecondition: 'failed-precondition',
+  Unauthenticated: 'unauthenticated',
+  ResourceExhausted: 'resource-exhausted',
+  Unavailable: 'unavailable',
+  Internal: 'internal',
+} as const;
+export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
+
+export class ChannelError extends Error {
+  override readonly name = 'ChannelError';
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    options?: ErrorOptions,
+  ) {
+    super(message, options);
+  }
+}
+
+export function invalidArgument(message: string): ChannelError {
+  return new ChannelError(ErrorCode.InvalidArgument, message);
+}

@@ -1,0 +1,313 @@
+import { randomBytes } from 'node:crypto';
+import type { Logger } from 'pino';
+import type { Engine, EngineHandler, PublishResult } from '../engine/engine.js';
+import type { Clock } from './clock.js';
+import { ChannelError, ErrorCode, invalidArgument } from './errors.js';
+import { MAX_BATCH_ITEMS, MAX_PRESENCE_QUERY_IDS } from './limits.js';
+import {
+  PresenceWatcher,
+  snapshotItems,
+  type PresenceFilter,
+  type PresenceItem,
+  type PresenceSink,
+} from './presence-feed.js';
+import { Session, SessionEnd, type SessionSink } from './session.js';
+import type { TokenAuthority, TokenCheck, TokenClaims } from './tokens.js';
+import {
+  PresenceReason,
+  type ChannelMessage,
+  type ClientId,
+  type ClientPresence,
+  type Epoch,
+  type PresenceChange,
+  type SocketId,
+  type StreamPosition,
+} from './types.js';
+import {
+  validateClientId,
+  validateCount,
+  validateDuration,
+  validateIdempotencyKey,
+  validateMessage,
+} from './validation.js';
+
+export interface HubOptions {
+  readonly engine: Engine;
+  readonly tokens: TokenAuthority;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  /** Presence events a watcher may fall behind before it is cut off. */
+  readonly presenceWatcherQueue: number;
+}
+
+export type MessageTarget = { readonly clientId: string } | { readonly token: string };
+
+export interface SendRequest {
+  readonly target: MessageTarget | undefined;
+  readonly message: string;
+  readonly idempotencyKey: string;
+}
+
+export interface CreatedChannel {
+  readonly token: string;
+  readonly expiresAtMs: number;
+  readonly durationMinutes: number;
+}
+
+export interface WatchRequest {
+  readonly filter: PresenceFilter;
+  readonly snapshot: boolean;
+  readonly cursor: string;
+}
+
+const SESSION_END_PRESENCE: Record<SessionEnd, PresenceReason> = {
+  [SessionEnd.Replaced]: PresenceReason.SocketClosed,
+  [SessionEnd.TokenExpired]: PresenceReason.TokenExpired,
+  [SessionEnd.ChannelClosed]: PresenceReason.ChannelClosed,
+  [SessionEnd.SlowConsumer]: PresenceReason.SlowConsumer,
+  [SessionEnd.Shutdown]: PresenceReason.Shutdown,
+};
+
+/**
+ * The core of one node: validates what backends ask, drives the engine, and keeps the sockets this
+ * node holds. Transports (gRPC, gateway) call it; it knows neither.
+ */
+export class Hub implements EngineHandler {
+  private readonly engine: Engine;
+  private readonly tokens: TokenAuthority;
+  private readonly clock: Clock;
+  private readonly log: Logger;
+  private readonly nodeId = randomBytes(6).toString('base64url');
+  private socketCounter = 0;
+  /** The current session per client id on this node. */
+  private readonly sessions = new Map<ClientId, Session>();
+  /** Every open session on this node, including displaced ones still closing. */
+  private readonly sockets = new Map<SocketId, Session>();
+  private readonly watchers = new Set<PresenceWatcher>();
+  private readonly presenceListeners = new Set<(change: PresenceChange) => void>();
+
+  constructor(private readonly options: HubOptions) {
+    this.engine = options.engine;
+    this.tokens = options.tokens;
+    this.clock = options.clock;
+    this.log = options.logger.child({ mod: 'hub' });
+  }
+
+  async start(): Promise<void> {
+    await this.engine.start(this);
+  }
+
+  /** Closes every socket (they reconnect elsewhere) and ends every presence stream. */
+  async drain(): Promise<void> {
+    const sessions = [...this.sockets.values()];
+    for (const session of sessions) session.end(SessionEnd.Shutdown);
+    await Promise.all(sessions.map((s) => s.attached));
+    for (const watcher of this.watchers) watcher.end();
+    this.watchers.clear();
+  }
+
+  async stop(): Promise<void> {
+    await this.drain();
+    await this.engine.stop();
+  }
+
+  get socketCount(): number {
+    return this.sockets.size;
+  }
+
+  // ---- backend API -------------------------------------------------------------------------
+
+  async createChannel(clientId: string, durationMinutes: number): Promise<CreatedChannel> {
+    validateClientId(clientId);
+    const minutes = validateDuration(durationMinutes);
+    const now = this.clock.nowMs();
+    // A token minted in the same millisecond as a CloseChannel must not count as revoked.
+    const revokedAt = await this.engine.revokedAt(clientId);
+    const issuedAt = revokedAt !== undefined && revokedAt >= now ? revokedAt + 1 : now;
+    const expiresAtMs = now + minutes * 60_000;
+    const token = this.tokens.mint(clientId, issuedAt, expiresAtMs);
+    await this.engine.retain(clientId, expiresAtMs);
+    return { token, expiresAtMs, durationMinutes: minutes };
+  }
+
+  async sendMessage(request: SendRequest): Promise<PublishResult> {
+    const clientId = await this.resolveTarget(request.target);
+    const message = validateMessage(request.message);
+    const key = validateIdempotencyKey(request.idempotencyKey);
+    return this.engine.publish(clientId, message, key);
+  }
+
+  /** One result per item, in order; a bad item yields its error and does not stop the others. */
+  async sendMessages(requests: readonly SendRequest[]): Promise<(PublishResult | ChannelError)[]> {
+    validateCount('requests', requests.length, 1, MAX_BATCH_ITEMS);
+    return Promise.all(
+      requests.map((request, i) =>
+        this.sendMessage(request).catch((err: unknown) => {
+          const error = toChannelError(err);
+          return new ChannelError(error.code, `requests[${i}]: ${error.message}`);
+        }),
+      ),
+    );
+  }
+
+  async getPresence(clientIds: readonly string[]): Promise<ClientPresence[]> {
+    validateCount('client_ids', clientIds.length, 1, MAX_PRESENCE_QUERY_IDS);
+    clientIds.forEach((id, i) => validateClientId(id, `client_ids[${i}]`));
+    return this.engine.presence(clientIds);
+  }
+
+  async closeChannel(clientId: string): Promise<boolean> {
+    validateClientId(clientId);
+    return this.engine.closeChannel(clientId, this.clock.nowMs());
+  }
+
+  /** Starts a presence stream: snapshot or replay first, then live changes. */
+  async watchPresence(request: WatchRequest, sink: PresenceSink): Promise<PresenceWatcher> {
+    [...request.filter.clientIds].forEach((id, i) => validateClientId(id, `client_ids[${i}]`));
+    const watcher = new PresenceWatcher(
+      request.filter,
+      sink,
+      this.options.presenceWatcherQueue,
+      (cursor, than) => this.engine.compareCursors(cursor, than) > 0,
+    );
+    // Registered first so nothing emitted while the start is read goes missing.
+    this.watchers.add(watcher);
+    try {
+      const replay = request.cursor === '' ? undefined : await this.engine.presenceSince(request.cursor);
+      if (replay !== undefined) {
+        const items: PresenceItem[] = replay.map((change) => ({ kind: 'change', change }));
+        watcher.begin(items, request.cursor);
+      } else if (request.snapshot || request.cursor !== '') {
+        const snapshot = await this.engine.presenceSnapshot();
+        const items = snapshotItems(snapshot.clients, request.filter, snapshot.cursor);
+        items.push({ kind: 'snapshot-complete', cursor: snapshot.cursor, resumeFailed: request.cursor !== '' });
+        watcher.begin(items, snapshot.cursor);
+      } else {
+        watcher.begin([], (await this.engine.presenceSnapshot()).cursor);
+      }
+    } catch (err) {
+      this.watchers.delete(watcher);
+      throw err;
+    }
+    return watcher;
+  }
+
+  unwatchPresence(watcher: PresenceWatcher): void {
+    this.watchers.delete(watcher);
+  }
+
+  /** For in-process listeners (the demo page, webhooks): every presence change, in order. */
+  onPresenceChange(listener: (change: PresenceChange) => void): () => void {
+    this.presenceListeners.add(listener);
+    return () => this.presenceListeners.delete(listener);
+  }
+
+  // ---- socket API (the gateway) -------------------------------------------------------------
+
+  /** Checks a token a socket presents, including revocation by CloseChannel. */
+  async authenticate(token: string): Promise<TokenCheck> {
+    const check = this.tokens.check(token, this.clock.nowMs());
+    if (!check.ok) return check;
+    const revokedAt = await this.engine.revokedAt(check.claims.clientId);
+    if (revokedAt !== undefined && check.claims.issuedAtMs <= revokedAt) return { ok: false, reason: 'invalid' };
+    return check;
+  }
+
+  /**
+   * Opens a session for an authenticated socket: takes over the client id (displacing any older
+   * socket), then sends the welcome and history from `resume` (or from the last acknowledged seq).
+   */
+  openSession(claims: TokenClaims, sink: SessionSink, resume?: StreamPosition): Session {
+    const socketId = `${this.nodeId}:${++this.socketCounter}`;
+    const session = new Session(socketId, claims, sink);
+    const clientId = claims.clientId;
+    this.sockets.set(socketId, session);
+    this.sessions.set(clientId, session);
+    session.expiryTimer = this.clock.setTimer(claims.expiresAtMs - this.clock.nowMs(), () =>
+      session.end(SessionEnd.TokenExpired),
+    );
+    session.attached = this.engine
+      .attach(clientId, socketId)
+      .then(async () => {
+        if (session.isClosed) return;
+        const history = await this.engine.history(clientId, resume);
+        session.begin(history.epoch, history.fromSeq, history.recovered, history.messages);
+      })
+      .catch((err: unknown) => {
+        this.log.error({ err, clientId, socketId }, 'could not open session');
+        session.end(SessionEnd.Shutdown);
+      });
+    return session;
+  }
+
+  acknowledge(session: Session, seq: number): void {
+    const position = session.position;
+    if (position === undefined || seq > position.seq) return;
+    this.engine
+      .acknowledge(session.clientId, { epoch: position.epoch, seq })
+      .catch((err: unknown) => this.log.warn({ err, clientId: session.clientId }, 'acknowledge failed'));
+  }
+
+  /** The transport saw the socket close, for whatever reason. */
+  socketClosed(session: Session): void {
+    if (session.isClosed) return;
+    session.markClosed();
+    this.sockets.delete(session.socketId);
+    if (this.sessions.get(session.clientId) === session) this.sessions.delete(session.clientId);
+    const reason = session.endReason === undefined ? PresenceReason.SocketClosed : SESSION_END_PRESENCE[session.endReason];
+    session.attached = session.attached
+      .then(() => this.engine.detach(session.clientId, session.socketId, reason))
+      .catch((err: unknown) => this.log.error({ err, clientId: session.clientId }, 'detach failed'));
+  }
+
+  // ---- EngineHandler -------------------------------------------------------------------------
+
+  onMessage(clientId: ClientId, epoch: Epoch, message: ChannelMessage): void {
+    this.sessions.get(clientId)?.deliver(epoch, message);
+  }
+
+  onDisplaced(_clientId: ClientId, socketId: SocketId): void {
+    this.sockets.get(socketId)?.end(SessionEnd.Replaced);
+  }
+
+  onChannelClosed(clientId: ClientId): void {
+    this.sessions.get(clientId)?.end(SessionEnd.ChannelClosed);
+  }
+
+  onPresence(change: PresenceChange): void {
+    for (const watcher of this.watchers) {
+      if (watcher.isEnded) this.watchers.delete(watcher);
+      else watcher.push(change);
+    }
+    for (const listener of this.presenceListeners) listener(change);
+  }
+
+  // ---- helpers -------------------------------------------------------------------------------
+
+  private async resolveTarget(target: MessageTarget | undefined): Promise<ClientId> {
+    if (target === undefined) throw invalidArgument('target is missing: set client_id or token');
+    if ('clientId' in target) return validateClientId(target.clientId);
+    if (target.token === '') throw invalidArgument('token is empty');
+    const check = this.tokens.check(target.token, this.clock.nowMs());
+    if (!check.ok && check.reason === 'invalid') throw invalidArgument('token is not a valid channel token');
+    if (!check.ok) {
+      throw new ChannelError(
+        ErrorCode.FailedPrecondition,
+        `token expired at ${new Date(check.claims?.expiresAtMs ?? 0).toISOString()}`,
+      );
+    }
+    const revokedAt = await this.engine.revokedAt(check.claims.clientId);
+    if (revokedAt !== undefined && check.claims.issuedAtMs <= revokedAt) {
+      throw new ChannelError(
+        ErrorCode.FailedPrecondition,
+        `token was revoked by CloseChannel at ${new Date(revokedAt).toISOString()}`,
+      );
+    }
+    return check.claims.clientId;
+  }
+}
+
+export function toChannelError(err: unknown): ChannelError {
+  if (err instanceof ChannelError) return err;
+  return new ChannelError(ErrorCode.Internal, err instanceof Error ? err.message : String(err), { cause: err });
+}

@@ -1,0 +1,53 @@
+/** The backend's name for one browser client: 1–256 bytes of UTF-8. */
+export type ClientId = string;
+/** Names one socket on one node; unique across the cluster. */
+export type SocketId = string;
+/** Names one history of a channel; a new epoch means earlier seqs no longer apply. */
+export type Epoch = string;
+
+/** One message of a channel, as kept in the replay buffer. */
+export interface ChannelMessage {
+  readonly seq: number;
+  readonly data: string;
+  /** When it was sent, ms since the epoch. */
+  readonly timeMs: number;
+}
+
+/** Where a client is in a channel's history: the last seq it has, within an epoch. */
+export interface StreamPosition {
+  readonly epoch: Epoch;
+  readonly seq: number;
+}
+
+export const PresenceState = { Connected: 'connected', Disconnected: 'disconnected' } as const;
+export type PresenceState = (typeof PresenceState)[keyof typeof PresenceState];
+
+/** Why a presence change happened, and equally why the core closed a socket. */
+export const PresenceReason = {
+  Snapshot: 'snapshot',
+  SocketOpened: 'socket-opened',
+  SocketClosed: 'socket-closed',
+  TokenExpired: 'token-expired',
+  ChannelClosed: 'channel-closed',
+  SlowConsumer: 'slow-consumer',
+  Shutdown: 'shutdown',
+  NodeLost: 'node-lost',
+} as const;
+export type PresenceReason = (typeof PresenceReason)[keyof typeof PresenceReason];
+
+/** One fact "client id X connected / disconnected". */
+export interface PresenceChange {
+  readonly clientId: ClientId;
+  readonly state: PresenceState;
+  readonly timeMs: number;
+  readonly reason: PresenceReason;
+  /** Opaque, engine-made; orders events (see Engine.compareCursors) and resumes a watch. */
+  readonly cursor: string;
+}
+
+export interface ClientPresence {
+  readonly clientId: ClientId;
+  readonly connected: boolean;
+  /** When the current socket connected; undefined when not connected. */
+  readonly sinceMs?: number;
+}

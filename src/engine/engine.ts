@@ -1,0 +1,125 @@
+import type {
+  ChannelMessage,
+  ClientId,
+  ClientPresence,
+  Epoch,
+  PresenceChange,
+  PresenceReason,
+  SocketId,
+  StreamPosition,
+} from '../core/types.js';
+
+/**
+ * What an engine tells the node it runs in. The memory engine calls these synchronously from
+ * inside the engine method that caused them (before its promise settles); the Redis engine calls
+ * them when the news arrives from Redis. Either way, calls for one client id come in order.
+ */
+export interface EngineHandler {
+  /** A message was appended to `clientId`'s channel; deliver it if this node holds its socket. */
+  onMessage(clientId: ClientId, epoch: Epoch, message: ChannelMessage): void;
+  /** `socketId` on this node lost its client id to a newer socket (perhaps on another node). */
+  onDisplaced(clientId: ClientId, socketId: SocketId): void;
+  /** The backend closed `clientId`'s channel; close its socket if this node holds it. */
+  onChannelClosed(clientId: ClientId): void;
+  /** A real presence change, once per change, in order per client id. */
+  onPresence(change: PresenceChange): void;
+}
+
+export interface PublishResult {
+  readonly seq: number;
+  readonly epoch: Epoch;
+  /** Whether a socket held the client id when the message was appended. */
+  readonly connected: boolean;
+}
+
+export interface HistoryResult {
+  readonly epoch: Epoch;
+  /** The position the messages below follow on from. */
+  readonly fromSeq: number;
+  readonly messages: readonly ChannelMessage[];
+  /** False when the asked-for position could not be honoured (other epoch, or out of the window). */
+  readonly recovered: boolean;
+}
+
+export interface PresenceSnapshot {
+  readonly clients: readonly ClientPresence[];
+  /** Position of the last change the snapshot includes. */
+  readonly cursor: string;
+}
+
+export interface AttachResult {
+  /** A previous socket held the client id and has been displaced (no presence change emitted). */
+  readonly displaced: boolean;
+}
+
+/**
+ * Where channel state lives and how it reaches the node holding a socket. One implementation per
+ * file beside this one; both pass test/helpers/engine-contract.ts.
+ */
+export interface Engine {
+  readonly kind: 'memory' | 'redis';
+
+  start(handler: EngineHandler): Promise<void>;
+  /** Stops timers and connections; channel state of the memory engine is gone afterwards. */
+  stop(): Promise<void>;
+
+  /**
+   * Appends `data` to the channel's replay buffer and delivers it (onMessage) as one step: no
+   * reader of history can see it without it also being delivered, and seqs never repeat within
+   * an epoch. With an idempotency key seen before for this client id (inside the replay window),
+   * returns the first result and appends nothing.
+   */
+  publish(clientId: ClientId, data: string, idempotencyKey?: string): Promise<PublishResult>;
+
+  /**
+   * Messages after `since`; without `since`, after the last seq the client acknowledged (so a
+   * fresh open does not see messages again). A different epoch or a position out of the window
+   * gives every kept message and `recovered: false`.
+   */
+  history(clientId: ClientId, since?: StreamPosition): Promise<HistoryResult>;
+
+  /** Records that the client has every message up to `position`. Ignores stale positions. */
+  acknowledge(clientId: ClientId, position: StreamPosition): Promise<void>;
+
+  /**
+   * Makes `socketId` the one socket of `clientId` (newest wins). A displaced socket is reported
+   * through onDisplaced; a client that had no socket becomes CONNECTED (onPresence).
+   */
+  attach(clientId: ClientId, socketId: SocketId): Promise<AttachResult>;
+
+  /**
+   * Forgets `socketId`. If it was still the client's socket the client becomes DISCONNECTED with
+   * `reason` and this returns true; a displaced socket's detach changes nothing.
+   */
+  detach(clientId: ClientId, socketId: SocketId, reason: PresenceReason): Promise<boolean>;
+
+  /** Keeps the channel (and its history) alive at least until `untilMs`: a token lives that long. */
+  retain(clientId: ClientId, untilMs: number): Promise<void>;
+
+  /**
+   * Ends the channel: tokens issued at or before `revokedAtMs` stop working, history is dropped
+   * (the next message starts a new epoch), and onChannelClosed reaches every node.
+   * Returns whether a socket was attached.
+   */
+  closeChannel(clientId: ClientId, revokedAtMs: number): Promise<boolean>;
+
+  /** The revocation time recorded by closeChannel, if any is still relevant. */
+  revokedAt(clientId: ClientId): Promise<number | undefined>;
+
+  presence(clientIds: readonly ClientId[]): Promise<ClientPresence[]>;
+  presenceSnapshot(): Promise<PresenceSnapshot>;
+  /** Changes after `cursor`, oldest first; undefined when they are no longer all kept. */
+  presenceSince(cursor: string): Promise<PresenceChange[] | undefined>;
+  /** Orders two cursors made by this engine: negative when `a` is earlier. */
+  compareCursors(a: string, b: string): number;
+}
+
+/** Settings every engine honours. */
+export interface EngineOptions {
+  /** Messages kept per channel. */
+  readonly replayBufferSize: number;
+  /** Age after which a message leaves the replay window. */
+  readonly replayWindowMs: number;
+  /** Presence changes kept for WatchPresence resume. */
+  readonly presenceHistorySize: number;
+}

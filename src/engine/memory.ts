@@ -1,0 +1,253 @@
+import { randomBytes } from 'node:crypto';
+import type { Clock, TimerHandle } from '../core/clock.js';
+import { ReplayBuffer } from '../core/replay-buffer.js';
+import {
+  PresenceReason,
+  PresenceState,
+  type ClientId,
+  type ClientPresence,
+  type Epoch,
+  type PresenceChange,
+  type SocketId,
+  type StreamPosition,
+} from '../core/types.js';
+import { MAX_DURATION_MINUTES } from '../core/limits.js';
+import type {
+  AttachResult,
+  Engine,
+  EngineHandler,
+  EngineOptions,
+  HistoryResult,
+  PresenceSnapshot,
+  PublishResult,
+} from './engine.js';
+
+interface ChannelState {
+  epoch: Epoch;
+  buffer: ReplayBuffer;
+  ackedSeq: number;
+  socketId: SocketId | undefined;
+  connectedSinceMs: number | undefined;
+  retainUntilMs: number;
+  idempotency: Map<string, { result: PublishResult; timeMs: number }>;
+}
+
+const SWEEP_INTERVAL_MS = 30_000;
+const REVOCATION_TTL_MS = MAX_DURATION_MINUTES * 60_000;
+
+function newEpoch(): Epoch {
+  return randomBytes(6).toString('base64url');
+}
+
+export class MemoryEngine implements Engine {
+  readonly kind = 'memory';
+  private handler: EngineHandler | undefined;
+  private readonly channels = new Map<ClientId, ChannelState>();
+  private readonly revocations = new Map<ClientId, number>();
+  private readonly presenceEpoch = newEpoch();
+  private presenceLog: PresenceChange[] = [];
+  private presenceLogFirst = 1; // number of presenceLog[0]
+  private presenceCount = 0;
+  private sweepTimer: TimerHandle | undefined;
+
+  constructor(
+    private readonly options: EngineOptions,
+    private readonly clock: Clock,
+  ) {}
+
+  async start(handler: EngineHandler): Promise<void> {
+    this.handler = handler;
+    this.scheduleSweep();
+  }
+
+  async stop(): Promise<void> {
+    this.sweepTimer?.cancel();
+    this.sweepTimer = undefined;
+    this.handler = undefined;
+    this.channels.clear();
+  }
+
+  async publish(clientId: ClientId, data: string, idempotencyKey?: string): Promise<PublishResult> {
+    const now = this.clock.nowMs();
+    const channel = this.channel(clientId, now);
+    if (idempotencyKey !== undefined) {
+      const seen = channel.idempotency.get(idempotencyKey);
+      if (seen !== undefined && seen.timeMs >= now - this.options.replayWindowMs) return seen.result;
+    }
+    const message = channel.buffer.append(data, now);
+    channel.retainUntilMs = Math.max(channel.retainUntilMs, now + this.options.replayWindowMs);
+    const result: PublishResult = { seq: message.seq, epoch: channel.epoch, connected: channel.socketId !== undefined };
+    if (idempotencyKey !== undefined) {
+      channel.idempotency.set(idempotencyKey, { result, timeMs: now });
+      // Bounded like the replay window itself: a key older than the window's messages is moot.
+      if (channel.idempotency.size > this.options.replayBufferSize) {
+        channel.idempotency.delete(channel.idempotency.keys().next().value!);
+      }
+    }
+    this.handler?.onMessage(clientId, channel.epoch, message);
+    return result;
+  }
+
+  async history(clientId: ClientId, since?: StreamPosition): Promise<HistoryResult> {
+    const channel = this.channel(clientId, this.clock.nowMs());
+    channel.buffer.trimOlderThan(this.clock.nowMs() - this.options.replayWindowMs);
+    if (since === undefined) {
+      const { messages } = channel.buffer.after(channel.ackedSeq);
+      return { epoch: channel.epoch, fromSeq: channel.ackedSeq, messages, recovered: true };
+    }
+    if (since.epoch !== channel.epoch) {
+      const { messages } = channel.buffer.after(0);
+      return { epoch: channel.epoch, fromSeq: channel.buffer.firstSeq - 1, messages, recovered: false };
+    }
+    const { messages, complete } = channel.buffer.after(since.seq);
+    const fromSeq = complete ? since.seq : channel.buffer.firstSeq - 1;
+    return { epoch: channel.epoch, fromSeq, messages, recovered: complete };
+  }
+
+  async acknowledge(clientId: ClientId, position: StreamPosition): Promise<void> {
+    const channel = this.channels.get(clientId);
+    if (channel === undefined || channel.epoch !== position.epoch) return;
+    if (position.seq > channel.ackedSeq && position.seq <= channel.buffer.lastSeq) channel.ackedSeq = position.seq;
+  }
+
+  async attach(clientId: ClientId, socketId: SocketId): Promise<AttachResult> {
+    const now = this.clock.nowMs();
+    const channel = this.channel(clientId, now);
+    const previous = channel.socketId;
+    channel.socketId = socketId;
+    if (previous !== undefined) {
+      this.handler?.onDisplaced(clientId, previous);
+      return { displaced: true };
+    }
+    channel.connectedSinceMs = now;
+    this.emitPresence(clientId, PresenceState.Connected, PresenceReason.SocketOpened, now);
+    return { displaced: false };
+  }
+
+  async detach(clientId: ClientId, socketId: SocketId, reason: PresenceReason): Promise<boolean> {
+    const channel = this.channels.get(clientId);
+    if (channel === undefined || channel.socketId !== socketId) return false;
+    const now = this.clock.nowMs();
+    channel.socketId = undefined;
+    channel.connectedSinceMs = undefined;
+    this.emitPresence(clientId, PresenceState.Disconnected, reason, now);
+    return true;
+  }
+
+  async retain(clientId: ClientId, untilMs: number): Promise<void> {
+    const channel = this.channel(clientId, this.clock.nowMs());
+    channel.retainUntilMs = Math.max(channel.retainUntilMs, untilMs);
+  }
+
+  async closeChannel(clientId: ClientId, revokedAtMs: number): Promise<boolean> {
+    this.revocations.set(clientId, revokedAtMs);
+    const channel = this.channels.get(clientId);
+    const wasConnected = channel?.socketId !== undefined;
+    this.handler?.onChannelClosed(clientId);
+    // The gateway's close of the socket detaches it (with presence) before we drop the state.
+    const left = this.channels.get(clientId);
+    if (left !== undefined && left.socketId !== undefined) {
+      this.emitPresence(clientId, PresenceState.Disconnected, PresenceReason.ChannelClosed, this.clock.nowMs());
+    }
+    this.channels.delete(clientId);
+    return wasConnected;
+  }
+
+  async revokedAt(clientId: ClientId): Promise<number | undefined> {
+    return this.revocations.get(clientId);
+  }
+
+  async presence(clientIds: readonly ClientId[]): Promise<ClientPresence[]> {
+    return clientIds.map((clientId) => this.presenceOf(clientId));
+  }
+
+  async presenceSnapshot(): Promise<PresenceSnapshot> {
+    const clients: ClientPresence[] = [];
+    for (const clientId of this.channels.keys()) {
+      const presence = this.presenceOf(clientId);
+      if (presence.connected) clients.push(presence);
+    }
+    return { clients, cursor: this.cursor(this.presenceCount) };
+  }
+
+  async presenceSince(cursor: string): Promise<PresenceChange[] | undefined> {
+    const n = this.parseCursor(cursor);
+    if (n === undefined || n > this.presenceCount || n < this.presenceLogFirst - 1) return undefined;
+    return this.presenceLog.slice(n - this.presenceLogFirst + 1);
+  }
+
+  compareCursors(a: string, b: string): number {
+    return (this.parseCursor(a) ?? 0) - (this.parseCursor(b) ?? 0);
+  }
+
+  private presenceOf(clientId: ClientId): ClientPresence {
+    const channel = this.channels.get(clientId);
+    if (channel?.socketId === undefined) return { clientId, connected: false };
+    return { clientId, connected: true, sinceMs: channel.connectedSinceMs };
+  }
+
+  private channel(clientId: ClientId, now: number): ChannelState {
+    let channel = this.channels.get(clientId);
+    if (channel === undefined) {
+      channel = {
+        epoch: newEpoch(),
+        buffer: new ReplayBuffer(this.options.replayBufferSize),
+        ackedSeq: 0,
+        socketId: undefined,
+        connectedSinceMs: undefined,
+        retainUntilMs: now + this.options.replayWindowMs,
+        idempotency: new Map(),
+      };
+      this.channels.set(clientId, channel);
+    }
+    return channel;
+  }
+
+  private emitPresence(clientId: ClientId, state: PresenceState, reason: PresenceReason, timeMs: number): void {
+    this.presenceCount++;
+    const change: PresenceChange = { clientId, state, reason, timeMs, cursor: this.cursor(this.presenceCount) };
+    this.presenceLog.push(change);
+    const excess = this.presenceLog.length - this.options.presenceHistorySize;
+    // Trim in chunks so the log does not shift on every event.
+    if (excess > 0 && excess >= Math.max(1, this.options.presenceHistorySize >> 3)) {
+      this.presenceLog = this.presenceLog.slice(excess);
+      this.presenceLogFirst += excess;
+    }
+    this.handler?.onPresence(change);
+  }
+
+  private cursor(n: number): string {
+    return `${this.presenceEpoch}.${n}`;
+  }
+
+  private parseCursor(cursor: string): number | undefined {
+    const dot = cursor.lastIndexOf('.');
+    if (cursor.slice(0, dot) !== this.presenceEpoch) return undefined;
+    const n = Number(cursor.slice(dot + 1));
+    return Number.isSafeInteger(n) && n >= 0 ? n : undefined;
+  }
+
+  private scheduleSweep(): void {
+    this.sweepTimer = this.clock.setTimer(Math.min(SWEEP_INTERVAL_MS, this.options.replayWindowMs), () => {
+      this.sweep();
+      if (this.handler !== undefined) this.scheduleSweep();
+    });
+  }
+
+  /** Trims windows by age and forgets channels nobody can reach any more. */
+  sweep(): void {
+    const now = this.clock.nowMs();
+    const cutoff = now - this.options.replayWindowMs;
+    for (const [clientId, channel] of this.channels) {
+      channel.buffer.trimOlderThan(cutoff);
+      for (const [key, seen] of channel.idempotency) {
+        if (seen.timeMs >= cutoff) break;
+        channel.idempotency.delete(key);
+      }
+      if (channel.socketId === undefined && channel.retainUntilMs <= now) this.channels.delete(clientId);
+    }
+    for (const [clientId, atMs] of this.revocations) {
+      if (atMs + REVOCATION_TTL_MS <= now) this.revocations.delete(clientId);
+    }
+  }
+}

@@ -1,0 +1,81 @@
+import type { Logger } from 'pino';
+import type { Hub } from '../core/hub.js';
+import { loadAssets, type Asset } from './assets.js';
+import { mountDemo } from './demo.js';
+import { reply } from './http.js';
+import { socketHandlers, type SocketData } from './socket-handlers.js';
+import { uWS, type HttpRequest, type HttpResponse, type us_listen_socket } from './uws.js';
+
+export interface GatewayOptions {
+  readonly host: string;
+  readonly port: number;
+  readonly socketSendBufferBytes: number;
+  readonly socketIdleTimeoutSeconds: number;
+  readonly demo: boolean;
+}
+
+export interface Gateway {
+  readonly port: number;
+  /** Stops accepting connections; open sockets are closed by the hub. */
+  stopListening(): void;
+}
+
+/** Browsers send acks only: a tiny frame limit keeps garbage cheap. */
+const MAX_INCOMING_FRAME_BYTES = 1024;
+const ASSET_CACHE = 'public, max-age=300';
+
+function serveAsset(asset: Asset) {
+  return (res: HttpResponse, req: HttpRequest): void => {
+    const ifNoneMatch = req.getHeader('if-none-match');
+    const r = reply(res);
+    const headers = { etag: asset.etag, 'cache-control': ASSET_CACHE, 'access-control-allow-origin': '*', 'x-content-type-options': 'nosniff' };
+    if (ifNoneMatch === asset.etag) r.send('304 Not Modified', asset.contentType, '', headers);
+    else r.send('200 OK', asset.contentType, asset.body, headers);
+  };
+}
+
+export async function startGateway(hub: Hub, options: GatewayOptions, logger: Logger): Promise<Gateway> {
+  const log = logger.child({ mod: 'gateway' });
+  const assets = loadAssets(options.demo);
+  const handlers = socketHandlers(hub, logger);
+  const app = uWS.App();
+
+  app.ws<SocketData>('/_ah/channel/ws', {
+    maxPayloadLength: MAX_INCOMING_FRAME_BYTES,
+    idleTimeout: options.socketIdleTimeoutSeconds,
+    maxBackpressure: options.socketSendBufferBytes,
+    sendPingsAutomatically: true,
+    upgrade: handlers.handleUpgrade,
+    open: handlers.handleOpen,
+    message: handlers.handleMessage,
+    close: handlers.handleClose,
+  });
+
+  app.get('/_ah/channel/jsapi', serveAsset(assets.jsapi));
+  app.get('/_ah/channel/channeld.mjs', serveAsset(assets.module));
+  app.get('/healthz', (res) => reply(res).send('200 OK', 'text/plain', 'ok\n'));
+  if (assets.demoPage !== undefined) {
+    app.get('/', serveAsset(assets.demoPage));
+    mountDemo(app, hub, logger);
+  } else {
+    app.get('/', (res) => reply(res).send('200 OK', 'text/plain', 'channeld: browsers load /_ah/channel/jsapi\n'));
+  }
+  app.any('/*', (res) => reply(res).send('404 Not Found', 'text/plain', 'not found\n'));
+
+  const listenSocket = await new Promise<us_listen_socket>((resolve, reject) =>
+    app.listen(options.host, options.port, (socket) =>
+      socket ? resolve(socket) : reject(new Error(`cannot listen for HTTP on ${options.host}:${options.port}`)),
+    ),
+  );
+  const port = uWS.us_socket_local_port(listenSocket);
+  log.info({ host: options.host, port }, 'HTTP/WebSocket listening');
+  let listening = true;
+  return {
+    port,
+    stopListening() {
+      if (!listening) return;
+      listening = false;
+      uWS.us_listen_socket_close(listenSocket);
+    },
+  };
+}

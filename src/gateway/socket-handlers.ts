@@ -1,0 +1,115 @@
+import type { Logger } from 'pino';
+import type { Hub } from '../core/hub.js';
+import type { Session, SessionSink } from '../core/session.js';
+import type { TokenCheck } from '../core/tokens.js';
+import type { StreamPosition } from '../core/types.js';
+import { CLOSE_FOR_SESSION_END, CloseCode } from './close-codes.js';
+import { decodeClientFrame, encodeMessage, encodeWelcome, parseResume } from './frames.js';
+import type { HttpRequest, HttpResponse, us_socket_context_t, WebSocket } from './uws.js';
+
+export const PROTOCOL = 'channeld.v1';
+const TOKEN_PREFIX = 'token.';
+// uWS send() results.
+const DROPPED = 2;
+
+/** Per-socket state, carried by uWS as the socket's user data. */
+export interface SocketData {
+  readonly check: TokenCheck;
+  readonly resume: StreamPosition | undefined;
+  session: Session | undefined;
+  closed: boolean;
+}
+
+export interface SocketHandlers {
+  handleUpgrade(res: HttpResponse, req: HttpRequest, context: us_socket_context_t): void;
+  handleOpen(ws: WebSocket<SocketData>): void;
+  handleMessage(ws: WebSocket<SocketData>, message: ArrayBuffer, isBinary: boolean): void;
+  handleClose(ws: WebSocket<SocketData>): void;
+}
+
+function endSocket(ws: WebSocket<SocketData>, close: CloseCode): void {
+  const data = ws.getUserData();
+  if (data.closed) return;
+  ws.end(close.code, close.reason);
+}
+
+function sinkFor(ws: WebSocket<SocketData>): SessionSink {
+  const data = ws.getUserData();
+  // Sends come from gRPC handlers and timers, outside uWS callbacks: cork so each is one syscall.
+  const send = (frame: string): boolean => {
+    if (data.closed) return true;
+    let status = 0;
+    ws.cork(() => {
+      status = ws.send(frame, false);
+    });
+    return status !== DROPPED;
+  };
+  return {
+    welcome: (epoch, seq, recovered) => void send(encodeWelcome(epoch, seq, recovered)),
+    message: (message) => send(encodeMessage(message)),
+    close: (reason) => endSocket(ws, CLOSE_FOR_SESSION_END[reason]),
+  };
+}
+
+export function socketHandlers(hub: Hub, logger: Logger): SocketHandlers {
+  const log = logger.child({ mod: 'gateway' });
+  return {
+    handleUpgrade(res, req, context) {
+      // req lives on the stack of this call: copy everything before the first await.
+      const key = req.getHeader('sec-websocket-key');
+      const offered = req.getHeader('sec-websocket-protocol');
+      const extensions = req.getHeader('sec-websocket-extensions');
+      const resume = parseResume(req.getQuery() ?? '');
+      let aborted = false;
+      res.onAborted(() => {
+        aborted = true;
+      });
+      const protocols = offered.split(',').map((p) => p.trim());
+      const token = protocols.find((p) => p.startsWith(TOKEN_PREFIX))?.slice(TOKEN_PREFIX.length);
+      const refuse = (status: string, text: string): void => {
+        res.cork(() => res.writeStatus(status).writeHeader('content-type', 'text/plain').end(text));
+      };
+      if (!protocols.includes(PROTOCOL)) return refuse('400 Bad Request', `offer the "${PROTOCOL}" subprotocol`);
+      if (token === undefined || token === '') return refuse('401 Unauthorized', 'offer the token as a "token.<token>" subprotocol');
+      if (resume === 'bad') return refuse('400 Bad Request', 'epoch and seq must be given together; seq is a non-negative integer');
+      hub.authenticate(token).then(
+        (check) => {
+          if (aborted) return;
+          const data: SocketData = { check, resume, session: undefined, closed: false };
+          res.cork(() => res.upgrade(data, key, PROTOCOL, extensions, context));
+        },
+        (err: unknown) => {
+          log.error({ err }, 'token check failed');
+          if (!aborted) refuse('503 Service Unavailable', 'cannot check tokens right now');
+        },
+      );
+    },
+
+    handleOpen(ws) {
+      const data = ws.getUserData();
+      const check = data.check;
+      if (!check.ok) {
+        endSocket(ws, check.reason === 'expired' ? CloseCode.TokenExpired : CloseCode.InvalidToken);
+        return;
+      }
+      data.session = hub.openSession(check.claims, sinkFor(ws), data.resume);
+    },
+
+    handleMessage(ws, message, isBinary) {
+      const data = ws.getUserData();
+      const frame = isBinary ? undefined : decodeClientFrame(Buffer.from(message).toString('utf8'));
+      if (frame === undefined || data.session === undefined) {
+        log.debug({ bytes: message.byteLength, isBinary }, 'protocol error from browser');
+        endSocket(ws, CloseCode.ProtocolError);
+        return;
+      }
+      hub.acknowledge(data.session, frame.seq);
+    },
+
+    handleClose(ws) {
+      const data = ws.getUserData();
+      data.closed = true;
+      if (data.session !== undefined) hub.socketClosed(data.session);
+    },
+  };
+}

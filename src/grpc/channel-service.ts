@@ -1,0 +1,158 @@
+import type { ServerWritableStream } from '@grpc/grpc-js';
+import {
+  PresenceReason as ProtoReason,
+  PresenceState as ProtoState,
+  type ChannelServiceServer,
+  type SendMessageRequest,
+  type WatchPresenceRequest,
+  type WatchPresenceResponse,
+} from '../../gen/ts/channel/v1/channel.js';
+import type { Logger } from 'pino';
+import type { Hub, SendRequest } from '../core/hub.js';
+import type { PresenceItem } from '../core/presence-feed.js';
+import { PresenceReason, PresenceState, type PresenceChange } from '../core/types.js';
+import { grpcCodeOf, toGrpcStatus } from './status.js';
+import { ChannelError } from '../core/errors.js';
+
+const STATES: Record<PresenceState, ProtoState> = {
+  [PresenceState.Connected]: ProtoState.PRESENCE_STATE_CONNECTED,
+  [PresenceState.Disconnected]: ProtoState.PRESENCE_STATE_DISCONNECTED,
+};
+
+const REASONS: Record<PresenceReason, ProtoReason> = {
+  [PresenceReason.Snapshot]: ProtoReason.PRESENCE_REASON_SNAPSHOT,
+  [PresenceReason.SocketOpened]: ProtoReason.PRESENCE_REASON_SOCKET_OPENED,
+  [PresenceReason.SocketClosed]: ProtoReason.PRESENCE_REASON_SOCKET_CLOSED,
+  [PresenceReason.TokenExpired]: ProtoReason.PRESENCE_REASON_TOKEN_EXPIRED,
+  [PresenceReason.ChannelClosed]: ProtoReason.PRESENCE_REASON_CHANNEL_CLOSED,
+  [PresenceReason.SlowConsumer]: ProtoReason.PRESENCE_REASON_SLOW_CONSUMER,
+  [PresenceReason.Shutdown]: ProtoReason.PRESENCE_REASON_SHUTDOWN,
+  [PresenceReason.NodeLost]: ProtoReason.PRESENCE_REASON_NODE_LOST,
+};
+
+function toSendRequest(request: SendMessageRequest): SendRequest {
+  const target = request.target;
+  return {
+    target:
+      target === undefined ? undefined : target.$case === 'clientId' ? { clientId: target.value } : { token: target.value },
+    message: request.message,
+    idempotencyKey: request.idempotencyKey,
+  };
+}
+
+function toResponse(item: PresenceItem): WatchPresenceResponse {
+  if (item.kind === 'snapshot-complete') {
+    return { kind: { $case: 'snapshotComplete', value: { cursor: item.cursor, resumeFailed: item.resumeFailed } } };
+  }
+  return { kind: { $case: 'event', value: toEvent(item.change) } };
+}
+
+function toEvent(change: PresenceChange) {
+  return {
+    clientId: change.clientId,
+    state: STATES[change.state],
+    time: new Date(change.timeMs),
+    cursor: change.cursor,
+    reason: REASONS[change.reason],
+  };
+}
+
+/** channel.v1.ChannelService: one method per RPC, each validate (in the core) → call → map. */
+export function channelService(hub: Hub, logger: Logger): ChannelServiceServer {
+  const log = logger.child({ mod: 'grpc' });
+  return {
+    createChannel(call, callback) {
+      hub.createChannel(call.request.clientId, call.request.durationMinutes).then(
+        (created) =>
+          callback(null, {
+            token: created.token,
+            expireTime: new Date(created.expiresAtMs),
+            durationMinutes: created.durationMinutes,
+          }),
+        (err: unknown) => callback(toGrpcStatus(err)),
+      );
+    },
+
+    sendMessage(call, callback) {
+      hub.sendMessage(toSendRequest(call.request)).then(
+        (result) => callback(null, result),
+        (err: unknown) => callback(toGrpcStatus(err)),
+      );
+    },
+
+    sendMessages(call, callback) {
+      hub.sendMessages(call.request.requests.map(toSendRequest)).then(
+        (results) =>
+          callback(null, {
+            results: results.map((r) =>
+              r instanceof ChannelError
+                ? { result: { $case: 'error', value: { code: grpcCodeOf(r.code), message: r.message } } }
+                : { result: { $case: 'sent', value: r } },
+            ),
+          }),
+        (err: unknown) => callback(toGrpcStatus(err)),
+      );
+    },
+
+    getPresence(call, callback) {
+      hub.getPresence(call.request.clientIds).then(
+        (clients) =>
+          callback(null, {
+            clients: clients.map((c) => ({
+              clientId: c.clientId,
+              connected: c.connected,
+              connectedSince: c.sinceMs === undefined ? undefined : new Date(c.sinceMs),
+            })),
+          }),
+        (err: unknown) => callback(toGrpcStatus(err)),
+      );
+    },
+
+    closeChannel(call, callback) {
+      hub.closeChannel(call.request.clientId).then(
+        (wasConnected) => callback(null, { wasConnected }),
+        (err: unknown) => callback(toGrpcStatus(err)),
+      );
+    },
+
+    watchPresence(call: ServerWritableStream<WatchPresenceRequest, WatchPresenceResponse>) {
+      const request = call.request;
+      let ended = false;
+      const finish = (error?: ChannelError): void => {
+        if (ended) return;
+        ended = true;
+        if (error === undefined) call.end();
+        else call.emit('error', toGrpcStatus(error));
+      };
+      hub
+        .watchPresence(
+          {
+            filter: { clientIds: new Set(request.clientIds), prefix: request.clientIdPrefix },
+            snapshot: request.snapshot,
+            cursor: request.cursor,
+          },
+          {
+            write: (item) => !ended && call.write(toResponse(item)),
+            onDrain: (cb) => call.once('drain', cb),
+            end: finish,
+          },
+        )
+        .then(
+          (watcher) => {
+            const stop = (): void => {
+              hub.unwatchPresence(watcher);
+              watcher.end();
+            };
+            if (call.cancelled) stop();
+            call.on('cancelled', stop);
+            call.on('close', stop);
+          },
+          (err: unknown) => {
+            log.debug({ err }, 'watchPresence refused');
+            ended = true;
+            call.emit('error', toGrpcStatus(err));
+          },
+        );
+    },
+  };
+}

@@ -1,0 +1,68 @@
+import * as grpc from '@grpc/grpc-js';
+import * as protoLoader from '@grpc/proto-loader';
+import { ReflectionService } from '@grpc/reflection';
+import { HealthImplementation, protoPath as healthProtoPath } from 'grpc-health-check';
+import type { Logger } from 'pino';
+import { ChannelServiceService } from '../../gen/ts/channel/v1/channel.js';
+import type { Hub } from '../core/hub.js';
+import { MAX_BATCH_ITEMS, MAX_MESSAGE_BYTES } from '../core/limits.js';
+import { PROTO_ROOT } from '../paths.js';
+import { apiKeyInterceptor } from './auth.js';
+import { channelService } from './channel-service.js';
+
+const SERVICE_NAME = 'channel.v1.ChannelService';
+
+export interface GrpcOptions {
+  readonly host: string;
+  readonly port: number;
+  readonly apiKeys: readonly string[];
+  readonly shutdownGraceMs: number;
+}
+
+export interface GrpcEndpoint {
+  readonly port: number;
+  /** Marks NOT_SERVING, refuses new calls, waits for in-flight ones (up to the grace), then stops. */
+  shutdown(): Promise<void>;
+}
+
+// A full SendMessages batch of maximal messages, plus room for framing.
+const MAX_RECEIVE_BYTES = MAX_BATCH_ITEMS * (MAX_MESSAGE_BYTES + 1024) + 65_536;
+
+export async function startGrpc(hub: Hub, options: GrpcOptions, logger: Logger): Promise<GrpcEndpoint> {
+  const log = logger.child({ mod: 'grpc' });
+  const interceptors = options.apiKeys.length > 0 ? [apiKeyInterceptor(options.apiKeys)] : [];
+  const server = new grpc.Server({ interceptors, 'grpc.max_receive_message_length': MAX_RECEIVE_BYTES });
+  server.addService(ChannelServiceService, channelService(hub, logger));
+
+  const health = new HealthImplementation({ '': 'SERVING', [SERVICE_NAME]: 'SERVING' });
+  health.addToServer(server);
+  const descriptors = protoLoader.loadSync(['channel/v1/channel.proto', healthProtoPath], {
+    includeDirs: [PROTO_ROOT],
+  });
+  new ReflectionService(descriptors).addToServer(server);
+
+  const port = await new Promise<number>((resolve, reject) =>
+    server.bindAsync(`${options.host}:${options.port}`, grpc.ServerCredentials.createInsecure(), (err, bound) =>
+      err === null ? resolve(bound) : reject(err),
+    ),
+  );
+  log.info({ host: options.host, port }, 'gRPC listening');
+
+  return {
+    port,
+    shutdown: () =>
+      new Promise<void>((resolve) => {
+        health.setStatus('', 'NOT_SERVING');
+        health.setStatus(SERVICE_NAME, 'NOT_SERVING');
+        const timer = setTimeout(() => {
+          log.warn({ graceMs: options.shutdownGraceMs }, 'in-flight RPCs did not finish in time; cancelling them');
+          server.forceShutdown();
+          resolve();
+        }, options.shutdownGraceMs);
+        server.tryShutdown(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      }),
+  };
+}

@@ -1,0 +1,101 @@
+import type { Logger } from 'pino';
+import { DEFAULT_CONFIG, type Config, validate } from './config.js';
+import { systemClock, type Clock } from './core/clock.js';
+import { Hub } from './core/hub.js';
+import { TokenAuthority } from './core/tokens.js';
+import type { Engine } from './engine/engine.js';
+import { MemoryEngine } from './engine/memory.js';
+import { startGateway } from './gateway/gateway.js';
+import { startGrpc } from './grpc/server.js';
+import { createLogger } from './logger.js';
+
+export interface ServerOptions extends Partial<Config> {
+  /** Injected by tests to move time (token expiry, replay window) without waiting. */
+  readonly clock?: Clock;
+  readonly logger?: Logger;
+}
+
+export interface RunningServer {
+  readonly grpcPort: number;
+  readonly httpPort: number;
+  readonly hub: Hub;
+  readonly config: Readonly<Config>;
+  /**
+   * Graceful stop: stop accepting sockets, close open ones with 1001 (clients reconnect elsewhere),
+   * end presence streams, let in-flight RPCs finish (up to the grace), then stop the engine.
+   */
+  close(): Promise<void>;
+}
+
+function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || host.startsWith('127.');
+}
+
+function createEngine(config: Config, clock: Clock): Engine {
+  const options = {
+    replayBufferSize: config.replayBufferSize,
+    replayWindowMs: config.replayWindowSeconds * 1000,
+    presenceHistorySize: config.presenceHistorySize,
+  };
+  return new MemoryEngine(options, clock);
+}
+
+/** Starts one channeld node: the core, the gRPC API and the gateway. */
+export async function startServer(options: ServerOptions = {}): Promise<RunningServer> {
+  const { clock = systemClock, logger: given, ...overrides } = options;
+  const config: Config = { ...DEFAULT_CONFIG, ...overrides };
+  const logger = given ?? createLogger(config.logLevel);
+  const log = logger.child({ mod: 'server' });
+  if (config.demo && config.apiKeys.length > 0) {
+    log.warn('demo mode lets anyone mint tokens, so it is off while API keys are configured');
+    config.demo = false;
+  }
+  validate(config);
+  if (config.apiKeys.length === 0 && !isLoopback(config.grpcHost)) {
+    log.warn(
+      { grpcHost: config.grpcHost },
+      '!!! gRPC listens beyond loopback WITHOUT API keys: anyone who reaches it can mint tokens and send messages. Set --api-key. !!!',
+    );
+  }
+  const tokens =
+    config.tokenSecrets.length > 0 ? new TokenAuthority(config.tokenSecrets) : TokenAuthority.withRandomSecret();
+  if (config.tokenSecrets.length === 0) log.info('no token secret configured: tokens from this run die with it');
+
+  const hub = new Hub({ engine: createEngine(config, clock), tokens, clock, logger, presenceWatcherQueue: config.presenceWatcherQueue });
+  await hub.start();
+  const grpc = await startGrpc(
+    hub,
+    { host: config.grpcHost, port: config.grpcPort, apiKeys: config.apiKeys, shutdownGraceMs: config.shutdownGraceMs },
+    logger,
+  );
+  const gateway = await startGateway(
+    hub,
+    {
+      host: config.httpHost,
+      port: config.httpPort,
+      socketSendBufferBytes: config.socketSendBufferBytes,
+      socketIdleTimeoutSeconds: config.socketIdleTimeoutSeconds,
+      demo: config.demo,
+    },
+    logger,
+  );
+
+  let closing: Promise<void> | undefined;
+  return {
+    grpcPort: grpc.port,
+    httpPort: gateway.port,
+    hub,
+    config,
+    close() {
+      closing ??= (async () => {
+        log.info('shutting down');
+        gateway.stopListening();
+        await hub.drain();
+        await grpc.shutdown();
+        await hub.stop();
+        log.info('stopped');
+      })();
+      return closing;
+    },
+  };
+}
