@@ -20,8 +20,10 @@ export interface Gateway {
   stopListening(): void;
 }
 
-/** Browsers send acks only: a tiny frame limit keeps garbage cheap. */
-const MAX_INCOMING_FRAME_BYTES = 1024;
+/** Browsers send acks only; frames past this are cut off by uWS without a close frame. */
+const MAX_INCOMING_FRAME_BYTES = 4096;
+/** Headroom over our own cap: the largest message frame (JSON-escaped) plus the close frame. */
+const BACKPRESSURE_HEADROOM_BYTES = 256 * 1024;
 const ASSET_CACHE = 'public, max-age=300';
 
 function serveAsset(asset: Asset) {
@@ -37,13 +39,13 @@ function serveAsset(asset: Asset) {
 export async function startGateway(hub: Hub, options: GatewayOptions, logger: Logger): Promise<Gateway> {
   const log = logger.child({ mod: 'gateway' });
   const assets = loadAssets(options.demo);
-  const handlers = socketHandlers(hub, logger);
+  const handlers = socketHandlers(hub, options.socketSendBufferBytes, logger);
   const app = uWS.App();
 
   app.ws<SocketData>('/_ah/channel/ws', {
     maxPayloadLength: MAX_INCOMING_FRAME_BYTES,
     idleTimeout: options.socketIdleTimeoutSeconds,
-    maxBackpressure: options.socketSendBufferBytes,
+    maxBackpressure: options.socketSendBufferBytes + BACKPRESSURE_HEADROOM_BYTES,
     sendPingsAutomatically: true,
     upgrade: handlers.handleUpgrade,
     open: handlers.handleOpen,

@@ -9,6 +9,8 @@ import type { HttpRequest, HttpResponse, us_socket_context_t, WebSocket } from '
 
 export const PROTOCOL = 'channeld.v1';
 const TOKEN_PREFIX = 'token.';
+/** Ack frames are tiny; anything longer is a protocol error (uWS drops frames over its own, larger limit). */
+export const MAX_CLIENT_FRAME_BYTES = 1024;
 // uWS send() results.
 const DROPPED = 2;
 
@@ -33,7 +35,7 @@ function endSocket(ws: WebSocket<SocketData>, close: CloseCode): void {
   ws.end(close.code, close.reason);
 }
 
-function sinkFor(ws: WebSocket<SocketData>): SessionSink {
+function sinkFor(ws: WebSocket<SocketData>, sendBufferBytes: number): SessionSink {
   const data = ws.getUserData();
   // Sends come from gRPC handlers and timers, outside uWS callbacks: cork so each is one syscall.
   const send = (frame: string): boolean => {
@@ -42,7 +44,8 @@ function sinkFor(ws: WebSocket<SocketData>): SessionSink {
     ws.cork(() => {
       status = ws.send(frame, false);
     });
-    return status !== DROPPED;
+    // Our cap sits below uWS's maxBackpressure, so the 4001 close frame still fits behind the data.
+    return status !== DROPPED && ws.getBufferedAmount() <= sendBufferBytes;
   };
   return {
     welcome: (epoch, seq, recovered) => void send(encodeWelcome(epoch, seq, recovered)),
@@ -51,7 +54,7 @@ function sinkFor(ws: WebSocket<SocketData>): SessionSink {
   };
 }
 
-export function socketHandlers(hub: Hub, logger: Logger): SocketHandlers {
+export function socketHandlers(hub: Hub, sendBufferBytes: number, logger: Logger): SocketHandlers {
   const log = logger.child({ mod: 'gateway' });
   return {
     handleUpgrade(res, req, context) {
@@ -92,12 +95,15 @@ export function socketHandlers(hub: Hub, logger: Logger): SocketHandlers {
         endSocket(ws, check.reason === 'expired' ? CloseCode.TokenExpired : CloseCode.InvalidToken);
         return;
       }
-      data.session = hub.openSession(check.claims, sinkFor(ws), data.resume);
+      data.session = hub.openSession(check.claims, sinkFor(ws, sendBufferBytes), data.resume);
     },
 
     handleMessage(ws, message, isBinary) {
       const data = ws.getUserData();
-      const frame = isBinary ? undefined : decodeClientFrame(Buffer.from(message).toString('utf8'));
+      const frame =
+        isBinary || message.byteLength > MAX_CLIENT_FRAME_BYTES
+          ? undefined
+          : decodeClientFrame(Buffer.from(message).toString('utf8'));
       if (frame === undefined || data.session === undefined) {
         log.debug({ bytes: message.byteLength, isBinary }, 'protocol error from browser');
         endSocket(ws, CloseCode.ProtocolError);
