@@ -1,0 +1,177 @@
+import test from 'ava';
+import type { Engine, EngineHandler } from '../../src/engine/engine.js';
+import type { ChannelMessage, ClientId, Epoch, PresenceChange, SocketId } from '../../src/core/types.js';
+import { PresenceReason } from '../../src/core/types.js';
+
+/** Records everything an engine reports, and lets a test wait for it. */
+export class RecordingHandler implements EngineHandler {
+  readonly messages: { clientId: ClientId; epoch: Epoch; message: ChannelMessage }[] = [];
+  readonly displaced: { clientId: ClientId; socketId: SocketId }[] = [];
+  readonly closed: ClientId[] = [];
+  readonly presence: PresenceChange[] = [];
+  private waiters: (() => void)[] = [];
+
+  onMessage(clientId: ClientId, epoch: Epoch, message: ChannelMessage): void {
+    this.messages.push({ clientId, epoch, message });
+    this.wake();
+  }
+  onDisplaced(clientId: ClientId, socketId: SocketId): void {
+    this.displaced.push({ clientId, socketId });
+    this.wake();
+  }
+  onChannelClosed(clientId: ClientId): void {
+    this.closed.push(clientId);
+    this.wake();
+  }
+  onPresence(change: PresenceChange): void {
+    this.presence.push(change);
+    this.wake();
+  }
+
+  async until(predicate: () => boolean): Promise<void> {
+    while (!predicate()) await new Promise<void>((resolve) => this.waiters.push(resolve));
+  }
+
+  private wake(): void {
+    const w = this.waiters;
+    this.waiters = [];
+    for (const f of w) f();
+  }
+}
+
+export interface EngineFixture {
+  readonly engine: Engine;
+  readonly handler: RecordingHandler;
+  /** Moves the engine's clock forward. */
+  advance(ms: number): void;
+  close(): Promise<void>;
+}
+
+/**
+ * The behaviour every engine must share. `make` starts a fresh engine with a replay buffer of 3
+ * messages and a 60 s window, and a presence history of 4 changes.
+ */
+export function engineContract(title: string, make: () => Promise<EngineFixture>): void {
+  const it = (name: string, body: (f: EngineFixture, t: Parameters<Parameters<typeof test>[1]>[0]) => Promise<void>): void => {
+    test(`${title} - ${name}`, async (t) => {
+      const fixture = await make();
+      try {
+        await body(fixture, t);
+      } finally {
+        await fixture.close();
+      }
+    });
+  };
+
+  it('publish gives consecutive seqs in one epoch and delivers each message once', async ({ engine, handler }, t) => {
+    const r1 = await engine.publish('a', 'one');
+    const r2 = await engine.publish('a', 'two');
+    t.is(r1.seq, 1);
+    t.is(r2.seq, 2);
+    t.is(r1.epoch, r2.epoch);
+    t.false(r1.connected);
+    await handler.until(() => handler.messages.length === 2);
+    t.deepEqual(
+      handler.messages.map((m) => [m.clientId, m.message.seq, m.message.data]),
+      [
+        ['a', 1, 'one'],
+        ['a', 2, 'two'],
+      ],
+    );
+  });
+
+  it('an idempotency key seen before returns the first result and appends nothing', async ({ engine }, t) => {
+    const first = await engine.publish('b', 'x', 'key-1');
+    const again = await engine.publish('b', 'x', 'key-1');
+    t.deepEqual(again, first);
+    t.is((await engine.publish('b', 'y')).seq, 2);
+    t.is((await engine.history('b', { epoch: first.epoch, seq: 0 })).messages.length, 2);
+  });
+
+  it('history follows a position, and says when it cannot', async ({ engine }, t) => {
+    const { epoch } = await engine.publish('c', '1');
+    for (const m of ['2', '3', '4', '5']) await engine.publish('c', m);
+    const resumed = await engine.history('c', { epoch, seq: 3 });
+    t.deepEqual(resumed.messages.map((m) => m.seq), [4, 5]);
+    t.true(resumed.recovered);
+    const gap = await engine.history('c', { epoch, seq: 0 });
+    t.false(gap.recovered);
+    t.is(gap.fromSeq, 2);
+    t.deepEqual(gap.messages.map((m) => m.seq), [3, 4, 5]);
+    const other = await engine.history('c', { epoch: 'elsewhere', seq: 4 });
+    t.false(other.recovered);
+  });
+
+  it('history ages out with the window', async ({ engine, advance }, t) => {
+    const { epoch } = await engine.publish('d', 'old');
+    advance(61_000);
+    await engine.publish('d', 'new');
+    const h = await engine.history('d', { epoch, seq: 0 });
+    t.false(h.recovered);
+    t.deepEqual(h.messages.map((m) => m.data), ['new']);
+  });
+
+  it('without a position, history starts after the last acknowledged seq', async ({ engine }, t) => {
+    const { epoch } = await engine.publish('e', '1');
+    await engine.publish('e', '2');
+    await engine.publish('e', '3');
+    await engine.acknowledge('e', { epoch, seq: 2 });
+    await engine.acknowledge('e', { epoch, seq: 1 }); // stale: ignored
+    await engine.acknowledge('e', { epoch, seq: 99 }); // beyond the last seq: ignored
+    const h = await engine.history('e');
+    t.is(h.fromSeq, 2);
+    t.true(h.recovered);
+    t.deepEqual(h.messages.map((m) => m.data), ['3']);
+  });
+
+  it('attach makes a client CONNECTED once; a newer socket displaces the old silently', async ({ engine, handler }, t) => {
+    t.false((await engine.attach('f', 's1')).displaced);
+    t.true((await engine.attach('f', 's2')).displaced);
+    await handler.until(() => handler.displaced.length === 1);
+    t.deepEqual(handler.displaced, [{ clientId: 'f', socketId: 's1' }]);
+    t.false(await engine.detach('f', 's1', PresenceReason.SocketClosed), 'the displaced socket changes nothing');
+    t.true((await engine.publish('f', 'm')).connected);
+    t.true(await engine.detach('f', 's2', PresenceReason.SocketClosed));
+    await handler.until(() => handler.presence.length === 2);
+    t.deepEqual(
+      handler.presence.map((p) => [p.clientId, p.state, p.reason]),
+      [
+        ['f', 'connected', 'socket-opened'],
+        ['f', 'disconnected', 'socket-closed'],
+      ],
+    );
+    t.true(engine.compareCursors(handler.presence[0]!.cursor, handler.presence[1]!.cursor) < 0);
+  });
+
+  it('presence answers point queries and snapshots, and resumes from a cursor', async ({ engine, handler }, t) => {
+    await engine.attach('g1', 's1');
+    await engine.attach('g2', 's2');
+    const present = await engine.presence(['g1', 'nobody']);
+    t.true(present[0]!.connected);
+    t.is(typeof present[0]!.sinceMs, 'number');
+    t.deepEqual(present[1], { clientId: 'nobody', connected: false });
+    const snapshot = await engine.presenceSnapshot();
+    t.deepEqual(snapshot.clients.map((c) => c.clientId).sort(), ['g1', 'g2']);
+    await engine.detach('g1', 's1', PresenceReason.SocketClosed);
+    await handler.until(() => handler.presence.length === 3);
+    const since = await engine.presenceSince(snapshot.cursor);
+    t.deepEqual(since?.map((c) => [c.clientId, c.state]), [['g1', 'disconnected']]);
+    t.is(await engine.presenceSince('unknown.cursor'), undefined);
+    for (let i = 0; i < 10; i++) await engine.attach(`h${i}`, `x${i}`);
+    t.is(await engine.presenceSince(snapshot.cursor), undefined, 'changes beyond the history size are gone');
+  });
+
+  it('closeChannel revokes, drops history and tells every node', async ({ engine, handler, advance }, t) => {
+    const before = await engine.publish('i', 'm');
+    await engine.attach('i', 's1');
+    advance(1);
+    t.true(await engine.closeChannel('i', 12345));
+    await handler.until(() => handler.closed.length === 1);
+    t.deepEqual(handler.closed, ['i']);
+    t.is(await engine.revokedAt('i'), 12345);
+    const after = await engine.publish('i', 'new');
+    t.not(after.epoch, before.epoch);
+    t.is(after.seq, 1);
+    t.false(await engine.closeChannel('never-opened', 1));
+  });
+}

@@ -1,0 +1,59 @@
+import test from 'ava';
+import { ReplayBuffer } from '../src/core/replay-buffer.js';
+
+function filled(capacity: number, count: number): ReplayBuffer {
+  const buffer = new ReplayBuffer(capacity);
+  for (let i = 1; i <= count; i++) buffer.append(`m${i}`, i * 1000);
+  return buffer;
+}
+
+test('replay-buffer - keeps consecutive seqs and returns what follows a position', (t) => {
+  const buffer = filled(4, 3);
+  t.is(buffer.lastSeq, 3);
+  t.deepEqual(buffer.after(1), {
+    messages: [
+      { seq: 2, data: 'm2', timeMs: 2000 },
+      { seq: 3, data: 'm3', timeMs: 3000 },
+    ],
+    complete: true,
+  });
+  t.deepEqual(buffer.after(3), { messages: [], complete: true });
+});
+
+test('replay-buffer - wraps at capacity and reports positions that fell out as incomplete', (t) => {
+  const buffer = filled(4, 10);
+  t.is(buffer.length, 4);
+  t.is(buffer.firstSeq, 7);
+  t.deepEqual(
+    buffer.after(6).messages.map((m) => m.seq),
+    [7, 8, 9, 10],
+  );
+  t.true(buffer.after(6).complete);
+  const gap = buffer.after(2);
+  t.false(gap.complete);
+  t.deepEqual(
+    gap.messages.map((m) => m.seq),
+    [7, 8, 9, 10],
+  );
+});
+
+test('replay-buffer - trims by age but remembers the last seq', (t) => {
+  const buffer = filled(10, 5);
+  buffer.trimOlderThan(4000);
+  t.deepEqual(
+    buffer.after(0).messages.map((m) => m.seq),
+    [4, 5],
+  );
+  buffer.trimOlderThan(10_000);
+  t.is(buffer.length, 0);
+  t.is(buffer.lastSeq, 5);
+  t.is(buffer.append('next', 11_000).seq, 6);
+});
+
+test('replay-buffer - a position beyond the last seq belongs to another history', (t) => {
+  t.false(filled(4, 2).after(9).complete);
+});
+
+test('replay-buffer - capacity must be a positive integer', (t) => {
+  t.throws(() => new ReplayBuffer(0), { instanceOf: RangeError });
+});

@@ -1,0 +1,73 @@
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import * as grpc from '@grpc/grpc-js';
+import test from 'ava';
+import { ChannelServiceClient } from '../gen/ts/channel/v1/channel.js';
+import { RawSocket } from './helpers/socket.js';
+
+/** Starts the real CLI in its own process and resolves with the ports from its "ready" log line. */
+async function startCli(): Promise<{ child: ReturnType<typeof spawn>; grpcPort: number; httpPort: number; lines: string[] }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', '--grpc-port', '0', '--http-port', '0', '--http-host', '127.0.0.1'], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const lines: string[] = [];
+  let buffer = '';
+  return new Promise((resolve, reject) => {
+    child.once('exit', (code) => reject(new Error(`channeld exited early with ${code}`)));
+    child.stdout!.on('data', (chunk: Buffer) => {
+      buffer += chunk.toString();
+      let nl: number;
+      while ((nl = buffer.indexOf('\n')) >= 0) {
+        const line = buffer.slice(0, nl);
+        buffer = buffer.slice(nl + 1);
+        lines.push(line);
+        const entry = JSON.parse(line) as { msg?: string; grpcPort?: number; httpPort?: number };
+        if (entry.msg === 'channeld ready') resolve({ child, grpcPort: entry.grpcPort!, httpPort: entry.httpPort!, lines });
+      }
+    });
+  });
+}
+
+test('shutdown - SIGTERM closes sockets with 1001, ends presence streams and exits 0', async (t) => {
+  const { child, grpcPort, httpPort, lines } = await startCli();
+  const client = new ChannelServiceClient(`127.0.0.1:${grpcPort}`, grpc.credentials.createInsecure());
+  const { token } = await new Promise<{ token: string }>((resolve, reject) =>
+    client.createChannel({ clientId: 'leaving', durationMinutes: 0 }, (err, res) => (err ? reject(err) : resolve(res))),
+  );
+  const socket = new RawSocket(`ws://127.0.0.1:${httpPort}/_ah/channel/ws`, token);
+  await socket.until(() => socket.welcome !== undefined, 'welcome');
+  // A presence stream is a long-lived call: shutdown must end it rather than wait for it forever.
+  const watch = client.watchPresence({ clientIds: [], clientIdPrefix: '', snapshot: false, cursor: '' });
+  const watchEnded = new Promise<void>((resolve) => {
+    watch.on('error', () => resolve());
+    watch.on('end', () => resolve());
+  });
+  watch.on('data', () => undefined);
+  const exited = once(child, 'exit') as Promise<[number | null, string | null]>;
+  child.kill('SIGTERM');
+  t.deepEqual(await socket.closed, { code: 1001, reason: 'Going+away.' });
+  await watchEnded;
+  const [code] = await exited;
+  t.is(code, 0);
+  t.true(lines.some((l) => l.includes('"stopped"')));
+  t.false(lines.some((l) => l.includes(token)), 'the token must never be logged');
+  client.close();
+});
+
+test('shutdown - a bad setting is refused at start with a message naming it', async (t) => {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', '--replay-buffer-size', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stderr = '';
+  child.stderr!.on('data', (c: Buffer) => (stderr += c.toString()));
+  const [code] = (await once(child, 'exit')) as [number];
+  t.is(code, 2);
+  t.regex(stderr, /--replay-buffer-size is "0"; it must be an integer from 1 to 100000/);
+});
+
+test('shutdown - --help lists every setting with its environment variable', async (t) => {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', '--help'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  let stdout = '';
+  child.stdout!.on('data', (c: Buffer) => (stdout += c.toString()));
+  const [code] = (await once(child, 'exit')) as [number];
+  t.is(code, 0);
+  for (const flag of ['--grpc-port', '--http-port', '--api-key', '--token-secret', '--demo', 'CHANNELD_GRPC_PORT']) t.true(stdout.includes(flag), flag);
+});
