@@ -1,4 +1,4 @@
-import test from 'ava';
+import test, { type ExecutionContext } from 'ava';
 import type { Engine, EngineHandler } from '../../src/engine/engine.js';
 import type { ChannelMessage, ClientId, Epoch, PresenceChange, SocketId } from '../../src/core/types.js';
 import { PresenceReason } from '../../src/core/types.js';
@@ -52,7 +52,7 @@ export interface EngineFixture {
  * messages and a 60 s window, and a presence history of 4 changes.
  */
 export function engineContract(title: string, make: () => Promise<EngineFixture>): void {
-  const it = (name: string, body: (f: EngineFixture, t: Parameters<Parameters<typeof test>[1]>[0]) => Promise<void>): void => {
+  const it = (name: string, body: (f: EngineFixture, t: ExecutionContext) => Promise<void>): void => {
     test(`${title} - ${name}`, async (t) => {
       const fixture = await make();
       try {
