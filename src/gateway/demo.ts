@@ -17,8 +17,9 @@ function field(body: unknown, name: string): string {
  * The demo page's endpoints. They let anyone mint tokens, so they exist only in demo mode, which
  * the server refuses to combine with API keys.
  */
-export function mountDemo(app: TemplatedApp, hub: Hub, logger: Logger): void {
+export function mountDemo(app: TemplatedApp, hub: Hub, logger: Logger): { endStreams(): void } {
   const log = logger.child({ mod: 'demo' });
+  const streams = new Set<() => void>();
 
   const jsonRoute = (path: string, handle: (body: unknown) => Promise<unknown>): void => {
     app.post(path, (res) => {
@@ -58,11 +59,25 @@ export function mountDemo(app: TemplatedApp, hub: Hub, logger: Logger): void {
       const event = { client_id: change.clientId, state: change.state.toUpperCase(), time: new Date(change.timeMs).toISOString() };
       res.cork(() => res.write(`data: ${JSON.stringify(event)}\n\n`));
     });
-    res.onAborted(() => {
+    const stop = (): void => {
       open = false;
       unsubscribe();
-    });
+      streams.delete(end);
+    };
+    const end = (): void => {
+      if (!open) return;
+      stop();
+      res.cork(() => res.end());
+    };
+    streams.add(end);
+    res.onAborted(stop);
     res.writeHeader('content-type', 'text/event-stream').writeHeader('cache-control', 'no-store');
     res.write(': presence stream\n\n');
   });
+
+  return {
+    endStreams() {
+      for (const end of [...streams]) end();
+    },
+  };
 }

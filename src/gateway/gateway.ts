@@ -16,7 +16,7 @@ export interface GatewayOptions {
 
 export interface Gateway {
   readonly port: number;
-  /** Stops accepting connections; open sockets are closed by the hub. */
+  /** Stops accepting connections and ends open HTTP streams; sockets are closed by the hub. */
   stopListening(): void;
 }
 
@@ -56,9 +56,10 @@ export async function startGateway(hub: Hub, options: GatewayOptions, logger: Lo
   app.get('/_ah/channel/jsapi', serveAsset(assets.jsapi));
   app.get('/_ah/channel/channeld.mjs', serveAsset(assets.module));
   app.get('/healthz', (res) => reply(res).send('200 OK', 'text/plain', 'ok\n'));
+  let demo: { endStreams(): void } | undefined;
   if (assets.demoPage !== undefined) {
     app.get('/', serveAsset(assets.demoPage));
-    mountDemo(app, hub, logger);
+    demo = mountDemo(app, hub, logger);
   } else {
     app.get('/', (res) => reply(res).send('200 OK', 'text/plain', 'channeld: browsers load /_ah/channel/jsapi\n'));
   }
@@ -78,6 +79,7 @@ export async function startGateway(hub: Hub, options: GatewayOptions, logger: Lo
       if (!listening) return;
       listening = false;
       uWS.us_listen_socket_close(listenSocket);
+      demo?.endStreams();
     },
   };
 }
