@@ -3,12 +3,12 @@ import * as protoLoader from '@grpc/proto-loader';
 import { ReflectionService } from '@grpc/reflection';
 import { HealthImplementation, protoPath as healthProtoPath } from 'grpc-health-check';
 import type { Logger } from 'pino';
-import { ChannelServiceService } from '../../gen/ts/channel/v1/channel.js';
 import type { Hub } from '../core/hub.js';
 import { MAX_BATCH_ITEMS, MAX_MESSAGE_BYTES } from '../core/limits.js';
 import { PROTO_ROOT } from '../paths.js';
 import { apiKeyInterceptor } from './auth.js';
 import { channelService } from './channel-service.js';
+import { StrictChannelService, strictUtf8Interceptor } from './strict-utf8.js';
 
 const SERVICE_NAME = 'channel.v1.ChannelService';
 
@@ -30,9 +30,9 @@ const MAX_RECEIVE_BYTES = MAX_BATCH_ITEMS * (MAX_MESSAGE_BYTES + 1024) + 65_536;
 
 export async function startGrpc(hub: Hub, options: GrpcOptions, logger: Logger): Promise<GrpcEndpoint> {
   const log = logger.child({ mod: 'grpc' });
-  const interceptors = options.apiKeys.length > 0 ? [apiKeyInterceptor(options.apiKeys)] : [];
+  const interceptors = [...(options.apiKeys.length > 0 ? [apiKeyInterceptor(options.apiKeys)] : []), strictUtf8Interceptor];
   const server = new grpc.Server({ interceptors, 'grpc.max_receive_message_length': MAX_RECEIVE_BYTES });
-  server.addService(ChannelServiceService, channelService(hub, logger));
+  server.addService(StrictChannelService, channelService(hub, logger));
 
   const health = new HealthImplementation({ '': 'SERVING', [SERVICE_NAME]: 'SERVING' });
   health.addToServer(server);
