@@ -1,0 +1,231 @@
+import type { BackoffOptions } from './backoff.js';
+import { CloseCode, errorForCloseCode, type ChannelErrorInfo } from './close-codes.js';
+import { Emitter, type Listener } from './emitter.js';
+import { decodeServerFrame, encodeAck, FrameType } from './frames.js';
+import { Transport, type CloseInfo, type ReconnectInfo, type WebSocketConstructor } from './transport.js';
+import { channelSocketUrl, isWellFormedToken, type ResumePosition } from './url.js';
+
+export type ChannelState = 'connecting' | 'open' | 'reconnecting' | 'closing' | 'closed';
+
+export interface ChannelOpenEvent {
+  readonly epoch: string;
+  /** Seq of the last message this socket is known to have; messages that follow are above it. */
+  readonly seq: number;
+  /** True for a socket that took over from a lost one (a reconnect), false for the first. */
+  readonly resumed: boolean;
+}
+
+export interface ChannelMessageEvent {
+  readonly data: string;
+  readonly seq: number;
+}
+
+/** Messages were lost for good while reconnecting: the app should resynchronise its state. */
+export interface ChannelNotRecoveredEvent {
+  readonly epoch: string;
+  readonly previousEpoch: string;
+  /** The last seq received in `previousEpoch`. */
+  readonly lastSeq: number;
+}
+
+export type ChannelReconnectingEvent = ReconnectInfo;
+export type ChannelErrorEvent = ChannelErrorInfo;
+export type ChannelCloseEvent = CloseInfo;
+
+export interface ChannelEventMap {
+  open: ChannelOpenEvent;
+  message: ChannelMessageEvent;
+  notrecovered: ChannelNotRecoveredEvent;
+  reconnecting: ChannelReconnectingEvent;
+  error: ChannelErrorEvent;
+  close: ChannelCloseEvent;
+}
+
+export interface ChannelSocketOptions {
+  /**
+   * Where channeld listens (http, https, ws or wss; a path prefix is kept).
+   * @default location.origin
+   */
+  readonly baseUrl?: string | URL;
+  readonly backoff?: BackoffOptions;
+  /** Acks are coalesced: at most one per this interval. @default 100 */
+  readonly ackIntervalMs?: number;
+  /** A WebSocket implementation, for runtimes without a global one. @default globalThis.WebSocket */
+  readonly webSocket?: WebSocketConstructor;
+}
+
+export const DEFAULT_ACK_INTERVAL_MS = 100;
+
+function defaultBaseUrl(): string {
+  if (typeof location === 'undefined') throw new TypeError('channeld: no location to default baseUrl to; pass options.baseUrl');
+  return location.origin;
+}
+
+/**
+ * One channel socket with the channeld protocol's guarantees: it reconnects by itself after a loss
+ * and resumes from the last seq, delivers each message once and in order, and says so (event
+ * `notrecovered`) when a gap could not be filled. Events fire in this order: `open` (again after
+ * each reconnect, with `resumed`), `message`…, and at the end `error` (terminal closes only) then
+ * `close`, exactly once. Nothing fires before the constructor's task ends, so listeners added
+ * right after `new` see everything. Several instances may live on one page.
+ */
+export class ChannelSocket {
+  private readonly emitter = new Emitter<ChannelEventMap>();
+  private readonly transport: Transport;
+  private readonly ackIntervalMs: number;
+  private currentState: ChannelState = 'connecting';
+  private currentEpoch: string | undefined;
+  private seq = 0;
+  /** Highest seq the server has been told (or told us) this client has. */
+  private ackedSeq = 0;
+  private ackTimer: ReturnType<typeof setTimeout> | undefined;
+  private welcomed = false;
+
+  constructor(token: string, options: ChannelSocketOptions = {}) {
+    const baseUrl = String(options.baseUrl ?? defaultBaseUrl());
+    // A bad base URL is a programming error: throw now (TypeError), not as a socket error later.
+    channelSocketUrl(baseUrl);
+    this.ackIntervalMs = options.ackIntervalMs ?? DEFAULT_ACK_INTERVAL_MS;
+    this.transport = new Transport(
+      token,
+      { baseUrl, backoff: options.backoff, webSocket: options.webSocket },
+      {
+        onOpen: () => {
+          this.welcomed = false;
+        },
+        onFrame: (text) => this.handleFrame(text),
+        onReconnecting: (info) => this.handleReconnecting(info),
+        onClosed: (info) => this.handleClosed(info),
+        resumePosition: () => this.resumePosition(),
+      },
+    );
+    // A page being unloaded still gets its last ack out, so the next page load starts after it.
+    globalThis.addEventListener?.('pagehide', this.flushAck);
+    if (isWellFormedToken(token)) this.transport.start();
+    // The server would answer 4500; saying so here keeps a malformed token off the network.
+    else this.transport.fail(CloseCode.INVALID_TOKEN, 'Invalid+token.');
+  }
+
+  get state(): ChannelState {
+    return this.currentState;
+  }
+
+  /** The channel's current epoch, once welcomed. */
+  get epoch(): string | undefined {
+    return this.currentEpoch;
+  }
+
+  /** The seq of the last message delivered (0 before any). */
+  get lastSeq(): number {
+    return this.seq;
+  }
+
+  /** Adds a listener; returns a function that removes it. */
+  on<K extends keyof ChannelEventMap>(type: K, listener: Listener<ChannelEventMap[K]>): () => void {
+    return this.emitter.on(type, listener);
+  }
+
+  off<K extends keyof ChannelEventMap>(type: K, listener: Listener<ChannelEventMap[K]>): void {
+    this.emitter.off(type, listener);
+  }
+
+  /** Closes the socket for good (code 1000); a last ack is sent first when possible. */
+  close(): void {
+    if (this.currentState === 'closing' || this.currentState === 'closed') return;
+    this.flushAck();
+    this.currentState = 'closing';
+    this.transport.close();
+  }
+
+  private resumePosition(): ResumePosition | undefined {
+    return this.currentEpoch === undefined ? undefined : { epoch: this.currentEpoch, seq: this.seq };
+  }
+
+  private handleFrame(text: string): void {
+    if (this.currentState === 'closing' || this.currentState === 'closed') return;
+    const frame = decodeServerFrame(text);
+    if (frame === undefined) {
+      this.transport.fail(CloseCode.PROTOCOL_ERROR, 'Protocol+error.');
+      return;
+    }
+    if (frame.type === 'unknown') return;
+    if (frame.type === FrameType.WELCOME) {
+      this.handleWelcome(frame.epoch, frame.seq, frame.recovered);
+    } else if (!this.welcomed) {
+      // Protocol §2: the welcome comes first on every socket.
+      this.transport.fail(CloseCode.PROTOCOL_ERROR, 'Protocol+error.');
+    } else {
+      this.handleMessage(frame.seq, frame.data);
+    }
+  }
+
+  /**
+   * The first welcome on a socket opens it (or resumes after a reconnect). A later one on the same
+   * socket means the channel's history was replaced under it (new epoch): the position moves, and
+   * the gap is reported, but the socket does not "open" again.
+   */
+  private handleWelcome(epoch: string, seq: number, recovered: boolean): void {
+    const firstOnSocket = !this.welcomed;
+    this.welcomed = true;
+    const previousEpoch = this.currentEpoch;
+    const previousSeq = this.seq;
+    // In the same epoch we already hold everything up to our own seq, whatever the server thinks;
+    // in a new epoch the old numbers mean nothing.
+    this.seq = epoch === previousEpoch ? Math.max(this.seq, seq) : seq;
+    this.currentEpoch = epoch;
+    this.ackedSeq = seq;
+    if (firstOnSocket) {
+      this.currentState = 'open';
+      this.transport.resetBackoff();
+      this.emitter.emit('open', { epoch, seq: this.seq, resumed: previousEpoch !== undefined });
+    }
+    if (previousEpoch !== undefined && (!recovered || epoch !== previousEpoch)) {
+      this.emitter.emit('notrecovered', { epoch, previousEpoch, lastSeq: previousSeq });
+    }
+    if (this.seq > this.ackedSeq) this.scheduleAck();
+  }
+
+  private handleMessage(seq: number, data: string): void {
+    // Protocol §2: a seq already seen in this epoch is a duplicate (e.g. replayed after a resume).
+    if (seq <= this.seq) return;
+    this.seq = seq;
+    this.scheduleAck();
+    this.emitter.emit('message', { data, seq });
+  }
+
+  private handleReconnecting(info: ReconnectInfo): void {
+    this.cancelAck();
+    this.welcomed = false;
+    this.currentState = 'reconnecting';
+    this.emitter.emit('reconnecting', info);
+  }
+
+  private handleClosed(info: CloseInfo): void {
+    this.cancelAck();
+    globalThis.removeEventListener?.('pagehide', this.flushAck);
+    this.currentState = 'closed';
+    const error = info.byClient ? undefined : errorForCloseCode(info.code, info.reason);
+    if (error !== undefined) this.emitter.emit('error', error);
+    this.emitter.emit('close', info);
+  }
+
+  private scheduleAck(): void {
+    if (this.ackTimer !== undefined) return;
+    this.ackTimer = setTimeout(() => {
+      this.ackTimer = undefined;
+      this.flushAck();
+    }, this.ackIntervalMs);
+  }
+
+  private cancelAck(): void {
+    if (this.ackTimer !== undefined) clearTimeout(this.ackTimer);
+    this.ackTimer = undefined;
+  }
+
+  private readonly flushAck = (): void => {
+    this.cancelAck();
+    if (this.seq > this.ackedSeq && this.welcomed && this.transport.send(encodeAck(this.seq))) {
+      this.ackedSeq = this.seq;
+    }
+  };
+}

@@ -1,0 +1,260 @@
+import anyTest, { type TestFn } from 'ava';
+import { execFileSync } from 'node:child_process';
+import type { Browser, Page } from 'playwright-core';
+import type { CloseChannelRequest, CloseChannelResponse } from '../gen/ts/channel/v1/channel.js';
+import { clientPageHtml, eventsOf, page$, PAGE_GLOBALS, summary, waitFor } from './helpers/client-page.js';
+import { chromiumAvailability, launchChromium, startPageServer, startTcpProxy, type PageServer, type TcpProxy } from './helpers/browser.js';
+import { ManualClock } from './helpers/manual-clock.js';
+import { promisify, startTestServer, type TestServer } from './helpers/server.js';
+
+interface Context {
+  ts: TestServer;
+  clock: ManualClock;
+  browser: Browser;
+  pages: PageServer;
+  proxy: TcpProxy;
+}
+const test = anyTest as TestFn<Context>;
+const availability = chromiumAvailability();
+
+if (!availability.run && availability.fail) {
+  test('client browser - Chromium is installed (CI=true)', (t) => t.fail(availability.why));
+} else if (!availability.run) {
+  console.warn(`\n!!! SKIPPING browser client tests: ${availability.why} !!!\n`);
+}
+const browserTest = availability.run ? test.serial : test.skip;
+
+test.before(async (t) => {
+  if (!availability.run) return;
+  execFileSync(process.execPath, ['scripts/build-client.mjs'], { stdio: 'ignore' });
+  const clock = new ManualClock();
+  const ts = await startTestServer({ clock, replayBufferSize: 5 });
+  const [browser, pages, proxy] = await Promise.all([launchChromium(), startPageServer(), startTcpProxy(ts.server.httpPort)]);
+  t.context = { ts, clock, browser, pages, proxy };
+});
+
+test.after.always(async (t) => {
+  const { ts, browser, pages, proxy } = t.context ?? {};
+  await Promise.all([browser?.close(), pages?.close(), proxy?.close()]);
+  await ts?.close();
+});
+
+let ids = 0;
+const clientId = (name: string): string => `${name}-${++ids}`;
+
+/** A fresh page on the test origin, with the jsapi script from `port` (channeld, or the proxy). */
+async function openPage(t: { context: Context; teardown(fn: () => Promise<void>): void }, port = t.context.ts.server.httpPort): Promise<Page> {
+  const url = t.context.pages.add(clientPageHtml(`http://127.0.0.1:${port}/_ah/channel/jsapi`));
+  const context = await t.context.browser.newContext();
+  t.teardown(() => context.close());
+  const page = await context.newPage();
+  await page.goto(url);
+  return page;
+}
+
+browserTest('client browser - open, then messages in order, from a page on another origin', async (t) => {
+  const { ts } = t.context;
+  const id = clientId('order');
+  const { token } = await ts.createChannel(id);
+  await ts.send(id, 'one');
+  await ts.send(id, 'two');
+  const page = await openPage(t);
+  t.deepEqual(
+    await page.evaluate(() => {
+      const g = globalThis as unknown as { goog: { appengine: { Socket: { ReadyState: unknown } } } };
+      return g.goog.appengine.Socket.ReadyState;
+    }),
+    { CONNECTING: 0, OPEN: 1, CLOSING: 2, CLOSED: 3 },
+  );
+  const right = await page.evaluate(([tok]) => {
+    page$().openChannel('a', tok);
+    const socket = page$().sockets['a']!;
+    return { readyState: socket.readyState, send: socket.send() };
+  }, [token] as const);
+  t.deepEqual(right, { readyState: 0, send: false }, 'CONNECTING right after open(); send() is refused');
+  await waitFor(page, 'a', 'message', 2);
+  await ts.send(id, '{"n":3}');
+  const events = await waitFor(page, 'a', 'message', 3);
+  t.deepEqual(summary(events), ['open', 'message:one', 'message:two', 'message:{"n":3}']);
+  t.is(events[0]!.readyState, 1, 'readyState is OPEN inside onopen');
+});
+
+browserTest('client browser - open(handler) takes the callbacks from the handler object', async (t) => {
+  const { ts } = t.context;
+  const id = clientId('handler');
+  const { token } = await ts.createChannel(id);
+  const page = await openPage(t);
+  await page.evaluate(([tok]) => page$().openChannel('h', tok, true), [token] as const);
+  await waitFor(page, 'h', 'open');
+  await ts.send(id, 'hi');
+  t.deepEqual(summary(await waitFor(page, 'h', 'message')), ['open', 'message:hi']);
+});
+
+browserTest('client browser - a forged token gets 401 Invalid+token. then onclose, and no reconnect', async (t) => {
+  const page = await openPage(t);
+  await page.evaluate(() => page$().openChannel('bad', 'AAAAAAAA.BBBBBBBB'));
+  await page.evaluate(() => page$().openChannel('malformed', 'not a token'));
+  for (const ch of ['bad', 'malformed']) {
+    const events = await waitFor(page, ch, 'close');
+    t.deepEqual(summary(events), ['error:401 Invalid+token.', 'close'], ch);
+    t.is(await page.evaluate((name) => page$().sockets[name]!.readyState, ch), 3);
+  }
+});
+
+browserTest('client browser - an expired token gets 401 Token+timed+out. then onclose', async (t) => {
+  const { ts, clock } = t.context;
+  const live = clientId('expire-live');
+  const { token } = await ts.createChannel(live, 1);
+  const page = await openPage(t);
+  await page.evaluate(([tok]) => page$().openChannel('live', tok), [token] as const);
+  await waitFor(page, 'live', 'open');
+  clock.advance(61_000);
+  t.deepEqual(summary(await waitFor(page, 'live', 'close')), ['open', 'error:401 Token+timed+out.', 'close']);
+  // The same token is now refused at open.
+  await page.evaluate(([tok]) => page$().openChannel('late', tok), [token] as const);
+  t.deepEqual(summary(await waitFor(page, 'late', 'close')), ['error:401 Token+timed+out.', 'close']);
+});
+
+browserTest('client browser - close() ends with onclose only, and acks so a fresh open skips delivered messages', async (t) => {
+  const { ts } = t.context;
+  const id = clientId('close');
+  const { token } = await ts.createChannel(id);
+  await ts.send(id, 'one');
+  await ts.send(id, 'two');
+  const page = await openPage(t);
+  await page.evaluate(([tok]) => page$().openChannel('first', tok), [token] as const);
+  await waitFor(page, 'first', 'message', 2);
+  const readyStateAfterClose = await page.evaluate(() => {
+    const socket = page$().sockets['first']!;
+    socket.close();
+    return socket.readyState;
+  });
+  t.is(readyStateAfterClose, 2, 'CLOSING right after close()');
+  t.deepEqual(summary(await waitFor(page, 'first', 'close')), ['open', 'message:one', 'message:two', 'close']);
+  await page.evaluate(([tok]) => page$().openChannel('second', tok), [token] as const);
+  await waitFor(page, 'second', 'open');
+  await ts.send(id, 'three');
+  t.deepEqual(summary(await waitFor(page, 'second', 'message')), ['open', 'message:three']);
+});
+
+browserTest('client browser - several channels on one page each get their own messages', async (t) => {
+  const { ts } = t.context;
+  const [x, y] = [clientId('multi-x'), clientId('multi-y')];
+  const [tx, ty] = await Promise.all([ts.createChannel(x), ts.createChannel(y)]);
+  const page = await openPage(t);
+  await page.evaluate(([a, b]) => {
+    page$().openChannel('x', a);
+    page$().openChannel('y', b);
+  }, [tx.token, ty.token] as const);
+  await Promise.all([waitFor(page, 'x', 'open'), waitFor(page, 'y', 'open')]);
+  await ts.send(x, 'for x');
+  await ts.send(y, 'for y');
+  t.deepEqual(summary(await waitFor(page, 'x', 'message')), ['open', 'message:for x']);
+  t.deepEqual(summary(await waitFor(page, 'y', 'message')), ['open', 'message:for y']);
+});
+
+browserTest('client browser - a newer socket replaces the older, which reports 409 and stays closed', async (t) => {
+  const { ts } = t.context;
+  const id = clientId('replace');
+  const { token } = await ts.createChannel(id);
+  const page = await openPage(t);
+  await page.evaluate(([tok]) => page$().openChannel('old', tok), [token] as const);
+  await waitFor(page, 'old', 'open');
+  await page.evaluate(([tok]) => page$().openChannel('new', tok), [token] as const);
+  t.deepEqual(summary(await waitFor(page, 'old', 'close')), ['open', 'error:409 Replaced+by+newer+socket.', 'close']);
+  await ts.send(id, 'latest');
+  t.deepEqual(summary(await waitFor(page, 'new', 'message')), ['open', 'message:latest']);
+  t.deepEqual(summary(await eventsOf(page, 'old')), ['open', 'error:409 Replaced+by+newer+socket.', 'close']);
+});
+
+browserTest('client browser - CloseChannel gives 410 Channel+closed.', async (t) => {
+  const { ts } = t.context;
+  const id = clientId('closed');
+  const { token } = await ts.createChannel(id);
+  const page = await openPage(t);
+  await page.evaluate(([tok]) => page$().openChannel('c', tok), [token] as const);
+  await waitFor(page, 'c', 'open');
+  await promisify<CloseChannelRequest, CloseChannelResponse>(ts.client.closeChannel, ts.client)({ clientId: id });
+  t.deepEqual(summary(await waitFor(page, 'c', 'close')), ['open', 'error:410 Channel+closed.', 'close']);
+});
+
+browserTest('client browser - after a network loss it reconnects and resumes, invisibly to App Engine handlers', async (t) => {
+  const { ts, proxy } = t.context;
+  const id = clientId('resume');
+  const { token } = await ts.createChannel(id);
+  const page = await openPage(t, proxy.port);
+  await page.evaluate(([tok]) => page$().openChannel('r', tok), [token] as const);
+  await waitFor(page, 'r', 'open');
+  await ts.send(id, 'before');
+  await waitFor(page, 'r', 'message');
+  const before = proxy.connections;
+  proxy.dropAll();
+  await ts.send(id, 'while away');
+  await ts.send(id, 'after');
+  const events = await waitFor(page, 'r', 'message', 3);
+  t.true(proxy.connections > before, 'a new connection was made');
+  t.deepEqual(summary(events), ['open', 'message:before', 'message:while away', 'message:after']);
+  t.is(await page.evaluate(() => page$().sockets['r']!.readyState), 1);
+});
+
+browserTest('client browser - typed API reports the gap when the replay window was outrun', async (t) => {
+  const { ts, proxy } = t.context;
+  const id = clientId('gap');
+  const { token } = await ts.createChannel(id);
+  const page = await openPage(t, proxy.port);
+  await page.evaluate(([tok]) => page$().openTyped('g', tok, { backoff: { baseDelayMs: 20, maxDelayMs: 100 } }), [token] as const);
+  await waitFor(page, 'g', 'open');
+  const first = await ts.send(id, 'm1');
+  await waitFor(page, 'g', 'message');
+  proxy.refuse(true);
+  t.teardown(() => proxy.refuse(false));
+  proxy.dropAll();
+  await waitFor(page, 'g', 'reconnecting');
+  for (let n = 2; n <= 9; n++) await ts.send(id, `m${n}`); // the server keeps the last 5
+  proxy.refuse(false);
+  const events = (await waitFor(page, 'g', 'message', 6)).filter((e) => e.type !== 'reconnecting');
+  t.deepEqual(
+    events.map((e) => (e.type === 'message' ? `${e.seq}:${e.data}` : e.type === 'open' ? `open resumed=${e.resumed}` : e.type)),
+    ['open resumed=false', '1:m1', 'open resumed=true', 'notrecovered', '5:m5', '6:m6', '7:m7', '8:m8', '9:m9'],
+  );
+  const gap = events.find((e) => e.type === 'notrecovered');
+  t.like(gap, { epoch: first.epoch, lastSeq: 1 });
+  await page.evaluate(() => page$().sockets['g']!.close());
+  t.like((await waitFor(page, 'g', 'close')).at(-1), { type: 'close', code: 1000, byClient: true });
+});
+
+browserTest('client browser - the ES module served by the gateway works cross-origin', async (t) => {
+  const { ts } = t.context;
+  const id = clientId('esm');
+  const { token } = await ts.createChannel(id);
+  const base = `http://127.0.0.1:${ts.server.httpPort}`;
+  const url = t.context.pages.add(
+    `<!doctype html><meta charset="utf-8"><title>esm</title><script>${PAGE_GLOBALS}</script><script type="module">
+      import * as channeld from '${base}/_ah/channel/channeld.mjs';
+      window.events = []; window.sockets = {}; window.esm = channeld;
+    </script>`,
+  );
+  const context = await t.context.browser.newContext();
+  t.teardown(() => context.close());
+  const page = await context.newPage();
+  await page.goto(url);
+  await page.waitForFunction(() => page$().esm !== undefined, undefined, { timeout: 10_000 });
+  await page.evaluate(([tok, baseUrl]) => {
+    const socket = new (page$().esm!.ChannelSocket)(tok, { baseUrl }) as {
+      on(type: string, listener: (e: object) => void): void;
+      close(): void;
+      send(): boolean;
+      readyState: number;
+    };
+    for (const type of ['open', 'message', 'error', 'close']) {
+      socket.on(type, (e) => page$().events.push({ ch: 'm', type, ...e }));
+    }
+    page$().sockets['m'] = socket;
+  }, [token, base] as const);
+  await waitFor(page, 'm', 'open');
+  await ts.send(id, 'from the module');
+  const events = await waitFor(page, 'm', 'message');
+  t.like(events[1], { type: 'message', seq: 1, data: 'from the module' });
+  await page.evaluate(() => page$().sockets['m']!.close());
+  t.like((await waitFor(page, 'm', 'close')).at(-1), { type: 'close', code: 1000, byClient: true });
+});

@@ -1,0 +1,149 @@
+import anyTest, { type TestFn } from 'ava';
+import { execFileSync } from 'node:child_process';
+import type { Browser, Page } from 'playwright-core';
+import { chromiumAvailability, launchChromium, startPageServer, type PageServer } from './helpers/browser.js';
+import { clientPageHtml, page$, summary, waitFor } from './helpers/client-page.js';
+import { startFakeGateway, type FakeGateway } from './helpers/fake-gateway.js';
+
+// The browser client against a scripted gateway, for what the real server never does on purpose:
+// duplicates, a replaced history under a live socket, malformed frames, unknown close codes.
+
+const test = anyTest as TestFn<{ gateway: FakeGateway; browser: Browser; pages: PageServer }>;
+const availability = chromiumAvailability();
+
+if (!availability.run && availability.fail) {
+  test('client protocol - Chromium is installed (CI=true)', (t) => t.fail(availability.why));
+} else if (!availability.run) {
+  console.warn(`\n!!! SKIPPING browser client protocol tests: ${availability.why} !!!\n`);
+}
+const browserTest = availability.run ? test.serial : test.skip;
+
+test.before(async (t) => {
+  if (!availability.run) return;
+  execFileSync(process.execPath, ['scripts/build-client.mjs'], { stdio: 'ignore' });
+  const [gateway, browser, pages] = await Promise.all([startFakeGateway(), launchChromium(), startPageServer()]);
+  t.context = { gateway, browser, pages };
+});
+
+test.after.always(async (t) => {
+  await Promise.all([t.context?.browser?.close(), t.context?.pages?.close()]);
+  await t.context?.gateway?.close();
+});
+
+async function openPage(t: { context: { pages: PageServer; browser: Browser; gateway: FakeGateway }; teardown(fn: () => Promise<void>): void }): Promise<Page> {
+  const context = await t.context.browser.newContext();
+  t.teardown(() => context.close());
+  const page = await context.newPage();
+  await page.goto(t.context.pages.add(clientPageHtml(`${t.context.gateway.httpUrl}/_ah/channel/jsapi`)));
+  return page;
+}
+
+const FAST = { backoff: { baseDelayMs: 10, maxDelayMs: 50 } };
+
+browserTest('client protocol - token only in the subprotocol; duplicates dropped; acks coalesced', async (t) => {
+  const page = await openPage(t);
+  await page.evaluate(([opts]) => page$().openTyped('d', 'tok-1', opts), [FAST] as const);
+  const conn = await t.context.gateway.nextConnection();
+  t.is(conn.url, '/_ah/channel/ws', 'a fresh open carries no resume position, and never the token');
+  t.deepEqual(conn.protocols, ['channeld.v1', 'token.tok-1']);
+  conn.send([0, 'e1', 0, true]);
+  for (let seq = 1; seq <= 20; seq++) {
+    conn.send([1, seq, `m${seq}`]);
+    conn.send([1, seq, `m${seq} again`]);
+  }
+  const events = await waitFor(page, 'd', 'message', 20);
+  await conn.until((acks) => JSON.stringify(acks.at(-1)) === '[3,20]');
+  t.deepEqual(summary(events), ['open', ...Array.from({ length: 20 }, (_, i) => `message:m${i + 1}`)]);
+  const acked = conn.received.map((frame) => (frame as [number, number])[1]);
+  t.true(acked.length < 20, `acks are coalesced (${acked.length} for 20 messages)`);
+  t.deepEqual(acked, [...acked].sort((a, b) => a - b), 'acks only move forward');
+});
+
+browserTest('client protocol - a second welcome on a live socket is a gap in a new epoch, not a new open', async (t) => {
+  const page = await openPage(t);
+  await page.evaluate(([opts]) => page$().openTyped('w', 'tok-2', opts), [FAST] as const);
+  const conn = await t.context.gateway.nextConnection();
+  conn.send([0, 'e1', 0, true]);
+  conn.send([1, 1, 'old 1']);
+  conn.send([1, 2, 'old 2']);
+  conn.send([0, 'e2', 0, false]);
+  conn.send([1, 1, 'new 1']);
+  const events = await waitFor(page, 'w', 'message', 3);
+  t.deepEqual(summary(events), ['open', 'message:old 1', 'message:old 2', 'notrecovered', 'message:new 1']);
+  t.like(events[3], { epoch: 'e2', previousEpoch: 'e1', lastSeq: 2 });
+});
+
+browserTest('client protocol - after 1001 it reconnects with its position and drops replayed duplicates', async (t) => {
+  const page = await openPage(t);
+  await page.evaluate(() => page$().openChannel('r', 'tok-3'));
+  const first = await t.context.gateway.nextConnection();
+  first.send([0, 'ep', 4, true]);
+  first.send([1, 5, 'five']);
+  await waitFor(page, 'r', 'message');
+  first.ws.close(1001, 'Going+away.');
+  const second = await t.context.gateway.nextConnection();
+  t.is(second.url, '/_ah/channel/ws?epoch=ep&seq=5');
+  t.deepEqual(second.protocols, ['channeld.v1', 'token.tok-3']);
+  second.send([0, 'ep', 5, true]);
+  second.send([1, 5, 'five again']);
+  second.send([1, 6, 'six']);
+  t.deepEqual(summary(await waitFor(page, 'r', 'message', 2)), ['open', 'message:five', 'message:six']);
+});
+
+browserTest('client protocol - a malformed frame or a message before the welcome closes with 4504, terminally', async (t) => {
+  const page = await openPage(t);
+  for (const [name, frames] of [
+    ['garbage', [[0, 'e', 0, true], 'not json']],
+    ['early', [[1, 1, 'before the welcome']]],
+    ['shape', [[0, 'e', 0, true], [1, '1', 'seq as a string']]],
+  ] as const) {
+    await page.evaluate(([ch, opts]) => page$().openTyped(ch, 'tok-4', opts), [name, FAST] as const);
+    const conn = await t.context.gateway.nextConnection();
+    for (const frame of frames) conn.send(frame);
+    t.deepEqual(await conn.closed, { code: 4504, reason: 'Protocol+error.' }, name);
+    const events = await waitFor(page, name, 'close');
+    t.deepEqual(summary(events.filter((e) => e.type !== 'open')), ['error:400 Protocol+error.', 'close'], name);
+    t.like(events.at(-1), { code: 4504, byClient: false });
+  }
+});
+
+browserTest('client protocol - a handshake without the subprotocol is a loss: it retries until one works', async (t) => {
+  const page = await openPage(t);
+  t.context.gateway.selectProtocol = false;
+  t.teardown(() => void (t.context.gateway.selectProtocol = true));
+  await page.evaluate(([opts]) => page$().openTyped('p', 'tok-5', opts), [FAST] as const);
+  // Chromium itself fails a handshake that selects none of the offered subprotocols (1006).
+  const refused = await t.context.gateway.nextConnection();
+  t.is((await refused.closed).code, 1006);
+  t.context.gateway.selectProtocol = true;
+  let conn = await t.context.gateway.nextConnection();
+  // Attempts already under way when the switch flipped may still fail; take the first that opens.
+  while (conn.ws.protocol !== 'channeld.v1') conn = await t.context.gateway.nextConnection();
+  conn.send([0, 'e', 0, true]);
+  const events = await waitFor(page, 'p', 'open');
+  t.true(events.some((e) => e.type === 'reconnecting'));
+  t.false(events.some((e) => e.type === 'error' || e.type === 'close'));
+});
+
+browserTest('client protocol - an unknown terminal code is still reported, with its reason', async (t) => {
+  const page = await openPage(t);
+  await page.evaluate(() => page$().openChannel('u', 'tok-6'));
+  const conn = await t.context.gateway.nextConnection();
+  conn.send([0, 'e', 0, true]);
+  await waitFor(page, 'u', 'open');
+  conn.ws.close(4600, 'Brand+new+reason.');
+  t.deepEqual(summary(await waitFor(page, 'u', 'close')), ['open', 'error:500 Brand+new+reason.', 'close']);
+});
+
+browserTest('client protocol - close() acks what was received, then closes with 1000', async (t) => {
+  const page = await openPage(t);
+  await page.evaluate(() => page$().openTyped('c', 'tok-7', { ackIntervalMs: 60_000 }));
+  const conn = await t.context.gateway.nextConnection();
+  conn.send([0, 'e', 0, true]);
+  conn.send([1, 1, 'x']);
+  await waitFor(page, 'c', 'message');
+  await page.evaluate(() => page$().sockets['c']!.close());
+  t.deepEqual(await conn.closed, { code: 1000, reason: '' });
+  t.deepEqual(conn.received, [[3, 1]], 'the ack went out before the close frame');
+  t.like((await waitFor(page, 'c', 'close')).at(-1), { code: 1000, byClient: true });
+});
