@@ -5,6 +5,7 @@ import type { Clock } from './clock.js';
 import { ChannelError, ErrorCode, invalidArgument } from './errors.js';
 import { MAX_BATCH_ITEMS, MAX_PRESENCE_QUERY_IDS } from './limits.js';
 import {
+  matches,
   PresenceWatcher,
   snapshotItems,
   type PresenceFilter,
@@ -131,21 +132,25 @@ export class Hub implements EngineHandler {
   }
 
   async sendMessage(request: SendRequest): Promise<PublishResult> {
-    const clientId = await this.resolveTarget(request.target);
-    const message = validateMessage(request.message);
-    const key = validateIdempotencyKey(request.idempotencyKey);
-    return this.engine.publish(clientId, message, key);
+    const send = await this.prepareSend(request);
+    return this.engine.publish(send.clientId, send.message, send.key);
   }
 
-  /** One result per item, in order; a bad item yields its error and does not stop the others. */
+  /**
+   * One result per item, in order; a bad item yields its error and does not stop the others.
+   * Items are checked first (a token check may wait on the engine) and then published in batch
+   * order, so items for one channel get their seqs in the order they were given.
+   */
   async sendMessages(requests: readonly SendRequest[]): Promise<(PublishResult | ChannelError)[]> {
     validateCount('requests', requests.length, 1, MAX_BATCH_ITEMS);
+    const itemError = (i: number) => (err: unknown) => {
+      const error = toChannelError(err);
+      return new ChannelError(error.code, `requests[${i}]: ${error.message}`);
+    };
+    const prepared = await Promise.all(requests.map((request, i) => this.prepareSend(request).catch(itemError(i))));
     return Promise.all(
-      requests.map((request, i) =>
-        this.sendMessage(request).catch((err: unknown) => {
-          const error = toChannelError(err);
-          return new ChannelError(error.code, `requests[${i}]: ${error.message}`);
-        }),
+      prepared.map((send, i) =>
+        send instanceof ChannelError ? send : this.engine.publish(send.clientId, send.message, send.key).catch(itemError(i)),
       ),
     );
   }
@@ -158,7 +163,12 @@ export class Hub implements EngineHandler {
 
   async closeChannel(clientId: string): Promise<boolean> {
     validateClientId(clientId);
-    return this.engine.closeChannel(clientId, this.clock.nowMs());
+    const now = this.clock.nowMs();
+    // A token minted in the same millisecond as an earlier close was issued at revokedAt + 1
+    // (see createChannel); this close must revoke it too, so it never records an earlier time.
+    const previous = await this.engine.revokedAt(clientId);
+    const revokedAt = previous !== undefined && previous >= now ? previous + 1 : now;
+    return this.engine.closeChannel(clientId, revokedAt);
   }
 
   /** Starts a presence stream: snapshot or replay first, then live changes. */
@@ -175,7 +185,10 @@ export class Hub implements EngineHandler {
     try {
       const replay = request.cursor === '' ? undefined : await this.engine.presenceSince(request.cursor);
       if (replay !== undefined) {
-        const items: PresenceItem[] = replay.map((change) => ({ kind: 'change', change }));
+        // Replayed changes pass the same filter as live ones.
+        const items: PresenceItem[] = replay
+          .filter((change) => matches(request.filter, change.clientId))
+          .map((change) => ({ kind: 'change', change }));
         watcher.begin(items, request.cursor);
       } else if (request.snapshot || request.cursor !== '') {
         const snapshot = await this.engine.presenceSnapshot();
@@ -283,6 +296,13 @@ export class Hub implements EngineHandler {
   }
 
   // ---- helpers -------------------------------------------------------------------------------
+
+  private async prepareSend(request: SendRequest): Promise<{ clientId: ClientId; message: string; key: string | undefined }> {
+    const clientId = await this.resolveTarget(request.target);
+    const message = validateMessage(request.message);
+    const key = validateIdempotencyKey(request.idempotencyKey);
+    return { clientId, message, key };
+  }
 
   private async resolveTarget(target: MessageTarget | undefined): Promise<ClientId> {
     if (target === undefined) throw invalidArgument('target is missing: set client_id or token');
