@@ -81,7 +81,7 @@ test('reflection - v1alpha describes ChannelService and sends the Timestamp type
  * @grpc/proto-loader gives "channel_v1.proto" with no imports and camelCase fields, and `buf curl`
  * cannot find the service in that schema. Marked failing until reflection serves real descriptors.
  */
-test.failing('reflection - descriptors name their file, declare their imports and keep field names', async (t) => {
+test('reflection - descriptors name their file, declare their imports and keep field names', async (t) => {
   const files = await channelFiles();
   const channel = files.find((f) => f.package === 'channel.v1');
   t.is(channel?.name, 'channel/v1/channel.proto');

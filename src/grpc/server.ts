@@ -1,13 +1,11 @@
 import * as grpc from '@grpc/grpc-js';
-import * as protoLoader from '@grpc/proto-loader';
-import { ReflectionService } from '@grpc/reflection';
-import { HealthImplementation, protoPath as healthProtoPath } from 'grpc-health-check';
+import { HealthImplementation } from 'grpc-health-check';
 import type { Logger } from 'pino';
 import type { Hub } from '../core/hub.js';
 import { MAX_BATCH_ITEMS, MAX_MESSAGE_BYTES } from '../core/limits.js';
-import { PROTO_ROOT } from '../paths.js';
 import { apiKeyInterceptor } from './auth.js';
 import { channelService } from './channel-service.js';
+import { addReflection } from './reflection.js';
 import { StrictChannelService, strictUtf8Interceptor } from './strict-utf8.js';
 
 const SERVICE_NAME = 'channel.v1.ChannelService';
@@ -36,10 +34,7 @@ export async function startGrpc(hub: Hub, options: GrpcOptions, logger: Logger):
 
   const health = new HealthImplementation({ '': 'SERVING', [SERVICE_NAME]: 'SERVING' });
   health.addToServer(server);
-  const descriptors = protoLoader.loadSync(['channel/v1/channel.proto', healthProtoPath], {
-    includeDirs: [PROTO_ROOT],
-  });
-  new ReflectionService(descriptors).addToServer(server);
+  addReflection(server);
 
   const port = await new Promise<number>((resolve, reject) =>
     server.bindAsync(`${options.host}:${options.port}`, grpc.ServerCredentials.createInsecure(), (err, bound) =>
