@@ -54,7 +54,7 @@ test('shutdown - SIGTERM closes sockets with 1001, ends presence streams and exi
   client.close();
 });
 
-test('shutdown - a bad setting is refused at start with a message naming it', async (t) => {
+test('cli - a bad setting is refused at start with a message naming it', async (t) => {
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', '--replay-buffer-size', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
   child.stderr!.on('data', (c: Buffer) => (stderr += c.toString()));
@@ -63,11 +63,44 @@ test('shutdown - a bad setting is refused at start with a message naming it', as
   t.regex(stderr, /--replay-buffer-size is "0"; it must be an integer from 1 to 100000/);
 });
 
-test('shutdown - --help lists every setting with its environment variable', async (t) => {
+test('cli - --help lists every setting with its environment variable', async (t) => {
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', '--help'], { stdio: ['ignore', 'pipe', 'inherit'] });
   let stdout = '';
   child.stdout!.on('data', (c: Buffer) => (stdout += c.toString()));
   const [code] = (await once(child, 'exit')) as [number];
   t.is(code, 0);
   for (const flag of ['--grpc-port', '--http-port', '--api-key', '--token-secret', '--demo', 'CHANNELD_GRPC_PORT']) t.true(stdout.includes(flag), flag);
+});
+
+test('cli - refuses to start on the slow JavaScript fallback of uWebSockets.js', async (t) => {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', '--grpc-port', '0', '--http-port', '0'], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, UWS_USE_FALLBACK: '1' },
+  });
+  let stderr = '';
+  child.stderr!.on('data', (c: Buffer) => (stderr += c.toString()));
+  const [code] = (await once(child, 'exit')) as [number];
+  t.is(code, 1);
+  t.regex(stderr, /needs the native uWebSockets\.js binding/);
+});
+
+test('cli - warns loudly when gRPC listens beyond loopback without API keys', async (t) => {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', '--grpc-host', '0.0.0.0', '--grpc-port', '0', '--http-port', '0', '--http-host', '127.0.0.1'], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  let stdout = '';
+  const ready = new Promise<void>((resolve) =>
+    child.stdout!.on('data', (c: Buffer) => {
+      stdout += c.toString();
+      if (stdout.includes('channeld ready')) resolve();
+    }),
+  );
+  await ready;
+  const exited = once(child, 'exit');
+  child.kill('SIGINT');
+  const [code] = (await exited) as [number];
+  t.is(code, 0, 'SIGINT shuts down cleanly too');
+  const warning = stdout.split('\n').find((l) => l.includes('WITHOUT API keys'));
+  t.truthy(warning);
+  t.is((JSON.parse(warning!) as { level: number }).level, 40);
 });
