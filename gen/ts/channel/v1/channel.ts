@@ -10,9 +10,11 @@ import {
   type CallOptions,
   type ChannelCredentials,
   Client,
+  type ClientDuplexStream,
   type ClientOptions,
   type ClientReadableStream,
   type ClientUnaryCall,
+  type handleBidiStreamingCall,
   type handleServerStreamingCall,
   type handleUnaryCall,
   makeGenericClientConstructor,
@@ -271,6 +273,66 @@ export interface CloseChannelRequest {
 export interface CloseChannelResponse {
   /** Whether a socket was open and has been closed. */
   wasConnected: boolean;
+}
+
+export interface BroadcastRequest {
+  /** 1 to 32767 bytes of UTF-8. */
+  message: string;
+  /** Up to 10000 client ids; each gets the message in its own channel (with its own seq). */
+  clientIds: string[];
+  /** Up to 100 topics; each gets the message once, with the topic's seq. */
+  topics: string[];
+}
+
+export interface BroadcastResponse {
+  /** Client ids (from client_ids) the message was appended for. */
+  clients: number;
+  /** How many of them had a socket open. */
+  clientsConnected: number;
+  /** One per requested topic, in order. */
+  topics: TopicPosition[];
+}
+
+export interface TopicPosition {
+  topic: string;
+  /** Position of the message in the topic's own history. */
+  seq: number;
+  epoch: string;
+  /** Member client ids of the topic when the message was sent. */
+  members: number;
+}
+
+export interface SubscribeRequest {
+  /** 1 to 10000 client ids. */
+  clientIds: string[];
+  /** 1 to 128 bytes of A-Z a-z 0-9 and . _ - : / @ */
+  topic: string;
+}
+
+export interface SubscribeResponse {
+  /** Client ids that were not members before. */
+  added: number;
+}
+
+export interface UnsubscribeRequest {
+  clientIds: string[];
+  topic: string;
+}
+
+export interface UnsubscribeResponse {
+  /** Client ids that were members. */
+  removed: number;
+}
+
+export interface StreamMessagesRequest {
+  /** Chosen by the backend; echoed in the result. */
+  id: number;
+  request: SendMessageRequest | undefined;
+}
+
+export interface StreamMessagesResponse {
+  id: number;
+  result: SendMessageResult | undefined;
 }
 
 function createBaseCreateChannelRequest(): CreateChannelRequest {
@@ -1896,6 +1958,819 @@ export const CloseChannelResponse: MessageFns<CloseChannelResponse> = {
   },
 };
 
+function createBaseBroadcastRequest(): BroadcastRequest {
+  return { message: "", clientIds: [], topics: [] };
+}
+
+export const BroadcastRequest: MessageFns<BroadcastRequest> = {
+  encode(message: BroadcastRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.message !== "") {
+      writer.uint32(10).string(message.message);
+    }
+    for (const v of message.clientIds) {
+      writer.uint32(18).string(v!);
+    }
+    for (const v of message.topics) {
+      writer.uint32(26).string(v!);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): BroadcastRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseBroadcastRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.message = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.clientIds.push(reader.string());
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.topics.push(reader.string());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): BroadcastRequest {
+    return {
+      message: isSet(object.message) ? globalThis.String(object.message) : "",
+      clientIds: globalThis.Array.isArray(object?.clientIds)
+        ? object.clientIds.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.client_ids)
+        ? object.client_ids.map((e: any) => globalThis.String(e))
+        : [],
+      topics: globalThis.Array.isArray(object?.topics) ? object.topics.map((e: any) => globalThis.String(e)) : [],
+    };
+  },
+
+  toJSON(message: BroadcastRequest): unknown {
+    const obj: any = {};
+    if (message.message !== "") {
+      obj.message = message.message;
+    }
+    if (message.clientIds?.length) {
+      obj.clientIds = message.clientIds;
+    }
+    if (message.topics?.length) {
+      obj.topics = message.topics;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<BroadcastRequest>, I>>(base?: I): BroadcastRequest {
+    return BroadcastRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<BroadcastRequest>, I>>(object: I): BroadcastRequest {
+    const message = createBaseBroadcastRequest();
+    message.message = object.message ?? "";
+    message.clientIds = object.clientIds?.map((e) => e) || [];
+    message.topics = object.topics?.map((e) => e) || [];
+    return message;
+  },
+};
+
+function createBaseBroadcastResponse(): BroadcastResponse {
+  return { clients: 0, clientsConnected: 0, topics: [] };
+}
+
+export const BroadcastResponse: MessageFns<BroadcastResponse> = {
+  encode(message: BroadcastResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.clients !== 0) {
+      writer.uint32(8).uint32(message.clients);
+    }
+    if (message.clientsConnected !== 0) {
+      writer.uint32(16).uint32(message.clientsConnected);
+    }
+    for (const v of message.topics) {
+      TopicPosition.encode(v!, writer.uint32(26).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): BroadcastResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseBroadcastResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.clients = reader.uint32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.clientsConnected = reader.uint32();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.topics.push(TopicPosition.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): BroadcastResponse {
+    return {
+      clients: isSet(object.clients) ? globalThis.Number(object.clients) : 0,
+      clientsConnected: isSet(object.clientsConnected)
+        ? globalThis.Number(object.clientsConnected)
+        : isSet(object.clients_connected)
+        ? globalThis.Number(object.clients_connected)
+        : 0,
+      topics: globalThis.Array.isArray(object?.topics) ? object.topics.map((e: any) => TopicPosition.fromJSON(e)) : [],
+    };
+  },
+
+  toJSON(message: BroadcastResponse): unknown {
+    const obj: any = {};
+    if (message.clients !== 0) {
+      obj.clients = Math.round(message.clients);
+    }
+    if (message.clientsConnected !== 0) {
+      obj.clientsConnected = Math.round(message.clientsConnected);
+    }
+    if (message.topics?.length) {
+      obj.topics = message.topics.map((e) => TopicPosition.toJSON(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<BroadcastResponse>, I>>(base?: I): BroadcastResponse {
+    return BroadcastResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<BroadcastResponse>, I>>(object: I): BroadcastResponse {
+    const message = createBaseBroadcastResponse();
+    message.clients = object.clients ?? 0;
+    message.clientsConnected = object.clientsConnected ?? 0;
+    message.topics = object.topics?.map((e) => TopicPosition.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseTopicPosition(): TopicPosition {
+  return { topic: "", seq: 0, epoch: "", members: 0 };
+}
+
+export const TopicPosition: MessageFns<TopicPosition> = {
+  encode(message: TopicPosition, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.topic !== "") {
+      writer.uint32(10).string(message.topic);
+    }
+    if (message.seq !== 0) {
+      writer.uint32(16).uint64(message.seq);
+    }
+    if (message.epoch !== "") {
+      writer.uint32(26).string(message.epoch);
+    }
+    if (message.members !== 0) {
+      writer.uint32(32).uint32(message.members);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): TopicPosition {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseTopicPosition();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.topic = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.seq = longToNumber(reader.uint64());
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.epoch = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.members = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): TopicPosition {
+    return {
+      topic: isSet(object.topic) ? globalThis.String(object.topic) : "",
+      seq: isSet(object.seq) ? globalThis.Number(object.seq) : 0,
+      epoch: isSet(object.epoch) ? globalThis.String(object.epoch) : "",
+      members: isSet(object.members) ? globalThis.Number(object.members) : 0,
+    };
+  },
+
+  toJSON(message: TopicPosition): unknown {
+    const obj: any = {};
+    if (message.topic !== "") {
+      obj.topic = message.topic;
+    }
+    if (message.seq !== 0) {
+      obj.seq = Math.round(message.seq);
+    }
+    if (message.epoch !== "") {
+      obj.epoch = message.epoch;
+    }
+    if (message.members !== 0) {
+      obj.members = Math.round(message.members);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<TopicPosition>, I>>(base?: I): TopicPosition {
+    return TopicPosition.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<TopicPosition>, I>>(object: I): TopicPosition {
+    const message = createBaseTopicPosition();
+    message.topic = object.topic ?? "";
+    message.seq = object.seq ?? 0;
+    message.epoch = object.epoch ?? "";
+    message.members = object.members ?? 0;
+    return message;
+  },
+};
+
+function createBaseSubscribeRequest(): SubscribeRequest {
+  return { clientIds: [], topic: "" };
+}
+
+export const SubscribeRequest: MessageFns<SubscribeRequest> = {
+  encode(message: SubscribeRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.clientIds) {
+      writer.uint32(10).string(v!);
+    }
+    if (message.topic !== "") {
+      writer.uint32(18).string(message.topic);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SubscribeRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSubscribeRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.clientIds.push(reader.string());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.topic = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): SubscribeRequest {
+    return {
+      clientIds: globalThis.Array.isArray(object?.clientIds)
+        ? object.clientIds.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.client_ids)
+        ? object.client_ids.map((e: any) => globalThis.String(e))
+        : [],
+      topic: isSet(object.topic) ? globalThis.String(object.topic) : "",
+    };
+  },
+
+  toJSON(message: SubscribeRequest): unknown {
+    const obj: any = {};
+    if (message.clientIds?.length) {
+      obj.clientIds = message.clientIds;
+    }
+    if (message.topic !== "") {
+      obj.topic = message.topic;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<SubscribeRequest>, I>>(base?: I): SubscribeRequest {
+    return SubscribeRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<SubscribeRequest>, I>>(object: I): SubscribeRequest {
+    const message = createBaseSubscribeRequest();
+    message.clientIds = object.clientIds?.map((e) => e) || [];
+    message.topic = object.topic ?? "";
+    return message;
+  },
+};
+
+function createBaseSubscribeResponse(): SubscribeResponse {
+  return { added: 0 };
+}
+
+export const SubscribeResponse: MessageFns<SubscribeResponse> = {
+  encode(message: SubscribeResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.added !== 0) {
+      writer.uint32(8).uint32(message.added);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SubscribeResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSubscribeResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.added = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): SubscribeResponse {
+    return { added: isSet(object.added) ? globalThis.Number(object.added) : 0 };
+  },
+
+  toJSON(message: SubscribeResponse): unknown {
+    const obj: any = {};
+    if (message.added !== 0) {
+      obj.added = Math.round(message.added);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<SubscribeResponse>, I>>(base?: I): SubscribeResponse {
+    return SubscribeResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<SubscribeResponse>, I>>(object: I): SubscribeResponse {
+    const message = createBaseSubscribeResponse();
+    message.added = object.added ?? 0;
+    return message;
+  },
+};
+
+function createBaseUnsubscribeRequest(): UnsubscribeRequest {
+  return { clientIds: [], topic: "" };
+}
+
+export const UnsubscribeRequest: MessageFns<UnsubscribeRequest> = {
+  encode(message: UnsubscribeRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.clientIds) {
+      writer.uint32(10).string(v!);
+    }
+    if (message.topic !== "") {
+      writer.uint32(18).string(message.topic);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): UnsubscribeRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseUnsubscribeRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.clientIds.push(reader.string());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.topic = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): UnsubscribeRequest {
+    return {
+      clientIds: globalThis.Array.isArray(object?.clientIds)
+        ? object.clientIds.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.client_ids)
+        ? object.client_ids.map((e: any) => globalThis.String(e))
+        : [],
+      topic: isSet(object.topic) ? globalThis.String(object.topic) : "",
+    };
+  },
+
+  toJSON(message: UnsubscribeRequest): unknown {
+    const obj: any = {};
+    if (message.clientIds?.length) {
+      obj.clientIds = message.clientIds;
+    }
+    if (message.topic !== "") {
+      obj.topic = message.topic;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<UnsubscribeRequest>, I>>(base?: I): UnsubscribeRequest {
+    return UnsubscribeRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<UnsubscribeRequest>, I>>(object: I): UnsubscribeRequest {
+    const message = createBaseUnsubscribeRequest();
+    message.clientIds = object.clientIds?.map((e) => e) || [];
+    message.topic = object.topic ?? "";
+    return message;
+  },
+};
+
+function createBaseUnsubscribeResponse(): UnsubscribeResponse {
+  return { removed: 0 };
+}
+
+export const UnsubscribeResponse: MessageFns<UnsubscribeResponse> = {
+  encode(message: UnsubscribeResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.removed !== 0) {
+      writer.uint32(8).uint32(message.removed);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): UnsubscribeResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseUnsubscribeResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.removed = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): UnsubscribeResponse {
+    return { removed: isSet(object.removed) ? globalThis.Number(object.removed) : 0 };
+  },
+
+  toJSON(message: UnsubscribeResponse): unknown {
+    const obj: any = {};
+    if (message.removed !== 0) {
+      obj.removed = Math.round(message.removed);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<UnsubscribeResponse>, I>>(base?: I): UnsubscribeResponse {
+    return UnsubscribeResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<UnsubscribeResponse>, I>>(object: I): UnsubscribeResponse {
+    const message = createBaseUnsubscribeResponse();
+    message.removed = object.removed ?? 0;
+    return message;
+  },
+};
+
+function createBaseStreamMessagesRequest(): StreamMessagesRequest {
+  return { id: 0, request: undefined };
+}
+
+export const StreamMessagesRequest: MessageFns<StreamMessagesRequest> = {
+  encode(message: StreamMessagesRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.id !== 0) {
+      writer.uint32(8).uint64(message.id);
+    }
+    if (message.request !== undefined) {
+      SendMessageRequest.encode(message.request, writer.uint32(18).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): StreamMessagesRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseStreamMessagesRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.id = longToNumber(reader.uint64());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.request = SendMessageRequest.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): StreamMessagesRequest {
+    return {
+      id: isSet(object.id) ? globalThis.Number(object.id) : 0,
+      request: isSet(object.request) ? SendMessageRequest.fromJSON(object.request) : undefined,
+    };
+  },
+
+  toJSON(message: StreamMessagesRequest): unknown {
+    const obj: any = {};
+    if (message.id !== 0) {
+      obj.id = Math.round(message.id);
+    }
+    if (message.request !== undefined) {
+      obj.request = SendMessageRequest.toJSON(message.request);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<StreamMessagesRequest>, I>>(base?: I): StreamMessagesRequest {
+    return StreamMessagesRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<StreamMessagesRequest>, I>>(object: I): StreamMessagesRequest {
+    const message = createBaseStreamMessagesRequest();
+    message.id = object.id ?? 0;
+    message.request = (object.request !== undefined && object.request !== null)
+      ? SendMessageRequest.fromPartial(object.request)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseStreamMessagesResponse(): StreamMessagesResponse {
+  return { id: 0, result: undefined };
+}
+
+export const StreamMessagesResponse: MessageFns<StreamMessagesResponse> = {
+  encode(message: StreamMessagesResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.id !== 0) {
+      writer.uint32(8).uint64(message.id);
+    }
+    if (message.result !== undefined) {
+      SendMessageResult.encode(message.result, writer.uint32(18).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): StreamMessagesResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseStreamMessagesResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.id = longToNumber(reader.uint64());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.result = SendMessageResult.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): StreamMessagesResponse {
+    return {
+      id: isSet(object.id) ? globalThis.Number(object.id) : 0,
+      result: isSet(object.result) ? SendMessageResult.fromJSON(object.result) : undefined,
+    };
+  },
+
+  toJSON(message: StreamMessagesResponse): unknown {
+    const obj: any = {};
+    if (message.id !== 0) {
+      obj.id = Math.round(message.id);
+    }
+    if (message.result !== undefined) {
+      obj.result = SendMessageResult.toJSON(message.result);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<StreamMessagesResponse>, I>>(base?: I): StreamMessagesResponse {
+    return StreamMessagesResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<StreamMessagesResponse>, I>>(object: I): StreamMessagesResponse {
+    const message = createBaseStreamMessagesResponse();
+    message.id = object.id ?? 0;
+    message.result = (object.result !== undefined && object.result !== null)
+      ? SendMessageResult.fromPartial(object.result)
+      : undefined;
+    return message;
+  },
+};
+
 /**
  * ChannelService is how backends talk to channeld: mint tokens for browser clients, push messages to
  * them and watch them come and go. It re-creates Google App Engine's Channel API.
@@ -1976,6 +2851,58 @@ export const ChannelServiceService = {
       Buffer.from(CloseChannelResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): CloseChannelResponse => CloseChannelResponse.decode(value),
   },
+  /**
+   * Broadcast sends one message to many client ids and/or topics. It is encoded once; topic
+   * messages reach every subscribed socket through the gateway's native pub/sub.
+   */
+  broadcast: {
+    path: "/channel.v1.ChannelService/Broadcast" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: BroadcastRequest): Buffer => Buffer.from(BroadcastRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): BroadcastRequest => BroadcastRequest.decode(value),
+    responseSerialize: (value: BroadcastResponse): Buffer => Buffer.from(BroadcastResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): BroadcastResponse => BroadcastResponse.decode(value),
+  },
+  /**
+   * Subscribe makes client ids members of a topic. Membership lives on the server (it survives
+   * reconnects); a member's socket receives every message broadcast to the topic.
+   */
+  subscribe: {
+    path: "/channel.v1.ChannelService/Subscribe" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: SubscribeRequest): Buffer => Buffer.from(SubscribeRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): SubscribeRequest => SubscribeRequest.decode(value),
+    responseSerialize: (value: SubscribeResponse): Buffer => Buffer.from(SubscribeResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): SubscribeResponse => SubscribeResponse.decode(value),
+  },
+  /** Unsubscribe ends topic memberships. */
+  unsubscribe: {
+    path: "/channel.v1.ChannelService/Unsubscribe" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: UnsubscribeRequest): Buffer => Buffer.from(UnsubscribeRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): UnsubscribeRequest => UnsubscribeRequest.decode(value),
+    responseSerialize: (value: UnsubscribeResponse): Buffer => Buffer.from(UnsubscribeResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): UnsubscribeResponse => UnsubscribeResponse.decode(value),
+  },
+  /**
+   * StreamMessages is SendMessage for firehose backends: a stream of requests, each answered by
+   * one result carrying the request's id, in order. Flow control is HTTP/2's: a backend that
+   * writes faster than channeld sends is slowed down rather than buffered without bound.
+   */
+  streamMessages: {
+    path: "/channel.v1.ChannelService/StreamMessages" as const,
+    requestStream: true as const,
+    responseStream: true as const,
+    requestSerialize: (value: StreamMessagesRequest): Buffer =>
+      Buffer.from(StreamMessagesRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): StreamMessagesRequest => StreamMessagesRequest.decode(value),
+    responseSerialize: (value: StreamMessagesResponse): Buffer =>
+      Buffer.from(StreamMessagesResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): StreamMessagesResponse => StreamMessagesResponse.decode(value),
+  },
 } as const;
 
 export interface ChannelServiceServer extends UntypedServiceImplementation {
@@ -2001,6 +2928,24 @@ export interface ChannelServiceServer extends UntypedServiceImplementation {
   getPresence: handleUnaryCall<GetPresenceRequest, GetPresenceResponse>;
   /** CloseChannel revokes every token minted so far for a client id and closes its socket. */
   closeChannel: handleUnaryCall<CloseChannelRequest, CloseChannelResponse>;
+  /**
+   * Broadcast sends one message to many client ids and/or topics. It is encoded once; topic
+   * messages reach every subscribed socket through the gateway's native pub/sub.
+   */
+  broadcast: handleUnaryCall<BroadcastRequest, BroadcastResponse>;
+  /**
+   * Subscribe makes client ids members of a topic. Membership lives on the server (it survives
+   * reconnects); a member's socket receives every message broadcast to the topic.
+   */
+  subscribe: handleUnaryCall<SubscribeRequest, SubscribeResponse>;
+  /** Unsubscribe ends topic memberships. */
+  unsubscribe: handleUnaryCall<UnsubscribeRequest, UnsubscribeResponse>;
+  /**
+   * StreamMessages is SendMessage for firehose backends: a stream of requests, each answered by
+   * one result carrying the request's id, in order. Flow control is HTTP/2's: a backend that
+   * writes faster than channeld sends is slowed down rather than buffered without bound.
+   */
+  streamMessages: handleBidiStreamingCall<StreamMessagesRequest, StreamMessagesResponse>;
 }
 
 export interface ChannelServiceClient extends Client {
@@ -2104,6 +3049,71 @@ export interface ChannelServiceClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: CloseChannelResponse) => void,
   ): ClientUnaryCall;
+  /**
+   * Broadcast sends one message to many client ids and/or topics. It is encoded once; topic
+   * messages reach every subscribed socket through the gateway's native pub/sub.
+   */
+  broadcast(
+    request: BroadcastRequest,
+    callback: (error: ServiceError | null, response: BroadcastResponse) => void,
+  ): ClientUnaryCall;
+  broadcast(
+    request: BroadcastRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: BroadcastResponse) => void,
+  ): ClientUnaryCall;
+  broadcast(
+    request: BroadcastRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: BroadcastResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * Subscribe makes client ids members of a topic. Membership lives on the server (it survives
+   * reconnects); a member's socket receives every message broadcast to the topic.
+   */
+  subscribe(
+    request: SubscribeRequest,
+    callback: (error: ServiceError | null, response: SubscribeResponse) => void,
+  ): ClientUnaryCall;
+  subscribe(
+    request: SubscribeRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: SubscribeResponse) => void,
+  ): ClientUnaryCall;
+  subscribe(
+    request: SubscribeRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: SubscribeResponse) => void,
+  ): ClientUnaryCall;
+  /** Unsubscribe ends topic memberships. */
+  unsubscribe(
+    request: UnsubscribeRequest,
+    callback: (error: ServiceError | null, response: UnsubscribeResponse) => void,
+  ): ClientUnaryCall;
+  unsubscribe(
+    request: UnsubscribeRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: UnsubscribeResponse) => void,
+  ): ClientUnaryCall;
+  unsubscribe(
+    request: UnsubscribeRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: UnsubscribeResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * StreamMessages is SendMessage for firehose backends: a stream of requests, each answered by
+   * one result carrying the request's id, in order. Flow control is HTTP/2's: a backend that
+   * writes faster than channeld sends is slowed down rather than buffered without bound.
+   */
+  streamMessages(): ClientDuplexStream<StreamMessagesRequest, StreamMessagesResponse>;
+  streamMessages(options: Partial<CallOptions>): ClientDuplexStream<StreamMessagesRequest, StreamMessagesResponse>;
+  streamMessages(
+    metadata: Metadata,
+    options?: Partial<CallOptions>,
+  ): ClientDuplexStream<StreamMessagesRequest, StreamMessagesResponse>;
 }
 
 export const ChannelServiceClient = makeGenericClientConstructor(
