@@ -73,8 +73,8 @@ for (const [name, payload] of [
   ['an unknown frame type', '[9,1]'],
   ['an ack with a negative seq', '[3,-1]'],
   ['a binary frame', Buffer.from([1, 2, 3])],
-  ['a frame over the 1 KiB limit', `[3,${'1'.repeat(2000)}]`],
-  ['a frame over uWS\'s 4 KiB limit', `[3,${'1'.repeat(10_000)}]`],
+  ['a frame over the 16 KiB limit', `[3,${'1'.repeat(20_000)}]`],
+  ['a frame over uWS\'s 64 KiB limit', `[3,${'1'.repeat(100_000)}]`],
 ] as const) {
   test(`sockets - ${name} closes that socket only and the server keeps serving`, async (t) => {
     const { socket: bad } = await openLive(`bad-${name}`);
@@ -82,7 +82,7 @@ for (const [name, payload] of [
     bad.ws.send(payload);
     const closed = await bad.closed;
     // uWS cuts the TCP connection for frames over its limit: no close frame.
-    if (payload.length > 4096) t.is(closed.code, 1006);
+    if (payload.length > 65_536) t.is(closed.code, 1006);
     else t.deepEqual(closed, { code: 4504, reason: 'Protocol+error.' });
     await ts.send(`good-${name}`, 'still here');
     await good.untilMessages(1);

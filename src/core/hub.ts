@@ -1,9 +1,16 @@
 import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
-import type { Engine, EngineHandler, PublishResult } from '../engine/engine.js';
+import type { Engine, EngineHandler, PublishResult, TopicPublishResult } from '../engine/engine.js';
 import type { Clock } from './clock.js';
 import { ChannelError, ErrorCode, invalidArgument } from './errors.js';
-import { MAX_BATCH_ITEMS, MAX_PRESENCE_QUERY_IDS } from './limits.js';
+import {
+  MAX_BATCH_ITEMS,
+  MAX_BROADCAST_CLIENT_IDS,
+  MAX_BROADCAST_TOPICS,
+  MAX_PRESENCE_QUERY_IDS,
+  MAX_SUBSCRIBE_CLIENT_IDS,
+  MAX_TOPICS_PER_CLIENT,
+} from './limits.js';
 import {
   matches,
   PresenceWatcher,
@@ -23,6 +30,7 @@ import {
   type PresenceChange,
   type SocketId,
   type StreamPosition,
+  type Topic,
 } from './types.js';
 import {
   validateClientId,
@@ -30,6 +38,7 @@ import {
   validateDuration,
   validateIdempotencyKey,
   validateMessage,
+  validateTopic,
 } from './validation.js';
 
 export interface HubOptions {
@@ -54,6 +63,24 @@ export interface CreatedChannel {
   readonly expiresAtMs: number;
   readonly durationMinutes: number;
 }
+
+/** How a transport publishes a topic message to every local socket subscribed to it. */
+export type TopicPublisher = (topic: Topic, epoch: Epoch, message: ChannelMessage) => void;
+
+export interface BroadcastRequest {
+  readonly message: string;
+  readonly clientIds: readonly string[];
+  readonly topics: readonly string[];
+}
+
+export interface BroadcastResult {
+  readonly clients: number;
+  readonly clientsConnected: number;
+  readonly topics: readonly TopicPublishResult[];
+}
+
+/** Where a reconnecting client stands in its topics; resolves when the transport knows. */
+export type TopicResume = Promise<ReadonlyMap<Topic, StreamPosition>>;
 
 export interface WatchRequest {
   readonly filter: PresenceFilter;
@@ -86,6 +113,7 @@ export class Hub implements EngineHandler {
   private readonly sockets = new Map<SocketId, Session>();
   private readonly watchers = new Set<PresenceWatcher>();
   private readonly presenceListeners = new Set<(change: PresenceChange) => void>();
+  private topicPublisher: TopicPublisher | undefined;
 
   constructor(private readonly options: HubOptions) {
     this.engine = options.engine;
@@ -171,6 +199,48 @@ export class Hub implements EngineHandler {
     return this.engine.closeChannel(clientId, revokedAt);
   }
 
+  /**
+   * One message to many client ids (each in its own channel, with its own seq) and topics (each
+   * once, with the topic's seq). Everything is validated before anything is sent.
+   */
+  async broadcast(request: BroadcastRequest): Promise<BroadcastResult> {
+    const message = validateMessage(request.message);
+    validateCount('client_ids', request.clientIds.length, 0, MAX_BROADCAST_CLIENT_IDS);
+    validateCount('topics', request.topics.length, 0, MAX_BROADCAST_TOPICS);
+    if (request.clientIds.length + request.topics.length === 0) {
+      throw invalidArgument('client_ids and topics are both empty; name at least one recipient');
+    }
+    request.clientIds.forEach((id, i) => validateClientId(id, `client_ids[${i}]`));
+    request.topics.forEach((topic, i) => validateTopic(topic, `topics[${i}]`));
+    let clientsConnected = 0;
+    const clientIds = [...new Set(request.clientIds)];
+    for (const clientId of clientIds) {
+      if ((await this.engine.publish(clientId, message)).connected) clientsConnected++;
+    }
+    const topics: TopicPublishResult[] = [];
+    for (const topic of request.topics) topics.push(await this.engine.publishTopic(topic, message));
+    return { clients: clientIds.length, clientsConnected, topics };
+  }
+
+  async subscribe(clientIds: readonly string[], topic: string): Promise<number> {
+    validateTopic(topic);
+    validateCount('client_ids', clientIds.length, 1, MAX_SUBSCRIBE_CLIENT_IDS);
+    clientIds.forEach((id, i) => validateClientId(id, `client_ids[${i}]`));
+    return this.engine.subscribe(clientIds, topic, MAX_TOPICS_PER_CLIENT);
+  }
+
+  async unsubscribe(clientIds: readonly string[], topic: string): Promise<number> {
+    validateTopic(topic);
+    validateCount('client_ids', clientIds.length, 1, MAX_SUBSCRIBE_CLIENT_IDS);
+    clientIds.forEach((id, i) => validateClientId(id, `client_ids[${i}]`));
+    return this.engine.unsubscribe(clientIds, topic);
+  }
+
+  /** The transport that publishes topic messages to its sockets (the gateway). */
+  setTopicPublisher(publisher: TopicPublisher): void {
+    this.topicPublisher = publisher;
+  }
+
   /** Starts a presence stream: snapshot or replay first, then live changes. */
   async watchPresence(request: WatchRequest, sink: PresenceSink): Promise<PresenceWatcher> {
     [...request.filter.clientIds].forEach((id, i) => validateClientId(id, `client_ids[${i}]`));
@@ -230,7 +300,7 @@ export class Hub implements EngineHandler {
    * Opens a session for an authenticated socket: takes over the client id (displacing any older
    * socket), then sends the welcome and history from `resume` (or from the last acknowledged seq).
    */
-  openSession(claims: TokenClaims, sink: SessionSink, resume?: StreamPosition): Session {
+  openSession(claims: TokenClaims, sink: SessionSink, resume?: StreamPosition, topicResume?: TopicResume): Session {
     const socketId = `${this.nodeId}:${++this.socketCounter}`;
     const session = new Session(socketId, claims, sink);
     const clientId = claims.clientId;
@@ -243,8 +313,20 @@ export class Hub implements EngineHandler {
       .attach(clientId, socketId)
       .then(async () => {
         if (session.isClosed) return;
+        // Topic sockets subscribe before any history is read: a message published meanwhile
+        // arrives live (the client orders it), never falls between history and live.
+        const memberships = await this.engine.memberships(clientId);
+        for (const m of memberships) session.subscribeEarly(m.topic);
         const history = await this.engine.history(clientId, resume);
         session.begin(history.epoch, history.fromSeq, history.recovered, history.messages);
+        const positions = topicResume === undefined ? new Map<Topic, StreamPosition>() : await topicResume;
+        for (const m of memberships) {
+          if (session.isClosed) return;
+          if (session.topicEpoch(m.topic) !== undefined) continue;
+          const topicHistory = await this.engine.topicHistory(m.topic, positions.get(m.topic) ?? m.position);
+          session.beginTopic(m.topic, topicHistory.epoch, topicHistory.fromSeq, topicHistory.recovered, topicHistory.messages);
+        }
+        for (const [topic, position] of session.takeJoinedWhileOpening()) session.joined(topic, position);
       })
       .catch((err: unknown) => {
         this.log.error({ err, clientId, socketId }, 'could not open session');
@@ -259,6 +341,14 @@ export class Hub implements EngineHandler {
     this.engine
       .acknowledge(session.clientId, { epoch: position.epoch, seq })
       .catch((err: unknown) => this.log.warn({ err, clientId: session.clientId }, 'acknowledge failed'));
+  }
+
+  acknowledgeTopic(session: Session, topic: Topic, seq: number): void {
+    const epoch = session.topicEpoch(topic);
+    if (epoch === undefined) return;
+    this.engine
+      .acknowledgeTopic(session.clientId, topic, { epoch, seq })
+      .catch((err: unknown) => this.log.warn({ err, clientId: session.clientId, topic }, 'topic acknowledge failed'));
   }
 
   /** The transport saw the socket close, for whatever reason. */
@@ -285,6 +375,18 @@ export class Hub implements EngineHandler {
 
   onChannelClosed(clientId: ClientId): void {
     this.sessions.get(clientId)?.end(SessionEnd.ChannelClosed);
+  }
+
+  onTopicMessage(topic: Topic, epoch: Epoch, message: ChannelMessage): void {
+    this.topicPublisher?.(topic, epoch, message);
+  }
+
+  onSubscribed(clientId: ClientId, topic: Topic, position: StreamPosition): void {
+    this.sessions.get(clientId)?.joined(topic, position);
+  }
+
+  onUnsubscribed(clientId: ClientId, topic: Topic): void {
+    this.sessions.get(clientId)?.left(topic);
   }
 
   onPresence(change: PresenceChange): void {

@@ -1,6 +1,6 @@
 import type { TimerHandle } from './clock.js';
 import type { TokenClaims } from './tokens.js';
-import type { ChannelMessage, ClientId, Epoch, SocketId } from './types.js';
+import type { ChannelMessage, ClientId, Epoch, SocketId, StreamPosition, Topic } from './types.js';
 
 /** Why the core ends a socket. Each transport maps these to its own codes. */
 export const SessionEnd = {
@@ -23,6 +23,14 @@ export interface SessionSink {
    * Hub.socketClosed, as for any other close.
    */
   close(reason: SessionEnd): void;
+  /** Starts passing the topic's published messages to this socket. */
+  subscribe(topic: Topic): void;
+  /** Stops them and tells the client it left the topic. */
+  unsubscribe(topic: Topic): void;
+  /** Where the socket's history of a topic stands; its catch-up messages follow. */
+  topicWelcome(topic: Topic, epoch: Epoch, seq: number, recovered: boolean): void;
+  /** One catch-up message of a topic. Returns false when over the outgoing cap. */
+  topicMessage(topic: Topic, message: ChannelMessage): boolean;
 }
 
 /**
@@ -35,6 +43,10 @@ export class Session {
   private epoch: Epoch | undefined;
   private lastSeq = 0;
   private ended: SessionEnd | undefined;
+  /** Topics this socket receives, with the epoch it was welcomed into (for acks). */
+  private readonly topics = new Map<Topic, Epoch>();
+  /** Memberships that began while the socket was opening. */
+  private joinedWhileOpening = new Map<Topic, StreamPosition>();
   /** Settles when the engine has made this socket the client's socket. */
   attached: Promise<unknown> = Promise.resolve();
   expiryTimer: TimerHandle | undefined;
@@ -98,6 +110,53 @@ export class Session {
     if (this.state === 'closed' || this.ended !== undefined) return;
     this.ended = reason;
     this.sink.close(reason);
+  }
+
+  /** The epoch this socket was welcomed into for `topic`, if it receives the topic. */
+  topicEpoch(topic: Topic): Epoch | undefined {
+    return this.topics.get(topic);
+  }
+
+  /** Sends a topic's welcome and catch-up; live messages already flow (the client orders them). */
+  beginTopic(topic: Topic, epoch: Epoch, fromSeq: number, recovered: boolean, history: readonly ChannelMessage[]): void {
+    if (this.state === 'closed') return;
+    if (!this.topics.has(topic)) this.sink.subscribe(topic);
+    this.topics.set(topic, epoch);
+    this.sink.topicWelcome(topic, epoch, fromSeq, recovered);
+    for (const message of history) {
+      if (!this.sink.topicMessage(topic, message)) {
+        this.end(SessionEnd.SlowConsumer);
+        return;
+      }
+    }
+  }
+
+  /** Subscribes the socket before its topic history is read, so no live message slips between. */
+  subscribeEarly(topic: Topic): void {
+    if (this.state === 'closed' || this.topics.has(topic)) return;
+    this.sink.subscribe(topic);
+  }
+
+  /** The client id joined a topic (Subscribe) while this socket exists. */
+  joined(topic: Topic, position: StreamPosition): void {
+    if (this.state === 'closed') return;
+    if (this.state === 'opening') {
+      this.joinedWhileOpening.set(topic, position);
+      return;
+    }
+    this.beginTopic(topic, position.epoch, position.seq, true, []);
+  }
+
+  /** Joins made during opening that the opening's own membership read did not cover. */
+  takeJoinedWhileOpening(): Map<Topic, StreamPosition> {
+    const joined = this.joinedWhileOpening;
+    this.joinedWhileOpening = new Map();
+    return joined;
+  }
+
+  left(topic: Topic): void {
+    if (this.state === 'closed' || !this.topics.delete(topic)) return;
+    this.sink.unsubscribe(topic);
   }
 
   /** The transport saw the socket close. */

@@ -2,6 +2,8 @@
 export type ClientId = string;
 /** Names one socket on one node; unique across the cluster. */
 export type SocketId = string;
+/** A named group of client ids the backend manages; one publish reaches every member. */
+export type Topic = string;
 /** Names one history of a channel; a new epoch means earlier seqs no longer apply. */
 export type Epoch = string;
 

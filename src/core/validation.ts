@@ -6,8 +6,10 @@ import {
   MAX_IDEMPOTENCY_KEY_BYTES,
   MAX_MESSAGE_BYTES,
   MIN_DURATION_MINUTES,
+  MAX_TOPIC_BYTES,
+  TOPIC_PATTERN,
 } from './limits.js';
-import type { ClientId } from './types.js';
+import type { ClientId, Topic } from './types.js';
 
 // Lone surrogates cannot be encoded as UTF-8; Buffer.byteLength would silently count U+FFFD.
 function hasLoneSurrogate(s: string): boolean {
@@ -51,4 +53,14 @@ export function validateDuration(minutes: number): number {
 
 export function validateCount(field: string, count: number, min: number, max: number): void {
   if (count < min || count > max) throw invalidArgument(`${field} has ${count} items; it must have ${min} to ${max}`);
+}
+
+export function validateTopic(topic: string, field = 'topic'): Topic {
+  const bytes = Buffer.byteLength(topic, 'utf8');
+  if (bytes === 0) throw invalidArgument(`${field} is empty; it must be 1 to ${MAX_TOPIC_BYTES} bytes`);
+  if (bytes > MAX_TOPIC_BYTES) throw invalidArgument(`${field} is ${bytes} bytes; the limit is ${MAX_TOPIC_BYTES}`);
+  if (!TOPIC_PATTERN.test(topic)) {
+    throw invalidArgument(`${field} ${JSON.stringify(topic.slice(0, 40))} may hold only letters, digits and . _ - : / @`);
+  }
+  return topic;
 }

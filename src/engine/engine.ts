@@ -7,6 +7,7 @@ import type {
   PresenceReason,
   SocketId,
   StreamPosition,
+  Topic,
 } from '../core/types.js';
 
 /**
@@ -23,6 +24,26 @@ export interface EngineHandler {
   onChannelClosed(clientId: ClientId): void;
   /** A real presence change, once per change, in order per client id. */
   onPresence(change: PresenceChange): void;
+  /** A message was appended to `topic`; publish it to the topic's sockets on this node. */
+  onTopicMessage(topic: Topic, epoch: Epoch, message: ChannelMessage): void;
+  /** `clientId` joined `topic` at `position`; a socket of it on this node starts receiving the topic. */
+  onSubscribed(clientId: ClientId, topic: Topic, position: StreamPosition): void;
+  /** `clientId` left `topic`. */
+  onUnsubscribed(clientId: ClientId, topic: Topic): void;
+}
+
+export interface TopicPublishResult {
+  readonly topic: Topic;
+  readonly seq: number;
+  readonly epoch: Epoch;
+  /** Member client ids when the message was appended. */
+  readonly members: number;
+}
+
+/** A client id's membership of a topic and where it stands in the topic's history. */
+export interface TopicMembership {
+  readonly topic: Topic;
+  readonly position: StreamPosition;
 }
 
 export interface PublishResult {
@@ -112,6 +133,23 @@ export interface Engine {
   presenceSince(cursor: string): Promise<PresenceChange[] | undefined>;
   /** Orders two cursors made by this engine: negative when `a` is earlier. */
   compareCursors(a: string, b: string): number;
+
+  /**
+   * Makes client ids members of `topic` (up to the per-client limit; over it, throws before
+   * changing anything). Each new member starts after the topic's current last seq and is
+   * reported through onSubscribed. Returns how many were not members before.
+   */
+  subscribe(clientIds: readonly ClientId[], topic: Topic, maxTopicsPerClient: number): Promise<number>;
+  /** Ends memberships (onUnsubscribed for each); returns how many there were. */
+  unsubscribe(clientIds: readonly ClientId[], topic: Topic): Promise<number>;
+  /** The topics a client id belongs to, with the position a fresh open starts from. */
+  memberships(clientId: ClientId): Promise<TopicMembership[]>;
+  /** Appends to the topic's history and publishes it (onTopicMessage) as one step. */
+  publishTopic(topic: Topic, data: string): Promise<TopicPublishResult>;
+  /** Like history(), for a topic; `since` is required (memberships() gives a fresh open's). */
+  topicHistory(topic: Topic, since: StreamPosition): Promise<HistoryResult>;
+  /** Records the client's position in a topic it belongs to. Ignores stale positions. */
+  acknowledgeTopic(clientId: ClientId, topic: Topic, position: StreamPosition): Promise<void>;
 }
 
 /** Settings every engine honours. */

@@ -10,7 +10,9 @@ import {
   type PresenceChange,
   type SocketId,
   type StreamPosition,
+  type Topic,
 } from '../core/types.js';
+import { ChannelError, ErrorCode } from '../core/errors.js';
 import { MAX_DURATION_MINUTES } from '../core/limits.js';
 import type {
   AttachResult,
@@ -20,6 +22,8 @@ import type {
   HistoryResult,
   PresenceSnapshot,
   PublishResult,
+  TopicMembership,
+  TopicPublishResult,
 } from './engine.js';
 
 interface ChannelState {
@@ -30,6 +34,14 @@ interface ChannelState {
   connectedSinceMs: number | undefined;
   retainUntilMs: number;
   idempotency: Map<string, { result: PublishResult; timeMs: number }>;
+  /** Topic memberships and the position a fresh open starts each from. */
+  topics: Map<Topic, StreamPosition>;
+}
+
+interface TopicState {
+  epoch: Epoch;
+  buffer: ReplayBuffer;
+  members: Set<ClientId>;
 }
 
 const SWEEP_INTERVAL_MS = 30_000;
@@ -43,6 +55,7 @@ export class MemoryEngine implements Engine {
   readonly kind = 'memory';
   private handler: EngineHandler | undefined;
   private readonly channels = new Map<ClientId, ChannelState>();
+  private readonly topics = new Map<Topic, TopicState>();
   private readonly revocations = new Map<ClientId, number>();
   private readonly presenceEpoch = newEpoch();
   private presenceLog: PresenceChange[] = [];
@@ -149,7 +162,7 @@ export class MemoryEngine implements Engine {
     if (left !== undefined && left.socketId !== undefined) {
       this.emitPresence(clientId, PresenceState.Disconnected, PresenceReason.ChannelClosed, this.clock.nowMs());
     }
-    this.channels.delete(clientId);
+    if (left !== undefined) this.forget(clientId, left);
     return wasConnected;
   }
 
@@ -180,6 +193,90 @@ export class MemoryEngine implements Engine {
     return (this.parseCursor(a) ?? 0) - (this.parseCursor(b) ?? 0);
   }
 
+  async subscribe(clientIds: readonly ClientId[], topic: Topic, maxTopicsPerClient: number): Promise<number> {
+    const now = this.clock.nowMs();
+    const state = this.topic(topic);
+    const joining = [...new Set(clientIds)].filter((id) => !state.members.has(id));
+    for (const clientId of joining) {
+      const count = this.channels.get(clientId)?.topics.size ?? 0;
+      if (count >= maxTopicsPerClient) {
+        throw new ChannelError(
+          ErrorCode.FailedPrecondition,
+          `client id ${JSON.stringify(clientId.slice(0, 64))} is already in ${count} topics; the limit is ${maxTopicsPerClient}`,
+        );
+      }
+    }
+    const position: StreamPosition = { epoch: state.epoch, seq: state.buffer.lastSeq };
+    for (const clientId of joining) {
+      const channel = this.channel(clientId, now);
+      channel.topics.set(topic, position);
+      state.members.add(clientId);
+      this.handler?.onSubscribed(clientId, topic, position);
+    }
+    return joining.length;
+  }
+
+  async unsubscribe(clientIds: readonly ClientId[], topic: Topic): Promise<number> {
+    const state = this.topics.get(topic);
+    if (state === undefined) return 0;
+    let removed = 0;
+    for (const clientId of new Set(clientIds)) {
+      if (!state.members.delete(clientId)) continue;
+      this.channels.get(clientId)?.topics.delete(topic);
+      removed++;
+      this.handler?.onUnsubscribed(clientId, topic);
+    }
+    return removed;
+  }
+
+  async memberships(clientId: ClientId): Promise<TopicMembership[]> {
+    const channel = this.channels.get(clientId);
+    if (channel === undefined) return [];
+    return [...channel.topics].map(([topic, position]) => ({ topic, position }));
+  }
+
+  async publishTopic(topic: Topic, data: string): Promise<TopicPublishResult> {
+    const state = this.topic(topic);
+    const message = state.buffer.append(data, this.clock.nowMs());
+    this.handler?.onTopicMessage(topic, state.epoch, message);
+    return { topic, seq: message.seq, epoch: state.epoch, members: state.members.size };
+  }
+
+  async topicHistory(topic: Topic, since: StreamPosition): Promise<HistoryResult> {
+    const state = this.topic(topic);
+    state.buffer.trimOlderThan(this.clock.nowMs() - this.options.replayWindowMs);
+    if (since.epoch !== state.epoch) {
+      return { epoch: state.epoch, fromSeq: state.buffer.firstSeq - 1, messages: state.buffer.after(0).messages, recovered: false };
+    }
+    const { messages, complete } = state.buffer.after(since.seq);
+    return { epoch: state.epoch, fromSeq: complete ? since.seq : state.buffer.firstSeq - 1, messages, recovered: complete };
+  }
+
+  async acknowledgeTopic(clientId: ClientId, topic: Topic, position: StreamPosition): Promise<void> {
+    const membership = this.channels.get(clientId)?.topics;
+    const current = membership?.get(topic);
+    const state = this.topics.get(topic);
+    if (current === undefined || state === undefined || position.epoch !== state.epoch) return;
+    if (current.epoch === position.epoch && position.seq <= current.seq) return;
+    if (position.seq > state.buffer.lastSeq) return;
+    membership!.set(topic, position);
+  }
+
+  private topic(name: Topic): TopicState {
+    let state = this.topics.get(name);
+    if (state === undefined) {
+      state = { epoch: newEpoch(), buffer: new ReplayBuffer(this.options.replayBufferSize), members: new Set() };
+      this.topics.set(name, state);
+    }
+    return state;
+  }
+
+  /** Drops a channel and its topic memberships. */
+  private forget(clientId: ClientId, channel: ChannelState): void {
+    for (const topic of channel.topics.keys()) this.topics.get(topic)?.members.delete(clientId);
+    this.channels.delete(clientId);
+  }
+
   private presenceOf(clientId: ClientId): ClientPresence {
     const channel = this.channels.get(clientId);
     if (channel?.socketId === undefined) return { clientId, connected: false };
@@ -197,6 +294,7 @@ export class MemoryEngine implements Engine {
         connectedSinceMs: undefined,
         retainUntilMs: now + this.options.replayWindowMs,
         idempotency: new Map(),
+        topics: new Map(),
       };
       this.channels.set(clientId, channel);
     }
@@ -244,7 +342,11 @@ export class MemoryEngine implements Engine {
         if (seen.timeMs >= cutoff) break;
         channel.idempotency.delete(key);
       }
-      if (channel.socketId === undefined && channel.retainUntilMs <= now) this.channels.delete(clientId);
+      if (channel.socketId === undefined && channel.retainUntilMs <= now) this.forget(clientId, channel);
+    }
+    for (const [name, topic] of this.topics) {
+      topic.buffer.trimOlderThan(cutoff);
+      if (topic.members.size === 0 && topic.buffer.length === 0) this.topics.delete(name);
     }
     for (const [clientId, atMs] of this.revocations) {
       if (atMs + REVOCATION_TTL_MS <= now) this.revocations.delete(clientId);

@@ -3,7 +3,8 @@ import type { Hub } from '../core/hub.js';
 import { loadAssets, type Asset } from './assets.js';
 import { mountDemo } from './demo.js';
 import { reply } from './http.js';
-import { socketHandlers, type SocketData } from './socket-handlers.js';
+import { encodeTopicMessage } from './frames.js';
+import { socketHandlers, uwsTopic, type SocketData } from './socket-handlers.js';
 import { uWS, type HttpRequest, type HttpResponse, type us_listen_socket } from './uws.js';
 
 export interface GatewayOptions {
@@ -20,8 +21,8 @@ export interface Gateway {
   stopListening(): void;
 }
 
-/** Browsers send acks only; frames past this are cut off by uWS without a close frame. */
-const MAX_INCOMING_FRAME_BYTES = 4096;
+/** Frames past this are cut off by uWS without a close frame (ours are checked at 16 KiB). */
+const MAX_INCOMING_FRAME_BYTES = 64 * 1024;
 /** Headroom over our own cap: the largest message frame (JSON-escaped) plus the close frame. */
 const BACKPRESSURE_HEADROOM_BYTES = 256 * 1024;
 const ASSET_CACHE = 'public, max-age=300';
@@ -51,6 +52,11 @@ export async function startGateway(hub: Hub, options: GatewayOptions, logger: Lo
     open: handlers.handleOpen,
     message: handlers.handleMessage,
     close: handlers.handleClose,
+  });
+
+  // Encoded once, then fanned out by uWS itself to every subscribed socket.
+  hub.setTopicPublisher((topic, _epoch, message) => {
+    app.publish(uwsTopic(topic), encodeTopicMessage(topic, message), false);
   });
 
   app.get('/_ah/channel/jsapi', serveAsset(assets.jsapi));

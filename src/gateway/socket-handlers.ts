@@ -2,22 +2,41 @@ import type { Logger } from 'pino';
 import type { Hub } from '../core/hub.js';
 import type { Session, SessionSink } from '../core/session.js';
 import type { TokenCheck } from '../core/tokens.js';
-import type { StreamPosition } from '../core/types.js';
+import type { StreamPosition, Topic } from '../core/types.js';
 import { CLOSE_FOR_SESSION_END, CloseCode } from './close-codes.js';
-import { decodeClientFrame, encodeMessage, encodeWelcome, parseResume } from './frames.js';
+import {
+  decodeClientFrame,
+  encodeMessage,
+  encodeTopicLeft,
+  encodeTopicMessage,
+  encodeTopicWelcome,
+  encodeWelcome,
+  FrameType,
+  parseResume,
+} from './frames.js';
 import type { HttpRequest, HttpResponse, us_socket_context_t, WebSocket } from './uws.js';
 
 export const PROTOCOL = 'channeld.v1';
 const TOKEN_PREFIX = 'token.';
-/** Ack frames are tiny; anything longer is a protocol error (uWS drops frames over its own, larger limit). */
-export const MAX_CLIENT_FRAME_BYTES = 1024;
+/** Acks are tiny; a topic resume frame lists up to 64 positions. Longer frames are protocol errors. */
+export const MAX_CLIENT_FRAME_BYTES = 16 * 1024;
+/** How long a reconnect that announced topics=1 may take to send its topic resume frame. */
+const TOPIC_RESUME_WAIT_MS = 10_000;
 // uWS send() results.
 const DROPPED = 2;
+/** Our pub/sub namespace inside uWS, so later kinds of topics cannot collide with backend topics. */
+const UWS_TOPIC_PREFIX = 't:';
+
+export function uwsTopic(topic: Topic): string {
+  return UWS_TOPIC_PREFIX + topic;
+}
 
 /** Per-socket state, carried by uWS as the socket's user data. */
 export interface SocketData {
   readonly check: TokenCheck;
   readonly resume: StreamPosition | undefined;
+  /** Set when the URL announced a topic resume frame (topics=1) and it has not arrived yet. */
+  awaitTopics: ((positions: ReadonlyMap<Topic, StreamPosition>) => void) | undefined;
   session: Session | undefined;
   closed: boolean;
 }
@@ -51,6 +70,16 @@ function sinkFor(ws: WebSocket<SocketData>, sendBufferBytes: number): SessionSin
     welcome: (epoch, seq, recovered) => void send(encodeWelcome(epoch, seq, recovered)),
     message: (message) => send(encodeMessage(message)),
     close: (reason) => endSocket(ws, CLOSE_FOR_SESSION_END[reason]),
+    subscribe: (topic) => {
+      if (!data.closed) ws.subscribe(uwsTopic(topic));
+    },
+    unsubscribe: (topic) => {
+      if (data.closed) return;
+      ws.unsubscribe(uwsTopic(topic));
+      send(encodeTopicLeft(topic));
+    },
+    topicWelcome: (topic, epoch, seq, recovered) => void send(encodeTopicWelcome(topic, epoch, seq, recovered)),
+    topicMessage: (topic, message) => send(encodeTopicMessage(topic, message)),
   };
 }
 
@@ -74,11 +103,14 @@ export function socketHandlers(hub: Hub, sendBufferBytes: number, logger: Logger
       };
       if (!protocols.includes(PROTOCOL)) return refuse('400 Bad Request', `offer the "${PROTOCOL}" subprotocol`);
       if (token === undefined || token === '') return refuse('401 Unauthorized', 'offer the token as a "token.<token>" subprotocol');
-      if (resume === 'bad') return refuse('400 Bad Request', 'epoch and seq must be given together; seq is a non-negative integer');
+      if (resume === 'bad') {
+        return refuse('400 Bad Request', 'epoch and seq must be given together; seq is a non-negative integer; topics may only be 1');
+      }
       hub.authenticate(token).then(
         (check) => {
           if (aborted) return;
-          const data: SocketData = { check, resume, session: undefined, closed: false };
+          const data: SocketData = { check, resume: resume.position, awaitTopics: undefined, session: undefined, closed: false };
+          if (resume.topics) data.awaitTopics = () => undefined;
           res.cork(() => res.upgrade(data, key, PROTOCOL, extensions, context));
         },
         (err: unknown) => {
@@ -95,7 +127,21 @@ export function socketHandlers(hub: Hub, sendBufferBytes: number, logger: Logger
         endSocket(ws, check.reason === 'expired' ? CloseCode.TokenExpired : CloseCode.InvalidToken);
         return;
       }
-      data.session = hub.openSession(check.claims, sinkFor(ws, sendBufferBytes), data.resume);
+      let topicResume: Promise<ReadonlyMap<Topic, StreamPosition>> | undefined;
+      if (data.awaitTopics !== undefined) {
+        topicResume = new Promise((resolve) => {
+          const timer = setTimeout(() => {
+            data.awaitTopics = undefined;
+            resolve(new Map());
+          }, TOPIC_RESUME_WAIT_MS);
+          data.awaitTopics = (positions) => {
+            clearTimeout(timer);
+            data.awaitTopics = undefined;
+            resolve(positions);
+          };
+        });
+      }
+      data.session = hub.openSession(check.claims, sinkFor(ws, sendBufferBytes), data.resume, topicResume);
     },
 
     handleMessage(ws, message, isBinary) {
@@ -104,17 +150,28 @@ export function socketHandlers(hub: Hub, sendBufferBytes: number, logger: Logger
         isBinary || message.byteLength > MAX_CLIENT_FRAME_BYTES
           ? undefined
           : decodeClientFrame(Buffer.from(message).toString('utf8'));
-      if (frame === undefined || data.session === undefined) {
+      const session = data.session;
+      const valid =
+        frame !== undefined &&
+        session !== undefined &&
+        (frame.type === FrameType.Ack || data.awaitTopics !== undefined);
+      if (!valid) {
         log.debug({ bytes: message.byteLength, isBinary }, 'protocol error from browser');
         endSocket(ws, CloseCode.ProtocolError);
         return;
       }
-      hub.acknowledge(data.session, frame.seq);
+      if (frame.type === FrameType.TopicResume) data.awaitTopics!(frame.positions);
+      else if (data.awaitTopics !== undefined) {
+        // The announced topic resume frame must come first.
+        endSocket(ws, CloseCode.ProtocolError);
+      } else if (frame.topic === undefined) hub.acknowledge(session, frame.seq);
+      else hub.acknowledgeTopic(session, frame.topic, frame.seq);
     },
 
     handleClose(ws) {
       const data = ws.getUserData();
       data.closed = true;
+      data.awaitTopics?.(new Map());
       if (data.session !== undefined) hub.socketClosed(data.session);
     },
   };

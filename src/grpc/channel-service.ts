@@ -1,18 +1,23 @@
-import type { ServerWritableStream } from '@grpc/grpc-js';
+import type { ServerDuplexStream, ServerWritableStream } from '@grpc/grpc-js';
 import {
   PresenceReason as ProtoReason,
   PresenceState as ProtoState,
   type ChannelServiceServer,
   type SendMessageRequest,
+  type SendMessageResult,
+  type StreamMessagesRequest,
+  type StreamMessagesResponse,
   type WatchPresenceRequest,
   type WatchPresenceResponse,
 } from '../../gen/ts/channel/v1/channel.js';
 import type { Logger } from 'pino';
 import type { Hub, SendRequest } from '../core/hub.js';
+import type { PublishResult } from '../engine/engine.js';
 import type { PresenceItem } from '../core/presence-feed.js';
 import { PresenceReason, PresenceState, type PresenceChange } from '../core/types.js';
 import { grpcCodeOf, toGrpcStatus } from './status.js';
-import { ChannelError } from '../core/errors.js';
+import { ChannelError, ErrorCode } from '../core/errors.js';
+import { toChannelError } from '../core/hub.js';
 
 const STATES: Record<PresenceState, ProtoState> = {
   [PresenceState.Connected]: ProtoState.PRESENCE_STATE_CONNECTED,
@@ -57,6 +62,15 @@ function toEvent(change: PresenceChange) {
   };
 }
 
+function toResult(r: PublishResult | ChannelError): SendMessageResult {
+  return r instanceof ChannelError
+    ? { result: { $case: 'error', value: { code: grpcCodeOf(r.code), message: r.message } } }
+    : { result: { $case: 'sent', value: r } };
+}
+
+/** Stream results in flight before the server stops reading more requests. */
+const STREAM_MAX_IN_FLIGHT = 1024;
+
 /** channel.v1.ChannelService: one method per RPC, each validate (in the core) → call → map. */
 export function channelService(hub: Hub, logger: Logger): ChannelServiceServer {
   const log = logger.child({ mod: 'grpc' });
@@ -82,14 +96,7 @@ export function channelService(hub: Hub, logger: Logger): ChannelServiceServer {
 
     sendMessages(call, callback) {
       hub.sendMessages(call.request.requests.map(toSendRequest)).then(
-        (results) =>
-          callback(null, {
-            results: results.map((r) =>
-              r instanceof ChannelError
-                ? { result: { $case: 'error', value: { code: grpcCodeOf(r.code), message: r.message } } }
-                : { result: { $case: 'sent', value: r } },
-            ),
-          }),
+        (results) => callback(null, { results: results.map(toResult) }),
         (err: unknown) => callback(toGrpcStatus(err)),
       );
     },
@@ -113,6 +120,82 @@ export function channelService(hub: Hub, logger: Logger): ChannelServiceServer {
         (wasConnected) => callback(null, { wasConnected }),
         (err: unknown) => callback(toGrpcStatus(err)),
       );
+    },
+
+    broadcast(call, callback) {
+      const { message, clientIds, topics } = call.request;
+      hub.broadcast({ message, clientIds, topics }).then(
+        (result) =>
+          callback(null, {
+            clients: result.clients,
+            clientsConnected: result.clientsConnected,
+            topics: result.topics.map((t) => ({ topic: t.topic, seq: t.seq, epoch: t.epoch, members: t.members })),
+          }),
+        (err: unknown) => callback(toGrpcStatus(err)),
+      );
+    },
+
+    subscribe(call, callback) {
+      hub.subscribe(call.request.clientIds, call.request.topic).then(
+        (added) => callback(null, { added }),
+        (err: unknown) => callback(toGrpcStatus(err)),
+      );
+    },
+
+    unsubscribe(call, callback) {
+      hub.unsubscribe(call.request.clientIds, call.request.topic).then(
+        (removed) => callback(null, { removed }),
+        (err: unknown) => callback(toGrpcStatus(err)),
+      );
+    },
+
+    /**
+     * Each request is sent in arrival order (a chain, so one channel's messages keep their order)
+     * and answered with its id. Reading pauses while too many results are in flight or the
+     * response stream is full, so HTTP/2 flow control slows the backend down.
+     */
+    streamMessages(call: ServerDuplexStream<StreamMessagesRequest, StreamMessagesResponse>) {
+      let chain: Promise<void> = Promise.resolve();
+      let inFlight = 0;
+      let paused = false;
+      let ended = false;
+      let writable = true;
+      const settle = (): void => {
+        if (paused && inFlight < STREAM_MAX_IN_FLIGHT / 2 && writable) {
+          paused = false;
+          call.resume();
+        }
+      };
+      call.on('drain', () => {
+        writable = true;
+        settle();
+      });
+      call.on('data', (item: StreamMessagesRequest) => {
+        inFlight++;
+        if (inFlight >= STREAM_MAX_IN_FLIGHT && !paused) {
+          paused = true;
+          call.pause();
+        }
+        const id = item.id;
+        const request = item.request;
+        chain = chain.then(async () => {
+          const result: PublishResult | ChannelError =
+            request === undefined
+              ? new ChannelError(ErrorCode.InvalidArgument, 'request is missing')
+              : await hub.sendMessage(toSendRequest(request)).catch((err: unknown) => toChannelError(err));
+          inFlight--;
+          if (ended || call.cancelled) return;
+          if (!call.write({ id, result: toResult(result) })) writable = false;
+          settle();
+        });
+      });
+      call.on('end', () => {
+        chain.then(() => {
+          ended = true;
+          if (!call.cancelled) call.end();
+        });
+      });
+      call.on('error', (err: unknown) => log.debug({ err }, 'streamMessages stream error'));
     },
 
     watchPresence(call: ServerWritableStream<WatchPresenceRequest, WatchPresenceResponse>) {

@@ -1,8 +1,12 @@
 import { BinaryReader } from '@bufbuild/protobuf/wire';
 import { ServerInterceptingCall, status, type ServerInterceptor } from '@grpc/grpc-js';
 import {
+  BroadcastRequest,
   ChannelServiceService,
   CloseChannelRequest,
+  StreamMessagesRequest,
+  SubscribeRequest,
+  UnsubscribeRequest,
   CreateChannelRequest,
   GetPresenceRequest,
   SendMessageRequest,
@@ -54,6 +58,10 @@ const DECODERS = {
   watchPresence: strictly((r) => WatchPresenceRequest.decode(r)),
   getPresence: strictly((r) => GetPresenceRequest.decode(r)),
   closeChannel: strictly((r) => CloseChannelRequest.decode(r)),
+  broadcast: strictly((r) => BroadcastRequest.decode(r)),
+  subscribe: strictly((r) => SubscribeRequest.decode(r)),
+  unsubscribe: strictly((r) => UnsubscribeRequest.decode(r)),
+  streamMessages: strictly((r) => StreamMessagesRequest.decode(r)),
 } as const;
 
 /** ChannelServiceService with UTF-8-checking request decoders. */
@@ -64,6 +72,10 @@ export const StrictChannelService = {
   watchPresence: { ...ChannelServiceService.watchPresence, requestDeserialize: DECODERS.watchPresence },
   getPresence: { ...ChannelServiceService.getPresence, requestDeserialize: DECODERS.getPresence },
   closeChannel: { ...ChannelServiceService.closeChannel, requestDeserialize: DECODERS.closeChannel },
+  broadcast: { ...ChannelServiceService.broadcast, requestDeserialize: DECODERS.broadcast },
+  subscribe: { ...ChannelServiceService.subscribe, requestDeserialize: DECODERS.subscribe },
+  unsubscribe: { ...ChannelServiceService.unsubscribe, requestDeserialize: DECODERS.unsubscribe },
+  streamMessages: { ...ChannelServiceService.streamMessages, requestDeserialize: DECODERS.streamMessages },
 } as const satisfies typeof ChannelServiceService;
 
 export const strictUtf8Interceptor: ServerInterceptor = (_method, call) =>

@@ -1,6 +1,6 @@
 import test, { type ExecutionContext } from 'ava';
 import type { Engine, EngineHandler } from '../../src/engine/engine.js';
-import type { ChannelMessage, ClientId, Epoch, PresenceChange, SocketId } from '../../src/core/types.js';
+import type { ChannelMessage, ClientId, Epoch, PresenceChange, SocketId, StreamPosition, Topic } from '../../src/core/types.js';
 import { PresenceReason } from '../../src/core/types.js';
 
 /** Records everything an engine reports, and lets a test wait for it. */
@@ -9,6 +9,9 @@ export class RecordingHandler implements EngineHandler {
   readonly displaced: { clientId: ClientId; socketId: SocketId }[] = [];
   readonly closed: ClientId[] = [];
   readonly presence: PresenceChange[] = [];
+  readonly topicMessages: { topic: Topic; epoch: Epoch; message: ChannelMessage }[] = [];
+  readonly joins: { clientId: ClientId; topic: Topic; position: StreamPosition }[] = [];
+  readonly leaves: { clientId: ClientId; topic: Topic }[] = [];
   private waiters: (() => void)[] = [];
 
   onMessage(clientId: ClientId, epoch: Epoch, message: ChannelMessage): void {
@@ -25,6 +28,18 @@ export class RecordingHandler implements EngineHandler {
   }
   onPresence(change: PresenceChange): void {
     this.presence.push(change);
+    this.wake();
+  }
+  onTopicMessage(topic: Topic, epoch: Epoch, message: ChannelMessage): void {
+    this.topicMessages.push({ topic, epoch, message });
+    this.wake();
+  }
+  onSubscribed(clientId: ClientId, topic: Topic, position: StreamPosition): void {
+    this.joins.push({ clientId, topic, position });
+    this.wake();
+  }
+  onUnsubscribed(clientId: ClientId, topic: Topic): void {
+    this.leaves.push({ clientId, topic });
     this.wake();
   }
 
@@ -159,6 +174,48 @@ export function engineContract(title: string, make: () => Promise<EngineFixture>
     t.is(await engine.presenceSince('unknown.cursor'), undefined);
     for (let i = 0; i < 10; i++) await engine.attach(`h${i}`, `x${i}`);
     t.is(await engine.presenceSince(snapshot.cursor), undefined, 'changes beyond the history size are gone');
+  });
+
+  it('topics: members join after the current seq, messages get topic seqs and reach the handler', async ({ engine, handler }, t) => {
+    await engine.publishTopic('news', 'before anyone');
+    t.is(await engine.subscribe(['m1', 'm2', 'm1'], 'news', 10), 2);
+    t.is(await engine.subscribe(['m1'], 'news', 10), 0, 'joining twice adds nothing');
+    await handler.until(() => handler.joins.length === 2);
+    t.deepEqual(handler.joins.map((j) => [j.clientId, j.position.seq]), [
+      ['m1', 1],
+      ['m2', 1],
+    ]);
+    const sent = await engine.publishTopic('news', 'hello');
+    t.like(sent, { topic: 'news', seq: 2, members: 2 });
+    await handler.until(() => handler.topicMessages.length === 2);
+    t.deepEqual(handler.topicMessages.map((m) => m.message.data), ['before anyone', 'hello']);
+    const [membership] = await engine.memberships('m1');
+    t.deepEqual(membership, { topic: 'news', position: { epoch: sent.epoch, seq: 1 } });
+    const fresh = await engine.topicHistory('news', membership!.position);
+    t.deepEqual(fresh.messages.map((m) => m.data), ['hello']);
+    await engine.acknowledgeTopic('m1', 'news', { epoch: sent.epoch, seq: 2 });
+    t.is((await engine.memberships('m1'))[0]!.position.seq, 2);
+    t.is(await engine.unsubscribe(['m1', 'nobody'], 'news'), 1);
+    await handler.until(() => handler.leaves.length === 1);
+    t.deepEqual(await engine.memberships('m1'), []);
+    t.is((await engine.publishTopic('news', 'after')).members, 1);
+  });
+
+  it('topics: the per-client limit is checked before anything changes', async ({ engine }, t) => {
+    await engine.subscribe(['n1'], 'a', 2);
+    await engine.subscribe(['n1'], 'b', 2);
+    await t.throwsAsync(engine.subscribe(['n2', 'n1'], 'c', 2), { message: /already in 2 topics; the limit is 2/ });
+    t.deepEqual(await engine.memberships('n2'), [], 'n2 was not subscribed either');
+  });
+
+  it('topics: history is bounded and says when a position is out of the window', async ({ engine }, t) => {
+    const first = await engine.publishTopic('t', '1');
+    for (const m of ['2', '3', '4', '5']) await engine.publishTopic('t', m);
+    const h = await engine.topicHistory('t', { epoch: first.epoch, seq: 0 });
+    t.false(h.recovered);
+    t.deepEqual(h.messages.map((m) => m.seq), [3, 4, 5]);
+    t.true((await engine.topicHistory('t', { epoch: first.epoch, seq: 4 })).recovered);
+    t.false((await engine.topicHistory('t', { epoch: 'other', seq: 4 })).recovered);
   });
 
   it('closeChannel revokes, drops history and tells every node', async ({ engine, handler, advance }, t) => {

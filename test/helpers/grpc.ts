@@ -4,6 +4,8 @@ import {
   PresenceReason,
   PresenceState,
   type ChannelServiceClient,
+  type BroadcastRequest,
+  type BroadcastResponse,
   type CloseChannelRequest,
   type CloseChannelResponse,
   type CreateChannelRequest,
@@ -16,6 +18,10 @@ import {
   type SendMessagesRequest,
   type SendMessagesResponse,
   type SnapshotComplete,
+  type SubscribeRequest,
+  type SubscribeResponse,
+  type UnsubscribeRequest,
+  type UnsubscribeResponse,
   type WatchPresenceRequest,
   type WatchPresenceResponse,
 } from '../../gen/ts/channel/v1/channel.js';
@@ -38,6 +44,9 @@ export interface Rpc {
   sendMessages(request: SendMessagesRequest): Promise<SendMessagesResponse>;
   getPresence(request: GetPresenceRequest): Promise<GetPresenceResponse>;
   closeChannel(request: CloseChannelRequest): Promise<CloseChannelResponse>;
+  broadcast(request: BroadcastRequest): Promise<BroadcastResponse>;
+  subscribe(request: SubscribeRequest): Promise<SubscribeResponse>;
+  unsubscribe(request: UnsubscribeRequest): Promise<UnsubscribeResponse>;
 }
 
 export function rpcFor(client: ChannelServiceClient, metadata = new grpc.Metadata()): Rpc {
@@ -47,6 +56,9 @@ export function rpcFor(client: ChannelServiceClient, metadata = new grpc.Metadat
     sendMessages: unary(client, client.sendMessages, metadata),
     getPresence: unary(client, client.getPresence, metadata),
     closeChannel: unary(client, client.closeChannel, metadata),
+    broadcast: unary(client, client.broadcast, metadata),
+    subscribe: unary(client, client.subscribe, metadata),
+    unsubscribe: unary(client, client.unsubscribe, metadata),
   };
 }
 

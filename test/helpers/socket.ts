@@ -15,8 +15,23 @@ export class RawSocket {
   readonly opened: Promise<void>;
   readonly closed: Promise<{ code: number; reason: string }>;
 
-  constructor(url: string, token: string | undefined, opts: { resume?: { epoch: string; seq: number }; protocols?: string[] } = {}) {
-    const query = opts.resume ? `?epoch=${encodeURIComponent(opts.resume.epoch)}&seq=${opts.resume.seq}` : '';
+  constructor(
+    url: string,
+    token: string | undefined,
+    opts: {
+      resume?: { epoch: string; seq: number };
+      protocols?: string[];
+      /** Topic positions to resume: adds topics=1 and sends the [5, …] frame first. */
+      topics?: [topic: string, epoch: string, seq: number][];
+    } = {},
+  ) {
+    const params = new URLSearchParams();
+    if (opts.resume) {
+      params.set('epoch', opts.resume.epoch);
+      params.set('seq', String(opts.resume.seq));
+    }
+    if (opts.topics) params.set('topics', '1');
+    const query = params.size > 0 ? `?${params}` : '';
     const protocols = opts.protocols ?? ['channeld.v1', ...(token === undefined ? [] : [`token.${token}`])];
     this.ws = new WebSocket(url + query, protocols);
     this.ws.on('message', (data, isBinary) => {
@@ -24,7 +39,10 @@ export class RawSocket {
       this.wake();
     });
     this.opened = new Promise((resolve, reject) => {
-      this.ws.once('open', () => resolve());
+      this.ws.once('open', () => {
+        if (opts.topics) this.ws.send(JSON.stringify([5, opts.topics]));
+        resolve();
+      });
       this.ws.once('unexpected-response', (_req, res) => reject(new Error(`upgrade refused: ${res.statusCode}`)));
       this.ws.once('error', reject);
     });
@@ -43,6 +61,16 @@ export class RawSocket {
   /** The `[1, seq, data]` frames received so far. */
   get messages(): { seq: number; data: string }[] {
     return this.frames.filter((f) => f[0] === 1).map((f) => ({ seq: f[1] as number, data: f[2] as string }));
+  }
+
+  /** The `[2, topic, seq, data]` frames of one topic received so far. */
+  topicMessages(topic: string): { seq: number; data: string }[] {
+    return this.frames.filter((f) => f[0] === 2 && f[1] === topic).map((f) => ({ seq: f[2] as number, data: f[3] as string }));
+  }
+
+  /** The `[4, topic, epoch, seq, recovered]` frame of a topic, if it came. */
+  topicWelcome(topic: string): Frame | undefined {
+    return this.frames.find((f) => f[0] === 4 && f[1] === topic);
   }
 
   get welcome(): Frame | undefined {
