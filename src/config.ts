@@ -35,6 +35,18 @@ export interface Config {
   logLevel: string;
   /** How long shutdown waits for in-flight RPCs before cancelling them. @default 10000 */
   shutdownGraceMs: number;
+  /** Base URL for App Engine–style presence POSTs (`<url>/_ah/channel/connected/`). @default '' (off) */
+  presenceWebhook: string;
+  /** Signs presence POSTs (X-Channeld-Signature) when non-empty; ≥16 bytes. @default '' (unsigned) */
+  presenceWebhookSecret: string;
+  /** Presence notices waiting for the webhook before new ones are dropped. @default 10000 */
+  presenceWebhookQueue: number;
+  /** Tries per presence notice before it is dropped. @default 10 */
+  presenceWebhookMaxAttempts: number;
+  /** How long a presence notice is retried before it is dropped. @default 300 */
+  presenceWebhookRetrySeconds: number;
+  /** The deadline of one presence POST. @default 10000 */
+  presenceWebhookTimeoutMs: number;
 }
 
 export const DEFAULT_CONFIG: Readonly<Config> = {
@@ -54,6 +66,12 @@ export const DEFAULT_CONFIG: Readonly<Config> = {
   demo: false,
   logLevel: 'info',
   shutdownGraceMs: 10_000,
+  presenceWebhook: '',
+  presenceWebhookSecret: '',
+  presenceWebhookQueue: 10_000,
+  presenceWebhookMaxAttempts: 10,
+  presenceWebhookRetrySeconds: 300,
+  presenceWebhookTimeoutMs: 10_000,
 };
 
 type Kind = 'string' | 'port' | 'int' | 'bool' | 'list';
@@ -87,6 +105,12 @@ export const SETTINGS: readonly Setting[] = [
   { key: 'demo', flag: 'demo', env: 'CHANNELD_DEMO', kind: 'bool', help: 'serve the demo page at / and its token-minting endpoint (off whenever API keys are set)' },
   { key: 'logLevel', flag: 'log-level', env: 'CHANNELD_LOG_LEVEL', kind: 'string', choices: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], help: 'log level' },
   { key: 'shutdownGraceMs', flag: 'shutdown-grace-ms', env: 'CHANNELD_SHUTDOWN_GRACE_MS', kind: 'int', min: 0, max: 600_000, help: 'how long shutdown waits for in-flight RPCs' },
+  { key: 'presenceWebhook', flag: 'presence-webhook', env: 'CHANNELD_PRESENCE_WEBHOOK', kind: 'string', help: 'base URL that gets App Engine-style presence POSTs (<url>/_ah/channel/connected/ and /disconnected/, form field "from"); empty: off' },
+  { key: 'presenceWebhookSecret', flag: 'presence-webhook-secret', env: 'CHANNELD_PRESENCE_WEBHOOK_SECRET', kind: 'string', help: 'shared secret, ≥16 bytes, that signs each presence POST (X-Channeld-Signature; see docs/presence-webhooks.md); empty: unsigned' },
+  { key: 'presenceWebhookQueue', flag: 'presence-webhook-queue', env: 'CHANNELD_PRESENCE_WEBHOOK_QUEUE', kind: 'int', min: 1, max: 10_000_000, help: 'presence notices waiting for the webhook before new ones are dropped (logged)' },
+  { key: 'presenceWebhookMaxAttempts', flag: 'presence-webhook-max-attempts', env: 'CHANNELD_PRESENCE_WEBHOOK_MAX_ATTEMPTS', kind: 'int', min: 1, max: 1000, help: 'tries per presence notice (exponential backoff with jitter) before it is dropped (logged)' },
+  { key: 'presenceWebhookRetrySeconds', flag: 'presence-webhook-retry-seconds', env: 'CHANNELD_PRESENCE_WEBHOOK_RETRY_SECONDS', kind: 'int', min: 0, max: 86_400, help: 'how long a presence notice is retried before it is dropped (logged)' },
+  { key: 'presenceWebhookTimeoutMs', flag: 'presence-webhook-timeout-ms', env: 'CHANNELD_PRESENCE_WEBHOOK_TIMEOUT_MS', kind: 'int', min: 100, max: 600_000, help: 'how long one presence POST may take' },
 ];
 
 export class ConfigError extends Error {
@@ -170,6 +194,25 @@ export function validate(config: Config): void {
   if (config.socketIdleTimeoutSeconds % 4 !== 0) {
     throw new ConfigError(`socket idle timeout is ${config.socketIdleTimeoutSeconds}; it must be a multiple of 4`);
   }
+  validatePresenceWebhook(config);
+}
+
+function validatePresenceWebhook(config: Config): void {
+  if (config.presenceWebhook !== '') {
+    let url: URL | undefined;
+    try {
+      url = new URL(config.presenceWebhook);
+    } catch {
+      url = undefined;
+    }
+    if (url === undefined || (url.protocol !== 'http:' && url.protocol !== 'https:')) {
+      throw new ConfigError(`presence webhook is "${config.presenceWebhook}"; it must be an http:// or https:// URL`);
+    }
+  }
+  const secretBytes = Buffer.byteLength(config.presenceWebhookSecret, 'utf8');
+  if (secretBytes > 0 && secretBytes < 16) {
+    throw new ConfigError(`presence webhook secret is ${secretBytes} bytes; it must be at least 16`);
+  }
 }
 
 export function helpText(): string {
@@ -177,7 +220,7 @@ export function helpText(): string {
   for (const s of SETTINGS) {
     const arg = s.kind === 'bool' ? '' : s.kind === 'list' ? ' <value>' : ` <${s.kind === 'port' ? 'port' : s.kind === 'int' ? 'n' : 'value'}>`;
     const def = DEFAULT_CONFIG[s.key];
-    const shown = Array.isArray(def) ? (def.length === 0 ? 'none' : def.join(',')) : String(def);
+    const shown = Array.isArray(def) ? (def.length === 0 ? 'none' : def.join(',')) : def === '' ? 'none' : String(def);
     lines.push(`  --${s.flag}${arg}`.padEnd(40) + `${s.help} [${s.env}] (default: ${shown})`);
   }
   lines.push('  --help'.padEnd(40) + 'show this text');

@@ -8,6 +8,7 @@ import { MemoryEngine } from './engine/memory.js';
 import { startGateway } from './gateway/gateway.js';
 import { startGrpc } from './grpc/server.js';
 import { createLogger } from './logger.js';
+import { startPresenceWebhook } from './webhooks/presence-webhook.js';
 
 export interface ServerOptions extends Partial<Config> {
   /** Injected by tests to move time (token expiry, replay window) without waiting. */
@@ -63,6 +64,22 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
 
   const hub = new Hub({ engine: createEngine(config, clock), tokens, clock, logger, presenceWatcherQueue: config.presenceWatcherQueue });
   await hub.start();
+  // Subscribed before the gateway opens, so no presence change goes unnoticed.
+  const presenceWebhook =
+    config.presenceWebhook === ''
+      ? undefined
+      : startPresenceWebhook(
+          hub,
+          {
+            url: config.presenceWebhook,
+            secret: config.presenceWebhookSecret,
+            maxQueued: config.presenceWebhookQueue,
+            maxAttempts: config.presenceWebhookMaxAttempts,
+            maxRetryMs: config.presenceWebhookRetrySeconds * 1000,
+            requestTimeoutMs: config.presenceWebhookTimeoutMs,
+          },
+          logger,
+        );
   const grpc = await startGrpc(
     hub,
     { host: config.grpcHost, port: config.grpcPort, apiKeys: config.apiKeys, shutdownGraceMs: config.shutdownGraceMs },
@@ -93,6 +110,8 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
         await hub.drain();
         await grpc.shutdown();
         await hub.stop();
+        // After the hub stopped, so the DISCONNECTED notices of the drained sockets are sent too.
+        await presenceWebhook?.close(config.shutdownGraceMs);
         log.info('stopped');
       })();
       return closing;
