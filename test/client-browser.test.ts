@@ -258,3 +258,76 @@ browserTest('client browser - the ES module served by the gateway works cross-or
   await page.evaluate(() => page$().sockets['m']!.close());
   t.like((await waitFor(page, 'm', 'close')).at(-1), { type: 'close', code: 1000, byClient: true });
 });
+
+browserTest('client browser - topic broadcasts reach onmessage with their topic; joining and leaving take effect live', async (t) => {
+  const { ts } = t.context;
+  const id = clientId('topics');
+  const [news, sports] = [clientId('news'), clientId('sports')];
+  const { token } = await ts.createChannel(id);
+  await ts.rpc.subscribe({ clientIds: [id], topic: news });
+  // Sent before the browser connects: it waits in the topic's history, like a channel message.
+  await ts.rpc.broadcast({ message: 'early news', clientIds: [], topics: [news] });
+  await ts.send(id, 'direct');
+  const page = await openPage(t);
+  await page.evaluate(([tok]) => page$().openChannel('tp', tok), [token] as const);
+  await waitFor(page, 'tp', 'message', 2);
+  await ts.rpc.subscribe({ clientIds: [id], topic: sports });
+  // Broadcasting to both topics in one call: news is a member already, sports has just joined.
+  const sent = await ts.rpc.broadcast({ message: 'both', clientIds: [], topics: [news, sports] });
+  t.deepEqual(sent.topics.map((p) => [p.topic, Number(p.seq), p.members]), [[news, 2, 1], [sports, 1, 1]]);
+  const events = await waitFor(page, 'tp', 'message', 4);
+  const messages = events.filter((e) => e.type === 'message').map((e) => `${e.topic ?? '-'}#${e.seq}:${e.data}`);
+  // Topic and channel messages are not ordered with each other, nor topics with topics.
+  t.deepEqual(messages.slice(0, 2).sort(), ['-#1:direct', `${news}#1:early news`]);
+  t.deepEqual(messages.slice(2).sort(), [`${news}#2:both`, `${sports}#1:both`]);
+  await ts.rpc.unsubscribe({ clientIds: [id], topic: sports });
+  await ts.rpc.broadcast({ message: 'after leaving', clientIds: [], topics: [sports] });
+  await ts.rpc.broadcast({ message: 'still a member', clientIds: [], topics: [news] });
+  // The channel message is the barrier: the sports broadcast went out before it, if at all.
+  await ts.send(id, 'barrier');
+  const after = (await waitFor(page, 'tp', 'message', 6)).filter((e) => e.type === 'message').slice(4);
+  t.deepEqual(summary(after).sort(), [`message:[${news}] still a member`, 'message:barrier']);
+  t.false((await eventsOf(page, 'tp')).some((e) => e.data === 'after leaving'));
+});
+
+browserTest('client browser - a reconnect resumes topic messages missed while away, and reports a topic gap', async (t) => {
+  const { ts, proxy } = t.context;
+  const id = clientId('topic-resume');
+  const [kept, outrun] = [clientId('kept'), clientId('outrun')];
+  const { token } = await ts.createChannel(id);
+  await ts.rpc.subscribe({ clientIds: [id], topic: kept });
+  await ts.rpc.subscribe({ clientIds: [id], topic: outrun });
+  const page = await openPage(t, proxy.port);
+  // A long ack interval: the server never learns what arrived, so only the resume frame tells it.
+  const opts = { backoff: { baseDelayMs: 20, maxDelayMs: 100 }, ackIntervalMs: 60_000 };
+  await page.evaluate(([tok, o]) => page$().openTyped('tr', tok, o), [token, opts] as const);
+  await waitFor(page, 'tr', 'open');
+  await ts.rpc.broadcast({ message: 'k1', clientIds: [], topics: [kept, outrun] });
+  await waitFor(page, 'tr', 'message', 2);
+  proxy.refuse(true);
+  t.teardown(() => proxy.refuse(false));
+  proxy.dropAll();
+  await waitFor(page, 'tr', 'reconnecting');
+  await ts.rpc.broadcast({ message: 'k2', clientIds: [], topics: [kept] });
+  await ts.rpc.broadcast({ message: 'k3', clientIds: [], topics: [kept] });
+  for (let n = 2; n <= 9; n++) await ts.rpc.broadcast({ message: `o${n}`, clientIds: [], topics: [outrun] }); // the server keeps 5
+  proxy.refuse(false);
+  const events = (await waitFor(page, 'tr', 'message', 9)).filter((e) => e.type !== 'reconnecting');
+  const after = events.slice(events.findIndex((e) => e.type === 'open' && e.resumed === true) + 1);
+  t.deepEqual(
+    after.filter((e) => e.topic === kept).map((e) => (e.type === 'message' ? `${e.seq}:${e.data}` : e.type)),
+    ['2:k2', '3:k3'],
+    'nothing missing, nothing twice',
+  );
+  t.deepEqual(
+    after.filter((e) => e.topic === outrun).map((e) => (e.type === 'message' ? `${e.seq}:${e.data}` : e.type)),
+    ['notrecovered', '5:o5', '6:o6', '7:o7', '8:o8', '9:o9'],
+  );
+  t.like(
+    after.find((e) => e.type === 'notrecovered'),
+    { topic: outrun, lastSeq: 1 },
+  );
+  t.false(events.some((e) => e.type === 'error' || e.type === 'close'), 'the server accepted the resume frame');
+  await page.evaluate(() => page$().sockets['tr']!.close());
+  t.like((await waitFor(page, 'tr', 'close')).at(-1), { type: 'close', code: 1000, byClient: true });
+});

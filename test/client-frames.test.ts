@@ -1,6 +1,6 @@
 import test from 'ava';
 import { errorForCloseCode, isTerminalCloseCode } from '../src/client/close-codes.js';
-import { decodeServerFrame, encodeAck, FrameType } from '../src/client/frames.js';
+import { decodeServerFrame, encodeAck, encodeTopicResume, FrameType } from '../src/client/frames.js';
 
 test('client frames - decodes a welcome', (t) => {
   t.deepEqual(decodeServerFrame('[0,"k3J9qv",2,true]'), { type: FrameType.WELCOME, epoch: 'k3J9qv', seq: 2, recovered: true });
@@ -8,6 +8,12 @@ test('client frames - decodes a welcome', (t) => {
 
 test('client frames - decodes a message, data kept as the exact string', (t) => {
   t.deepEqual(decodeServerFrame('[1,2,"{\\"n\\":2}"]'), { type: FrameType.MESSAGE, seq: 2, data: '{"n":2}' });
+});
+
+test('client frames - decodes topic message, topic welcome and topic left', (t) => {
+  t.deepEqual(decodeServerFrame('[2,"news",8,"{\\"h\\":1}"]'), { type: FrameType.TOPIC_MESSAGE, topic: 'news', seq: 8, data: '{"h":1}' });
+  t.deepEqual(decodeServerFrame('[4,"news","Zq0b",7,true]'), { type: FrameType.TOPIC_WELCOME, topic: 'news', epoch: 'Zq0b', seq: 7, recovered: true });
+  t.deepEqual(decodeServerFrame('[6,"news"]'), { type: FrameType.TOPIC_LEFT, topic: 'news' });
 });
 
 test('client frames - tolerates trailing elements added by a later server', (t) => {
@@ -40,6 +46,19 @@ test('client frames - rejects malformed frames', (t) => {
     '[1,1,{"not":"a string"}]',
     '[1,9007199254740992,"x"]',
     '[3,1]',
+    '[2,"",1,"x"]',
+    '[2,"news",0,"x"]',
+    '[2,"news","1","x"]',
+    '[2,7,1,"x"]',
+    '[2,"news",1]',
+    '[4,"news","",0,true]',
+    '[4,"news","e",0]',
+    '[4,"","e",0,true]',
+    '[4,"news","e",-1,true]',
+    '[5,[["news","e",1]]]',
+    '[6]',
+    '[6,""]',
+    '[6,7]',
   ]) {
     t.is(decodeServerFrame(text), undefined, text);
   }
@@ -50,6 +69,11 @@ test('client frames - encodes acks', (t) => {
   t.is(encodeAck(42), '[3,42]');
   t.throws(() => encodeAck(-1), { instanceOf: RangeError });
   t.throws(() => encodeAck(1.5), { instanceOf: RangeError });
+  t.is(encodeAck(8, 'news'), '[3,8,"news"]');
+});
+
+test('client frames - encodes the topic resume frame', (t) => {
+  t.is(encodeTopicResume([['news', 'Zq0b', 7], ['a/b', 'e', 0]]), '[5,[["news","Zq0b",7],["a/b","e",0]]]');
 });
 
 test('client close codes - 4500–4999 are terminal, the rest reconnect', (t) => {

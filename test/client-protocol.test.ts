@@ -96,6 +96,8 @@ browserTest('client protocol - a malformed frame or a message before the welcome
     ['garbage', [[0, 'e', 0, true], 'not json']],
     ['early', [[1, 1, 'before the welcome']]],
     ['shape', [[0, 'e', 0, true], [1, '1', 'seq as a string']]],
+    ['topic-early', [[4, 'news', 't', 0, true]]],
+    ['topic-shape', [[0, 'e', 0, true], [2, 'news', 0, 'seq 0']]],
   ] as const) {
     await page.evaluate(([ch, opts]) => page$().openTyped(ch, 'tok-4', opts), [name, FAST] as const);
     const conn = await t.context.gateway.nextConnection();
@@ -146,4 +148,120 @@ browserTest('client protocol - close() acks what was received, then closes with 
   t.deepEqual(await conn.closed, { code: 1000, reason: '' });
   t.deepEqual(conn.received, [[3, 1]], 'the ack went out before the close frame');
   t.like((await waitFor(page, 'c', 'close')).at(-1), { code: 1000, byClient: true });
+});
+
+browserTest('client protocol - topic messages wait for their topic welcome, then come in seq order, once each', async (t) => {
+  const page = await openPage(t);
+  await page.evaluate(([opts]) => page$().openTyped('t', 'tok-t1', opts), [FAST] as const);
+  const conn = await t.context.gateway.nextConnection();
+  // Live by pub/sub, ahead of the replay and even of the welcome: the server subscribes first.
+  conn.send([2, 'news', 10, 'n10']);
+  conn.send([0, 'e', 0, true]);
+  conn.send([1, 1, 'c1']);
+  conn.send([4, 'news', 'tn', 7, true]);
+  conn.send([2, 'news', 8, 'n8']);
+  conn.send([2, 'news', 9, 'n9']);
+  conn.send([2, 'news', 10, 'n10 replayed']);
+  conn.send([2, 'news', 8, 'n8 again']);
+  conn.send([2, 'sports', 1, 's1']); // no welcome for sports yet
+  conn.send([1, 2, 'c2']);
+  const events = await waitFor(page, 't', 'message', 5);
+  t.deepEqual(summary(events), ['open', 'message:c1', 'message:[news] n8', 'message:[news] n9', 'message:[news] n10', 'message:c2']);
+  t.deepEqual(
+    events.filter((e) => e.type === 'message').map((e) => [e.topic, e.seq]),
+    [[undefined, 1], ['news', 8], ['news', 9], ['news', 10], [undefined, 2]],
+  );
+  conn.send([4, 'sports', 'ts', 0, true]);
+  t.deepEqual(summary(await waitFor(page, 't', 'message', 6)).at(-1), 'message:[sports] s1', 'held until its own welcome');
+  const has = (frame: unknown[]) => (received: readonly unknown[]) => received.some((f) => JSON.stringify(f) === JSON.stringify(frame));
+  await conn.until(has([3, 10, 'news']));
+  await conn.until(has([3, 1, 'sports']));
+  await conn.until(has([3, 2]));
+  const newsAcks = conn.received.filter((f) => Array.isArray(f) && f[2] === 'news');
+  t.true(newsAcks.length < 3, `topic acks are coalesced (${JSON.stringify(newsAcks)})`);
+});
+
+browserTest('client protocol - App Engine onmessage carries topic and seq; a topic gap is notrecovered with the topic', async (t) => {
+  const page = await openPage(t);
+  await page.evaluate(() => page$().openChannel('ae', 'tok-t2'));
+  const conn = await t.context.gateway.nextConnection();
+  conn.send([0, 'e', 0, true]);
+  conn.send([4, 'news', 'tn', 3, false]);
+  conn.send([2, 'news', 4, 'n4']);
+  conn.send([1, 1, 'c1']);
+  const events = await waitFor(page, 'ae', 'message', 2);
+  t.deepEqual(summary(events), ['open', 'message:[news] n4', 'message:c1']);
+  t.like(events[1], { data: 'n4', seq: 4, topic: 'news' });
+  t.like(events[2], { data: 'c1', seq: 1 });
+  t.is(events[2]!.topic, undefined, 'a channel message has no topic');
+
+  await page.evaluate(([opts]) => page$().openTyped('gap', 'tok-t3', opts), [FAST] as const);
+  const typed = await t.context.gateway.nextConnection();
+  typed.send([0, 'e', 0, true]);
+  typed.send([4, 'news', 'tn', 3, true]);
+  typed.send([4, 'sports', 'ts', 5, false]);
+  typed.send([2, 'sports', 6, 's6']);
+  const gap = await waitFor(page, 'gap', 'message');
+  t.deepEqual(summary(gap), ['open', 'notrecovered', 'message:[sports] s6']);
+  t.like(gap[1], { topic: 'sports', epoch: 'ts', lastSeq: 0 });
+});
+
+browserTest('client protocol - a reconnect with topic positions announces topics=1 and sends them first; a left topic is not resumed', async (t) => {
+  const page = await openPage(t);
+  await page.evaluate(([opts]) => page$().openTyped('rs', 'tok-t4', opts), [FAST] as const);
+  const first = await t.context.gateway.nextConnection();
+  first.send([0, 'ep', 0, true]);
+  first.send([4, 'news', 'tn', 0, true]);
+  first.send([4, 'old', 'to', 0, true]);
+  first.send([4, 'sports', 'ts', 2, true]);
+  first.send([2, 'news', 1, 'n1']);
+  first.send([2, 'news', 2, 'n2']);
+  first.send([2, 'old', 1, 'o1']);
+  first.send([6, 'old']);
+  first.send([1, 1, 'c1']);
+  await waitFor(page, 'rs', 'message', 4);
+  first.ws.close(1001, 'Going+away.');
+  const second = await t.context.gateway.nextConnection();
+  t.is(second.url, '/_ah/channel/ws?epoch=ep&seq=1&topics=1');
+  await second.until((received) => received.length > 0);
+  t.deepEqual(second.received[0], [5, [['sports', 'ts', 2], ['news', 'tn', 2]]], 'the first frame, before any ack');
+  second.send([0, 'ep', 1, true]);
+  second.send([2, 'news', 3, 'n3']); // live, before its welcome
+  second.send([4, 'news', 'tn', 1, true]); // the server only had the ack for 1: it replays 2
+  second.send([2, 'news', 2, 'n2 again']);
+  second.send([4, 'sports', 'ts', 2, true]);
+  second.send([2, 'sports', 3, 's3']);
+  const events = await waitFor(page, 'rs', 'message', 6);
+  t.deepEqual(summary(events.filter((e) => e.type === 'message')), [
+    'message:[news] n1',
+    'message:[news] n2',
+    'message:[old] o1',
+    'message:c1',
+    'message:[news] n3',
+    'message:[sports] s3',
+  ]);
+  t.false(events.some((e) => e.type === 'notrecovered'));
+  t.is(second.received.filter((f) => Array.isArray(f) && f[0] === 5).length, 1, 'one resume frame per socket');
+});
+
+browserTest('client protocol - a left topic is forgotten: rejoining starts afresh, and without positions no topics=1', async (t) => {
+  const page = await openPage(t);
+  await page.evaluate(([opts]) => page$().openTyped('lf', 'tok-t5', opts), [FAST] as const);
+  const first = await t.context.gateway.nextConnection();
+  first.send([0, 'ep', 0, true]);
+  first.send([4, 'news', 'tn', 0, true]);
+  first.send([2, 'news', 1, 'n1']);
+  first.send([6, 'news']);
+  first.send([4, 'news', 'tn', 0, true]); // subscribed again while the socket is open
+  first.send([2, 'news', 1, 'n1 after rejoining']);
+  first.send([6, 'news']);
+  first.send([1, 1, 'c1']);
+  const events = await waitFor(page, 'lf', 'message', 3);
+  t.deepEqual(summary(events), ['open', 'message:[news] n1', 'message:[news] n1 after rejoining', 'message:c1']);
+  first.ws.close(1001, 'Going+away.');
+  const second = await t.context.gateway.nextConnection();
+  t.is(second.url, '/_ah/channel/ws?epoch=ep&seq=1');
+  second.send([0, 'ep', 0, true]);
+  await second.until((received) => received.length > 0);
+  t.deepEqual(second.received[0], [3, 1], 'no topic resume frame: the first frame is the ack');
 });

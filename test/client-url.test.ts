@@ -17,6 +17,11 @@ test('client url - resume position goes in the query, URL-encoded', (t) => {
   t.is(channelSocketUrl('http://h:1', { epoch: 'a&b', seq: 0 }), 'ws://h:1/_ah/channel/ws?epoch=a%26b&seq=0');
 });
 
+test('client url - topics=1 announces a topic resume frame', (t) => {
+  t.is(channelSocketUrl('http://h:1', { epoch: 'e', seq: 2, topics: true }), 'ws://h:1/_ah/channel/ws?epoch=e&seq=2&topics=1');
+  t.is(channelSocketUrl('http://h:1', { epoch: 'e', seq: 2, topics: false }), 'ws://h:1/_ah/channel/ws?epoch=e&seq=2');
+});
+
 test('client url - refuses bases that are not http(s) or ws(s)', (t) => {
   t.throws(() => channelSocketUrl('ftp://example.com'), { instanceOf: TypeError });
   t.throws(() => channelSocketUrl('not a url'), { instanceOf: TypeError });

@@ -8,8 +8,13 @@ export type ReadyState = (typeof ReadyState)[keyof typeof ReadyState];
 
 export interface AppEngineMessage {
   readonly data: string;
-  /** channeld extension: the message's seq in its channel. */
+  /** channeld extension: the message's seq in its channel, or in its topic. */
   readonly seq: number;
+  /**
+   * channeld extension (App Engine had no topics): the topic the message was broadcast to;
+   * undefined for a message sent to this channel.
+   */
+  readonly topic?: string;
 }
 
 export type AppEngineError = ChannelErrorInfo;
@@ -39,7 +44,7 @@ export class AppEngineSocket {
   onmessage: ((message: AppEngineMessage) => void) | null;
   onerror: ((error: AppEngineError) => void) | null;
   onclose: (() => void) | null;
-  /** channeld extension: messages were lost for good while reconnecting; resynchronise. */
+  /** channeld extension: messages (of the channel, or of `event.topic`) were lost for good; resynchronise. */
   onnotrecovered: ((event: ChannelNotRecoveredEvent) => void) | null;
 
   private state: ReadyState = ReadyState.CONNECTING;
@@ -68,9 +73,9 @@ export class AppEngineSocket {
         this.onopen?.();
       });
     });
-    channel.on('message', ({ data, seq }) =>
+    channel.on('message', (message) =>
       this.dispatch(() => {
-        if (!this.closeRequested) this.onmessage?.({ data, seq });
+        if (!this.closeRequested) this.onmessage?.(message);
       }),
     );
     channel.on('notrecovered', (event) =>

@@ -2,6 +2,7 @@ import type { BackoffOptions } from './backoff.js';
 import { CloseCode, errorForCloseCode, type ChannelErrorInfo } from './close-codes.js';
 import { Emitter, type Listener } from './emitter.js';
 import { decodeServerFrame, encodeAck, FrameType } from './frames.js';
+import { TopicStreams, type TopicGap } from './topics.js';
 import { Transport, type CloseInfo, type ReconnectInfo, type WebSocketConstructor } from './transport.js';
 import { channelSocketUrl, isWellFormedToken, type ResumePosition } from './url.js';
 
@@ -15,18 +16,34 @@ export interface ChannelOpenEvent {
   readonly resumed: boolean;
 }
 
+/**
+ * One message, sent to this channel or broadcast to one of its topics. Both kinds come through the
+ * same `message` event (as they do through App Engine–style `onmessage`); `topic` tells them apart.
+ */
 export interface ChannelMessageEvent {
   readonly data: string;
+  /** The message's seq in the channel, or in the topic (each topic counts its own messages). */
   readonly seq: number;
+  /** The topic the message was broadcast to; undefined for a message sent to this channel. */
+  readonly topic?: string;
 }
 
-/** Messages were lost for good while reconnecting: the app should resynchronise its state. */
-export interface ChannelNotRecoveredEvent {
+/** Channel messages were lost for good while reconnecting (or the channel's history was replaced). */
+export interface ChannelGap {
+  readonly topic?: undefined;
   readonly epoch: string;
   readonly previousEpoch: string;
   /** The last seq received in `previousEpoch`. */
   readonly lastSeq: number;
 }
+
+export type { TopicGap };
+
+/**
+ * Messages were lost for good: the app should resynchronise its state. `topic` says whose: the
+ * channel's own messages (undefined) or those of one topic.
+ */
+export type ChannelNotRecoveredEvent = ChannelGap | TopicGap;
 
 export type ChannelReconnectingEvent = ReconnectInfo;
 export type ChannelErrorEvent = ChannelErrorInfo;
@@ -64,8 +81,10 @@ function defaultBaseUrl(): string {
 /**
  * One channel socket with the channeld protocol's guarantees: it reconnects by itself after a loss
  * and resumes from the last seq, delivers each message once and in order, and says so (event
- * `notrecovered`) when a gap could not be filled. Events fire in this order: `open` (again after
- * each reconnect, with `resumed`), `message`…, and at the end `error` (terminal closes only) then
+ * `notrecovered`) when a gap could not be filled. The same holds per topic the backend subscribed
+ * the client id to: topic messages also come as `message` events (with `topic` set), in order per
+ * topic, and resume after a reconnect. Events fire in this order: `open` (again after each
+ * reconnect, with `resumed`), `message`…, and at the end `error` (terminal closes only) then
  * `close`, exactly once. Nothing fires before the constructor's task ends, so listeners added
  * right after `new` see everything. Several instances may live on one page.
  */
@@ -80,6 +99,15 @@ export class ChannelSocket {
   private ackedSeq = 0;
   private ackTimer: ReturnType<typeof setTimeout> | undefined;
   private welcomed = false;
+  private readonly topics = new TopicStreams({
+    deliver: (topic, seq, data) => {
+      if (this.currentState !== 'closing' && this.currentState !== 'closed') this.emitter.emit('message', { data, seq, topic });
+    },
+    gap: (gap) => this.emitter.emit('notrecovered', gap),
+    ackDue: () => this.scheduleAck(),
+  });
+  /** The topic resume frame the socket being opened announced in its URL; sent as its first frame. */
+  private topicResume: string | undefined;
 
   constructor(token: string, options: ChannelSocketOptions = {}) {
     const baseUrl = String(options.baseUrl ?? defaultBaseUrl());
@@ -92,6 +120,8 @@ export class ChannelSocket {
       {
         onOpen: () => {
           this.welcomed = false;
+          if (this.topicResume !== undefined) this.transport.send(this.topicResume);
+          this.topicResume = undefined;
         },
         onFrame: (text) => this.handleFrame(text),
         onReconnecting: (info) => this.handleReconnecting(info),
@@ -138,7 +168,9 @@ export class ChannelSocket {
   }
 
   private resumePosition(): ResumePosition | undefined {
-    return this.currentEpoch === undefined ? undefined : { epoch: this.currentEpoch, seq: this.seq };
+    if (this.currentEpoch === undefined) return undefined;
+    this.topicResume = this.topics.resumeFrame();
+    return { epoch: this.currentEpoch, seq: this.seq, topics: this.topicResume !== undefined };
   }
 
   private handleFrame(text: string): void {
@@ -151,11 +183,18 @@ export class ChannelSocket {
     if (frame.type === 'unknown') return;
     if (frame.type === FrameType.WELCOME) {
       this.handleWelcome(frame.epoch, frame.seq, frame.recovered);
+    } else if (frame.type === FrameType.TOPIC_MESSAGE) {
+      // Held until the topic's welcome, which itself comes after the channel's: no order to check.
+      this.topics.message(frame.topic, frame.seq, frame.data);
     } else if (!this.welcomed) {
       // Protocol §2: the welcome comes first on every socket.
       this.transport.fail(CloseCode.PROTOCOL_ERROR, 'Protocol+error.');
-    } else {
+    } else if (frame.type === FrameType.MESSAGE) {
       this.handleMessage(frame.seq, frame.data);
+    } else if (frame.type === FrameType.TOPIC_WELCOME) {
+      this.topics.welcome(frame.topic, frame.epoch, frame.seq, frame.recovered);
+    } else {
+      this.topics.left(frame.topic);
     }
   }
 
@@ -196,6 +235,7 @@ export class ChannelSocket {
   private handleReconnecting(info: ReconnectInfo): void {
     this.cancelAck();
     this.welcomed = false;
+    this.topics.socketLost();
     this.currentState = 'reconnecting';
     this.emitter.emit('reconnecting', info);
   }
@@ -224,8 +264,9 @@ export class ChannelSocket {
 
   private readonly flushAck = (): void => {
     this.cancelAck();
-    if (this.seq > this.ackedSeq && this.welcomed && this.transport.send(encodeAck(this.seq))) {
-      this.ackedSeq = this.seq;
-    }
+    if (!this.welcomed) return;
+    const send = (frame: string): boolean => this.transport.send(frame);
+    if (this.seq > this.ackedSeq && send(encodeAck(this.seq))) this.ackedSeq = this.seq;
+    this.topics.flushAcks(send);
   };
 }

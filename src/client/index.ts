@@ -8,6 +8,8 @@ export {
   type ChannelOpenEvent,
   type ChannelMessageEvent,
   type ChannelNotRecoveredEvent,
+  type ChannelGap,
+  type TopicGap,
   type ChannelReconnectingEvent,
   type ChannelErrorEvent,
   type ChannelCloseEvent,

@@ -2,6 +2,8 @@
 export interface ResumePosition {
   readonly epoch: string;
   readonly seq: number;
+  /** The socket's first frame will be a topic resume frame (announced as `topics=1`). */
+  readonly topics?: boolean;
 }
 
 const SOCKET_PATH = '/_ah/channel/ws';
@@ -31,6 +33,7 @@ export function channelSocketUrl(baseUrl: string, resume?: ResumePosition): stri
   if (resume !== undefined) {
     url.searchParams.set('epoch', resume.epoch);
     url.searchParams.set('seq', String(resume.seq));
+    if (resume.topics === true) url.searchParams.set('topics', '1');
   }
   return url.toString();
 }

@@ -7,6 +7,9 @@ export interface Recorded {
   readonly readyState?: number;
   readonly data?: string;
   readonly seq?: number;
+  readonly topic?: string;
+  readonly epoch?: string;
+  readonly previousEpoch?: string;
   readonly code?: number;
   readonly description?: string;
   readonly resumed?: boolean;
@@ -37,7 +40,7 @@ window.openChannel = function (name, token, withHandler) {
   var socket;
   var handler = {
     onopen: function () { record(name, socket, 'open'); },
-    onmessage: function (m) { record(name, socket, 'message', { data: m.data }); },
+    onmessage: function (m) { record(name, socket, 'message', { data: m.data, seq: m.seq, topic: m.topic }); },
     onerror: function (e) { record(name, socket, 'error', { code: e.code, description: e.description }); },
     onclose: function () { record(name, socket, 'close'); },
   };
@@ -77,5 +80,9 @@ export async function waitFor(page: Page, ch: string, type: string, count = 1): 
   return eventsOf(page, ch);
 }
 
+/** One line per event: `message:<data>`, `message:[<topic>] <data>` for topic messages, `error:<code> <description>`, or the type. */
 export const summary = (events: Recorded[]): string[] =>
-  events.map((e) => (e.type === 'message' ? `message:${e.data}` : e.type === 'error' ? `error:${e.code} ${e.description}` : e.type));
+  events.map((e) => {
+    if (e.type === 'message') return e.topic === undefined ? `message:${e.data}` : `message:[${e.topic}] ${e.data}`;
+    return e.type === 'error' ? `error:${e.code} ${e.description}` : e.type;
+  });
