@@ -19,7 +19,7 @@ import {
   type PresenceItem,
   type PresenceSink,
 } from './presence-feed.js';
-import { Session, SessionEnd, type SessionSink } from './session.js';
+import { Session, SessionEnd, type SessionSink, type TopicInterest } from './session.js';
 import type { TokenAuthority, TokenCheck, TokenClaims } from './tokens.js';
 import {
   PresenceReason,
@@ -114,6 +114,38 @@ export class Hub implements EngineHandler {
   private readonly watchers = new Set<PresenceWatcher>();
   private readonly presenceListeners = new Set<(change: PresenceChange) => void>();
   private topicPublisher: TopicPublisher | undefined;
+  /** Local sockets per topic, and the engine's follow of it, kept while the count is above zero. */
+  private readonly topicRefs = new Map<Topic, { count: number; following: Promise<void> }>();
+  private readonly interest: TopicInterest = {
+    follow: (topic) => {
+      const ref = this.topicRefs.get(topic);
+      if (ref !== undefined) {
+        ref.count++;
+        return ref.following;
+      }
+      const following = this.engine.followTopic(topic).catch((err: unknown) => {
+        this.log.error({ err, topic }, 'cannot follow topic; its sockets catch up when they resume');
+      });
+      this.topicRefs.set(topic, { count: 1, following });
+      return following;
+    },
+    unfollow: (topic) => {
+      const ref = this.topicRefs.get(topic);
+      if (ref === undefined) return;
+      if (--ref.count > 0) return;
+      this.topicRefs.delete(topic);
+      this.engine.unfollowTopic(topic).catch((err: unknown) => this.log.warn({ err, topic }, 'cannot unfollow topic'));
+    },
+  };
+  private readonly fillGap = (session: Session, after: StreamPosition): void => {
+    this.engine.history(session.clientId, after).then(
+      (history) => session.fill(history.epoch, history.fromSeq, history.recovered, history.messages),
+      (err: unknown) => {
+        this.log.warn({ err, clientId: session.clientId }, 'cannot read history to fill a gap; closing the socket so it resumes');
+        session.end(SessionEnd.Shutdown);
+      },
+    );
+  };
 
   constructor(private readonly options: HubOptions) {
     this.engine = options.engine;
@@ -302,7 +334,7 @@ export class Hub implements EngineHandler {
    */
   openSession(claims: TokenClaims, sink: SessionSink, resume?: StreamPosition, topicResume?: TopicResume): Session {
     const socketId = `${this.nodeId}:${++this.socketCounter}`;
-    const session = new Session(socketId, claims, sink);
+    const session = new Session(socketId, claims, sink, this.interest, this.fillGap);
     const clientId = claims.clientId;
     this.sockets.set(socketId, session);
     this.sessions.set(clientId, session);
@@ -316,7 +348,7 @@ export class Hub implements EngineHandler {
         // Topic sockets subscribe before any history is read: a message published meanwhile
         // arrives live (the client orders it), never falls between history and live.
         const memberships = await this.engine.memberships(clientId);
-        for (const m of memberships) session.subscribeEarly(m.topic);
+        await Promise.all(memberships.map((m) => session.subscribeEarly(m.topic)));
         const history = await this.engine.history(clientId, resume);
         session.begin(history.epoch, history.fromSeq, history.recovered, history.messages);
         const positions = topicResume === undefined ? new Map<Topic, StreamPosition>() : await topicResume;
@@ -326,7 +358,9 @@ export class Hub implements EngineHandler {
           const topicHistory = await this.engine.topicHistory(m.topic, positions.get(m.topic) ?? m.position);
           session.beginTopic(m.topic, topicHistory.epoch, topicHistory.fromSeq, topicHistory.recovered, topicHistory.messages);
         }
-        for (const [topic, position] of session.takeJoinedWhileOpening()) session.joined(topic, position);
+        const members = new Set(memberships.map((m) => m.topic));
+        for (const topic of positions.keys()) if (!members.has(topic)) session.left(topic);
+        for (const [topic, position] of session.takeJoinedWhileOpening()) await this.joinTopic(session, topic, position);
       })
       .catch((err: unknown) => {
         this.log.error({ err, clientId, socketId }, 'could not open session');
@@ -382,11 +416,28 @@ export class Hub implements EngineHandler {
   }
 
   onSubscribed(clientId: ClientId, topic: Topic, position: StreamPosition): void {
-    this.sessions.get(clientId)?.joined(topic, position);
+    const session = this.sessions.get(clientId);
+    if (session === undefined || session.holdJoin(topic, position)) return;
+    this.joinTopic(session, topic, position).catch((err: unknown) => {
+      this.log.warn({ err, clientId, topic }, 'cannot start a topic on a live socket; closing it so it resumes');
+      session.end(SessionEnd.Shutdown);
+    });
+  }
+
+  /** Starts a topic on a live socket: follow first, then catch up from where the membership began. */
+  private async joinTopic(session: Session, topic: Topic, position: StreamPosition): Promise<void> {
+    if (session.isClosed || session.topicEpoch(topic) !== undefined) return;
+    await session.subscribeEarly(topic);
+    const history = await this.engine.topicHistory(topic, position);
+    session.beginTopic(topic, history.epoch, history.fromSeq, history.recovered, history.messages);
   }
 
   onUnsubscribed(clientId: ClientId, topic: Topic): void {
     this.sessions.get(clientId)?.left(topic);
+  }
+
+  onResync(): void {
+    for (const session of this.sessions.values()) session.resync();
   }
 
   onPresence(change: PresenceChange): void {

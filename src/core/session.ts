@@ -33,18 +33,30 @@ export interface SessionSink {
   topicMessage(topic: Topic, message: ChannelMessage): boolean;
 }
 
+/** Told when a session starts or stops receiving a topic, so the node follows only what it needs. */
+export interface TopicInterest {
+  /** Resolves once the node receives the topic's live messages. */
+  follow(topic: Topic): Promise<void>;
+  unfollow(topic: Topic): void;
+}
+
+/** Asked to read history after `seq` when live messages skipped some (a feed can lose messages). */
+export type GapFiller = (session: Session, after: StreamPosition) => void;
+
 /**
  * One open socket of one client id on this node. Messages that arrive while its history is still
  * being read are held and merged by seq, so the socket sees every message once and in order.
  */
 export class Session {
-  private state: 'opening' | 'live' | 'closed' = 'opening';
+  private state: 'opening' | 'live' | 'filling' | 'closed' = 'opening';
   private pending: { epoch: Epoch; message: ChannelMessage }[] = [];
   private epoch: Epoch | undefined;
   private lastSeq = 0;
   private ended: SessionEnd | undefined;
   /** Topics this socket receives, with the epoch it was welcomed into (for acks). */
   private readonly topics = new Map<Topic, Epoch>();
+  /** Topics the socket is subscribed to in the transport (and followed by the node). */
+  private readonly early = new Set<Topic>();
   /** Memberships that began while the socket was opening. */
   private joinedWhileOpening = new Map<Topic, StreamPosition>();
   /** Settles when the engine has made this socket the client's socket. */
@@ -55,6 +67,8 @@ export class Session {
     readonly socketId: SocketId,
     readonly claims: TokenClaims,
     private readonly sink: SessionSink,
+    private readonly interest: TopicInterest,
+    private readonly fillGap: GapFiller,
   ) {}
 
   get clientId(): ClientId {
@@ -90,8 +104,15 @@ export class Session {
 
   deliver(epoch: Epoch, message: ChannelMessage): void {
     if (this.state === 'closed') return;
-    if (this.state === 'opening') {
+    if (this.state === 'opening' || this.state === 'filling') {
       this.pending.push({ epoch, message });
+      return;
+    }
+    if (epoch === this.epoch && message.seq > this.lastSeq + 1) {
+      // Live delivery skipped messages: read them from history first, hold this one meanwhile.
+      this.state = 'filling';
+      this.pending.push({ epoch, message });
+      this.fillGap(this, { epoch, seq: this.lastSeq });
       return;
     }
     if (epoch !== this.epoch) {
@@ -103,6 +124,29 @@ export class Session {
     if (message.seq <= this.lastSeq) return;
     this.lastSeq = message.seq;
     if (!this.sink.message(message)) this.end(SessionEnd.SlowConsumer);
+  }
+
+  /** Catches up from history (after a gap or a resync), then delivers what arrived meanwhile. */
+  fill(epoch: Epoch, fromSeq: number, recovered: boolean, history: readonly ChannelMessage[]): void {
+    if (this.state === 'closed' || this.state === 'opening') return;
+    this.state = 'live';
+    if (!recovered) {
+      // The missed messages are gone from the window: say so rather than leave a silent gap.
+      this.epoch = epoch;
+      this.lastSeq = fromSeq;
+      this.sink.welcome(epoch, fromSeq, false);
+    }
+    for (const message of history) this.deliver(epoch, message);
+    const pending = this.pending;
+    this.pending = [];
+    for (const item of pending) this.deliver(item.epoch, item.message);
+  }
+
+  /** Starts a catch-up from history as if a gap had been seen (the engine's feed reconnected). */
+  resync(): void {
+    if (this.state !== 'live' || this.epoch === undefined) return;
+    this.state = 'filling';
+    this.fillGap(this, { epoch: this.epoch, seq: this.lastSeq });
   }
 
   /** Ends the socket for a core reason; the transport's close event follows. */
@@ -120,7 +164,7 @@ export class Session {
   /** Sends a topic's welcome and catch-up; live messages already flow (the client orders them). */
   beginTopic(topic: Topic, epoch: Epoch, fromSeq: number, recovered: boolean, history: readonly ChannelMessage[]): void {
     if (this.state === 'closed') return;
-    if (!this.topics.has(topic)) this.sink.subscribe(topic);
+    if (!this.early.has(topic)) void this.subscribeEarly(topic);
     this.topics.set(topic, epoch);
     this.sink.topicWelcome(topic, epoch, fromSeq, recovered);
     for (const message of history) {
@@ -131,20 +175,22 @@ export class Session {
     }
   }
 
-  /** Subscribes the socket before its topic history is read, so no live message slips between. */
-  subscribeEarly(topic: Topic): void {
-    if (this.state === 'closed' || this.topics.has(topic)) return;
+  /**
+   * Subscribes the socket, and has the node follow the topic, before its topic history is read:
+   * resolves when live messages flow, so none can slip between history and live.
+   */
+  subscribeEarly(topic: Topic): Promise<void> {
+    if (this.state === 'closed' || this.early.has(topic)) return Promise.resolve();
+    this.early.add(topic);
     this.sink.subscribe(topic);
+    return this.interest.follow(topic);
   }
 
-  /** The client id joined a topic (Subscribe) while this socket exists. */
-  joined(topic: Topic, position: StreamPosition): void {
-    if (this.state === 'closed') return;
-    if (this.state === 'opening') {
-      this.joinedWhileOpening.set(topic, position);
-      return;
-    }
-    this.beginTopic(topic, position.epoch, position.seq, true, []);
+  /** A join (Subscribe) that arrives while the socket is opening waits for the opening to finish. */
+  holdJoin(topic: Topic, position: StreamPosition): boolean {
+    if (this.state !== 'opening') return false;
+    this.joinedWhileOpening.set(topic, position);
+    return true;
   }
 
   /** Joins made during opening that the opening's own membership read did not cover. */
@@ -155,14 +201,20 @@ export class Session {
   }
 
   left(topic: Topic): void {
-    if (this.state === 'closed' || !this.topics.delete(topic)) return;
+    if (this.state === 'closed') return;
+    this.topics.delete(topic);
+    if (this.early.delete(topic)) this.interest.unfollow(topic);
+    // Also for topics the client resumed but no longer belongs to: it forgets them.
     this.sink.unsubscribe(topic);
   }
 
   /** The transport saw the socket close. */
   markClosed(): void {
+    if (this.state === 'closed') return;
     this.state = 'closed';
     this.pending = [];
     this.expiryTimer?.cancel();
+    for (const topic of this.early) this.interest.unfollow(topic);
+    this.early.clear();
   }
 }

@@ -30,6 +30,11 @@ export interface EngineHandler {
   onSubscribed(clientId: ClientId, topic: Topic, position: StreamPosition): void;
   /** `clientId` left `topic`. */
   onUnsubscribed(clientId: ClientId, topic: Topic): void;
+  /**
+   * The engine's feed may have missed messages (it reconnected): catch every local socket up from
+   * history. Never called by the memory engine.
+   */
+  onResync(): void;
 }
 
 export interface TopicPublishResult {
@@ -150,6 +155,13 @@ export interface Engine {
   topicHistory(topic: Topic, since: StreamPosition): Promise<HistoryResult>;
   /** Records the client's position in a topic it belongs to. Ignores stale positions. */
   acknowledgeTopic(clientId: ClientId, topic: Topic, position: StreamPosition): Promise<void>;
+  /**
+   * This node now holds (or no longer holds) sockets that receive `topic`: start (stop) passing
+   * its messages to onTopicMessage. Messages are reported once each, in seq order, from the
+   * moment following starts.
+   */
+  followTopic(topic: Topic): Promise<void>;
+  unfollowTopic(topic: Topic): Promise<void>;
 }
 
 /** Settings every engine honours. */

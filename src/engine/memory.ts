@@ -262,6 +262,11 @@ export class MemoryEngine implements Engine {
     membership!.set(topic, position);
   }
 
+  // One process: every topic message already reaches onTopicMessage.
+  async followTopic(): Promise<void> {}
+
+  async unfollowTopic(): Promise<void> {}
+
   private topic(name: Topic): TopicState {
     let state = this.topics.get(name);
     if (state === undefined) {
