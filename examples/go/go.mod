@@ -1,0 +1,23 @@
+module github.com/channeld/channeld/examples/go
+
+go 1.26.0
+
+require (
+	github.com/channeld/channeld/gen/go v0.0.0
+	github.com/channeld/channeld/sdk/go/channel v0.0.0
+)
+
+require (
+	golang.org/x/net v0.60.0 // indirect
+	golang.org/x/sys v0.48.0 // indirect
+	golang.org/x/text v0.42.0 // indirect
+	google.golang.org/genproto/googleapis/rpc v0.0.0-20260817212433-ac3dfec99bb1 // indirect
+	google.golang.org/grpc v1.85.0 // indirect
+	google.golang.org/protobuf v1.36.12 // indirect
+)
+
+// Both live in this repository; a copy of the example elsewhere points these at a channeld checkout.
+replace (
+	github.com/channeld/channeld/gen/go => ../../gen/go
+	github.com/channeld/channeld/sdk/go/channel => ../../sdk/go/channel
+)

@@ -1,0 +1,136 @@
+"""A channeld connection with App Engine's create_channel/send_message semantics."""
+
+import os
+from typing import Optional, Sequence, Tuple, Union
+
+import grpc
+
+from ._stubs import channel_pb2, channel_pb2_grpc
+from .errors import (
+    InvalidChannelClientIdError,
+    InvalidChannelTokenDurationError,
+    InvalidMessageError,
+    from_rpc_error,
+)
+
+MAXIMUM_CLIENT_ID_LENGTH = 256
+MAXIMUM_TOKEN_DURATION_MINUTES = 24 * 60
+MAXIMUM_MESSAGE_LENGTH = 32767
+
+DEFAULT_ADDRESS = "127.0.0.1:50051"
+DEFAULT_TIMEOUT_SECONDS = 10.0
+
+
+def validate_client_id(client_id: object) -> str:
+    """App Engine's client id check: a string of at most 256 bytes of UTF-8.
+
+    bytes are accepted too (they were Python 2's str) when they are UTF-8. An empty id passes
+    here, as it did on App Engine, and is refused by the server.
+    """
+    if isinstance(client_id, bytes):
+        try:
+            client_id = client_id.decode("utf-8")
+        except UnicodeDecodeError:
+            raise InvalidChannelClientIdError("Client id %r is not UTF-8." % (client_id,)) from None
+    if not isinstance(client_id, str):
+        raise InvalidChannelClientIdError('"%s" is not a string.' % (client_id,))
+    length = _utf8_length(client_id, InvalidChannelClientIdError, "Client id")
+    if length > MAXIMUM_CLIENT_ID_LENGTH:
+        raise InvalidChannelClientIdError(
+            "Client id length %d is greater than max length %d" % (length, MAXIMUM_CLIENT_ID_LENGTH)
+        )
+    return client_id
+
+
+def validate_duration(duration_minutes: object) -> int:
+    """App Engine's duration check: None (the server's default, 120) or an integer 1 to 1440."""
+    if duration_minutes is None:
+        return 0  # unset on the wire: channeld applies its default
+    if not isinstance(duration_minutes, int):
+        raise InvalidChannelTokenDurationError("Argument duration_minutes must be integral")
+    if duration_minutes < 1:
+        raise InvalidChannelTokenDurationError("Argument duration_minutes must not be less than 1")
+    if duration_minutes > MAXIMUM_TOKEN_DURATION_MINUTES:
+        raise InvalidChannelTokenDurationError(
+            "Argument duration_minutes must be less than %d" % (MAXIMUM_TOKEN_DURATION_MINUTES + 1)
+        )
+    return duration_minutes
+
+
+def validate_message(message: object) -> str:
+    """App Engine's message check: a string of at most 32767 bytes of UTF-8 (bytes if UTF-8)."""
+    if isinstance(message, bytes):
+        try:
+            message = message.decode("utf-8")
+        except UnicodeDecodeError:
+            raise InvalidMessageError("Message must be UTF-8") from None
+    if not isinstance(message, str):
+        raise InvalidMessageError("Message must be a string")
+    if _utf8_length(message, InvalidMessageError, "Message") > MAXIMUM_MESSAGE_LENGTH:
+        raise InvalidMessageError("Message must be no longer than %d chars" % MAXIMUM_MESSAGE_LENGTH)
+    return message
+
+
+def _utf8_length(text: str, error: type, what: str) -> int:
+    try:
+        return len(text.encode("utf-8"))
+    except UnicodeEncodeError:  # lone surrogates cannot travel in a protobuf string
+        raise error("%s is not valid Unicode text." % what) from None
+
+
+class Client:
+    """One gRPC connection to channeld.
+
+    address: host:port of channeld's gRPC listener (default: $CHANNELD_GRPC_ADDR, else
+    127.0.0.1:50051). api_key: sent as "authorization: Bearer <key>" (default:
+    $CHANNELD_API_KEY; none when empty). channel: a grpc.Channel of your own (e.g. with TLS)
+    instead of the insecure one built from address.
+    """
+
+    def __init__(
+        self,
+        address: Optional[str] = None,
+        api_key: Optional[str] = None,
+        timeout: float = DEFAULT_TIMEOUT_SECONDS,
+        channel: Optional[grpc.Channel] = None,
+    ) -> None:
+        self.address = address or os.environ.get("CHANNELD_GRPC_ADDR") or DEFAULT_ADDRESS
+        key = os.environ.get("CHANNELD_API_KEY", "") if api_key is None else api_key
+        self.metadata: Sequence[Tuple[str, Union[str, bytes]]] = (("authorization", "Bearer " + key),) if key else ()
+        self.timeout = timeout
+        self.channel = channel if channel is not None else grpc.insecure_channel(self.address)
+        #: The generated ChannelService stub, for RPCs App Engine did not have.
+        self.stub = channel_pb2_grpc.ChannelServiceStub(self.channel)
+
+    def create_channel(self, client_id: Union[str, bytes], duration_minutes: Optional[int] = None) -> str:
+        """Mints a token for client_id, valid duration_minutes (1-1440; None: 120)."""
+        request = channel_pb2.CreateChannelRequest(
+            client_id=validate_client_id(client_id),
+            duration_minutes=validate_duration(duration_minutes),
+        )
+        try:
+            response = self.stub.CreateChannel(request, timeout=self.timeout, metadata=self.metadata)
+        except grpc.RpcError as err:
+            raise from_rpc_error(err) from err
+        return response.token
+
+    def send_message(self, client_id: Union[str, bytes], message: Union[str, bytes]) -> None:
+        """Sends message to client_id's channel. Like App Engine, it does not fail when nobody
+        is listening (the message waits in channeld's replay buffer for the client's socket)."""
+        request = channel_pb2.SendMessageRequest(
+            client_id=validate_client_id(client_id),
+            message=validate_message(message),
+        )
+        try:
+            self.stub.SendMessage(request, timeout=self.timeout, metadata=self.metadata)
+        except grpc.RpcError as err:
+            raise from_rpc_error(err) from err
+
+    def close(self) -> None:
+        self.channel.close()
+
+    def __enter__(self) -> "Client":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -1,0 +1,128 @@
+import { join } from 'node:path';
+import test from 'ava';
+import { PYTHONPATH, PythonProcess, ROOT, pythonAvailability } from './helpers/python.js';
+import { startTestServer, type TestServer } from './helpers/server.js';
+import { RawSocket } from './helpers/socket.js';
+
+const API_KEY = 'python-backend-test-key';
+const availability = pythonAvailability();
+
+if (!availability.run && availability.fail) {
+  test('backend python - the Python toolchain is installed (CI=true)', (t) => t.fail(availability.why));
+} else if (!availability.run) {
+  console.warn(`\n!!! SKIPPING Python backend tests: ${availability.why} !!!\n`);
+}
+const pythonTest = availability.run ? test.serial : test.skip;
+
+let ts: TestServer | undefined;
+let py: PythonProcess | undefined;
+let socket: RawSocket | undefined;
+
+test.before(async () => {
+  if (!availability.run) return;
+  ts = await startTestServer({ apiKeys: [API_KEY] });
+  py = new PythonProcess(join(ROOT, 'test', 'python', 'backend_check.py'), ['py-backend'], {
+    // The documented way: gen/python and sdk/python on PYTHONPATH.
+    PYTHONPATH,
+    CHANNELD_GRPC_ADDR: `127.0.0.1:${ts.server.grpcPort}`,
+    CHANNELD_API_KEY: API_KEY,
+  });
+});
+test.after.always(async () => {
+  socket?.close();
+  await py?.stop();
+  await ts?.close();
+});
+
+function mustHave<T>(value: T | undefined): T {
+  if (value === undefined) throw new Error('test.before did not set up the server and the Python process');
+  return value;
+}
+
+pythonTest('backend python - stubs import from gen/python and the module from sdk/python', async (t) => {
+  const imports = await mustHave(py).next('imports');
+  t.is(imports['pb2'], join(ROOT, 'gen', 'python', 'channel', 'v1', 'channel_pb2.py'));
+  t.is(imports['module'], join(ROOT, 'sdk', 'python', 'channeld_channel', '__init__.py'));
+});
+
+pythonTest('backend python - create_channel mints a token a real WebSocket opens, seen as CONNECTED', async (t) => {
+  const p = mustHave(py);
+  t.deepEqual(await p.next('snapshot'), { event: 'snapshot', complete: true }, 'WatchPresence starts with its snapshot marker');
+  const { token } = await p.next('token');
+  t.is(typeof token, 'string');
+  socket = new RawSocket(mustHave(ts).wsUrl, String(token));
+  await socket.until(() => socket?.welcome !== undefined || socket?.closeCode !== undefined, 'the welcome');
+  t.not(socket.welcome, undefined, `socket refused: ${socket.closeCode} ${socket.closeReason}`);
+  const connected = await p.next('presence');
+  t.like(connected, { clientId: 'py-backend', state: 'PRESENCE_STATE_CONNECTED', reason: 'PRESENCE_REASON_SOCKET_OPENED' });
+});
+
+pythonTest('backend python - send_message and the generated stub reach the socket, in order', async (t) => {
+  const s = mustHave(socket);
+  await s.untilMessages(2);
+  t.deepEqual(s.messages, [
+    { seq: 1, data: 'hello from python \u2713' },
+    { seq: 2, data: '{"via": "gen/python"}' },
+  ]);
+  t.like(await mustHave(py).next('sent'), { seq: 2, connected: true });
+});
+
+pythonTest('backend python - closing the socket is seen as DISCONNECTED', async (t) => {
+  const s = mustHave(socket);
+  s.close();
+  await s.closed;
+  t.like(await mustHave(py).next('presence', 1), { clientId: 'py-backend', state: 'PRESENCE_STATE_DISCONNECTED', reason: 'PRESENCE_REASON_SOCKET_CLOSED' });
+});
+
+/** What each bad-input case of backend_check.py did: [case, exception or "returned", gRPC code]. */
+async function outcomes(prefix: string): Promise<[string, string, unknown][]> {
+  const p = mustHave(py);
+  await p.next('done');
+  return p.lines
+    .filter((l) => (l.event === 'raised' || l.event === 'returned') && String(l['case']).startsWith(prefix))
+    .map((l) => [String(l['case']), l.event === 'raised' ? String(l['exception']) : 'returned', l['code'] ?? null]);
+}
+
+pythonTest('backend python - client ids are checked as App Engine did: a str of at most 256 bytes', async (t) => {
+  t.deepEqual(await outcomes('client id'), [
+    ['client id not a string', 'InvalidChannelClientIdError', null],
+    ['client id None on send', 'InvalidChannelClientIdError', null],
+    ['client id 257 bytes', 'InvalidChannelClientIdError', null],
+    ['client id 129 two-byte chars', 'InvalidChannelClientIdError', null],
+    ['client id 256 bytes', 'returned', null],
+    // App Engine left the empty id to its server; channeld refuses it and the module maps the status.
+    ['client id empty', 'InvalidChannelClientIdError', 'INVALID_ARGUMENT'],
+  ]);
+});
+
+pythonTest('backend python - durations are checked as App Engine did: an integer 1 to 1440', async (t) => {
+  t.deepEqual(await outcomes('duration'), [
+    ['duration 0', 'InvalidChannelTokenDurationError', null],
+    ['duration 1441', 'InvalidChannelTokenDurationError', null],
+    ['duration not integral', 'InvalidChannelTokenDurationError', null],
+    ['duration string', 'InvalidChannelTokenDurationError', null],
+    ['duration 1', 'returned', null],
+    ['duration 1440', 'returned', null],
+  ]);
+});
+
+pythonTest('backend python - messages are checked as App Engine did: a str of at most 32767 bytes', async (t) => {
+  t.deepEqual(await outcomes('message'), [
+    ['message not a string', 'InvalidMessageError', null],
+    ['message 32768 bytes', 'InvalidMessageError', null],
+    ['message 32767 bytes', 'returned', null],
+    ['message empty', 'InvalidMessageError', 'INVALID_ARGUMENT'],
+    ['message not UTF-8 bytes', 'InvalidMessageError', null],
+  ]);
+});
+
+pythonTest('backend python - server refusals and outages raise the base Error with the gRPC code', async (t) => {
+  t.deepEqual(await outcomes('server'), [
+    ['server: wrong api key', 'Error', 'UNAUTHENTICATED'],
+    ['server: unreachable', 'Error', 'UNAVAILABLE'],
+  ]);
+  const p = mustHave(py);
+  const raised = p.all('raised');
+  t.true(raised.length > 0 && raised.every((l) => l['isChannelError'] === true), 'every exception is a channeld_channel.Error');
+  t.is(await p.exited(), 0, p.stderr);
+});

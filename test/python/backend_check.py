@@ -1,0 +1,140 @@
+"""The Python side of test/backend-python.test.ts: a backend using gen/python and channeld_channel.
+
+It reports facts as JSON lines on stdout ({"event": ...}); the TypeScript test holds the
+assertions and plays the browser: it opens a real WebSocket with the token printed here. Both
+sides wait on events (presence from WatchPresence, lines on stdout), never on time.
+
+Run with PYTHONPATH=gen/python:sdk/python, CHANNELD_GRPC_ADDR, CHANNELD_API_KEY and the client
+id as the only argument.
+"""
+
+import json
+import queue
+import sys
+import threading
+from typing import Any
+
+import grpc
+
+import channeld_channel
+from channel.v1 import channel_pb2, channel_pb2_grpc
+
+WAIT_SECONDS = 20
+
+
+def report(event: str, **fields: object) -> None:
+    print(json.dumps({"event": event, **fields}), flush=True)
+
+
+def watch_presence(stub: channel_pb2_grpc.ChannelServiceStub, client_id: str, metadata, events: "queue.Queue"):
+    """Starts WatchPresence for client_id on a thread; every response lands in `events`."""
+    call = stub.WatchPresence(
+        channel_pb2.WatchPresenceRequest(client_ids=[client_id], snapshot=True), metadata=metadata
+    )
+
+    def pump() -> None:
+        try:
+            for response in call:
+                events.put(response)
+        except grpc.RpcError as err:
+            if err.code() != grpc.StatusCode.CANCELLED:
+                events.put(err)
+
+    threading.Thread(target=pump, daemon=True).start()
+    return call
+
+
+def next_presence(events: "queue.Queue") -> channel_pb2.PresenceEvent:
+    item = events.get(timeout=WAIT_SECONDS)
+    if isinstance(item, Exception):
+        raise item
+    if item.WhichOneof("kind") != "event":
+        raise AssertionError("expected a presence event, got %s" % item)
+    event = item.event
+    report(
+        "presence",
+        clientId=event.client_id,
+        state=channel_pb2.PresenceState.Name(event.state),
+        reason=channel_pb2.PresenceReason.Name(event.reason),
+        cursor=event.cursor,
+    )
+    return event
+
+
+def attempt(case: str, call) -> None:
+    """Runs call and reports what it raised (or returned), for the TypeScript side to judge."""
+    try:
+        result = call()
+    except Exception as err:  # the point is to see exactly what was raised
+        code = getattr(err, "code", None)
+        report(
+            "raised",
+            case=case,
+            exception=type(err).__name__,
+            isChannelError=isinstance(err, channeld_channel.Error),
+            code=code.name if isinstance(code, grpc.StatusCode) else None,
+            message=str(err),
+        )
+    else:
+        report("returned", case=case, value=result if isinstance(result, (str, type(None))) else repr(result))
+
+
+def main() -> None:
+    client_id = sys.argv[1]
+    report("imports", pb2=channel_pb2.__file__, module=channeld_channel.__file__)
+
+    # The module functions read CHANNELD_GRPC_ADDR and CHANNELD_API_KEY on first use.
+    client = channeld_channel.Client()
+    stub = client.stub
+    events: "queue.Queue" = queue.Queue()
+    watch = watch_presence(stub, client_id, client.metadata, events)
+    first = events.get(timeout=WAIT_SECONDS)
+    if isinstance(first, Exception):
+        raise first
+    report("snapshot", complete=first.WhichOneof("kind") == "snapshot_complete")
+
+    token = channeld_channel.create_channel(client_id, duration_minutes=5)
+    report("token", token=token)
+
+    next_presence(events)  # the TypeScript side opens its socket with the token
+    channeld_channel.send_message(client_id, "hello from python \u2713")
+    sent = stub.SendMessage(
+        channel_pb2.SendMessageRequest(token=token, message='{"via": "gen/python"}'),
+        metadata=client.metadata,
+        timeout=10,
+    )
+    report("sent", seq=sent.seq, epoch=sent.epoch, connected=sent.connected)
+    next_presence(events)  # ... and closes it once both messages arrived
+    watch.cancel()
+
+    # Untyped on purpose: the cases below pass what the signatures forbid, as old apps might.
+    appengine: Any = channeld_channel
+
+    attempt("client id not a string", lambda: appengine.create_channel(42))
+    attempt("client id None on send", lambda: appengine.send_message(None, "x"))
+    attempt("client id 257 bytes", lambda: appengine.create_channel("x" * 257))
+    attempt("client id 129 two-byte chars", lambda: appengine.create_channel("\u00e9" * 129))
+    attempt("client id 256 bytes", lambda: appengine.create_channel("\u00e9" * 128) and "ok")
+    attempt("client id empty", lambda: appengine.create_channel(""))
+    attempt("duration 0", lambda: appengine.create_channel(client_id, 0))
+    attempt("duration 1441", lambda: appengine.create_channel(client_id, 1441))
+    attempt("duration not integral", lambda: appengine.create_channel(client_id, 1.5))
+    attempt("duration string", lambda: appengine.create_channel(client_id, "60"))
+    attempt("duration 1", lambda: appengine.create_channel(client_id, 1) and "ok")
+    attempt("duration 1440", lambda: appengine.create_channel(client_id, 1440) and "ok")
+    attempt("message not a string", lambda: appengine.send_message(client_id, 42))
+    attempt("message 32768 bytes", lambda: appengine.send_message(client_id, "x" * 32768))
+    attempt("message 32767 bytes", lambda: appengine.send_message(client_id, "x" * 32767))
+    attempt("message empty", lambda: appengine.send_message(client_id, ""))
+    attempt("message not UTF-8 bytes", lambda: appengine.send_message(client_id, b"\xff"))
+    with channeld_channel.Client(api_key="not-the-key") as wrong_key:
+        attempt("server: wrong api key", lambda: wrong_key.create_channel(client_id))
+    # Port 1 on loopback: nothing listens there, so the connection is refused at once.
+    with channeld_channel.Client(address="127.0.0.1:1", timeout=10) as unreachable:
+        attempt("server: unreachable", lambda: unreachable.send_message(client_id, "x"))
+    client.close()
+    report("done")
+
+
+if __name__ == "__main__":
+    main()
