@@ -1,0 +1,97 @@
+/**
+ * Messages between the coordinator (bench/run.ts) and its generator processes (bench/load/*).
+ * Every request carries a `req` number; the reply to it carries the same number.
+ */
+import type { HistogramData } from './load/histogram.js';
+
+export type TargetKind = 'channeld' | 'baseline';
+
+/** How a receiver reaches one target. */
+export interface Endpoint {
+  readonly kind: TargetKind;
+  readonly host: string;
+  readonly httpPort: number;
+  readonly grpcPort: number;
+}
+
+/** One socket a receiver opens; `clientIdx` is the client's index in its socket group, as in payloads. */
+export interface SocketSpec {
+  readonly clientIdx: number;
+  readonly token: string;
+}
+
+export type ReceiverRequest =
+  | { readonly type: 'open'; readonly req: number; readonly endpoint: Endpoint; readonly sockets: readonly SocketSpec[]; readonly concurrency: number }
+  | { readonly type: 'await-topic'; readonly req: number; readonly topic: string; readonly timeoutMs: number }
+  | { readonly type: 'phase'; readonly req: number }
+  | { readonly type: 'report'; readonly req: number }
+  | { readonly type: 'close'; readonly req: number };
+
+export interface OpenReply {
+  readonly opened: number;
+  readonly failed: number;
+  readonly firstError: string;
+  readonly connectHistogram: HistogramData;
+}
+
+/** Counts since the last `phase` request, one entry per socket in the order they were opened. */
+export interface ReceiverReport {
+  readonly received: readonly number[];
+  readonly duplicates: number;
+  /** Server sequence numbers (channeld only) that skipped or went backwards. */
+  readonly seqErrors: number;
+  /** Messages whose payload named another client: a routing bug. */
+  readonly misrouted: number;
+  readonly unparsed: number;
+  /** Sockets that closed while the receiver did not ask for it, since the sockets opened. */
+  readonly unexpectedCloses: number;
+  readonly firstProblem: string;
+  readonly latency: HistogramData;
+}
+
+export type ReceiverMessage =
+  | { readonly type: 'reply'; readonly req: number; readonly ok: true; readonly value: unknown }
+  | { readonly type: 'reply'; readonly req: number; readonly ok: false; readonly error: string }
+  | { readonly type: 'progress'; readonly delivered: number };
+
+export type RunKind = 'unary' | 'stream' | 'broadcast';
+
+export interface RunSpec {
+  readonly kind: RunKind;
+  /** Client ids this sender addresses (unary, stream), with their indexes for the payload. */
+  readonly clients: readonly { readonly clientId: string; readonly clientIdx: number }[];
+  readonly topic: string;
+  readonly durationMs: number;
+  /** Messages (or broadcasts) per second for this sender; 0 = as fast as the window allows. */
+  readonly rate: number;
+  readonly inFlight: number;
+  readonly messageBytes: number;
+  /** Deliveries one successful call produces (1, or the topic's members for a broadcast). */
+  readonly unitsPerCall: number;
+  /** Broadcast payload numbers are `nOffset + k * nStride`, so senders never share one. */
+  readonly nOffset: number;
+  readonly nStride: number;
+}
+
+export interface RunReply {
+  /** Successful sends per entry of `clients` (unary, stream); empty for broadcast. */
+  readonly sentPerClient: readonly number[];
+  /** Successful calls. */
+  readonly calls: number;
+  readonly errors: number;
+  readonly firstError: string;
+  readonly elapsedMs: number;
+}
+
+export type SenderRequest =
+  | { readonly type: 'connect'; readonly req: number; readonly endpoint: Endpoint }
+  | { readonly type: 'mint'; readonly req: number; readonly clientIds: readonly string[]; readonly concurrency: number }
+  | { readonly type: 'subscribe'; readonly req: number; readonly clientIds: readonly string[]; readonly topic: string }
+  | { readonly type: 'probe'; readonly req: number; readonly method: 'broadcast' | 'streamMessages' }
+  | { readonly type: 'run'; readonly req: number; readonly spec: RunSpec }
+  | { readonly type: 'gate'; readonly open: boolean }
+  | { readonly type: 'disconnect'; readonly req: number };
+
+export type SenderMessage = ReceiverMessage | { readonly type: 'sent'; readonly units: number };
+
+export type { HistogramData };

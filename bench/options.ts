@@ -1,0 +1,128 @@
+import { parseArgs } from 'node:util';
+
+export const SCENARIOS = ['storm', 'topic', 'unary', 'latency', 'stream'] as const;
+export type ScenarioName = (typeof SCENARIOS)[number];
+export const TARGETS = ['channeld', 'baseline'] as const;
+
+export interface BenchOptions {
+  readonly targets: readonly (typeof TARGETS)[number][];
+  readonly scenarios: readonly ScenarioName[];
+  /** Sockets for unary, latency and stream. */
+  readonly sockets: number;
+  /** Sockets for the connect storm, then subscribed to one topic for the broadcast scenario. */
+  readonly topicSockets: number;
+  readonly durationSeconds: number;
+  readonly latencyDurationSeconds: number;
+  readonly latencyLoad: number;
+  readonly receivers: number;
+  readonly senders: number;
+  readonly messageBytes: number;
+  readonly unaryInFlight: number;
+  readonly streamInFlight: number;
+  readonly broadcastInFlight: number;
+  readonly maxOutstanding: number;
+  readonly connectConcurrency: number;
+  readonly settleSeconds: number;
+  readonly drainTimeoutSeconds: number;
+  readonly out: string;
+  readonly name: string;
+  readonly serverFromDist: boolean;
+  readonly cpuProf: boolean;
+}
+
+export const HELP = `npm run bench -- [flags]          (all numbers per run; defaults in brackets)
+
+  --targets channeld,baseline     which servers to measure [both]
+  --scenarios ${SCENARIOS.join(',')}
+                                  which scenarios, always run in this order [all]
+  --sockets N                     sockets for unary, latency, stream [1000]
+  --topic-sockets N               sockets for the connect storm and the topic broadcast [10000]
+  --duration S                    seconds of sending per throughput scenario [10]
+  --latency-duration S            seconds of the fixed-rate latency scenario [= --duration]
+  --latency-load F                fraction of the unary peak used by the latency scenario [0.5]
+  --receivers N                   WebSocket generator processes [2]
+  --senders N                     gRPC generator processes [2]
+  --message-bytes N               payload size of each message [64]
+  --unary-in-flight N             SendMessage calls in flight per sender [32]
+  --stream-in-flight N            StreamMessages requests awaiting results per sender [4000]
+  --broadcast-in-flight N         Broadcast calls in flight per sender [8]
+  --max-outstanding N             deliveries sent but not yet received before senders pause [400000]
+  --connect-concurrency N         handshakes in progress per receiver during the storm [200]
+  --settle S                      idle seconds before reading the server's RSS after the storm [2]
+  --drain-timeout S               give up waiting for missing deliveries after S idle seconds [15]
+  --out DIR                       where results go [bench/results]
+  --name NAME                     results file name, NAME.json and NAME.md [latest]
+  --server tsx|dist               run channeld from src/ with tsx, or from dist/ [tsx]
+  --cpu-prof                      profile the servers (node --cpu-prof) into DIR/prof/
+`;
+
+function positive(name: string, raw: string, min = 1): number {
+  const n = Number(raw);
+  if (!Number.isFinite(n) || n < min) throw new Error(`--${name} is "${raw}"; it must be a number ≥ ${min}`);
+  return n;
+}
+
+function list<T extends string>(name: string, raw: string, allowed: readonly T[]): T[] {
+  const items = raw.split(',').map((s) => s.trim()).filter((s) => s !== '');
+  for (const item of items) if (!allowed.includes(item as T)) throw new Error(`--${name}: unknown "${item}"; choose from ${allowed.join(', ')}`);
+  return allowed.filter((a) => items.includes(a));
+}
+
+export function parseOptions(argv: readonly string[]): BenchOptions | 'help' {
+  const { values } = parseArgs({
+    args: [...argv],
+    strict: true,
+    options: {
+      help: { type: 'boolean', short: 'h' },
+      targets: { type: 'string', default: TARGETS.join(',') },
+      scenarios: { type: 'string', default: SCENARIOS.join(',') },
+      sockets: { type: 'string', default: '1000' },
+      'topic-sockets': { type: 'string', default: '10000' },
+      duration: { type: 'string', default: '10' },
+      'latency-duration': { type: 'string' },
+      'latency-load': { type: 'string', default: '0.5' },
+      receivers: { type: 'string', default: '2' },
+      senders: { type: 'string', default: '2' },
+      'message-bytes': { type: 'string', default: '64' },
+      'unary-in-flight': { type: 'string', default: '32' },
+      'stream-in-flight': { type: 'string', default: '4000' },
+      'broadcast-in-flight': { type: 'string', default: '8' },
+      'max-outstanding': { type: 'string', default: '400000' },
+      'connect-concurrency': { type: 'string', default: '200' },
+      settle: { type: 'string', default: '2' },
+      'drain-timeout': { type: 'string', default: '15' },
+      out: { type: 'string', default: 'bench/results' },
+      name: { type: 'string', default: 'latest' },
+      server: { type: 'string', default: 'tsx' },
+      'cpu-prof': { type: 'boolean', default: false },
+    },
+  });
+  if (values.help) return 'help';
+  if (values.server !== 'tsx' && values.server !== 'dist') throw new Error(`--server is "${values.server}"; use tsx or dist`);
+  const duration = positive('duration', values.duration, 0.5);
+  const latencyLoad = positive('latency-load', values['latency-load'], 0.01);
+  if (latencyLoad > 1) throw new Error('--latency-load must be at most 1');
+  return {
+    targets: list('targets', values.targets, TARGETS),
+    scenarios: list('scenarios', values.scenarios, SCENARIOS),
+    sockets: positive('sockets', values.sockets),
+    topicSockets: positive('topic-sockets', values['topic-sockets']),
+    durationSeconds: duration,
+    latencyDurationSeconds: values['latency-duration'] === undefined ? duration : positive('latency-duration', values['latency-duration'], 0.5),
+    latencyLoad,
+    receivers: positive('receivers', values.receivers),
+    senders: positive('senders', values.senders),
+    messageBytes: positive('message-bytes', values['message-bytes'], 16),
+    unaryInFlight: positive('unary-in-flight', values['unary-in-flight']),
+    streamInFlight: positive('stream-in-flight', values['stream-in-flight']),
+    broadcastInFlight: positive('broadcast-in-flight', values['broadcast-in-flight']),
+    maxOutstanding: positive('max-outstanding', values['max-outstanding']),
+    connectConcurrency: positive('connect-concurrency', values['connect-concurrency']),
+    settleSeconds: positive('settle', values.settle, 0),
+    drainTimeoutSeconds: positive('drain-timeout', values['drain-timeout'], 1),
+    out: values.out,
+    name: values.name,
+    serverFromDist: values.server === 'dist',
+    cpuProf: values['cpu-prof'],
+  };
+}

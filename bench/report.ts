@@ -1,0 +1,167 @@
+import type { BenchOptions, ScenarioName } from './options.js';
+import type { Machine } from './procs.js';
+import type { ScenarioResult } from './scenarios/context.js';
+
+export interface BenchResults {
+  readonly version: 1;
+  readonly startedAt: string;
+  readonly finishedAt: string;
+  readonly machine: Machine;
+  readonly options: BenchOptions;
+  /** Per target, the scenarios in the order they ran. */
+  readonly targets: Partial<Record<'channeld' | 'baseline', ScenarioResult[]>>;
+  readonly comparison: FigureRow[];
+  readonly goals: GoalRow[];
+  /** True when no scenario lost, duplicated or misrouted a message and no call failed. */
+  readonly ok: boolean;
+  readonly problems: string[];
+}
+
+interface Figure {
+  readonly scenario: ScenarioName;
+  readonly key: string;
+  readonly label: string;
+  readonly better: 'higher' | 'lower' | 'info';
+  readonly digits: number;
+}
+
+export interface FigureRow {
+  readonly scenario: ScenarioName;
+  readonly figure: string;
+  readonly key: string;
+  readonly better: Figure['better'];
+  readonly channeld: number | null;
+  readonly baseline: number | null;
+  /** channeld / baseline. */
+  readonly ratio: number | null;
+}
+
+export interface GoalRow {
+  readonly goal: string;
+  readonly measured: string;
+  readonly met: boolean | null;
+}
+
+const FIGURES: readonly Figure[] = [
+  { scenario: 'unary', key: 'messagesPerSecond', label: 'unary SendMessage → 1k sockets: delivered msg/s', better: 'higher', digits: 0 },
+  { scenario: 'unary', key: 'p50Ms', label: 'unary at full speed: latency p50 (ms)', better: 'lower', digits: 2 },
+  { scenario: 'unary', key: 'p95Ms', label: 'unary at full speed: latency p95 (ms)', better: 'lower', digits: 2 },
+  { scenario: 'unary', key: 'p99Ms', label: 'unary at full speed: latency p99 (ms)', better: 'lower', digits: 2 },
+  { scenario: 'stream', key: 'messagesPerSecond', label: 'StreamMessages → 1k sockets: delivered msg/s', better: 'higher', digits: 0 },
+  { scenario: 'topic', key: 'deliveriesPerSecond', label: 'topic Broadcast → 10k sockets: deliveries/s', better: 'higher', digits: 0 },
+  { scenario: 'topic', key: 'broadcastsPerSecond', label: 'topic Broadcast: Broadcast calls/s', better: 'info', digits: 0 },
+  { scenario: 'storm', key: 'connectionsPerSecond', label: 'connect storm: connections/s', better: 'higher', digits: 0 },
+  { scenario: 'storm', key: 'connectP99Ms', label: 'connect storm: handshake→welcome p99 (ms)', better: 'lower', digits: 1 },
+  { scenario: 'storm', key: 'tokensPerSecond', label: 'connect storm: CreateChannel tokens/s', better: 'higher', digits: 0 },
+  { scenario: 'storm', key: 'rssPerSocketKiB', label: 'connect storm: server RSS per idle socket (KiB)', better: 'lower', digits: 2 },
+  { scenario: 'latency', key: 'targetRate', label: 'fixed load: offered msg/s (50 % of own unary peak)', better: 'info', digits: 0 },
+  { scenario: 'latency', key: 'p50Ms', label: 'fixed load: latency p50 (ms)', better: 'lower', digits: 2 },
+  { scenario: 'latency', key: 'p95Ms', label: 'fixed load: latency p95 (ms)', better: 'lower', digits: 2 },
+  { scenario: 'latency', key: 'p99Ms', label: 'fixed load: latency p99 (ms)', better: 'lower', digits: 2 },
+];
+
+function figure(results: BenchResults['targets'], target: 'channeld' | 'baseline', scenario: ScenarioName, key: string): number | null {
+  const value = results[target]?.find((r) => r.scenario === scenario)?.figures[key];
+  return value === undefined || !Number.isFinite(value) ? null : value;
+}
+
+export function compare(targets: BenchResults['targets']): FigureRow[] {
+  return FIGURES.map((f) => {
+    const channeld = figure(targets, 'channeld', f.scenario, f.key);
+    const baseline = figure(targets, 'baseline', f.scenario, f.key);
+    return {
+      scenario: f.scenario,
+      figure: f.label,
+      key: f.key,
+      better: f.better,
+      channeld,
+      baseline,
+      ratio: channeld !== null && baseline !== null && baseline !== 0 ? channeld / baseline : null,
+    };
+  });
+}
+
+/** The targets of issue 4, checked against this run. */
+export function goals(targets: BenchResults['targets']): GoalRow[] {
+  const c = (s: ScenarioName, k: string): number | null => figure(targets, 'channeld', s, k);
+  const b = (s: ScenarioName, k: string): number | null => figure(targets, 'baseline', s, k);
+  const atLeast = (goal: string, value: number | null, min: number, show: (v: number) => string): GoalRow => ({
+    goal,
+    measured: value === null ? 'not measured' : show(value),
+    met: value === null ? null : value >= min,
+  });
+  const ratio = (x: number | null, y: number | null): number | null => (x === null || y === null || y === 0 ? null : x / y);
+  const int = (v: number): string => Math.round(v).toLocaleString('en-US');
+  const times = (v: number): string => `${v.toFixed(2)}×`;
+  const storm = c('storm', 'sockets');
+  const rss = c('storm', 'rssPerSocketKiB');
+  const p99 = c('latency', 'p99Ms');
+  return [
+    atLeast('topic fan-out ≥ 1,000,000 deliveries/s', c('topic', 'deliveriesPerSecond'), 1_000_000, int),
+    atLeast('topic fan-out ≥ 5× baseline', ratio(c('topic', 'deliveriesPerSecond'), b('topic', 'deliveriesPerSecond')), 5, times),
+    atLeast('streaming ingest ≥ 100,000 msg/s', c('stream', 'messagesPerSecond'), 100_000, int),
+    atLeast('unary ≥ 2× baseline', ratio(c('unary', 'messagesPerSecond'), b('unary', 'messagesPerSecond')), 2, times),
+    { goal: 'p99 ≤ 10 ms at 50 % load', measured: p99 === null ? 'not measured' : `${p99.toFixed(2)} ms`, met: p99 === null ? null : p99 <= 10 },
+    {
+      goal: '≤ 8 KB RSS per idle socket at 10,000 sockets',
+      measured: rss === null ? 'not measured' : `${rss.toFixed(2)} KiB at ${storm ?? 0} sockets`,
+      met: rss === null || storm === null || storm < 10_000 ? null : rss * 1024 <= 8000,
+    },
+  ];
+}
+
+function num(v: number | null, digits: number): string {
+  if (v === null) return '—';
+  return v.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
+}
+
+export function markdown(results: BenchResults): string {
+  const m = results.machine;
+  const o = results.options;
+  const lines: string[] = [];
+  lines.push(`Run ${results.startedAt} → ${results.finishedAt}: **${results.ok ? 'no loss, no duplicates, no failed calls' : 'FAILED'}**`);
+  lines.push('');
+  lines.push(`Machine: ${m.cores} cores (${m.cpuModel}), ${m.memoryGiB} GiB, Node ${m.node}, Linux ${m.kernel}, open files ${m.openFilesLimit}, load average at the end ${m.loadAverage.join(' / ')}.`);
+  lines.push(
+    `Parameters: ${o.sockets} sockets (unary, stream, latency), ${o.topicSockets} sockets (storm, topic), ${o.durationSeconds} s per scenario, ` +
+      `${o.messageBytes}-byte messages, ${o.receivers} receiver + ${o.senders} sender processes, in flight per sender: unary ${o.unaryInFlight}, ` +
+      `stream ${o.streamInFlight}, broadcast ${o.broadcastInFlight}; latency load ${o.latencyLoad * 100} % of each target's own unary peak.`,
+  );
+  lines.push('');
+  lines.push('| figure | channeld | baseline (grpc-js + Socket.IO) | channeld / baseline |');
+  lines.push('| --- | ---: | ---: | ---: |');
+  for (const row of results.comparison) {
+    const f = FIGURES.find((x) => x.scenario === row.scenario && x.key === row.key)!;
+    const note = row.better === 'lower' ? ' (lower is better)' : '';
+    lines.push(`| ${row.figure}${note} | ${num(row.channeld, f.digits)} | ${num(row.baseline, f.digits)} | ${row.ratio === null ? '—' : `${row.ratio.toFixed(2)}×`} |`);
+  }
+  lines.push('');
+  lines.push('CPU while each scenario ran, % of one core (server = the target; r* = receiver, s* = sender processes):');
+  lines.push('');
+  const names = ['server', ...Array.from({ length: o.receivers }, (_, i) => `r${i}`), ...Array.from({ length: o.senders }, (_, i) => `s${i}`)];
+  lines.push(`| scenario | target | ${names.join(' | ')} |`);
+  lines.push(`| --- | --- | ${names.map(() => '---:').join(' | ')} |`);
+  for (const target of ['channeld', 'baseline'] as const) {
+    for (const r of results.targets[target] ?? []) {
+      if (r.skipped !== undefined) {
+        lines.push(`| ${r.scenario} | ${target} | skipped: ${r.skipped} |`);
+        continue;
+      }
+      lines.push(`| ${r.scenario} | ${target} | ${names.map((n) => (r.cpu[n] === undefined ? '—' : String(r.cpu[n]))).join(' | ')} |`);
+    }
+  }
+  lines.push('');
+  lines.push('Goals from issue 4:');
+  lines.push('');
+  lines.push('| goal | measured | met |');
+  lines.push('| --- | --- | --- |');
+  for (const g of results.goals) lines.push(`| ${g.goal} | ${g.measured} | ${g.met === null ? '—' : g.met ? 'yes' : 'no'} |`);
+  lines.push('');
+  if (results.problems.length > 0) {
+    lines.push('Problems:');
+    lines.push('');
+    for (const p of results.problems) lines.push(`- ${p}`);
+    lines.push('');
+  }
+  return lines.join('\n');
+}

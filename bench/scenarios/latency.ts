@@ -1,0 +1,45 @@
+import { clientsFor, runPhase, type Context, type ScenarioResult, type SocketGroup } from './context.js';
+
+/** Calls in flight per sender at a fixed rate: generous, so the window never sets the pace. */
+const FIXED_RATE_IN_FLIGHT = 4096;
+
+/**
+ * Scenario 5, latency at a fixed load: unary SendMessage paced at --latency-load (50 %) of the peak
+ * scenario 1 measured on the same target. Figures: the rate asked for and achieved, and
+ * end-to-end latency percentiles.
+ */
+export async function latencyAtLoad(ctx: Context, group: SocketGroup): Promise<ScenarioResult> {
+  const { fleet, options } = ctx;
+  const peak = ctx.earlier.unary?.figures['messagesPerSecond'];
+  const params = { sockets: group.opened, load: options.latencyLoad, seconds: options.latencyDurationSeconds };
+  if (peak === undefined || peak <= 0) {
+    return { scenario: 'latency', skipped: 'needs the unary scenario peak', figures: {}, cpu: {}, params, problems: [] };
+  }
+  const rate = peak * options.latencyLoad;
+  const phase = await runPhase(ctx, `unary at ${Math.round(rate)}/s`, group, (i) => ({
+    kind: 'unary',
+    clients: clientsFor(group, fleet.senders.length, i),
+    topic: '',
+    durationMs: options.latencyDurationSeconds * 1000,
+    rate: rate / fleet.senders.length,
+    inFlight: FIXED_RATE_IN_FLIGHT,
+    messageBytes: options.messageBytes,
+    unitsPerCall: 1,
+    nOffset: 0,
+    nStride: 1,
+  }));
+  return {
+    scenario: 'latency',
+    figures: {
+      targetRate: rate,
+      messagesPerSecond: phase.perSecond,
+      p50Ms: phase.latency.p50Ms,
+      p95Ms: phase.latency.p95Ms,
+      p99Ms: phase.latency.p99Ms,
+      maxMs: phase.latency.maxMs,
+    },
+    cpu: phase.cpu,
+    params: { ...params, rate: Math.round(rate) },
+    problems: phase.problems,
+  };
+}

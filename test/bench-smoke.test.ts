@@ -1,0 +1,55 @@
+import test from 'ava';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { BenchResults } from '../bench/report.js';
+
+const SCENARIOS = ['storm', 'topic', 'unary', 'latency', 'stream'];
+
+function runBench(out: string): Promise<{ code: number | null; output: string }> {
+  const args = [
+    '--import', 'tsx', 'bench/run.ts',
+    '--sockets', '20', '--topic-sockets', '20', '--duration', '1', '--settle', '0', '--drain-timeout', '10',
+    '--out', out, '--name', 'smoke',
+  ];
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  child.stdout.on('data', (d: Buffer) => (output += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (output += d.toString()));
+  return new Promise((resolve) => child.on('exit', (code) => resolve({ code, output })));
+}
+
+test('bench - every scenario runs against channeld and the baseline with no lost or duplicated message', async (t) => {
+  t.timeout(300_000);
+  const out = mkdtempSync(join(tmpdir(), 'channeld-bench-'));
+  t.teardown(() => rmSync(out, { recursive: true, force: true }));
+  const { code, output } = await runBench(out);
+  t.is(code, 0, output.slice(-3000));
+
+  const results = JSON.parse(readFileSync(join(out, 'smoke.json'), 'utf8')) as BenchResults;
+  t.true(results.ok);
+  t.deepEqual(results.problems, []);
+  t.true(results.machine.cores > 0);
+  t.regex(results.machine.node, /^v\d+/);
+  for (const target of ['channeld', 'baseline'] as const) {
+    const scenarios = results.targets[target] ?? [];
+    t.deepEqual(scenarios.map((s) => s.scenario), SCENARIOS, `${target} ran every scenario in order`);
+    for (const s of scenarios) {
+      t.is(s.skipped, undefined, `${target} ${s.scenario} was not skipped`);
+      t.deepEqual(s.problems, [], `${target} ${s.scenario} had no loss, duplicate or error`);
+      t.true(Object.keys(s.figures).length > 0, `${target} ${s.scenario} has figures`);
+      for (const [key, value] of Object.entries(s.figures)) t.true(Number.isFinite(value), `${target} ${s.scenario} ${key} is a number`);
+      t.true(typeof s.cpu['server'] === 'number', `${target} ${s.scenario} reports the server's CPU`);
+      t.true(typeof s.cpu['r0'] === 'number' && typeof s.cpu['s0'] === 'number', `${target} ${s.scenario} reports generator CPU`);
+    }
+  }
+  const unary = results.targets.channeld?.find((s) => s.scenario === 'unary');
+  t.true((unary?.figures['messages'] ?? 0) > 0, 'unary delivered messages');
+  for (const row of results.comparison) {
+    if (row.channeld !== null && row.baseline !== null && row.baseline !== 0) t.is(row.ratio, row.channeld / row.baseline, row.figure);
+  }
+  const md = readFileSync(join(out, 'smoke.md'), 'utf8');
+  t.regex(md, /\| figure \| channeld \| baseline \(grpc-js \+ Socket\.IO\) \| channeld \/ baseline \|/);
+  t.regex(md, /Machine: \d+ cores/);
+});
