@@ -12,7 +12,17 @@ export interface Config {
   /** @default 8080 */
   httpPort: number;
   /** @default 'memory' */
-  engine: 'memory';
+  engine: 'memory' | 'redis';
+  /** Redis for the redis engine. @default 'redis://127.0.0.1:6379' */
+  redisUrl: string;
+  /** Prefix of channeld's Redis keys and channels; nodes of one cluster share it. @default 'channeld' */
+  redisPrefix: string;
+  /** Sentinels (host:port) that find the Redis master; empty: connect to redisUrl. @default none */
+  redisSentinels: string[];
+  /** The master name the Sentinels watch. @default 'mymaster' */
+  redisSentinelName: string;
+  /** A node silent this long is dead and its clients DISCONNECTED. @default 15 */
+  nodeLeaseSeconds: number;
   /** Secrets that sign and verify tokens; the first signs. @default one random secret per start */
   tokenSecrets: string[];
   /** Keys backends must send as `authorization: Bearer <key>`. @default none (no auth) */
@@ -55,6 +65,11 @@ export const DEFAULT_CONFIG: Readonly<Config> = {
   httpHost: '0.0.0.0',
   httpPort: 8080,
   engine: 'memory',
+  redisUrl: 'redis://127.0.0.1:6379',
+  redisPrefix: 'channeld',
+  redisSentinels: [],
+  redisSentinelName: 'mymaster',
+  nodeLeaseSeconds: 15,
   tokenSecrets: [],
   apiKeys: [],
   replayBufferSize: 500,
@@ -93,7 +108,12 @@ export const SETTINGS: readonly Setting[] = [
   { key: 'grpcPort', flag: 'grpc-port', env: 'CHANNELD_GRPC_PORT', kind: 'port', help: 'gRPC port (0: any free port)' },
   { key: 'httpHost', flag: 'http-host', env: 'CHANNELD_HTTP_HOST', kind: 'string', help: 'HTTP/WebSocket listen address' },
   { key: 'httpPort', flag: 'http-port', env: 'CHANNELD_HTTP_PORT', kind: 'port', help: 'HTTP/WebSocket port (0: any free port)' },
-  { key: 'engine', flag: 'engine', env: 'CHANNELD_ENGINE', kind: 'string', choices: ['memory'], help: 'where channel state lives' },
+  { key: 'engine', flag: 'engine', env: 'CHANNELD_ENGINE', kind: 'string', choices: ['memory', 'redis'], help: 'where channel state lives: memory (one node) or redis (many nodes)' },
+  { key: 'redisUrl', flag: 'redis-url', env: 'CHANNELD_REDIS_URL', kind: 'string', help: 'Redis for --engine redis: redis://[user:password@]host:port[/db]' },
+  { key: 'redisPrefix', flag: 'redis-prefix', env: 'CHANNELD_REDIS_PREFIX', kind: 'string', help: 'prefix of Redis keys and channels; every node of one cluster uses the same' },
+  { key: 'redisSentinels', flag: 'redis-sentinel', env: 'CHANNELD_REDIS_SENTINELS', kind: 'list', help: 'Sentinel host:port (repeatable; env: comma-separated); then --redis-url gives only credentials and db' },
+  { key: 'redisSentinelName', flag: 'redis-sentinel-name', env: 'CHANNELD_REDIS_SENTINEL_NAME', kind: 'string', help: 'the master name the Sentinels watch' },
+  { key: 'nodeLeaseSeconds', flag: 'node-lease-seconds', env: 'CHANNELD_NODE_LEASE_SECONDS', kind: 'int', min: 2, max: 3600, help: 'redis engine: a node silent this long is dead; its clients become DISCONNECTED' },
   { key: 'tokenSecrets', flag: 'token-secret', env: 'CHANNELD_TOKEN_SECRETS', kind: 'list', help: 'token signing secret, ≥16 bytes; repeat to rotate (first signs, all verify); env: comma-separated; @file reads one per line' },
   { key: 'apiKeys', flag: 'api-key', env: 'CHANNELD_API_KEYS', kind: 'list', help: 'API key backends send as "authorization: Bearer <key>"; repeatable; env: comma-separated; @file reads one per line' },
   { key: 'replayBufferSize', flag: 'replay-buffer-size', env: 'CHANNELD_REPLAY_BUFFER_SIZE', kind: 'int', min: 1, max: 100_000, help: 'messages kept per channel for replay' },
@@ -160,7 +180,7 @@ function assign(config: Config, setting: Setting, value: string | number | boole
 
 /** Builds the config from defaults, then the environment, then flags; rejects unknown or bad values. */
 export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): { config: Config; help: boolean } {
-  const config: Config = { ...DEFAULT_CONFIG, tokenSecrets: [], apiKeys: [] };
+  const config: Config = { ...DEFAULT_CONFIG, tokenSecrets: [], apiKeys: [], redisSentinels: [] };
   for (const setting of SETTINGS) {
     const raw = env[setting.env];
     if (raw === undefined || raw === '') continue;

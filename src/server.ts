@@ -5,6 +5,7 @@ import { Hub } from './core/hub.js';
 import { TokenAuthority } from './core/tokens.js';
 import type { Engine } from './engine/engine.js';
 import { MemoryEngine } from './engine/memory.js';
+import { RedisEngine } from './engine/redis.js';
 import { startGateway } from './gateway/gateway.js';
 import { startGrpc } from './grpc/server.js';
 import { createLogger } from './logger.js';
@@ -32,13 +33,25 @@ function isLoopback(host: string): boolean {
   return host === 'localhost' || host === '::1' || host.startsWith('127.');
 }
 
-function createEngine(config: Config, clock: Clock): Engine {
+function createEngine(config: Config, clock: Clock, logger: Logger): Engine {
   const options = {
     replayBufferSize: config.replayBufferSize,
     replayWindowMs: config.replayWindowSeconds * 1000,
     presenceHistorySize: config.presenceHistorySize,
   };
-  return new MemoryEngine(options, clock);
+  if (config.engine === 'memory') return new MemoryEngine(options, clock);
+  return new RedisEngine(
+    {
+      ...options,
+      redisUrl: config.redisUrl,
+      prefix: config.redisPrefix,
+      nodeLeaseMs: config.nodeLeaseSeconds * 1000,
+      sentinels: config.redisSentinels,
+      sentinelName: config.redisSentinelName,
+    },
+    clock,
+    logger,
+  );
 }
 
 /** Starts one channeld node: the core, the gRPC API and the gateway. */
@@ -58,11 +71,15 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
       '!!! gRPC listens beyond loopback WITHOUT API keys: anyone who reaches it can mint tokens and send messages. Set --api-key. !!!',
     );
   }
+  if (config.engine === 'redis' && config.tokenSecrets.length === 0) {
+    // A random per-process secret would make every node refuse the others' tokens.
+    throw new Error('--engine redis needs --token-secret, the same on every node');
+  }
   const tokens =
     config.tokenSecrets.length > 0 ? new TokenAuthority(config.tokenSecrets) : TokenAuthority.withRandomSecret();
   if (config.tokenSecrets.length === 0) log.info('no token secret configured: tokens from this run die with it');
 
-  const hub = new Hub({ engine: createEngine(config, clock), tokens, clock, logger, presenceWatcherQueue: config.presenceWatcherQueue });
+  const hub = new Hub({ engine: createEngine(config, clock, logger), tokens, clock, logger, presenceWatcherQueue: config.presenceWatcherQueue });
   await hub.start();
   // Subscribed before the gateway opens, so no presence change goes unnoticed.
   const presenceWebhook =

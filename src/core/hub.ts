@@ -88,6 +88,12 @@ export interface WatchRequest {
   readonly cursor: string;
 }
 
+/** Tries to read history for a gap (about 6 s in all) before closing the socket so it resumes. */
+const GAP_FILL_ATTEMPTS = 6;
+
+/** Tries to detach a closed socket from the engine (about 2 minutes in all) before giving up. */
+const DETACH_ATTEMPTS = 30;
+
 const SESSION_END_PRESENCE: Record<SessionEnd, PresenceReason> = {
   [SessionEnd.Replaced]: PresenceReason.SocketClosed,
   [SessionEnd.TokenExpired]: PresenceReason.TokenExpired,
@@ -107,6 +113,7 @@ export class Hub implements EngineHandler {
   private readonly log: Logger;
   private readonly nodeId = randomBytes(6).toString('base64url');
   private socketCounter = 0;
+  private stopping = false;
   /** The current session per client id on this node. */
   private readonly sessions = new Map<ClientId, Session>();
   /** Every open session on this node, including displaced ones still closing. */
@@ -137,10 +144,16 @@ export class Hub implements EngineHandler {
       this.engine.unfollowTopic(topic).catch((err: unknown) => this.log.warn({ err, topic }, 'cannot unfollow topic'));
     },
   };
-  private readonly fillGap = (session: Session, after: StreamPosition): void => {
+  private readonly fillGap = (session: Session, after: StreamPosition, attempt = 1): void => {
     this.engine.history(session.clientId, after).then(
       (history) => session.fill(history.epoch, history.fromSeq, history.recovered, history.messages),
       (err: unknown) => {
+        if (session.isClosed) return;
+        if (attempt < GAP_FILL_ATTEMPTS) {
+          const retry = setTimeout(() => this.fillGap(session, after, attempt + 1), 100 * 2 ** attempt);
+          retry.unref();
+          return;
+        }
         this.log.warn({ err, clientId: session.clientId }, 'cannot read history to fill a gap; closing the socket so it resumes');
         session.end(SessionEnd.Shutdown);
       },
@@ -168,6 +181,7 @@ export class Hub implements EngineHandler {
   }
 
   async stop(): Promise<void> {
+    this.stopping = true;
     await this.drain();
     await this.engine.stop();
   }
@@ -392,9 +406,25 @@ export class Hub implements EngineHandler {
     this.sockets.delete(session.socketId);
     if (this.sessions.get(session.clientId) === session) this.sessions.delete(session.clientId);
     const reason = session.endReason === undefined ? PresenceReason.SocketClosed : SESSION_END_PRESENCE[session.endReason];
-    session.attached = session.attached
-      .then(() => this.engine.detach(session.clientId, session.socketId, reason))
-      .catch((err: unknown) => this.log.error({ err, clientId: session.clientId }, 'detach failed'));
+    session.attached = session.attached.then(() => this.detach(session, reason, 1));
+  }
+
+  /**
+   * Detaches with retries: while the engine is unreachable (Redis away) the client must not stay
+   * "connected" for good. Shutdown does not wait for retries after the first failure.
+   */
+  private async detach(session: Session, reason: PresenceReason, attempt: number): Promise<void> {
+    try {
+      await this.engine.detach(session.clientId, session.socketId, reason);
+    } catch (err) {
+      if (attempt >= DETACH_ATTEMPTS || this.stopping) {
+        this.log.error({ err, clientId: session.clientId, attempt }, 'detach failed; giving up');
+        return;
+      }
+      this.log.warn({ err, clientId: session.clientId, attempt }, 'detach failed; retrying');
+      const retry = setTimeout(() => void this.detach(session, reason, attempt + 1), Math.min(250 * 2 ** attempt, 5000));
+      retry.unref();
+    }
   }
 
   // ---- EngineHandler -------------------------------------------------------------------------

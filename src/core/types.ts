@@ -45,6 +45,11 @@ export interface PresenceChange {
   readonly reason: PresenceReason;
   /** Opaque, engine-made; orders events (see Engine.compareCursors) and resumes a watch. */
   readonly cursor: string;
+  /**
+   * Whether this node caused the change. Every node sees every change; side effects that must
+   * happen once per cluster (webhooks) act only on local ones. Absent: treat as local.
+   */
+  readonly local?: boolean;
 }
 
 export interface ClientPresence {

@@ -304,7 +304,10 @@ export function startPresenceWebhook(
   logger: Logger,
 ): { readonly webhook: PresenceWebhook; close(graceMs: number): Promise<void> } {
   const webhook = new PresenceWebhook(options, logger);
-  const unsubscribe = source.onPresenceChange((change) => webhook.notify(change));
+  // With many nodes every node sees every change; only the node that caused it notifies.
+  const unsubscribe = source.onPresenceChange((change) => {
+    if (change.local !== false) webhook.notify(change);
+  });
   return {
     webhook,
     close(graceMs) {

@@ -1,0 +1,609 @@
+import { randomBytes } from 'node:crypto';
+import { Redis, type RedisOptions } from 'ioredis';
+import type { Logger } from 'pino';
+import type { Clock, TimerHandle } from '../core/clock.js';
+import { ChannelError, ErrorCode } from '../core/errors.js';
+import { MAX_DURATION_MINUTES } from '../core/limits.js';
+import {
+  PresenceReason,
+  PresenceState,
+  type ChannelMessage,
+  type ClientId,
+  type ClientPresence,
+  type Epoch,
+  type PresenceChange,
+  type SocketId,
+  type StreamPosition,
+  type Topic,
+} from '../core/types.js';
+import type {
+  AttachResult,
+  Engine,
+  EngineHandler,
+  EngineOptions,
+  HistoryResult,
+  PresenceSnapshot,
+  PublishResult,
+  TopicMembership,
+  TopicPublishResult,
+} from './engine.js';
+import { RedisKeys } from './redis/keys.js';
+import { Scripts, type ScriptName } from './redis/scripts.js';
+
+export interface RedisEngineOptions extends EngineOptions {
+  /** redis://[user:password@]host:port[/db]; with sentinels, only its credentials and db are used. */
+  readonly redisUrl: string;
+  /** Prefix of every key and channel. @default 'channeld' */
+  readonly prefix: string;
+  /** A node whose lease is older than this is dead: its clients become DISCONNECTED. */
+  readonly nodeLeaseMs: number;
+  /** host:port of Sentinels; empty for a plain Redis. */
+  readonly sentinels: readonly string[];
+  /** The master name the Sentinels watch. */
+  readonly sentinelName: string;
+}
+
+type NodeMessage =
+  | { k: 'm'; c: ClientId; e: Epoch; s: number; t: number; d: string }
+  | { k: 'x'; c: ClientId; s: SocketId }
+  | { k: 'c'; c: ClientId }
+  | { k: 'j'; c: ClientId; tp: Topic; e: Epoch; s: number }
+  | { k: 'l'; c: ClientId; tp: Topic };
+
+interface TopicWire {
+  tp: Topic;
+  e: Epoch;
+  s: number;
+  t: number;
+  d: string;
+}
+
+interface PresenceWire {
+  c: ClientId;
+  s: PresenceState;
+  r: PresenceReason;
+  t: number;
+  id: string;
+  o: string;
+}
+
+/** What this node last passed on for a followed topic, to drop repeats and fill gaps. */
+interface FollowedTopic {
+  epoch: Epoch | undefined;
+  last: number;
+  /** Serialises gap fills so messages leave in seq order. */
+  chain: Promise<void>;
+}
+
+const REVOCATION_TTL_MS = MAX_DURATION_MINUTES * 60_000;
+/** Topics are shared by many clients: their history outlives any one channel's window. */
+const MIN_TOPIC_TTL_MS = 24 * 60 * 60_000;
+
+function newEpoch(): Epoch {
+  return randomBytes(6).toString('base64url');
+}
+
+function unavailable(err: unknown): ChannelError {
+  if (err instanceof ChannelError) return err;
+  // A ReplyError is Redis answering (a script bug), not Redis being away.
+  if (err instanceof Error && err.name === 'ReplyError' && !err.message.startsWith('LOADING')) {
+    return new ChannelError(ErrorCode.Internal, `redis refused a command: ${err.message}`, { cause: err });
+  }
+  const detail = err instanceof Error ? err.message : String(err);
+  return new ChannelError(ErrorCode.Unavailable, `redis is unavailable (${detail}); retry shortly`, { cause: err });
+}
+
+function parseEntries(entries: unknown): ChannelMessage[] {
+  const out: ChannelMessage[] = [];
+  for (const entry of entries as [string, string[]][]) {
+    const [id, fields] = entry;
+    let data = '';
+    let timeMs = 0;
+    for (let i = 0; i < fields.length; i += 2) {
+      if (fields[i] === 'd') data = fields[i + 1]!;
+      else if (fields[i] === 't') timeMs = Number(fields[i + 1]);
+    }
+    out.push({ seq: Number(id.slice(2)), data, timeMs });
+  }
+  return out;
+}
+
+function parseCursor(cursor: string): [bigint, bigint] | undefined {
+  const match = /^(\d+)-(\d+)$/.exec(cursor);
+  return match === null ? undefined : [BigInt(match[1]!), BigInt(match[2]!)];
+}
+
+export class RedisEngine implements Engine {
+  readonly kind = 'redis';
+  private readonly keys: RedisKeys;
+  private readonly scripts = new Scripts();
+  private readonly nodeId = randomBytes(8).toString('base64url');
+  private readonly log: Logger;
+  private command: Redis | undefined;
+  private subscriber: Redis | undefined;
+  private handler: EngineHandler | undefined;
+  private readonly followed = new Map<Topic, FollowedTopic>();
+  /** This node's sockets as registered in Redis, to re-register them if the lease lapses. */
+  private readonly local = new Map<ClientId, SocketId>();
+  private leaseTimer: TimerHandle | undefined;
+  private stopped = false;
+  private subscriberReadyOnce = false;
+
+  constructor(
+    private readonly options: RedisEngineOptions,
+    private readonly clock: Clock,
+    logger: Logger,
+  ) {
+    this.keys = new RedisKeys(options.prefix);
+    this.log = logger.child({ mod: 'engine-redis', node: this.nodeId });
+  }
+
+  private connection(role: 'command' | 'subscriber'): Redis {
+    const base: RedisOptions = {
+      lazyConnect: true,
+      // Fail fast while Redis is away (calls get UNAVAILABLE) rather than queue without bound;
+      // the subscriber queues so its subscriptions are re-sent once Redis is back.
+      enableOfflineQueue: role === 'subscriber',
+      maxRetriesPerRequest: role === 'subscriber' ? null : 1,
+      retryStrategy: (times) => Math.min(100 * times, 2000),
+      connectionName: `channeld-${this.nodeId}-${role}`,
+    };
+    if (this.options.sentinels.length === 0) return new Redis(this.options.redisUrl, base);
+    const url = new URL(this.options.redisUrl);
+    return new Redis({
+      ...base,
+      sentinels: this.options.sentinels.map((s) => {
+        const [host, port] = s.split(':');
+        return { host: host!, port: Number(port ?? 26379) };
+      }),
+      name: this.options.sentinelName,
+      username: url.username || undefined,
+      password: url.password || undefined,
+      db: Number(url.pathname.slice(1) || 0),
+    });
+  }
+
+  async start(handler: EngineHandler): Promise<void> {
+    this.handler = handler;
+    this.command = this.connection('command');
+    this.subscriber = this.connection('subscriber');
+    for (const redis of [this.command, this.subscriber]) {
+      redis.on('error', (err: Error) => this.log.warn({ err: err.message }, 'redis connection error'));
+    }
+    try {
+      await Promise.all([this.command.connect(), this.subscriber.connect()]);
+    } catch (err) {
+      this.command.disconnect();
+      this.subscriber.disconnect();
+      throw new Error(`cannot connect to redis at ${this.describeTarget()}: ${(err as Error).message}`);
+    }
+    this.subscriber.on('message', (channel: string, text: string) => this.onPubSub(channel, text));
+    this.subscriber.on('ready', () => {
+      if (!this.subscriberReadyOnce) {
+        this.subscriberReadyOnce = true;
+        return;
+      }
+      const resync = (): void => {
+        this.log.info('redis feed is back: catching local sockets up from history');
+        this.handler?.onResync();
+        for (const topic of this.followed.keys()) this.catchUpTopic(topic);
+      };
+      // The catch-up reads through the command connection, which may come back a moment later.
+      if (this.command?.status === 'ready') resync();
+      else this.command?.once('ready', resync);
+    });
+    await this.subscriber.subscribe(this.keys.nodeChannel(this.nodeId), this.keys.presenceChannel());
+    this.subscriberReadyOnce = true;
+    await this.renewLease();
+    this.scheduleLease();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.leaseTimer?.cancel();
+    this.handler = undefined;
+    try {
+      await this.command?.del(this.keys.nodeLease(this.nodeId));
+    } catch {
+      // Redis may be gone; the lease then simply expires.
+    }
+    this.subscriber?.disconnect();
+    this.command?.disconnect();
+  }
+
+  async publish(clientId: ClientId, data: string, idempotencyKey?: string): Promise<PublishResult> {
+    const now = this.clock.nowMs();
+    const [, text] = (await this.run(
+      'publish',
+      [this.keys.channel(clientId), this.keys.channelLog(clientId), this.keys.idempotency(clientId, idempotencyKey ?? '')],
+      [
+        data,
+        now,
+        this.options.replayBufferSize,
+        newEpoch(),
+        idempotencyKey === undefined ? 0 : this.options.replayWindowMs,
+        this.keys.nodeChannelPrefix(),
+        clientId,
+        this.options.replayWindowMs,
+      ],
+    )) as [number, string];
+    const [seq, epoch, connected] = text.split(' ');
+    return { seq: Number(seq), epoch: epoch!, connected: connected === '1' };
+  }
+
+  async history(clientId: ClientId, since?: StreamPosition): Promise<HistoryResult> {
+    return this.read(this.keys.channel(clientId), this.keys.channelLog(clientId), this.options.replayWindowMs, since, true);
+  }
+
+  async acknowledge(clientId: ClientId, position: StreamPosition): Promise<void> {
+    await this.run('acknowledge', [this.keys.channel(clientId)], [position.epoch, position.seq]);
+  }
+
+  async attach(clientId: ClientId, socketId: SocketId): Promise<AttachResult> {
+    const displaced = await this.run(
+      'attach',
+      [
+        this.keys.channel(clientId),
+        this.keys.channelLog(clientId),
+        this.keys.channelTopics(clientId),
+        this.keys.online(),
+        this.keys.nodeClients(this.nodeId),
+        this.keys.presence(),
+      ],
+      [
+        socketId,
+        this.nodeId,
+        this.clock.nowMs(),
+        newEpoch(),
+        this.keys.nodeChannelPrefix(),
+        clientId,
+        this.options.presenceHistorySize,
+        this.keys.presenceChannel(),
+        `${this.options.prefix}:node:`,
+        ':clients',
+      ],
+    );
+    this.local.set(clientId, socketId);
+    return { displaced: displaced === 1 };
+  }
+
+  async detach(clientId: ClientId, socketId: SocketId, reason: PresenceReason): Promise<boolean> {
+    if (this.local.get(clientId) === socketId) this.local.delete(clientId);
+    const changed = await this.run(
+      'detach',
+      [
+        this.keys.channel(clientId),
+        this.keys.channelLog(clientId),
+        this.keys.channelTopics(clientId),
+        this.keys.online(),
+        this.keys.nodeClients(this.nodeId),
+        this.keys.presence(),
+      ],
+      [socketId, clientId, reason, this.clock.nowMs(), this.options.presenceHistorySize, this.keys.presenceChannel(), this.options.replayWindowMs, this.nodeId],
+    );
+    return changed === 1;
+  }
+
+  async retain(clientId: ClientId, untilMs: number): Promise<void> {
+    await this.run(
+      'retain',
+      [this.keys.channel(clientId), this.keys.channelLog(clientId), this.keys.channelTopics(clientId)],
+      [untilMs, this.clock.nowMs(), newEpoch()],
+    );
+  }
+
+  async closeChannel(clientId: ClientId, revokedAtMs: number): Promise<boolean> {
+    const attached = await this.run(
+      'close-channel',
+      [
+        this.keys.channel(clientId),
+        this.keys.channelLog(clientId),
+        this.keys.channelTopics(clientId),
+        this.keys.online(),
+        this.keys.presence(),
+        this.keys.revocation(clientId),
+      ],
+      [
+        revokedAtMs,
+        REVOCATION_TTL_MS,
+        clientId,
+        this.clock.nowMs(),
+        this.options.presenceHistorySize,
+        this.keys.presenceChannel(),
+        this.keys.nodeChannelPrefix(),
+        `${this.options.prefix}:node:`,
+        ':clients',
+        `${this.options.prefix}:tp:{`,
+        '}:m',
+        this.nodeId,
+      ],
+    );
+    return attached === 1;
+  }
+
+  async revokedAt(clientId: ClientId): Promise<number | undefined> {
+    const value = await this.call((r) => r.get(this.keys.revocation(clientId)));
+    return value === null ? undefined : Number(value);
+  }
+
+  async presence(clientIds: readonly ClientId[]): Promise<ClientPresence[]> {
+    const since = await this.call((r) => r.hmget(this.keys.online(), ...clientIds));
+    return clientIds.map((clientId, i) =>
+      since[i] === null || since[i] === undefined ? { clientId, connected: false } : { clientId, connected: true, sinceMs: Number(since[i]) },
+    );
+  }
+
+  async presenceSnapshot(): Promise<PresenceSnapshot> {
+    // One transaction, so no change falls between the cursor and the list.
+    const results = await this.call((r) => r.multi().xrevrange(this.keys.presence(), '+', '-', 'COUNT', 1).hgetall(this.keys.online()).exec());
+    const [[, latest], [, online]] = results as [[Error | null, [string, string[]][]], [Error | null, Record<string, string>]];
+    const clients = Object.entries(online).map(([clientId, since]) => ({ clientId, connected: true, sinceMs: Number(since) }));
+    return { clients, cursor: latest[0]?.[0] ?? '0-0' };
+  }
+
+  async presenceSince(cursor: string): Promise<PresenceChange[] | undefined> {
+    if (parseCursor(cursor) === undefined) return undefined;
+    const results = await this.call((r) =>
+      r.multi().xrange(this.keys.presence(), '-', '+', 'COUNT', 1).xrevrange(this.keys.presence(), '+', '-', 'COUNT', 1).xrange(this.keys.presence(), `(${cursor}`, '+').exec(),
+    );
+    const [[, first], [, last], [, entries]] = results as [[Error | null, [string, string[]][]], [Error | null, [string, string[]][]], [Error | null, [string, string[]][]]];
+    const oldest = first[0]?.[0] ?? '0-0';
+    const newest = last[0]?.[0] ?? '0-0';
+    // The cursor's own event must still be kept (or nothing was ever trimmed), and not be from the future.
+    if (this.compareCursors(cursor, newest) > 0) return undefined;
+    if (cursor !== '0-0' && this.compareCursors(cursor, oldest) < 0) return undefined;
+    if (cursor === '0-0' && oldest !== '0-0' && entries.length > 0 && entries[0]![0] !== oldest) return undefined;
+    return entries.map(([id, fields]) => {
+      const f: Record<string, string> = {};
+      for (let i = 0; i < fields.length; i += 2) f[fields[i]!] = fields[i + 1]!;
+      return { clientId: f['c']!, state: f['s'] as PresenceState, reason: f['r'] as PresenceReason, timeMs: Number(f['t']), cursor: id };
+    });
+  }
+
+  compareCursors(a: string, b: string): number {
+    const x = parseCursor(a) ?? [0n, 0n];
+    const y = parseCursor(b) ?? [0n, 0n];
+    if (x[0] !== y[0]) return x[0] < y[0] ? -1 : 1;
+    return x[1] === y[1] ? 0 : x[1] < y[1] ? -1 : 1;
+  }
+
+  async subscribe(clientIds: readonly ClientId[], topic: Topic, maxTopicsPerClient: number): Promise<number> {
+    const result = (await this.run(
+      'subscribe',
+      [this.keys.topic(topic), this.keys.topicLog(topic), this.keys.topicMembers(topic)],
+      [
+        topic,
+        newEpoch(),
+        this.topicTtlMs(),
+        maxTopicsPerClient,
+        `${this.options.prefix}:ch:{`,
+        '}',
+        this.keys.nodeChannelPrefix(),
+        this.options.replayWindowMs,
+        ...clientIds,
+      ],
+    )) as [number, string?, number?];
+    if (result[0] === -1) {
+      throw new ChannelError(
+        ErrorCode.FailedPrecondition,
+        `client id ${JSON.stringify(String(result[1]).slice(0, 64))} is already in ${result[2]} topics; the limit is ${maxTopicsPerClient}`,
+      );
+    }
+    return result[0];
+  }
+
+  async unsubscribe(clientIds: readonly ClientId[], topic: Topic): Promise<number> {
+    return (await this.run(
+      'unsubscribe',
+      [this.keys.topicMembers(topic)],
+      [topic, `${this.options.prefix}:ch:{`, '}', this.keys.nodeChannelPrefix(), ...clientIds],
+    )) as number;
+  }
+
+  async memberships(clientId: ClientId): Promise<TopicMembership[]> {
+    const all = await this.call((r) => r.hgetall(this.keys.channelTopics(clientId)));
+    return Object.entries(all).map(([topic, value]) => {
+      const [epoch, seq] = value.split(' ');
+      return { topic, position: { epoch: epoch!, seq: Number(seq) } };
+    });
+  }
+
+  async publishTopic(topic: Topic, data: string): Promise<TopicPublishResult> {
+    const [seq, epoch, members] = (await this.run(
+      'publish-topic',
+      [this.keys.topic(topic), this.keys.topicLog(topic), this.keys.topicMembers(topic)],
+      [data, this.clock.nowMs(), this.options.replayBufferSize, newEpoch(), this.topicTtlMs(), this.keys.topicChannel(topic), topic],
+    )) as [number, string, number];
+    return { topic, seq, epoch, members };
+  }
+
+  async topicHistory(topic: Topic, since: StreamPosition): Promise<HistoryResult> {
+    return this.read(this.keys.topic(topic), this.keys.topicLog(topic), this.topicTtlMs(), since, false);
+  }
+
+  async acknowledgeTopic(clientId: ClientId, topic: Topic, position: StreamPosition): Promise<void> {
+    await this.run('acknowledge-topic', [this.keys.channelTopics(clientId), this.keys.topic(topic)], [topic, position.epoch, position.seq]);
+  }
+
+  async followTopic(topic: Topic): Promise<void> {
+    if (this.followed.has(topic)) return;
+    const state: FollowedTopic = { epoch: undefined, last: 0, chain: Promise.resolve() };
+    this.followed.set(topic, state);
+    await this.subscriber!.subscribe(this.keys.topicChannel(topic));
+    // Messages published before the subscription took effect are the sockets' catch-up, not ours.
+    const [epoch, last] = await this.call((r) => r.hmget(this.keys.topic(topic), 'e', 'l'));
+    if (state.epoch === undefined) {
+      state.epoch = epoch ?? undefined;
+      state.last = Number(last ?? 0);
+    }
+  }
+
+  async unfollowTopic(topic: Topic): Promise<void> {
+    if (!this.followed.delete(topic)) return;
+    await this.subscriber!.unsubscribe(this.keys.topicChannel(topic));
+  }
+
+  /** Renews this node's lease and reaps nodes whose lease is gone. */
+  private async renewLease(): Promise<void> {
+    const redis = this.command!;
+    const renewed = await redis.set(this.keys.nodeLease(this.nodeId), '1', 'PX', this.options.nodeLeaseMs, 'XX');
+    if (renewed === null) {
+      await redis.multi().set(this.keys.nodeLease(this.nodeId), '1', 'PX', this.options.nodeLeaseMs).sadd(this.keys.nodes(), this.nodeId).exec();
+      if (this.local.size > 0) await this.reattachAll();
+    }
+    for (const node of await redis.smembers(this.keys.nodes())) {
+      if (node === this.nodeId) continue;
+      const reported = await this.run(
+        'reap-node',
+        [this.keys.nodeLease(node), this.keys.nodeClients(node), this.keys.online(), this.keys.presence(), this.keys.nodes()],
+        [node, this.clock.nowMs(), this.options.presenceHistorySize, this.keys.presenceChannel(), `${this.options.prefix}:ch:{`, '}', this.options.replayWindowMs, this.nodeId],
+      );
+      if (typeof reported === 'number' && reported >= 0) this.log.warn({ deadNode: node, clients: reported }, 'node lease expired: its clients are disconnected');
+    }
+  }
+
+  /**
+   * The lease lapsed while this node was cut off, so other nodes may have reported its clients
+   * gone: register its sockets again (they are CONNECTED anew) and catch them up from history.
+   */
+  private async reattachAll(): Promise<void> {
+    this.log.warn({ sockets: this.local.size }, 'node lease had lapsed: registering this node\'s sockets again');
+    for (const [clientId, socketId] of [...this.local]) {
+      await this.run(
+        'reattach',
+        [this.keys.channel(clientId), this.keys.online(), this.keys.nodeClients(this.nodeId), this.keys.presence()],
+        [socketId, this.nodeId, this.clock.nowMs(), clientId, this.options.presenceHistorySize, this.keys.presenceChannel(), this.keys.nodeChannelPrefix()],
+      );
+    }
+    this.handler?.onResync();
+  }
+
+  private scheduleLease(): void {
+    // Real time, not the injected clock: leases are about other processes that do not share it.
+    const interval = Math.max(100, Math.floor(this.options.nodeLeaseMs / 3));
+    const timer = setTimeout(() => {
+      if (this.stopped) return;
+      this.renewLease()
+        .catch((err: unknown) => this.log.warn({ err: (err as Error).message }, 'cannot renew node lease'))
+        .finally(() => {
+          if (!this.stopped) this.scheduleLease();
+        });
+    }, interval);
+    timer.unref();
+    this.leaseTimer = { cancel: () => clearTimeout(timer) };
+  }
+
+  private onPubSub(channel: string, text: string): void {
+    const handler = this.handler;
+    if (handler === undefined) return;
+    try {
+      if (channel === this.keys.presenceChannel()) {
+        const p = JSON.parse(text) as PresenceWire;
+        handler.onPresence({ clientId: p.c, state: p.s, reason: p.r, timeMs: p.t, cursor: p.id, local: p.o === this.nodeId });
+        return;
+      }
+      if (channel.startsWith(`${this.options.prefix}:pub:tp:`)) {
+        this.onTopicWire(JSON.parse(text) as TopicWire);
+        return;
+      }
+      const m = JSON.parse(text) as NodeMessage;
+      switch (m.k) {
+        case 'm':
+          handler.onMessage(m.c, m.e, { seq: m.s, data: m.d, timeMs: m.t });
+          break;
+        case 'x':
+          handler.onDisplaced(m.c, m.s);
+          break;
+        case 'c':
+          handler.onChannelClosed(m.c);
+          break;
+        case 'j':
+          handler.onSubscribed(m.c, m.tp, { epoch: m.e, seq: m.s });
+          break;
+        case 'l':
+          handler.onUnsubscribed(m.c, m.tp);
+          break;
+      }
+    } catch (err) {
+      this.log.error({ err, channel }, 'bad message on a channeld redis channel');
+    }
+  }
+
+  /** Passes a topic message on once, in order, filling any gap from the topic's history first. */
+  private onTopicWire(wire: TopicWire): void {
+    const state = this.followed.get(wire.tp);
+    if (state === undefined) return;
+    state.chain = state.chain.then(async () => {
+      if (state.epoch === wire.e && wire.s <= state.last) return;
+      if (state.epoch === wire.e && wire.s > state.last + 1) await this.fillTopic(wire.tp, state, wire.s - 1);
+      state.epoch = wire.e;
+      state.last = wire.s;
+      this.handler?.onTopicMessage(wire.tp, wire.e, { seq: wire.s, data: wire.d, timeMs: wire.t });
+    });
+  }
+
+  private catchUpTopic(topic: Topic): void {
+    const state = this.followed.get(topic);
+    if (state === undefined) return;
+    state.chain = state.chain.then(async () => {
+      const last = Number((await this.call((r) => r.hget(this.keys.topic(topic), 'l'))) ?? 0);
+      if (last > state.last) await this.fillTopic(topic, state, last);
+    });
+  }
+
+  private async fillTopic(topic: Topic, state: FollowedTopic, upTo: number): Promise<void> {
+    try {
+      const entries = await this.call((r) => r.xrange(this.keys.topicLog(topic), `(0-${state.last}`, `0-${upTo}`));
+      for (const message of parseEntries(entries)) {
+        state.last = message.seq;
+        if (state.epoch !== undefined) this.handler?.onTopicMessage(topic, state.epoch, message);
+      }
+    } catch (err) {
+      this.log.warn({ err: (err as Error).message, topic }, 'cannot fill a topic gap; sockets resume it on reconnect');
+    }
+  }
+
+  private async read(hashKey: string, logKey: string, ttlMs: number, since: StreamPosition | undefined, channel: boolean): Promise<HistoryResult> {
+    const [epoch, last, acked, , entries] = (await this.run(
+      'read',
+      [hashKey, logKey],
+      [newEpoch(), ttlMs, since === undefined ? -1 : since.seq],
+    )) as [string, number, number, string, unknown];
+    const cutoff = this.clock.nowMs() - this.options.replayWindowMs;
+    const kept = parseEntries(entries).filter((m) => m.timeMs >= cutoff);
+    const fromKept = kept.length > 0 ? kept[0]!.seq - 1 : last;
+    if (since === undefined) {
+      const complete = channel && (acked === last || kept[0]?.seq === acked + 1);
+      return { epoch, fromSeq: complete ? acked : fromKept, messages: kept, recovered: true };
+    }
+    const complete = since.epoch === epoch && since.seq <= last && (since.seq === last || kept[0]?.seq === since.seq + 1);
+    return { epoch, fromSeq: complete ? since.seq : fromKept, messages: kept, recovered: complete };
+  }
+
+  private topicTtlMs(): number {
+    return Math.max(MIN_TOPIC_TTL_MS, this.options.replayWindowMs);
+  }
+
+  private describeTarget(): string {
+    if (this.options.sentinels.length > 0) return `sentinels ${this.options.sentinels.join(',')} (${this.options.sentinelName})`;
+    const url = new URL(this.options.redisUrl);
+    url.password = url.password === '' ? '' : '***';
+    return url.toString();
+  }
+
+  private async run(name: ScriptName, keys: readonly string[], args: readonly (string | number)[]): Promise<unknown> {
+    try {
+      return await this.scripts.run(this.command!, name, keys, args);
+    } catch (err) {
+      throw unavailable(err);
+    }
+  }
+
+  private async call<T>(fn: (redis: Redis) => Promise<T>): Promise<T> {
+    try {
+      return await fn(this.command!);
+    } catch (err) {
+      throw unavailable(err);
+    }
+  }
+}

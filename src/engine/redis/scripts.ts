@@ -1,0 +1,54 @@
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Redis } from 'ioredis';
+import { PROJECT_ROOT } from '../../paths.js';
+
+const SCRIPT_DIR = join(PROJECT_ROOT, 'src', 'engine', 'redis');
+// Scripts that change presence share its helpers; Lua has no imports, so they are prepended.
+const SHARED = readFileSync(join(SCRIPT_DIR, 'presence.lua'), 'utf8');
+
+export const SCRIPT_NAMES = [
+  'publish',
+  'read',
+  'acknowledge',
+  'attach',
+  'detach',
+  'retain',
+  'close-channel',
+  'reap-node',
+  'subscribe',
+  'unsubscribe',
+  'publish-topic',
+  'acknowledge-topic',
+  'reattach',
+] as const;
+export type ScriptName = (typeof SCRIPT_NAMES)[number];
+
+interface Script {
+  readonly source: string;
+  readonly sha: string;
+}
+
+/** The Lua scripts of src/engine/redis/*.lua, run by SHA with a fallback to the source. */
+export class Scripts {
+  private readonly scripts = new Map<ScriptName, Script>();
+
+  constructor() {
+    for (const name of SCRIPT_NAMES) {
+      const source = `${SHARED}\n${readFileSync(join(SCRIPT_DIR, `${name}.lua`), 'utf8')}`;
+      this.scripts.set(name, { source, sha: createHash('sha1').update(source).digest('hex') });
+    }
+  }
+
+  async run(redis: Redis, name: ScriptName, keys: readonly string[], args: readonly (string | number)[]): Promise<unknown> {
+    const script = this.scripts.get(name)!;
+    try {
+      return await redis.evalsha(script.sha, keys.length, ...keys, ...args);
+    } catch (err) {
+      // A restarted Redis has an empty script cache.
+      if (!(err instanceof Error) || !err.message.startsWith('NOSCRIPT')) throw err;
+      return redis.eval(script.source, keys.length, ...keys, ...args);
+    }
+  }
+}

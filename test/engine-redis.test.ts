@@ -1,0 +1,45 @@
+import test from 'ava';
+import { pino } from 'pino';
+import { RedisEngine } from '../src/engine/redis.js';
+import { engineContract, RecordingHandler } from './helpers/engine-contract.js';
+import { ManualClock } from './helpers/manual-clock.js';
+import { redisAvailability, TestRedis } from './helpers/redis.js';
+
+const availability = redisAvailability();
+let redis: TestRedis | undefined;
+let prefixes = 0;
+
+if (!availability.run && availability.fail) {
+  test('engine redis - redis-server is installed (CI=true)', (t) => t.fail(availability.why));
+} else if (!availability.run) {
+  console.warn(`\n!!! SKIPPING redis engine tests: ${availability.why} !!!\n`);
+} else {
+  test.before(async () => {
+    redis = await TestRedis.start();
+  });
+  test.after.always(async () => {
+    await redis?.stop();
+  });
+
+  engineContract('engine redis', async () => {
+    const clock = new ManualClock();
+    const engine = new RedisEngine(
+      {
+        replayBufferSize: 3,
+        replayWindowMs: 60_000,
+        presenceHistorySize: 4,
+        redisUrl: redis!.url,
+        // Each test its own key space, so tests run side by side on one Redis.
+        prefix: `test${++prefixes}`,
+        nodeLeaseMs: 5000,
+        sentinels: [],
+        sentinelName: '',
+      },
+      clock,
+      pino({ level: 'silent' }),
+    );
+    const handler = new RecordingHandler();
+    await engine.start(handler);
+    return { engine, handler, advance: (ms) => clock.advance(ms), close: () => engine.stop() };
+  });
+}

@@ -1,0 +1,85 @@
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+/** Whether a redis-server binary is here; in CI its absence is a failure, locally a loud skip. */
+export function redisAvailability(): { run: boolean; fail: boolean; why: string } {
+  const found = spawnSync('redis-server', ['--version'], { encoding: 'utf8' });
+  if (found.status === 0) return { run: true, fail: false, why: '' };
+  const why = 'redis-server is not installed (apt-get install redis-server)';
+  return { run: false, fail: process.env['CI'] === 'true', why };
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address !== null ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** A throwaway redis-server on a free port, with no persistence; restartable on the same port. */
+export class TestRedis {
+  private process: ChildProcess | undefined;
+
+  private constructor(
+    readonly port: number,
+    private readonly dataDir: string | undefined,
+  ) {}
+
+  /** With `persistent`, every write is fsynced to an append-only file, so a restart keeps the data. */
+  static async start(options: { persistent?: boolean } = {}): Promise<TestRedis> {
+    const dataDir = options.persistent ? mkdtempSync(join(tmpdir(), 'channeld-redis-')) : undefined;
+    const redis = new TestRedis(await freePort(), dataDir);
+    await redis.launch();
+    return redis;
+  }
+
+  get url(): string {
+    return `redis://127.0.0.1:${this.port}`;
+  }
+
+  /** Starts Redis again after stop(), on the same port (and data, when persistent). */
+  async launch(): Promise<void> {
+    const persistence =
+      this.dataDir === undefined ? ['--appendonly', 'no'] : ['--appendonly', 'yes', '--appendfsync', 'always', '--dir', this.dataDir];
+    const child = spawn('redis-server', ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', ...persistence], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    this.process = child;
+    await new Promise<void>((resolve, reject) => {
+      let out = '';
+      child.once('exit', (code) => reject(new Error(`redis-server exited with ${code}: ${out}`)));
+      child.stdout!.on('data', (chunk: Buffer) => {
+        out += chunk.toString();
+        if (out.includes('Ready to accept connections')) resolve();
+      });
+    });
+  }
+
+  /** Kills Redis (without persistence all data is lost, as in a crash). */
+  async stop(): Promise<void> {
+    const child = this.process;
+    if (child === undefined || child.exitCode !== null) return;
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    child.kill('SIGKILL');
+    await exited;
+    this.process = undefined;
+  }
+
+  async restart(): Promise<void> {
+    await this.stop();
+    await this.launch();
+  }
+
+  async dispose(): Promise<void> {
+    await this.stop();
+    if (this.dataDir !== undefined) rmSync(this.dataDir, { recursive: true, force: true });
+  }
+}
