@@ -3,33 +3,15 @@ import { once } from 'node:events';
 import * as grpc from '@grpc/grpc-js';
 import test from 'ava';
 import { ChannelServiceClient } from '../gen/ts/channel/v1/channel.js';
+import { spawnCli } from './helpers/cli.js';
 import { RawSocket } from './helpers/socket.js';
 
-/** Starts the real CLI in its own process and resolves with the ports from its "ready" log line. */
-async function startCli(): Promise<{ child: ReturnType<typeof spawn>; grpcPort: number; httpPort: number; lines: string[] }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', '--grpc-port', '0', '--http-port', '0', '--http-host', '127.0.0.1'], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  const lines: string[] = [];
-  let buffer = '';
-  return new Promise((resolve, reject) => {
-    child.once('exit', (code) => reject(new Error(`channeld exited early with ${code}`)));
-    child.stdout!.on('data', (chunk: Buffer) => {
-      buffer += chunk.toString();
-      let nl: number;
-      while ((nl = buffer.indexOf('\n')) >= 0) {
-        const line = buffer.slice(0, nl);
-        buffer = buffer.slice(nl + 1);
-        lines.push(line);
-        const entry = JSON.parse(line) as { msg?: string; grpcPort?: number; httpPort?: number };
-        if (entry.msg === 'channeld ready') resolve({ child, grpcPort: entry.grpcPort!, httpPort: entry.httpPort!, lines });
-      }
-    });
-  });
+function startCli(): ReturnType<typeof spawnCli> {
+  return spawnCli(['--grpc-port', '0', '--http-port', '0', '--http-host', '127.0.0.1']);
 }
 
 test('shutdown - SIGTERM closes sockets with 1001, ends presence streams and exits 0', async (t) => {
-  const { child, grpcPort, httpPort, lines } = await startCli();
+  const { child, grpcPort, httpPort, logs: lines } = await startCli();
   const client = new ChannelServiceClient(`127.0.0.1:${grpcPort}`, grpc.credentials.createInsecure());
   const { token } = await new Promise<{ token: string }>((resolve, reject) =>
     client.createChannel({ clientId: 'leaving', durationMinutes: 0 }, (err, res) => (err ? reject(err) : resolve(res))),
@@ -85,22 +67,12 @@ test('cli - refuses to start on the slow JavaScript fallback of uWebSockets.js',
 });
 
 test('cli - warns loudly when gRPC listens beyond loopback without API keys', async (t) => {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', '--grpc-host', '0.0.0.0', '--grpc-port', '0', '--http-port', '0', '--http-host', '127.0.0.1'], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  let stdout = '';
-  const ready = new Promise<void>((resolve) =>
-    child.stdout!.on('data', (c: Buffer) => {
-      stdout += c.toString();
-      if (stdout.includes('channeld ready')) resolve();
-    }),
-  );
-  await ready;
+  const { child, logs } = await spawnCli(['--grpc-host', '0.0.0.0', '--grpc-port', '0', '--http-port', '0', '--http-host', '127.0.0.1']);
   const exited = once(child, 'exit');
   child.kill('SIGINT');
   const [code] = (await exited) as [number];
   t.is(code, 0, 'SIGINT shuts down cleanly too');
-  const warning = stdout.split('\n').find((l) => l.includes('WITHOUT API keys'));
+  const warning = logs.find((l) => l.includes('WITHOUT API keys'));
   t.truthy(warning);
   t.is((JSON.parse(warning!) as { level: number }).level, 40);
 });

@@ -242,14 +242,7 @@ export class RedisEngine implements Engine {
   async attach(clientId: ClientId, socketId: SocketId): Promise<AttachResult> {
     const displaced = await this.run(
       'attach',
-      [
-        this.keys.channel(clientId),
-        this.keys.channelLog(clientId),
-        this.keys.channelTopics(clientId),
-        this.keys.online(),
-        this.keys.nodeClients(this.nodeId),
-        this.keys.presence(),
-      ],
+      this.socketKeys(clientId),
       [
         socketId,
         this.nodeId,
@@ -259,8 +252,7 @@ export class RedisEngine implements Engine {
         clientId,
         this.options.presenceHistorySize,
         this.keys.presenceChannel(),
-        `${this.options.prefix}:node:`,
-        ':clients',
+        ...this.keys.nodeClientsAffixes(),
       ],
     );
     this.local.set(clientId, socketId);
@@ -271,14 +263,7 @@ export class RedisEngine implements Engine {
     if (this.local.get(clientId) === socketId) this.local.delete(clientId);
     const changed = await this.run(
       'detach',
-      [
-        this.keys.channel(clientId),
-        this.keys.channelLog(clientId),
-        this.keys.channelTopics(clientId),
-        this.keys.online(),
-        this.keys.nodeClients(this.nodeId),
-        this.keys.presence(),
-      ],
+      this.socketKeys(clientId),
       [socketId, clientId, reason, this.clock.nowMs(), this.options.presenceHistorySize, this.keys.presenceChannel(), this.options.replayWindowMs, this.nodeId],
     );
     return changed === 1;
@@ -311,10 +296,8 @@ export class RedisEngine implements Engine {
         this.options.presenceHistorySize,
         this.keys.presenceChannel(),
         this.keys.nodeChannelPrefix(),
-        `${this.options.prefix}:node:`,
-        ':clients',
-        `${this.options.prefix}:tp:{`,
-        '}:m',
+        ...this.keys.nodeClientsAffixes(),
+        ...this.keys.topicMembersAffixes(),
         this.nodeId,
       ],
     );
@@ -376,8 +359,7 @@ export class RedisEngine implements Engine {
         newEpoch(),
         this.topicTtlMs(),
         maxTopicsPerClient,
-        `${this.options.prefix}:ch:{`,
-        '}',
+        ...this.keys.channelAffixes(),
         this.keys.nodeChannelPrefix(),
         this.options.replayWindowMs,
         ...clientIds,
@@ -396,7 +378,7 @@ export class RedisEngine implements Engine {
     return (await this.run(
       'unsubscribe',
       [this.keys.topicMembers(topic)],
-      [topic, `${this.options.prefix}:ch:{`, '}', this.keys.nodeChannelPrefix(), ...clientIds],
+      [topic, ...this.keys.channelAffixes(), this.keys.nodeChannelPrefix(), ...clientIds],
     )) as number;
   }
 
@@ -456,7 +438,7 @@ export class RedisEngine implements Engine {
       const reported = await this.run(
         'reap-node',
         [this.keys.nodeLease(node), this.keys.nodeClients(node), this.keys.online(), this.keys.presence(), this.keys.nodes()],
-        [node, this.clock.nowMs(), this.options.presenceHistorySize, this.keys.presenceChannel(), `${this.options.prefix}:ch:{`, '}', this.options.replayWindowMs, this.nodeId],
+        [node, this.clock.nowMs(), this.options.presenceHistorySize, this.keys.presenceChannel(), ...this.keys.channelAffixes(), this.options.replayWindowMs, this.nodeId],
       );
       if (typeof reported === 'number' && reported >= 0) this.log.warn({ deadNode: node, clients: reported }, 'node lease expired: its clients are disconnected');
     }
@@ -502,7 +484,7 @@ export class RedisEngine implements Engine {
         handler.onPresence({ clientId: p.c, state: p.s, reason: p.r, timeMs: p.t, cursor: p.id, local: p.o === this.nodeId });
         return;
       }
-      if (channel.startsWith(`${this.options.prefix}:pub:tp:`)) {
+      if (channel.startsWith(this.keys.topicChannelPrefix())) {
         this.onTopicWire(JSON.parse(text) as TopicWire);
         return;
       }
@@ -578,6 +560,18 @@ export class RedisEngine implements Engine {
     }
     const complete = since.epoch === epoch && since.seq <= last && (since.seq === last || kept[0]?.seq === since.seq + 1);
     return { epoch, fromSeq: complete ? since.seq : fromKept, messages: kept, recovered: complete };
+  }
+
+  /** The keys the attach and detach scripts touch, in their KEYS order. */
+  private socketKeys(clientId: ClientId): string[] {
+    return [
+      this.keys.channel(clientId),
+      this.keys.channelLog(clientId),
+      this.keys.channelTopics(clientId),
+      this.keys.online(),
+      this.keys.nodeClients(this.nodeId),
+      this.keys.presence(),
+    ];
   }
 
   private topicTtlMs(): number {

@@ -1,7 +1,8 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import * as grpc from '@grpc/grpc-js';
 import { ChannelServiceClient } from '../../gen/ts/channel/v1/channel.js';
+import { spawnCli } from './cli.js';
 import { rpcFor, type Rpc } from './grpc.js';
 
 export const CLUSTER_SECRET = 'cluster-test-secret-0123456789';
@@ -28,29 +29,12 @@ export interface NodeOptions {
 
 /** Starts the real CLI with the Redis engine on free ports; resolves when it logs "channeld ready". */
 export async function startNode(options: NodeOptions): Promise<ClusterNode> {
-  const args = [
-    '--import', 'tsx', 'src/cli.ts',
+  const { child, grpcPort, httpPort, logs } = await spawnCli([
     '--engine', 'redis', '--redis-url', options.redisUrl, '--redis-prefix', options.prefix,
     '--token-secret', CLUSTER_SECRET, '--node-lease-seconds', String(options.leaseSeconds ?? 3),
     '--grpc-port', '0', '--http-port', '0', '--http-host', '127.0.0.1', '--shutdown-grace-ms', '1000',
-  ];
-  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
-  const logs: string[] = [];
-  const ports = await new Promise<{ grpcPort: number; httpPort: number }>((resolve, reject) => {
-    let buffer = '';
-    child.once('exit', (code) => reject(new Error(`channeld exited early with ${code}: ${logs.join('\n')}`)));
-    child.stdout!.on('data', (chunk: Buffer) => {
-      buffer += chunk.toString();
-      let nl: number;
-      while ((nl = buffer.indexOf('\n')) >= 0) {
-        const line = buffer.slice(0, nl);
-        buffer = buffer.slice(nl + 1);
-        logs.push(line);
-        const entry = JSON.parse(line) as { msg?: string; grpcPort?: number; httpPort?: number };
-        if (entry.msg === 'channeld ready') resolve({ grpcPort: entry.grpcPort!, httpPort: entry.httpPort! });
-      }
-    });
-  });
+  ]);
+  const ports = { grpcPort, httpPort };
   const client = new ChannelServiceClient(`127.0.0.1:${ports.grpcPort}`, grpc.credentials.createInsecure());
   const end = async (signal: NodeJS.Signals): Promise<void> => {
     client.close();

@@ -64,6 +64,17 @@ export class RedisKeys {
   nodeClients(nodeId: string): string {
     return `${this.prefix}:node:${nodeId}:clients`;
   }
+  // Scripts that reach keys of other client ids, nodes or topics build the names themselves from
+  // these two halves (so every name still comes from this file).
+  channelAffixes(): [string, string] {
+    return [`${this.prefix}:ch:{`, '}'];
+  }
+  nodeClientsAffixes(): [string, string] {
+    return [`${this.prefix}:node:`, ':clients'];
+  }
+  topicMembersAffixes(): [string, string] {
+    return [`${this.prefix}:tp:{`, '}:m'];
+  }
   /** Prefixes the Lua scripts complete with a node id or a topic (they build those names themselves). */
   nodeChannelPrefix(): string {
     return `${this.prefix}:pub:node:`;
@@ -72,7 +83,10 @@ export class RedisKeys {
     return `${this.nodeChannelPrefix()}${nodeId}`;
   }
   topicChannel(topic: Topic): string {
-    return `${this.prefix}:pub:tp:{${topic}}`;
+    return `${this.topicChannelPrefix()}{${topic}}`;
+  }
+  topicChannelPrefix(): string {
+    return `${this.prefix}:pub:tp:`;
   }
   presenceChannel(): string {
     return `${this.prefix}:pub:presence`;
