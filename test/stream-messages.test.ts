@@ -1,7 +1,7 @@
 import * as grpc from '@grpc/grpc-js';
 import test from 'ava';
-import type { StreamMessagesResponse } from '../gen/ts/channel/v1/channel.js';
-import { toClient } from './helpers/grpc.js';
+import type { SendMessageRequest, StreamMessagesRequest, StreamMessagesResponse } from '../gen/ts/channel/v1/channel.js';
+import { toClient, toToken } from './helpers/grpc.js';
 import { connect, startTestServer, type TestServer } from './helpers/server.js';
 
 let ts: TestServer;
@@ -12,8 +12,8 @@ test.after.always(async () => {
   await ts?.close();
 });
 
-/** Writes every request (waiting for 'drain' when the client buffer is full), half-closes, collects every result. */
-async function stream(requests: { id: number; clientId: string; message: string }[]): Promise<StreamMessagesResponse[]> {
+/** Writes every request (waiting for 'drain' when the client buffer is full), half-closes, collects every response. */
+async function streamRaw(requests: StreamMessagesRequest[]): Promise<StreamMessagesResponse[]> {
   const call = ts.client.streamMessages(ts.metadata);
   const results: StreamMessagesResponse[] = [];
   const done = new Promise<void>((resolve, reject) => {
@@ -22,13 +22,20 @@ async function stream(requests: { id: number; clientId: string; message: string 
     call.on('error', reject);
   });
   for (const r of requests) {
-    if (!call.write({ id: r.id, request: toClient(r.clientId, r.message) })) {
-      await new Promise<void>((resolve) => call.once('drain', () => resolve()));
-    }
+    if (!call.write(r)) await new Promise<void>((resolve) => call.once('drain', () => resolve()));
   }
   call.end();
   await done;
   return results;
+}
+
+/** One message per request. */
+function stream(requests: { id: number; clientId: string; message: string }[]): Promise<StreamMessagesResponse[]> {
+  return streamRaw(requests.map((r) => ({ id: r.id, request: toClient(r.clientId, r.message), requests: [] })));
+}
+
+function batch(id: number, requests: SendMessageRequest[]): StreamMessagesRequest {
+  return { id, request: undefined, requests };
 }
 
 test('streamMessages - one result per request, in order, with its id; a bad item fails alone', async (t) => {
@@ -65,6 +72,75 @@ test('streamMessages - 20,000 messages through flow control arrive complete and 
     socket.messages.map((m) => m.seq),
     Array.from({ length: count }, (_, i) => i + 1),
   );
+  socket.close();
+  await socket.closed;
+});
+
+test('streamMessages - a batch is answered by one response with a result per item, in order; bad items fail alone', async (t) => {
+  const { socket, token } = await connect(ts, 'batcher');
+  const responses = await streamRaw([
+    { id: 1, request: toClient('batcher', 'one'), requests: [] },
+    batch(2, [toToken(token, 'two'), toClient('batcher', ''), toClient('batcher', 'three'), toClient('', 'x'), toToken('nope', 'y')]),
+    { id: 3, request: toClient('batcher', 'four'), requests: [] },
+    batch(4, [toClient('batcher', 'five')]),
+  ]);
+  t.deepEqual(responses.map((r) => Number(r.id)), [1, 2, 3, 4]);
+  t.is(responses[0]!.result?.result?.$case, 'sent');
+  t.deepEqual(responses[0]!.results, []);
+  const items = responses[1]!.results;
+  t.is(responses[1]!.result, undefined);
+  t.deepEqual(items.map((r) => r.result?.$case), ['sent', 'error', 'sent', 'error', 'error']);
+  // Worded as a single SendMessage would be: the item's place in the hub's batch is not mentioned.
+  const empty = items[1]!.result;
+  t.like(empty?.$case === 'error' ? empty.value : {}, { code: grpc.status.INVALID_ARGUMENT, message: 'message is empty; it must be 1 to 32767 bytes of UTF-8' });
+  const badToken = items[4]!.result;
+  t.like(badToken?.$case === 'error' ? badToken.value : {}, { code: grpc.status.INVALID_ARGUMENT, message: 'token is not a valid channel token' });
+  t.deepEqual(responses[3]!.results.map((r) => r.result?.$case), ['sent']);
+  await socket.untilMessages(5);
+  t.deepEqual(socket.messages, [
+    { seq: 1, data: 'one' },
+    { seq: 2, data: 'two' },
+    { seq: 3, data: 'three' },
+    { seq: 4, data: 'four' },
+    { seq: 5, data: 'five' },
+  ]);
+  socket.close();
+  await socket.closed;
+});
+
+test('streamMessages - a request with both request and requests set is refused alone', async (t) => {
+  const { socket } = await connect(ts, 'both');
+  const responses = await streamRaw([
+    { id: 7, request: toClient('both', 'a'), requests: [toClient('both', 'b')] },
+    { id: 8, request: toClient('both', 'c'), requests: [] },
+  ]);
+  t.deepEqual(responses.map((r) => Number(r.id)), [7, 8]);
+  const refused = responses[0]!.result?.result;
+  t.like(refused?.$case === 'error' ? refused.value : {}, { code: grpc.status.INVALID_ARGUMENT, message: 'set request or requests, not both' });
+  t.is(responses[1]!.result?.result?.$case, 'sent');
+  await socket.untilMessages(1);
+  t.deepEqual(socket.messages, [{ seq: 1, data: 'c' }]);
+  socket.close();
+  await socket.closed;
+});
+
+test('streamMessages - 30,000 messages in batches of up to 2,500 arrive complete and in order', async (t) => {
+  const { socket } = await connect(ts, 'bulk-batches');
+  const count = 30_000;
+  const requests: StreamMessagesRequest[] = [];
+  // Uneven sizes, some over SendMessages' 1,000-item limit.
+  const sizes = [1, 2500, 7, 999, 1000, 1001, 250];
+  for (let sent = 0, k = 0; sent < count; k++) {
+    const size = Math.min(sizes[k % sizes.length]!, count - sent);
+    requests.push(batch(k, Array.from({ length: size }, (_, i) => toClient('bulk-batches', `m${sent + i}`))));
+    sent += size;
+  }
+  const responses = await streamRaw(requests);
+  t.deepEqual(responses.map((r) => Number(r.id)), requests.map((r) => r.id));
+  t.true(responses.every((r, k) => r.results.length === requests[k]!.requests.length && r.results.every((x) => x.result?.$case === 'sent')));
+  await socket.untilMessages(count);
+  t.true(socket.messages.every((m, i) => m.seq === i + 1 && m.data === `m${i}`));
+  t.is(socket.messages.length, count);
   socket.close();
   await socket.closed;
 });

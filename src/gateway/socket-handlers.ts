@@ -1,8 +1,8 @@
 import type { Logger } from 'pino';
 import type { Hub } from '../core/hub.js';
-import type { Session, SessionSink } from '../core/session.js';
+import { SessionEnd, type Session, type SessionSink } from '../core/session.js';
 import type { TokenCheck } from '../core/tokens.js';
-import type { StreamPosition, Topic } from '../core/types.js';
+import type { ChannelMessage, Epoch, StreamPosition, Topic } from '../core/types.js';
 import { CLOSE_FOR_SESSION_END, CloseCode } from './close-codes.js';
 import {
   decodeClientFrame,
@@ -54,37 +54,132 @@ function endSocket(ws: WebSocket<SocketData>, close: CloseCode): void {
   ws.end(close.code, close.reason);
 }
 
-function sinkFor(ws: WebSocket<SocketData>, sendBufferBytes: number): SessionSink {
-  const data = ws.getUserData();
-  // Sends come from gRPC handlers and timers, outside uWS callbacks: cork so each is one syscall.
-  const send = (frame: string): boolean => {
-    if (data.closed) return true;
-    let status = 0;
+/**
+ * Sends queued frames once per event-loop turn. A turn of gRPC calls often carries several
+ * messages for one socket; cork-and-send per message would cost a syscall each. setImmediate runs
+ * right after the turn's I/O callbacks, so nothing waits for more than that turn.
+ */
+class FlushQueue {
+  private due: SocketSink[] = [];
+  private scheduled = false;
+
+  add(sink: SocketSink): void {
+    this.due.push(sink);
+    if (this.scheduled) return;
+    this.scheduled = true;
+    setImmediate(this.run);
+  }
+
+  private readonly run = (): void => {
+    this.scheduled = false;
+    const due = this.due;
+    this.due = [];
+    for (const sink of due) sink.flush();
+  };
+}
+
+/**
+ * The core's view of one socket. A class rather than closures: its methods live on the prototype,
+ * so an idle socket costs one small object.
+ */
+class SocketSink implements SessionSink {
+  private readonly data: SocketData;
+  /** Frames not yet handed to uWS, in order, and their UTF-8 size (counted against the cap). */
+  private queue: string[] | undefined;
+  private queuedBytes = 0;
+
+  constructor(
+    private readonly ws: WebSocket<SocketData>,
+    private readonly sendBufferBytes: number,
+    private readonly flushes: FlushQueue,
+  ) {
+    this.data = ws.getUserData();
+  }
+
+  /** Hands the queue to uWS in one corked write; false when a send was dropped or the socket is over its cap. */
+  private flushNow(): boolean {
+    const frames = this.queue;
+    this.queue = undefined;
+    this.queuedBytes = 0;
+    if (frames === undefined || this.data.closed) return true;
+    const ws = this.ws;
+    let dropped = false;
     ws.cork(() => {
-      status = ws.send(frame, false);
+      for (const frame of frames) {
+        // Never send past a dropped frame: the socket would see a gap instead of being closed.
+        if (ws.send(frame, false) === DROPPED) {
+          dropped = true;
+          return;
+        }
+      }
     });
     // Our cap sits below uWS's maxBackpressure, so the 4001 close frame still fits behind the data.
-    return status !== DROPPED && ws.getBufferedAmount() <= sendBufferBytes;
-  };
-  return {
-    welcome: (epoch, seq, recovered) => void send(encodeWelcome(epoch, seq, recovered)),
-    message: (message) => send(encodeMessage(message)),
-    close: (reason) => endSocket(ws, CLOSE_FOR_SESSION_END[reason]),
-    subscribe: (topic) => {
-      if (!data.closed) ws.subscribe(uwsTopic(topic));
-    },
-    unsubscribe: (topic) => {
-      if (data.closed) return;
-      ws.unsubscribe(uwsTopic(topic));
-      send(encodeTopicLeft(topic));
-    },
-    topicWelcome: (topic, epoch, seq, recovered) => void send(encodeTopicWelcome(topic, epoch, seq, recovered)),
-    topicMessage: (topic, message) => send(encodeTopicMessage(topic, message)),
-  };
+    return !dropped && ws.getBufferedAmount() <= this.sendBufferBytes;
+  }
+
+  /** The end-of-turn flush. The cap is checked as frames are queued, so this only trips if uWS still dropped one. */
+  flush(): void {
+    if (!this.flushNow()) this.data.session?.end(SessionEnd.SlowConsumer);
+  }
+
+  /** Queues a frame for this turn's flush; false when the socket is over its outgoing cap. */
+  private enqueue(frame: string): boolean {
+    if (this.data.closed) return true;
+    if (this.queue === undefined) {
+      this.queue = [frame];
+      this.flushes.add(this);
+    } else this.queue.push(frame);
+    this.queuedBytes += Buffer.byteLength(frame);
+    return this.ws.getBufferedAmount() + this.queuedBytes <= this.sendBufferBytes;
+  }
+
+  /**
+   * Topic frames go out at once, behind anything queued: the gateway publishes topic messages
+   * straight to uWS, and a topic's welcome and catch-up must keep their place among those.
+   */
+  private sendNow(frame: string): boolean {
+    if (this.data.closed) return true;
+    this.enqueue(frame);
+    return this.flushNow();
+  }
+
+  welcome(epoch: Epoch, seq: number, recovered: boolean): void {
+    this.enqueue(encodeWelcome(epoch, seq, recovered));
+  }
+
+  message(message: ChannelMessage): boolean {
+    return this.enqueue(encodeMessage(message));
+  }
+
+  close(reason: SessionEnd): void {
+    // What was queued before the close goes out before the close frame.
+    this.flushNow();
+    endSocket(this.ws, CLOSE_FOR_SESSION_END[reason]);
+  }
+
+  subscribe(topic: Topic): void {
+    if (!this.data.closed) this.ws.subscribe(uwsTopic(topic));
+  }
+
+  unsubscribe(topic: Topic): void {
+    if (this.data.closed) return;
+    this.flushNow();
+    this.ws.unsubscribe(uwsTopic(topic));
+    this.sendNow(encodeTopicLeft(topic));
+  }
+
+  topicWelcome(topic: Topic, epoch: Epoch, seq: number, recovered: boolean): void {
+    this.sendNow(encodeTopicWelcome(topic, epoch, seq, recovered));
+  }
+
+  topicMessage(topic: Topic, message: ChannelMessage): boolean {
+    return this.sendNow(encodeTopicMessage(topic, message));
+  }
 }
 
 export function socketHandlers(hub: Hub, sendBufferBytes: number, logger: Logger): SocketHandlers {
   const log = logger.child({ mod: 'gateway' });
+  const flushes = new FlushQueue();
   return {
     handleUpgrade(res, req, context) {
       // req lives on the stack of this call: copy everything before the first await.
@@ -141,7 +236,7 @@ export function socketHandlers(hub: Hub, sendBufferBytes: number, logger: Logger
           };
         });
       }
-      data.session = hub.openSession(check.claims, sinkFor(ws, sendBufferBytes), data.resume, topicResume);
+      data.session = hub.openSession(check.claims, new SocketSink(ws, sendBufferBytes, flushes), data.resume, topicResume);
     },
 
     handleMessage(ws, message, isBinary) {

@@ -1572,8 +1572,13 @@ func (x *UnsubscribeResponse) GetRemoved() uint32 {
 type StreamMessagesRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Chosen by the backend; echoed in the result.
-	Id            uint64              `protobuf:"varint,1,opt,name=id,proto3" json:"id,omitempty"`
-	Request       *SendMessageRequest `protobuf:"bytes,2,opt,name=request,proto3" json:"request,omitempty"`
+	Id uint64 `protobuf:"varint,1,opt,name=id,proto3" json:"id,omitempty"`
+	// One message: answered by `result`. Set this or `requests`, not both.
+	Request *SendMessageRequest `protobuf:"bytes,2,opt,name=request,proto3" json:"request,omitempty"`
+	// Many messages in one stream message (cheaper per message than one request each): answered by
+	// `results`, one per item in the same order, each item failing alone as in SendMessages. Items
+	// are sent in order, after everything written before them on the stream.
+	Requests      []*SendMessageRequest `protobuf:"bytes,3,rep,name=requests,proto3" json:"requests,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1622,10 +1627,20 @@ func (x *StreamMessagesRequest) GetRequest() *SendMessageRequest {
 	return nil
 }
 
+func (x *StreamMessagesRequest) GetRequests() []*SendMessageRequest {
+	if x != nil {
+		return x.Requests
+	}
+	return nil
+}
+
 type StreamMessagesResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Id            uint64                 `protobuf:"varint,1,opt,name=id,proto3" json:"id,omitempty"`
-	Result        *SendMessageResult     `protobuf:"bytes,2,opt,name=result,proto3" json:"result,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Id    uint64                 `protobuf:"varint,1,opt,name=id,proto3" json:"id,omitempty"`
+	// The answer to `request`.
+	Result *SendMessageResult `protobuf:"bytes,2,opt,name=result,proto3" json:"result,omitempty"`
+	// The answers to `requests`, one per item, in order.
+	Results       []*SendMessageResult `protobuf:"bytes,3,rep,name=results,proto3" json:"results,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1670,6 +1685,13 @@ func (x *StreamMessagesResponse) GetId() uint64 {
 func (x *StreamMessagesResponse) GetResult() *SendMessageResult {
 	if x != nil {
 		return x.Result
+	}
+	return nil
+}
+
+func (x *StreamMessagesResponse) GetResults() []*SendMessageResult {
+	if x != nil {
+		return x.Results
 	}
 	return nil
 }
@@ -1766,13 +1788,15 @@ const file_channel_v1_channel_proto_rawDesc = "" +
 	"client_ids\x18\x01 \x03(\tR\tclientIds\x12\x14\n" +
 	"\x05topic\x18\x02 \x01(\tR\x05topic\"/\n" +
 	"\x13UnsubscribeResponse\x12\x18\n" +
-	"\aremoved\x18\x01 \x01(\rR\aremoved\"a\n" +
+	"\aremoved\x18\x01 \x01(\rR\aremoved\"\x9d\x01\n" +
 	"\x15StreamMessagesRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\x04R\x02id\x128\n" +
-	"\arequest\x18\x02 \x01(\v2\x1e.channel.v1.SendMessageRequestR\arequest\"_\n" +
+	"\arequest\x18\x02 \x01(\v2\x1e.channel.v1.SendMessageRequestR\arequest\x12:\n" +
+	"\brequests\x18\x03 \x03(\v2\x1e.channel.v1.SendMessageRequestR\brequests\"\x98\x01\n" +
 	"\x16StreamMessagesResponse\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\x04R\x02id\x125\n" +
-	"\x06result\x18\x02 \x01(\v2\x1d.channel.v1.SendMessageResultR\x06result*n\n" +
+	"\x06result\x18\x02 \x01(\v2\x1d.channel.v1.SendMessageResultR\x06result\x127\n" +
+	"\aresults\x18\x03 \x03(\v2\x1d.channel.v1.SendMessageResultR\aresults*n\n" +
 	"\rPresenceState\x12\x1e\n" +
 	"\x1aPRESENCE_STATE_UNSPECIFIED\x10\x00\x12\x1c\n" +
 	"\x18PRESENCE_STATE_CONNECTED\x10\x01\x12\x1f\n" +
@@ -1859,32 +1883,34 @@ var file_channel_v1_channel_proto_depIdxs = []int32{
 	28, // 11: channel.v1.ClientPresence.connected_since:type_name -> google.protobuf.Timestamp
 	21, // 12: channel.v1.BroadcastResponse.topics:type_name -> channel.v1.TopicPosition
 	4,  // 13: channel.v1.StreamMessagesRequest.request:type_name -> channel.v1.SendMessageRequest
-	8,  // 14: channel.v1.StreamMessagesResponse.result:type_name -> channel.v1.SendMessageResult
-	2,  // 15: channel.v1.ChannelService.CreateChannel:input_type -> channel.v1.CreateChannelRequest
-	4,  // 16: channel.v1.ChannelService.SendMessage:input_type -> channel.v1.SendMessageRequest
-	6,  // 17: channel.v1.ChannelService.SendMessages:input_type -> channel.v1.SendMessagesRequest
-	11, // 18: channel.v1.ChannelService.WatchPresence:input_type -> channel.v1.WatchPresenceRequest
-	14, // 19: channel.v1.ChannelService.GetPresence:input_type -> channel.v1.GetPresenceRequest
-	17, // 20: channel.v1.ChannelService.CloseChannel:input_type -> channel.v1.CloseChannelRequest
-	19, // 21: channel.v1.ChannelService.Broadcast:input_type -> channel.v1.BroadcastRequest
-	22, // 22: channel.v1.ChannelService.Subscribe:input_type -> channel.v1.SubscribeRequest
-	24, // 23: channel.v1.ChannelService.Unsubscribe:input_type -> channel.v1.UnsubscribeRequest
-	26, // 24: channel.v1.ChannelService.StreamMessages:input_type -> channel.v1.StreamMessagesRequest
-	3,  // 25: channel.v1.ChannelService.CreateChannel:output_type -> channel.v1.CreateChannelResponse
-	5,  // 26: channel.v1.ChannelService.SendMessage:output_type -> channel.v1.SendMessageResponse
-	7,  // 27: channel.v1.ChannelService.SendMessages:output_type -> channel.v1.SendMessagesResponse
-	12, // 28: channel.v1.ChannelService.WatchPresence:output_type -> channel.v1.WatchPresenceResponse
-	15, // 29: channel.v1.ChannelService.GetPresence:output_type -> channel.v1.GetPresenceResponse
-	18, // 30: channel.v1.ChannelService.CloseChannel:output_type -> channel.v1.CloseChannelResponse
-	20, // 31: channel.v1.ChannelService.Broadcast:output_type -> channel.v1.BroadcastResponse
-	23, // 32: channel.v1.ChannelService.Subscribe:output_type -> channel.v1.SubscribeResponse
-	25, // 33: channel.v1.ChannelService.Unsubscribe:output_type -> channel.v1.UnsubscribeResponse
-	27, // 34: channel.v1.ChannelService.StreamMessages:output_type -> channel.v1.StreamMessagesResponse
-	25, // [25:35] is the sub-list for method output_type
-	15, // [15:25] is the sub-list for method input_type
-	15, // [15:15] is the sub-list for extension type_name
-	15, // [15:15] is the sub-list for extension extendee
-	0,  // [0:15] is the sub-list for field type_name
+	4,  // 14: channel.v1.StreamMessagesRequest.requests:type_name -> channel.v1.SendMessageRequest
+	8,  // 15: channel.v1.StreamMessagesResponse.result:type_name -> channel.v1.SendMessageResult
+	8,  // 16: channel.v1.StreamMessagesResponse.results:type_name -> channel.v1.SendMessageResult
+	2,  // 17: channel.v1.ChannelService.CreateChannel:input_type -> channel.v1.CreateChannelRequest
+	4,  // 18: channel.v1.ChannelService.SendMessage:input_type -> channel.v1.SendMessageRequest
+	6,  // 19: channel.v1.ChannelService.SendMessages:input_type -> channel.v1.SendMessagesRequest
+	11, // 20: channel.v1.ChannelService.WatchPresence:input_type -> channel.v1.WatchPresenceRequest
+	14, // 21: channel.v1.ChannelService.GetPresence:input_type -> channel.v1.GetPresenceRequest
+	17, // 22: channel.v1.ChannelService.CloseChannel:input_type -> channel.v1.CloseChannelRequest
+	19, // 23: channel.v1.ChannelService.Broadcast:input_type -> channel.v1.BroadcastRequest
+	22, // 24: channel.v1.ChannelService.Subscribe:input_type -> channel.v1.SubscribeRequest
+	24, // 25: channel.v1.ChannelService.Unsubscribe:input_type -> channel.v1.UnsubscribeRequest
+	26, // 26: channel.v1.ChannelService.StreamMessages:input_type -> channel.v1.StreamMessagesRequest
+	3,  // 27: channel.v1.ChannelService.CreateChannel:output_type -> channel.v1.CreateChannelResponse
+	5,  // 28: channel.v1.ChannelService.SendMessage:output_type -> channel.v1.SendMessageResponse
+	7,  // 29: channel.v1.ChannelService.SendMessages:output_type -> channel.v1.SendMessagesResponse
+	12, // 30: channel.v1.ChannelService.WatchPresence:output_type -> channel.v1.WatchPresenceResponse
+	15, // 31: channel.v1.ChannelService.GetPresence:output_type -> channel.v1.GetPresenceResponse
+	18, // 32: channel.v1.ChannelService.CloseChannel:output_type -> channel.v1.CloseChannelResponse
+	20, // 33: channel.v1.ChannelService.Broadcast:output_type -> channel.v1.BroadcastResponse
+	23, // 34: channel.v1.ChannelService.Subscribe:output_type -> channel.v1.SubscribeResponse
+	25, // 35: channel.v1.ChannelService.Unsubscribe:output_type -> channel.v1.UnsubscribeResponse
+	27, // 36: channel.v1.ChannelService.StreamMessages:output_type -> channel.v1.StreamMessagesResponse
+	27, // [27:37] is the sub-list for method output_type
+	17, // [17:27] is the sub-list for method input_type
+	17, // [17:17] is the sub-list for extension type_name
+	17, // [17:17] is the sub-list for extension extendee
+	0,  // [0:17] is the sub-list for field type_name
 }
 
 func init() { file_channel_v1_channel_proto_init() }

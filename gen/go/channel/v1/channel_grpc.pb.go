@@ -63,8 +63,9 @@ type ChannelServiceClient interface {
 	// Unsubscribe ends topic memberships.
 	Unsubscribe(ctx context.Context, in *UnsubscribeRequest, opts ...grpc.CallOption) (*UnsubscribeResponse, error)
 	// StreamMessages is SendMessage for firehose backends: a stream of requests, each answered by
-	// one result carrying the request's id, in order. Flow control is HTTP/2's: a backend that
-	// writes faster than channeld sends is slowed down rather than buffered without bound.
+	// one response carrying the request's id, in order; a request may carry one message or a batch.
+	// Flow control is HTTP/2's: a backend that writes faster than channeld sends is slowed down
+	// rather than buffered without bound.
 	StreamMessages(ctx context.Context, opts ...grpc.CallOption) (grpc.BidiStreamingClient[StreamMessagesRequest, StreamMessagesResponse], error)
 }
 
@@ -220,8 +221,9 @@ type ChannelServiceServer interface {
 	// Unsubscribe ends topic memberships.
 	Unsubscribe(context.Context, *UnsubscribeRequest) (*UnsubscribeResponse, error)
 	// StreamMessages is SendMessage for firehose backends: a stream of requests, each answered by
-	// one result carrying the request's id, in order. Flow control is HTTP/2's: a backend that
-	// writes faster than channeld sends is slowed down rather than buffered without bound.
+	// one response carrying the request's id, in order; a request may carry one message or a batch.
+	// Flow control is HTTP/2's: a backend that writes faster than channeld sends is slowed down
+	// rather than buffered without bound.
 	StreamMessages(grpc.BidiStreamingServer[StreamMessagesRequest, StreamMessagesResponse]) error
 	mustEmbedUnimplementedChannelServiceServer()
 }

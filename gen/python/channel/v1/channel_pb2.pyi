@@ -245,17 +245,21 @@ class UnsubscribeResponse(_message.Message):
     def __init__(self, removed: _Optional[int] = ...) -> None: ...
 
 class StreamMessagesRequest(_message.Message):
-    __slots__ = ("id", "request")
+    __slots__ = ("id", "request", "requests")
     ID_FIELD_NUMBER: _ClassVar[int]
     REQUEST_FIELD_NUMBER: _ClassVar[int]
+    REQUESTS_FIELD_NUMBER: _ClassVar[int]
     id: int
     request: SendMessageRequest
-    def __init__(self, id: _Optional[int] = ..., request: _Optional[_Union[SendMessageRequest, _Mapping]] = ...) -> None: ...
+    requests: _containers.RepeatedCompositeFieldContainer[SendMessageRequest]
+    def __init__(self, id: _Optional[int] = ..., request: _Optional[_Union[SendMessageRequest, _Mapping]] = ..., requests: _Optional[_Iterable[_Union[SendMessageRequest, _Mapping]]] = ...) -> None: ...
 
 class StreamMessagesResponse(_message.Message):
-    __slots__ = ("id", "result")
+    __slots__ = ("id", "result", "results")
     ID_FIELD_NUMBER: _ClassVar[int]
     RESULT_FIELD_NUMBER: _ClassVar[int]
+    RESULTS_FIELD_NUMBER: _ClassVar[int]
     id: int
     result: SendMessageResult
-    def __init__(self, id: _Optional[int] = ..., result: _Optional[_Union[SendMessageResult, _Mapping]] = ...) -> None: ...
+    results: _containers.RepeatedCompositeFieldContainer[SendMessageResult]
+    def __init__(self, id: _Optional[int] = ..., result: _Optional[_Union[SendMessageResult, _Mapping]] = ..., results: _Optional[_Iterable[_Union[SendMessageResult, _Mapping]]] = ...) -> None: ...

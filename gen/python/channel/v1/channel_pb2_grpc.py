@@ -164,8 +164,9 @@ class ChannelServiceServicer:
 
     def StreamMessages(self, request_iterator, context):
         """StreamMessages is SendMessage for firehose backends: a stream of requests, each answered by
-        one result carrying the request's id, in order. Flow control is HTTP/2's: a backend that
-        writes faster than channeld sends is slowed down rather than buffered without bound.
+        one response carrying the request's id, in order; a request may carry one message or a batch.
+        Flow control is HTTP/2's: a backend that writes faster than channeld sends is slowed down
+        rather than buffered without bound.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

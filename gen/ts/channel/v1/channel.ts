@@ -327,12 +327,26 @@ export interface UnsubscribeResponse {
 export interface StreamMessagesRequest {
   /** Chosen by the backend; echoed in the result. */
   id: number;
-  request: SendMessageRequest | undefined;
+  /** One message: answered by `result`. Set this or `requests`, not both. */
+  request:
+    | SendMessageRequest
+    | undefined;
+  /**
+   * Many messages in one stream message (cheaper per message than one request each): answered by
+   * `results`, one per item in the same order, each item failing alone as in SendMessages. Items
+   * are sent in order, after everything written before them on the stream.
+   */
+  requests: SendMessageRequest[];
 }
 
 export interface StreamMessagesResponse {
   id: number;
-  result: SendMessageResult | undefined;
+  /** The answer to `request`. */
+  result:
+    | SendMessageResult
+    | undefined;
+  /** The answers to `requests`, one per item, in order. */
+  results: SendMessageResult[];
 }
 
 function createBaseCreateChannelRequest(): CreateChannelRequest {
@@ -2598,7 +2612,7 @@ export const UnsubscribeResponse: MessageFns<UnsubscribeResponse> = {
 };
 
 function createBaseStreamMessagesRequest(): StreamMessagesRequest {
-  return { id: 0, request: undefined };
+  return { id: 0, request: undefined, requests: [] };
 }
 
 export const StreamMessagesRequest: MessageFns<StreamMessagesRequest> = {
@@ -2608,6 +2622,9 @@ export const StreamMessagesRequest: MessageFns<StreamMessagesRequest> = {
     }
     if (message.request !== undefined) {
       SendMessageRequest.encode(message.request, writer.uint32(18).fork()).join();
+    }
+    for (const v of message.requests) {
+      SendMessageRequest.encode(v!, writer.uint32(26).fork()).join();
     }
     return writer;
   },
@@ -2641,6 +2658,14 @@ export const StreamMessagesRequest: MessageFns<StreamMessagesRequest> = {
             message.request = SendMessageRequest.decode(reader, reader.uint32());
             continue;
           }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.requests.push(SendMessageRequest.decode(reader, reader.uint32()));
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2657,6 +2682,9 @@ export const StreamMessagesRequest: MessageFns<StreamMessagesRequest> = {
     return {
       id: isSet(object.id) ? globalThis.Number(object.id) : 0,
       request: isSet(object.request) ? SendMessageRequest.fromJSON(object.request) : undefined,
+      requests: globalThis.Array.isArray(object?.requests)
+        ? object.requests.map((e: any) => SendMessageRequest.fromJSON(e))
+        : [],
     };
   },
 
@@ -2667,6 +2695,9 @@ export const StreamMessagesRequest: MessageFns<StreamMessagesRequest> = {
     }
     if (message.request !== undefined) {
       obj.request = SendMessageRequest.toJSON(message.request);
+    }
+    if (message.requests?.length) {
+      obj.requests = message.requests.map((e) => SendMessageRequest.toJSON(e));
     }
     return obj;
   },
@@ -2680,12 +2711,13 @@ export const StreamMessagesRequest: MessageFns<StreamMessagesRequest> = {
     message.request = (object.request !== undefined && object.request !== null)
       ? SendMessageRequest.fromPartial(object.request)
       : undefined;
+    message.requests = object.requests?.map((e) => SendMessageRequest.fromPartial(e)) || [];
     return message;
   },
 };
 
 function createBaseStreamMessagesResponse(): StreamMessagesResponse {
-  return { id: 0, result: undefined };
+  return { id: 0, result: undefined, results: [] };
 }
 
 export const StreamMessagesResponse: MessageFns<StreamMessagesResponse> = {
@@ -2695,6 +2727,9 @@ export const StreamMessagesResponse: MessageFns<StreamMessagesResponse> = {
     }
     if (message.result !== undefined) {
       SendMessageResult.encode(message.result, writer.uint32(18).fork()).join();
+    }
+    for (const v of message.results) {
+      SendMessageResult.encode(v!, writer.uint32(26).fork()).join();
     }
     return writer;
   },
@@ -2728,6 +2763,14 @@ export const StreamMessagesResponse: MessageFns<StreamMessagesResponse> = {
             message.result = SendMessageResult.decode(reader, reader.uint32());
             continue;
           }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.results.push(SendMessageResult.decode(reader, reader.uint32()));
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2744,6 +2787,9 @@ export const StreamMessagesResponse: MessageFns<StreamMessagesResponse> = {
     return {
       id: isSet(object.id) ? globalThis.Number(object.id) : 0,
       result: isSet(object.result) ? SendMessageResult.fromJSON(object.result) : undefined,
+      results: globalThis.Array.isArray(object?.results)
+        ? object.results.map((e: any) => SendMessageResult.fromJSON(e))
+        : [],
     };
   },
 
@@ -2754,6 +2800,9 @@ export const StreamMessagesResponse: MessageFns<StreamMessagesResponse> = {
     }
     if (message.result !== undefined) {
       obj.result = SendMessageResult.toJSON(message.result);
+    }
+    if (message.results?.length) {
+      obj.results = message.results.map((e) => SendMessageResult.toJSON(e));
     }
     return obj;
   },
@@ -2767,6 +2816,7 @@ export const StreamMessagesResponse: MessageFns<StreamMessagesResponse> = {
     message.result = (object.result !== undefined && object.result !== null)
       ? SendMessageResult.fromPartial(object.result)
       : undefined;
+    message.results = object.results?.map((e) => SendMessageResult.fromPartial(e)) || [];
     return message;
   },
 };
@@ -2889,8 +2939,9 @@ export const ChannelServiceService = {
   },
   /**
    * StreamMessages is SendMessage for firehose backends: a stream of requests, each answered by
-   * one result carrying the request's id, in order. Flow control is HTTP/2's: a backend that
-   * writes faster than channeld sends is slowed down rather than buffered without bound.
+   * one response carrying the request's id, in order; a request may carry one message or a batch.
+   * Flow control is HTTP/2's: a backend that writes faster than channeld sends is slowed down
+   * rather than buffered without bound.
    */
   streamMessages: {
     path: "/channel.v1.ChannelService/StreamMessages" as const,
@@ -2942,8 +2993,9 @@ export interface ChannelServiceServer extends UntypedServiceImplementation {
   unsubscribe: handleUnaryCall<UnsubscribeRequest, UnsubscribeResponse>;
   /**
    * StreamMessages is SendMessage for firehose backends: a stream of requests, each answered by
-   * one result carrying the request's id, in order. Flow control is HTTP/2's: a backend that
-   * writes faster than channeld sends is slowed down rather than buffered without bound.
+   * one response carrying the request's id, in order; a request may carry one message or a batch.
+   * Flow control is HTTP/2's: a backend that writes faster than channeld sends is slowed down
+   * rather than buffered without bound.
    */
   streamMessages: handleBidiStreamingCall<StreamMessagesRequest, StreamMessagesResponse>;
 }
@@ -3105,8 +3157,9 @@ export interface ChannelServiceClient extends Client {
   ): ClientUnaryCall;
   /**
    * StreamMessages is SendMessage for firehose backends: a stream of requests, each answered by
-   * one result carrying the request's id, in order. Flow control is HTTP/2's: a backend that
-   * writes faster than channeld sends is slowed down rather than buffered without bound.
+   * one response carrying the request's id, in order; a request may carry one message or a batch.
+   * Flow control is HTTP/2's: a backend that writes faster than channeld sends is slowed down
+   * rather than buffered without bound.
    */
   streamMessages(): ClientDuplexStream<StreamMessagesRequest, StreamMessagesResponse>;
   streamMessages(options: Partial<CallOptions>): ClientDuplexStream<StreamMessagesRequest, StreamMessagesResponse>;
