@@ -211,20 +211,25 @@ export class Hub implements EngineHandler {
   }
 
   /**
-   * One result per item, in order; a bad item yields its error and does not stop the others.
-   * Items are checked first (a token check may wait on the engine) and then published in batch
-   * order, so items for one channel get their seqs in the order they were given.
+   * One result per item, in order; a bad item yields its error (naming its index) and does not
+   * stop the others. At most MAX_BATCH_ITEMS items.
    */
   async sendMessages(requests: readonly SendRequest[]): Promise<(PublishResult | ChannelError)[]> {
     validateCount('requests', requests.length, 1, MAX_BATCH_ITEMS);
-    const itemError = (i: number) => (err: unknown) => {
-      const error = toChannelError(err);
-      return new ChannelError(error.code, `requests[${i}]: ${error.message}`);
-    };
-    const prepared = await Promise.all(requests.map((request, i) => this.prepareSend(request).catch(itemError(i))));
+    const results = await this.sendEach(requests);
+    return results.map((r, i) => (r instanceof ChannelError ? new ChannelError(r.code, `requests[${i}]: ${r.message}`) : r));
+  }
+
+  /**
+   * Sends items that are answered one by one (a stream): each error is worded as a single
+   * SendMessage would word it. Items are checked first (a token check may wait on the engine) and
+   * then published in the order given, so items for one channel get their seqs in that order.
+   */
+  async sendEach(requests: readonly SendRequest[]): Promise<(PublishResult | ChannelError)[]> {
+    const prepared = await Promise.all(requests.map((request) => this.prepareSend(request).catch(toChannelError)));
     return Promise.all(
-      prepared.map((send, i) =>
-        send instanceof ChannelError ? send : this.engine.publish(send.clientId, send.message, send.key).catch(itemError(i)),
+      prepared.map((send) =>
+        send instanceof ChannelError ? send : this.engine.publish(send.clientId, send.message, send.key).catch(toChannelError),
       ),
     );
   }

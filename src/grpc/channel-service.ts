@@ -18,6 +18,7 @@ import { PresenceReason, PresenceState, type PresenceChange } from '../core/type
 import { grpcCodeOf, toGrpcStatus } from './status.js';
 import { ChannelError, ErrorCode } from '../core/errors.js';
 import { toChannelError } from '../core/hub.js';
+import { MAX_BATCH_ITEMS } from '../core/limits.js';
 
 const STATES: Record<PresenceState, ProtoState> = {
   [PresenceState.Connected]: ProtoState.PRESENCE_STATE_CONNECTED,
@@ -68,8 +69,40 @@ function toResult(r: PublishResult | ChannelError): SendMessageResult {
     : { result: { $case: 'sent', value: r } };
 }
 
-/** Stream results in flight before the server stops reading more requests. */
+/** Stream messages (items of batches count one each) in flight before the server stops reading. */
 const STREAM_MAX_IN_FLIGHT = 1024;
+
+/** One StreamMessages request: its items, converted, or the error that answers an item at once. */
+interface StreamJob {
+  readonly id: number;
+  /** Answered with `result` (a `request`) rather than `results` (a batch of `requests`). */
+  readonly single: boolean;
+  readonly items: readonly (SendRequest | ChannelError)[];
+}
+
+function toJob(item: StreamMessagesRequest): StreamJob {
+  if (item.requests.length === 0) {
+    const request = item.request;
+    return {
+      id: item.id,
+      single: true,
+      items: [request === undefined ? new ChannelError(ErrorCode.InvalidArgument, 'request is missing') : toSendRequest(request)],
+    };
+  }
+  if (item.request !== undefined) {
+    return { id: item.id, single: true, items: [new ChannelError(ErrorCode.InvalidArgument, 'set request or requests, not both')] };
+  }
+  return { id: item.id, single: false, items: item.requests.map(toSendRequest) };
+}
+
+/** Sends in chunks, one after another, so the order holds across chunks and memory stays bounded. */
+async function sendInOrder(hub: Hub, requests: readonly SendRequest[]): Promise<(PublishResult | ChannelError)[]> {
+  const results: (PublishResult | ChannelError)[] = [];
+  for (let start = 0; start < requests.length; start += MAX_BATCH_ITEMS) {
+    results.push(...(await hub.sendEach(requests.slice(start, start + MAX_BATCH_ITEMS))));
+  }
+  return results;
+}
 
 /** channel.v1.ChannelService: one method per RPC, each validate (in the core) → call → map. */
 export function channelService(hub: Hub, logger: Logger): ChannelServiceServer {
@@ -150,15 +183,20 @@ export function channelService(hub: Hub, logger: Logger): ChannelServiceServer {
     },
 
     /**
-     * Each request is sent in arrival order (a chain, so one channel's messages keep their order)
-     * and answered with its id. Reading pauses while too many results are in flight or the
-     * response stream is full, so HTTP/2 flow control slows the backend down.
+     * Requests are sent in arrival order, so one channel's messages keep their order: whatever
+     * arrived while the previous hub call ran goes to the hub as one in-order batch (SendMessages
+     * semantics: every item checked, then published in order), so a busy stream costs a few
+     * promises per batch rather than per message. Each request is answered with its id, in order.
+     * Reading pauses while too many messages are in flight or the response stream is full, so
+     * HTTP/2 flow control slows the backend down.
      */
     streamMessages(call: ServerDuplexStream<StreamMessagesRequest, StreamMessagesResponse>) {
-      let chain: Promise<void> = Promise.resolve();
+      let queue: StreamJob[] = [];
+      let running = false;
+      let scheduled = false;
       let inFlight = 0;
       let paused = false;
-      let ended = false;
+      let ending = false;
       let writable = true;
       const settle = (): void => {
         if (paused && inFlight < STREAM_MAX_IN_FLIGHT / 2 && writable) {
@@ -166,34 +204,54 @@ export function channelService(hub: Hub, logger: Logger): ChannelServiceServer {
           call.resume();
         }
       };
+      const finish = (): void => {
+        if (ending && !running && queue.length === 0 && !call.cancelled) call.end();
+      };
+      const run = async (): Promise<void> => {
+        scheduled = false;
+        running = true;
+        while (queue.length > 0) {
+          const jobs = queue;
+          queue = [];
+          const requests: SendRequest[] = [];
+          for (const job of jobs) for (const item of job.items) if (!(item instanceof ChannelError)) requests.push(item);
+          const sent = await sendInOrder(hub, requests);
+          let next = 0;
+          for (const job of jobs) {
+            const results = job.items.map((item) => toResult(item instanceof ChannelError ? item : sent[next++]!));
+            inFlight -= job.items.length;
+            if (call.cancelled) continue;
+            const response: StreamMessagesResponse = job.single
+              ? { id: job.id, result: results[0], results: [] }
+              : { id: job.id, result: undefined, results };
+            if (!call.write(response)) writable = false;
+          }
+          settle();
+        }
+        running = false;
+        finish();
+      };
       call.on('drain', () => {
         writable = true;
         settle();
       });
       call.on('data', (item: StreamMessagesRequest) => {
-        inFlight++;
+        const job = toJob(item);
+        inFlight += job.items.length;
         if (inFlight >= STREAM_MAX_IN_FLIGHT && !paused) {
           paused = true;
           call.pause();
         }
-        const id = item.id;
-        const request = item.request;
-        chain = chain.then(async () => {
-          const result: PublishResult | ChannelError =
-            request === undefined
-              ? new ChannelError(ErrorCode.InvalidArgument, 'request is missing')
-              : await hub.sendMessage(toSendRequest(request)).catch((err: unknown) => toChannelError(err));
-          inFlight--;
-          if (ended || call.cancelled) return;
-          if (!call.write({ id, result: toResult(result) })) writable = false;
-          settle();
-        });
+        queue.push(job);
+        // Wait for the rest of this turn's requests (they arrive together), then send them as one.
+        if (!running && !scheduled) {
+          scheduled = true;
+          setImmediate(() => void run());
+        }
       });
       call.on('end', () => {
-        chain.then(() => {
-          ended = true;
-          if (!call.cancelled) call.end();
-        });
+        ending = true;
+        if (!scheduled) finish();
       });
       call.on('error', (err: unknown) => log.debug({ err }, 'streamMessages stream error'));
     },
