@@ -65,6 +65,8 @@ export interface RunSpec {
   /** Messages (or broadcasts) per second for this sender; 0 = as fast as the window allows. */
   readonly rate: number;
   readonly inFlight: number;
+  /** Messages per StreamMessages request: 1 sends `request`, more send a batch in `requests`. */
+  readonly batch: number;
   readonly messageBytes: number;
   /** Deliveries one successful call produces (1, or the topic's members for a broadcast). */
   readonly unitsPerCall: number;

@@ -19,6 +19,8 @@ export interface BenchOptions {
   readonly messageBytes: number;
   readonly unaryInFlight: number;
   readonly streamInFlight: number;
+  /** Messages per StreamMessages request. */
+  readonly streamBatch: number;
   readonly broadcastInFlight: number;
   readonly maxOutstanding: number;
   readonly connectConcurrency: number;
@@ -44,7 +46,8 @@ export const HELP = `npm run bench -- [flags]          (all numbers per run; def
   --senders N                     gRPC generator processes [2]
   --message-bytes N               payload size of each message [64]
   --unary-in-flight N             SendMessage calls in flight per sender [32]
-  --stream-in-flight N            StreamMessages requests awaiting results per sender [4000]
+  --stream-in-flight N            StreamMessages messages awaiting results per sender [4000]
+  --stream-batch N                messages per StreamMessages request (1 = one \`request\` each) [100]
   --broadcast-in-flight N         Broadcast calls in flight per sender [8]
   --max-outstanding N             deliveries sent but not yet received before senders pause [400000]
   --connect-concurrency N         handshakes in progress per receiver during the storm [200]
@@ -86,6 +89,7 @@ export function parseOptions(argv: readonly string[]): BenchOptions | 'help' {
       'message-bytes': { type: 'string', default: '64' },
       'unary-in-flight': { type: 'string', default: '32' },
       'stream-in-flight': { type: 'string', default: '4000' },
+      'stream-batch': { type: 'string', default: '100' },
       'broadcast-in-flight': { type: 'string', default: '8' },
       'max-outstanding': { type: 'string', default: '400000' },
       'connect-concurrency': { type: 'string', default: '200' },
@@ -115,6 +119,7 @@ export function parseOptions(argv: readonly string[]): BenchOptions | 'help' {
     messageBytes: positive('message-bytes', values['message-bytes'], 16),
     unaryInFlight: positive('unary-in-flight', values['unary-in-flight']),
     streamInFlight: positive('stream-in-flight', values['stream-in-flight']),
+    streamBatch: positive('stream-batch', values['stream-batch']),
     broadcastInFlight: positive('broadcast-in-flight', values['broadcast-in-flight']),
     maxOutstanding: positive('max-outstanding', values['max-outstanding']),
     connectConcurrency: positive('connect-concurrency', values['connect-concurrency']),

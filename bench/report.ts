@@ -125,7 +125,7 @@ export function markdown(results: BenchResults): string {
   lines.push(
     `Parameters: ${o.sockets} sockets (unary, stream, latency), ${o.topicSockets} sockets (storm, topic), ${o.durationSeconds} s per scenario, ` +
       `${o.messageBytes}-byte messages, ${o.receivers} receiver + ${o.senders} sender processes, in flight per sender: unary ${o.unaryInFlight}, ` +
-      `stream ${o.streamInFlight}, broadcast ${o.broadcastInFlight}; latency load ${o.latencyLoad * 100} % of each target's own unary peak.`,
+      `stream ${o.streamInFlight} (${o.streamBatch} per request), broadcast ${o.broadcastInFlight}; latency load ${o.latencyLoad * 100} % of each target's own unary peak.`,
   );
   lines.push('');
   lines.push('| figure | channeld | baseline (grpc-js + Socket.IO) | channeld / baseline |');

@@ -44,6 +44,9 @@ test('bench - every scenario runs against channeld and the baseline with no lost
       t.true(typeof s.cpu['r0'] === 'number' && typeof s.cpu['s0'] === 'number', `${target} ${s.scenario} reports generator CPU`);
     }
   }
+  const stream = results.targets.channeld?.find((s) => s.scenario === 'stream');
+  t.is(stream?.params['batch'], 100, 'the stream scenario sends batches of --stream-batch (default 100) messages');
+  t.true((stream?.figures['messages'] ?? 0) > 0, 'stream delivered messages');
   const unary = results.targets.channeld?.find((s) => s.scenario === 'unary');
   t.true((unary?.figures['messages'] ?? 0) > 0, 'unary delivered messages');
   for (const row of results.comparison) {

@@ -15,6 +15,8 @@ import {
   type ChannelServiceServer,
   type SendMessageRequest,
   type SendMessageResponse,
+  type SendMessageResult,
+  type StreamMessagesRequest,
 } from '../../gen/ts/channel/v1/channel.js';
 
 interface ServerToClient {
@@ -99,17 +101,22 @@ const service: ChannelServiceServer = {
     else callback(null, result);
   },
   streamMessages(call) {
-    call.on('data', (request: { id: number; request: SendMessageRequest | undefined }) => {
-      const result = request.request === undefined ? 'request is missing' : send(request.request);
-      const ok = call.write({
-        id: request.id,
-        result: {
-          result:
-            typeof result === 'string'
-              ? { $case: 'error', value: { code: grpc.status.INVALID_ARGUMENT, message: result } }
-              : { $case: 'sent', value: result },
-        },
-      });
+    const toResult = (request: SendMessageRequest | undefined): SendMessageResult => {
+      const result = request === undefined ? 'request is missing' : send(request);
+      return {
+        result:
+          typeof result === 'string'
+            ? { $case: 'error', value: { code: grpc.status.INVALID_ARGUMENT, message: result } }
+            : { $case: 'sent', value: result },
+      };
+    };
+    call.on('data', (request: StreamMessagesRequest) => {
+      // A batch (`requests`) is the same loop a usual handler would write.
+      const ok = call.write(
+        request.requests.length > 0
+          ? { id: request.id, result: undefined, results: request.requests.map(toResult) }
+          : { id: request.id, result: toResult(request.request), results: [] },
+      );
       // Honour HTTP/2 flow control: stop reading while the results cannot be written.
       if (!ok) {
         call.pause();

@@ -7,6 +7,7 @@
 import * as grpc from '@grpc/grpc-js';
 import {
   ChannelServiceClient,
+  type SendMessageRequest,
   type StreamMessagesRequest,
   type StreamMessagesResponse,
 } from '../../gen/ts/channel/v1/channel.js';
@@ -116,7 +117,8 @@ function run(spec: RunSpec): Promise<RunReply> {
   };
 
   let stream: grpc.ClientDuplexStream<StreamMessagesRequest, StreamMessagesResponse> | undefined;
-  const streamSlots = new Map<number, number>();
+  /** The client slot of each message of each stream request in flight, by request id. */
+  const streamSlots = new Map<number, number[]>();
   let nextId = 1;
 
   return new Promise((resolve) => {
@@ -138,8 +140,8 @@ function run(spec: RunSpec): Promise<RunReply> {
       if (stream !== undefined) stream.end();
       else finish();
     };
-    const completed = (): void => {
-      inFlight--;
+    const completed = (n = 1): void => {
+      inFlight -= n;
       if (stopped) maybeDone();
       else pump();
     };
@@ -169,14 +171,20 @@ function run(spec: RunSpec): Promise<RunReply> {
       });
     };
 
-    const issueStream = (s: grpc.ClientDuplexStream<StreamMessagesRequest, StreamMessagesResponse>): void => {
-      const i = rr++ % count;
-      const n = nextN[i]!++;
-      const target = spec.clients[i]!;
+    /** One StreamMessages request: one message (`request`), or `spec.batch` of them (`requests`). */
+    const issueStream = (s: grpc.ClientDuplexStream<StreamMessagesRequest, StreamMessagesResponse>, size: number): void => {
+      const slots: number[] = [];
+      const requests: SendMessageRequest[] = [];
+      for (let k = 0; k < size; k++) {
+        const i = rr++ % count;
+        const n = nextN[i]!++;
+        const target = spec.clients[i]!;
+        slots.push(i);
+        requests.push({ target: { $case: 'clientId', value: target.clientId }, message: encodePayload(target.clientIdx, n, monotonicUs(), spec.messageBytes), idempotencyKey: '' });
+      }
       const id = nextId++;
-      streamSlots.set(id, i);
-      const message = encodePayload(target.clientIdx, n, monotonicUs(), spec.messageBytes);
-      const ok = s.write({ id, request: { target: { $case: 'clientId', value: target.clientId }, message, idempotencyKey: '' } });
+      streamSlots.set(id, slots);
+      const ok = s.write(spec.batch > 1 ? { id, request: undefined, requests } : { id, request: requests[0], requests: [] });
       if (!ok) {
         streamWritable = false;
         s.once('drain', () => {
@@ -189,12 +197,13 @@ function run(spec: RunSpec): Promise<RunReply> {
     const pump = (): void => {
       while (!stopped && gateOpen && streamWritable && inFlight < spec.inFlight) {
         if (spec.rate > 0 && issued >= (spec.rate * (monotonicUs() - startUs)) / 1e6) break;
-        issued++;
-        inFlight++;
-        units += spec.unitsPerCall;
+        const size = spec.kind === 'stream' ? Math.max(1, spec.batch) : 1;
+        issued += size;
+        inFlight += size;
+        units += spec.unitsPerCall * size;
         if (spec.kind === 'unary') issueUnary();
         else if (spec.kind === 'broadcast') issueBroadcast();
-        else if (stream !== undefined) issueStream(stream);
+        else if (stream !== undefined) issueStream(stream, size);
       }
     };
 
@@ -202,21 +211,33 @@ function run(spec: RunSpec): Promise<RunReply> {
       const s = c.streamMessages();
       stream = s;
       s.on('data', (res: StreamMessagesResponse) => {
-        const slot = streamSlots.get(res.id);
+        const slots = streamSlots.get(res.id);
         streamSlots.delete(res.id);
-        if (slot === undefined) fail(`StreamMessages: a result for unknown id ${res.id}`);
-        else if (res.result?.result?.$case === 'sent') {
-          calls++;
-          sentPerClient[slot]!++;
-        } else {
-          const e = res.result?.result?.$case === 'error' ? res.result.result.value : undefined;
-          fail(`StreamMessages item: ${e === undefined ? 'empty result' : `${e.code} ${e.message}`}`);
+        if (slots === undefined) {
+          fail(`StreamMessages: a response for unknown id ${res.id}`);
+          completed();
+          return;
         }
-        completed();
+        const results = spec.batch > 1 ? res.results : [res.result];
+        if (results.length !== slots.length) {
+          for (const _ of slots) fail(`StreamMessages: ${results.length} results for ${slots.length} messages`);
+          completed(slots.length);
+          return;
+        }
+        results.forEach((result, k) => {
+          if (result?.result?.$case === 'sent') {
+            calls++;
+            sentPerClient[slots[k]!]!++;
+          } else {
+            const e = result?.result?.$case === 'error' ? result.result.value : undefined;
+            fail(`StreamMessages item: ${e === undefined ? 'empty result' : `${e.code} ${e.message}`}`);
+          }
+        });
+        completed(slots.length);
       });
       s.on('error', (err: grpc.ServiceError) => {
         // Everything still in flight is lost with the stream.
-        const lost = Math.max(1, streamSlots.size);
+        const lost = Math.max(1, [...streamSlots.values()].reduce((sum, slots) => sum + slots.length, 0));
         for (let k = 0; k < lost; k++) fail(`StreamMessages: ${describe(err)}`);
         streamSlots.clear();
         inFlight = 0;

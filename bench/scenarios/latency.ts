@@ -23,6 +23,7 @@ export async function latencyAtLoad(ctx: Context, group: SocketGroup): Promise<S
     durationMs: options.latencyDurationSeconds * 1000,
     rate: rate / fleet.senders.length,
     inFlight: FIXED_RATE_IN_FLIGHT,
+    batch: 1,
     messageBytes: options.messageBytes,
     unitsPerCall: 1,
     nOffset: 0,

@@ -2,12 +2,13 @@ import { clientsFor, runPhase, type Context, type ScenarioResult, type SocketGro
 
 /**
  * Scenario 2, streaming ingest: each sender opens one StreamMessages call and keeps up to
- * --stream-in-flight requests awaiting their results (honouring write backpressure). Figure:
+ * --stream-in-flight messages awaiting their results (honouring write backpressure), written
+ * --stream-batch to a request (`requests`; 1 writes one `request` each). Figure:
  * delivered messages/s; every request must come back `sent` and every message arrive once.
  */
 export async function streaming(ctx: Context, group: SocketGroup): Promise<ScenarioResult> {
   const { fleet, options } = ctx;
-  const params = { sockets: group.opened, messageBytes: options.messageBytes, inFlightPerSender: options.streamInFlight, seconds: options.durationSeconds };
+  const params = { sockets: group.opened, messageBytes: options.messageBytes, inFlightPerSender: options.streamInFlight, batch: options.streamBatch, seconds: options.durationSeconds };
   const implemented = await fleet.senders[0]!.request<boolean>({ type: 'probe', method: 'streamMessages' });
   if (!implemented) return { scenario: 'stream', skipped: 'StreamMessages is UNIMPLEMENTED on this target', figures: {}, cpu: {}, params, problems: [] };
   const phase = await runPhase(ctx, 'StreamMessages', group, (i) => ({
@@ -17,6 +18,7 @@ export async function streaming(ctx: Context, group: SocketGroup): Promise<Scena
     durationMs: options.durationSeconds * 1000,
     rate: 0,
     inFlight: options.streamInFlight,
+    batch: options.streamBatch,
     messageBytes: options.messageBytes,
     unitsPerCall: 1,
     nOffset: 0,

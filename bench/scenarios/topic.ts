@@ -29,6 +29,7 @@ export async function topicFanOut(ctx: Context, group: SocketGroup): Promise<Sce
     durationMs: options.durationSeconds * 1000,
     rate: 0,
     inFlight: options.broadcastInFlight,
+    batch: 1,
     messageBytes: options.messageBytes,
     unitsPerCall: group.opened,
     nOffset: i,

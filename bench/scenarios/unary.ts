@@ -14,6 +14,7 @@ export async function unary(ctx: Context, group: SocketGroup): Promise<ScenarioR
     durationMs: options.durationSeconds * 1000,
     rate: 0,
     inFlight: options.unaryInFlight,
+    batch: 1,
     messageBytes: options.messageBytes,
     unitsPerCall: 1,
     nOffset: 0,
