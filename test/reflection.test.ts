@@ -68,7 +68,7 @@ test('reflection - v1alpha describes ChannelService and sends the Timestamp type
   const service = channel?.service.find((s) => s.name === 'ChannelService');
   t.deepEqual(
     service?.method.map((m) => m.name),
-    ['CreateChannel', 'SendMessage', 'SendMessages', 'WatchPresence', 'GetPresence', 'CloseChannel'],
+    ['CreateChannel', 'SendMessage', 'SendMessages', 'WatchPresence', 'GetPresence', 'CloseChannel', 'Broadcast', 'Subscribe', 'Unsubscribe', 'StreamMessages'],
   );
   t.true(service?.method.find((m) => m.name === 'WatchPresence')?.serverStreaming);
   const timestamp = files.find((f) => f.package === 'google.protobuf');
