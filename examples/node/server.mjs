@@ -21,9 +21,9 @@ const { values: opts } = parseArgs({
     host: { type: 'string', default: env.HOST ?? '127.0.0.1' },
     port: { type: 'string', default: env.PORT ?? '3000' },
     // Where this backend reaches channeld's gRPC API.
-    channeld: { type: 'string', default: env.CHANNELD_GRPC ?? '127.0.0.1:50051' },
+    channeld: { type: 'string', default: env.CHANNELD_GRPC_ADDR ?? '127.0.0.1:50051' },
     // Where browsers reach channeld's HTTP/WebSocket side (it serves /_ah/channel/jsapi).
-    'channeld-http': { type: 'string', default: env.CHANNELD_HTTP ?? 'http://localhost:8080' },
+    'channeld-http': { type: 'string', default: env.CHANNELD_HTTP_URL ?? 'http://localhost:8080' },
     'api-key': { type: 'string', default: env.CHANNELD_API_KEY ?? '' },
     proto: { type: 'string', default: env.CHANNELD_PROTO ?? fileURLToPath(new URL('../../proto', import.meta.url)) },
     help: { type: 'boolean', default: false },
@@ -31,7 +31,7 @@ const { values: opts } = parseArgs({
 });
 if (opts.help) {
   console.log('usage: node examples/node/server.mjs [--host H] [--port P] [--channeld HOST:PORT] [--channeld-http URL] [--api-key KEY] [--proto DIR]');
-  console.log('env:   HOST PORT CHANNELD_GRPC CHANNELD_HTTP CHANNELD_API_KEY CHANNELD_PROTO');
+  console.log('env:   HOST PORT CHANNELD_GRPC_ADDR CHANNELD_HTTP_URL CHANNELD_API_KEY CHANNELD_PROTO');
   process.exit(0);
 }
 const channeldHttp = opts['channeld-http'].replace(/\/+$/, '');

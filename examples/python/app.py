@@ -43,8 +43,8 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--port", type=int, default=int(env.get("PORT", "8000")))
     parser.add_argument("--channeld", default=env.get("CHANNELD_GRPC_ADDR", "127.0.0.1:50051"),
                         help="where this backend reaches channeld's gRPC API (env CHANNELD_GRPC_ADDR)")
-    parser.add_argument("--channeld-http", default=env.get("CHANNELD_HTTP", "http://localhost:8080"),
-                        help="where browsers reach channeld; it serves /_ah/channel/jsapi (env CHANNELD_HTTP)")
+    parser.add_argument("--channeld-http", default=env.get("CHANNELD_HTTP_URL", "http://localhost:8080"),
+                        help="where browsers reach channeld; it serves /_ah/channel/jsapi (env CHANNELD_HTTP_URL)")
     parser.add_argument("--api-key", default=env.get("CHANNELD_API_KEY", ""), help="env CHANNELD_API_KEY")
     return parser.parse_args()
 
