@@ -21,6 +21,8 @@ export interface Config {
   redisSentinels: string[];
   /** The master name the Sentinels watch. @default 'mymaster' */
   redisSentinelName: string;
+  /** Redis Cluster nodes (host:port) to start from; empty: not a cluster. @default none */
+  redisClusterNodes: string[];
   /** A node silent this long is dead and its clients DISCONNECTED. @default 15 */
   nodeLeaseSeconds: number;
   /** Secrets that sign and verify tokens; the first signs. @default one random secret per start */
@@ -69,6 +71,7 @@ export const DEFAULT_CONFIG: Readonly<Config> = {
   redisPrefix: 'channeld',
   redisSentinels: [],
   redisSentinelName: 'mymaster',
+  redisClusterNodes: [],
   nodeLeaseSeconds: 15,
   tokenSecrets: [],
   apiKeys: [],
@@ -113,6 +116,7 @@ export const SETTINGS: readonly Setting[] = [
   { key: 'redisPrefix', flag: 'redis-prefix', env: 'CHANNELD_REDIS_PREFIX', kind: 'string', help: 'prefix of Redis keys and channels; every node of one cluster uses the same' },
   { key: 'redisSentinels', flag: 'redis-sentinel', env: 'CHANNELD_REDIS_SENTINELS', kind: 'list', help: 'Sentinel host:port (repeatable; env: comma-separated); then --redis-url gives only credentials and db' },
   { key: 'redisSentinelName', flag: 'redis-sentinel-name', env: 'CHANNELD_REDIS_SENTINEL_NAME', kind: 'string', help: 'the master name the Sentinels watch' },
+  { key: 'redisClusterNodes', flag: 'redis-cluster-node', env: 'CHANNELD_REDIS_CLUSTER_NODES', kind: 'list', help: 'a Redis Cluster node host:port to start from (repeatable; env: comma-separated); --redis-url gives only credentials' },
   { key: 'nodeLeaseSeconds', flag: 'node-lease-seconds', env: 'CHANNELD_NODE_LEASE_SECONDS', kind: 'int', min: 2, max: 3600, help: 'redis engine: a node silent this long is dead; its clients become DISCONNECTED' },
   { key: 'tokenSecrets', flag: 'token-secret', env: 'CHANNELD_TOKEN_SECRETS', kind: 'list', help: 'token signing secret, ≥16 bytes; repeat to rotate (first signs, all verify); env: comma-separated; @file reads one per line' },
   { key: 'apiKeys', flag: 'api-key', env: 'CHANNELD_API_KEYS', kind: 'list', help: 'API key backends send as "authorization: Bearer <key>"; repeatable; env: comma-separated; @file reads one per line' },
@@ -180,7 +184,7 @@ function assign(config: Config, setting: Setting, value: string | number | boole
 
 /** Builds the config from defaults, then the environment, then flags; rejects unknown or bad values. */
 export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): { config: Config; help: boolean } {
-  const config: Config = { ...DEFAULT_CONFIG, tokenSecrets: [], apiKeys: [], redisSentinels: [] };
+  const config: Config = { ...DEFAULT_CONFIG, tokenSecrets: [], apiKeys: [], redisSentinels: [], redisClusterNodes: [] };
   for (const setting of SETTINGS) {
     const raw = env[setting.env];
     if (raw === undefined || raw === '') continue;

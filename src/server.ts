@@ -48,6 +48,7 @@ function createEngine(config: Config, clock: Clock, logger: Logger): Engine {
       nodeLeaseMs: config.nodeLeaseSeconds * 1000,
       sentinels: config.redisSentinels,
       sentinelName: config.redisSentinelName,
+      clusterNodes: config.redisClusterNodes,
     },
     clock,
     logger,

@@ -1,13 +1,36 @@
 import test from 'ava';
 import { pino } from 'pino';
-import { RedisEngine } from '../src/engine/redis.js';
-import { engineContract, RecordingHandler } from './helpers/engine-contract.js';
+import { RedisEngine, type RedisEngineOptions } from '../src/engine/redis.js';
+import { engineContract, RecordingHandler, type EngineFixture } from './helpers/engine-contract.js';
 import { ManualClock } from './helpers/manual-clock.js';
-import { redisAvailability, TestRedis } from './helpers/redis.js';
+import { redisAvailability, TestRedis, TestRedisCluster } from './helpers/redis.js';
 
 const availability = redisAvailability();
 let redis: TestRedis | undefined;
+let cluster: TestRedisCluster | undefined;
 let prefixes = 0;
+
+async function fixture(connection: Pick<RedisEngineOptions, 'redisUrl' | 'clusterNodes'>): Promise<EngineFixture> {
+  const clock = new ManualClock();
+  const engine = new RedisEngine(
+    {
+      replayBufferSize: 3,
+      replayWindowMs: 60_000,
+      presenceHistorySize: 4,
+      ...connection,
+      // Each test its own key space, so tests run side by side on one Redis.
+      prefix: `test${++prefixes}`,
+      nodeLeaseMs: 5000,
+      sentinels: [],
+      sentinelName: '',
+    },
+    clock,
+    pino({ level: 'silent' }),
+  );
+  const handler = new RecordingHandler();
+  await engine.start(handler);
+  return { engine, handler, advance: (ms) => clock.advance(ms), close: () => engine.stop() };
+}
 
 if (!availability.run && availability.fail) {
   test('engine redis - redis-server is installed (CI=true)', (t) => t.fail(availability.why));
@@ -15,31 +38,12 @@ if (!availability.run && availability.fail) {
   console.warn(`\n!!! SKIPPING redis engine tests: ${availability.why} !!!\n`);
 } else {
   test.before(async () => {
-    redis = await TestRedis.start();
+    [redis, cluster] = await Promise.all([TestRedis.start(), TestRedisCluster.start(3)]);
   });
   test.after.always(async () => {
-    await redis?.stop();
+    await Promise.all([redis?.stop(), cluster?.stop()]);
   });
 
-  engineContract('engine redis', async () => {
-    const clock = new ManualClock();
-    const engine = new RedisEngine(
-      {
-        replayBufferSize: 3,
-        replayWindowMs: 60_000,
-        presenceHistorySize: 4,
-        redisUrl: redis!.url,
-        // Each test its own key space, so tests run side by side on one Redis.
-        prefix: `test${++prefixes}`,
-        nodeLeaseMs: 5000,
-        sentinels: [],
-        sentinelName: '',
-      },
-      clock,
-      pino({ level: 'silent' }),
-    );
-    const handler = new RecordingHandler();
-    await engine.start(handler);
-    return { engine, handler, advance: (ms) => clock.advance(ms), close: () => engine.stop() };
-  });
+  engineContract('engine redis', () => fixture({ redisUrl: redis!.url, clusterNodes: [] }));
+  engineContract('engine redis-cluster', () => fixture({ redisUrl: 'redis://', clusterNodes: cluster!.nodes }));
 }

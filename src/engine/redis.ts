@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { Redis, type RedisOptions } from 'ioredis';
+import { Cluster, Redis, type RedisOptions } from 'ioredis';
 import type { Logger } from 'pino';
 import type { Clock, TimerHandle } from '../core/clock.js';
 import { ChannelError, ErrorCode } from '../core/errors.js';
@@ -41,6 +41,16 @@ export interface RedisEngineOptions extends EngineOptions {
   readonly sentinels: readonly string[];
   /** The master name the Sentinels watch. */
   readonly sentinelName: string;
+  /** host:port of Redis Cluster nodes to start from; empty when not a Redis Cluster. */
+  readonly clusterNodes: readonly string[];
+}
+
+/** A plain or Sentinel-managed Redis, or a Redis Cluster: the engine uses what both offer. */
+type Connection = Redis | Cluster;
+
+function hostPort(spec: string, defaultPort: number): { host: string; port: number } {
+  const [host, port] = spec.split(':');
+  return { host: host!, port: Number(port ?? defaultPort) };
 }
 
 type NodeMessage =
@@ -119,8 +129,8 @@ export class RedisEngine implements Engine {
   private readonly scripts = new Scripts();
   private readonly nodeId = randomBytes(8).toString('base64url');
   private readonly log: Logger;
-  private command: Redis | undefined;
-  private subscriber: Redis | undefined;
+  private command: Connection | undefined;
+  private subscriber: Connection | undefined;
   private handler: EngineHandler | undefined;
   private readonly followed = new Map<Topic, FollowedTopic>();
   /** This node's sockets as registered in Redis, to re-register them if the lease lapses. */
@@ -134,11 +144,13 @@ export class RedisEngine implements Engine {
     private readonly clock: Clock,
     logger: Logger,
   ) {
-    this.keys = new RedisKeys(options.prefix);
+    // In a Redis Cluster every key carries the prefix as its hash tag: the scripts touch keys of
+    // many client ids at once, which a cluster allows only within one slot.
+    this.keys = new RedisKeys(options.clusterNodes.length > 0 ? `{${options.prefix}}` : options.prefix);
     this.log = logger.child({ mod: 'engine-redis', node: this.nodeId });
   }
 
-  private connection(role: 'command' | 'subscriber'): Redis {
+  private connection(role: 'command' | 'subscriber'): Connection {
     const base: RedisOptions = {
       lazyConnect: true,
       // Fail fast while Redis is away (calls get UNAVAILABLE) rather than queue without bound;
@@ -148,17 +160,25 @@ export class RedisEngine implements Engine {
       retryStrategy: (times) => Math.min(100 * times, 2000),
       connectionName: `channeld-${this.nodeId}-${role}`,
     };
-    if (this.options.sentinels.length === 0) return new Redis(this.options.redisUrl, base);
     const url = new URL(this.options.redisUrl);
+    const credentials = { username: url.username || undefined, password: url.password || undefined };
+    if (this.options.clusterNodes.length > 0) {
+      return new Cluster(
+        this.options.clusterNodes.map((n) => hostPort(n, 6379)),
+        {
+          lazyConnect: true,
+          enableOfflineQueue: role === 'subscriber',
+          clusterRetryStrategy: (times) => Math.min(100 * times, 2000),
+          redisOptions: { ...credentials, maxRetriesPerRequest: base.maxRetriesPerRequest, connectionName: base.connectionName },
+        },
+      );
+    }
+    if (this.options.sentinels.length === 0) return new Redis(this.options.redisUrl, base);
     return new Redis({
       ...base,
-      sentinels: this.options.sentinels.map((s) => {
-        const [host, port] = s.split(':');
-        return { host: host!, port: Number(port ?? 26379) };
-      }),
+      ...credentials,
+      sentinels: this.options.sentinels.map((s) => hostPort(s, 26379)),
       name: this.options.sentinelName,
-      username: url.username || undefined,
-      password: url.password || undefined,
       db: Number(url.pathname.slice(1) || 0),
     });
   }
@@ -579,6 +599,7 @@ export class RedisEngine implements Engine {
   }
 
   private describeTarget(): string {
+    if (this.options.clusterNodes.length > 0) return `cluster nodes ${this.options.clusterNodes.join(',')}`;
     if (this.options.sentinels.length > 0) return `sentinels ${this.options.sentinels.join(',')} (${this.options.sentinelName})`;
     const url = new URL(this.options.redisUrl);
     url.password = url.password === '' ? '' : '***';
@@ -593,7 +614,7 @@ export class RedisEngine implements Engine {
     }
   }
 
-  private async call<T>(fn: (redis: Redis) => Promise<T>): Promise<T> {
+  private async call<T>(fn: (redis: Connection) => Promise<T>): Promise<T> {
     try {
       return await fn(this.command!);
     } catch (err) {
