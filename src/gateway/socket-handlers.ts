@@ -59,6 +59,9 @@ function endSocket(ws: WebSocket<SocketData>, close: CloseCode): void {
  * messages for one socket; cork-and-send per message would cost a syscall each. setImmediate runs
  * right after the turn's I/O callbacks, so nothing waits for more than that turn.
  */
+/** Queued bytes (UTF-16 units, close enough) past which a socket's queue is sent at once. */
+const FLUSH_EARLY_BYTES = 16 * 1024;
+
 class FlushQueue {
   private due: SocketSink[] = [];
   private scheduled = false;
@@ -122,15 +125,21 @@ class SocketSink implements SessionSink {
     if (!this.flushNow()) this.data.session?.end(SessionEnd.SlowConsumer);
   }
 
-  /** Queues a frame for this turn's flush; false when the socket is over its outgoing cap. */
+  /**
+   * Queues a frame for this turn's flush; false when the socket is over its outgoing cap. The cap
+   * is about what the client has not taken yet: a burst (a history replay) that the kernel accepts
+   * at once must not count, so a queue past FLUSH_EARLY_BYTES is handed to uWS right away and
+   * only uWS's own backlog is measured.
+   */
   private enqueue(frame: string): boolean {
     if (this.data.closed) return true;
     if (this.queue === undefined) {
       this.queue = [frame];
       this.flushes.add(this);
     } else this.queue.push(frame);
-    this.queuedBytes += Buffer.byteLength(frame);
-    return this.ws.getBufferedAmount() + this.queuedBytes <= this.sendBufferBytes;
+    this.queuedBytes += frame.length;
+    if (this.queuedBytes >= FLUSH_EARLY_BYTES) return this.flushNow();
+    return this.ws.getBufferedAmount() <= this.sendBufferBytes;
   }
 
   /**
