@@ -4,11 +4,12 @@
  */
 import type { HistogramData } from './load/histogram.js';
 
-export type TargetKind = 'channeld' | 'baseline';
+/** What a server speaks: channeld's protocol (one node or a cluster) or Socket.IO (the baseline). */
+export type Protocol = 'channeld' | 'baseline';
 
-/** How a receiver reaches one target. */
+/** How a generator reaches one server: senders use `grpcPort`, receivers `httpPort`. */
 export interface Endpoint {
-  readonly kind: TargetKind;
+  readonly kind: Protocol;
   readonly host: string;
   readonly httpPort: number;
   readonly grpcPort: number;

@@ -2,10 +2,12 @@ import { parseArgs } from 'node:util';
 
 export const SCENARIOS = ['storm', 'topic', 'unary', 'latency', 'stream'] as const;
 export type ScenarioName = (typeof SCENARIOS)[number];
-export const TARGETS = ['channeld', 'baseline'] as const;
+export const TARGETS = ['channeld', 'baseline', 'cluster'] as const;
+/** channeld (one node, memory engine), the grpc-js + Socket.IO baseline, or two channeld nodes over Redis. */
+export type TargetKind = (typeof TARGETS)[number];
 
 export interface BenchOptions {
-  readonly targets: readonly (typeof TARGETS)[number][];
+  readonly targets: readonly TargetKind[];
   readonly scenarios: readonly ScenarioName[];
   /** Sockets for unary, latency and stream. */
   readonly sockets: number;
@@ -30,11 +32,15 @@ export interface BenchOptions {
   readonly name: string;
   readonly serverFromDist: boolean;
   readonly cpuProf: boolean;
+  /** The redis-server binary the cluster target starts. */
+  readonly redisServer: string;
 }
 
 export const HELP = `npm run bench -- [flags]          (all numbers per run; defaults in brackets)
 
-  --targets channeld,baseline     which servers to measure [both]
+  --targets channeld,baseline,cluster
+                                  which servers to measure [all three]; cluster = two channeld
+                                  nodes (--engine redis) and a redis-server the run starts itself
   --scenarios ${SCENARIOS.join(',')}
                                   which scenarios, always run in this order [all]
   --sockets N                     sockets for unary, latency, stream [1000]
@@ -57,6 +63,7 @@ export const HELP = `npm run bench -- [flags]          (all numbers per run; def
   --name NAME                     results file name, NAME.json and NAME.md [latest]
   --server tsx|dist               run channeld from src/ with tsx, or from dist/ [tsx]
   --cpu-prof                      profile the servers (node --cpu-prof) into DIR/prof/
+  --redis-server PATH             redis-server binary for the cluster target [redis-server]
 `;
 
 function positive(name: string, raw: string, min = 1): number {
@@ -99,6 +106,7 @@ export function parseOptions(argv: readonly string[]): BenchOptions | 'help' {
       name: { type: 'string', default: 'latest' },
       server: { type: 'string', default: 'tsx' },
       'cpu-prof': { type: 'boolean', default: false },
+      'redis-server': { type: 'string', default: 'redis-server' },
     },
   });
   if (values.help) return 'help';
@@ -129,5 +137,6 @@ export function parseOptions(argv: readonly string[]): BenchOptions | 'help' {
     name: values.name,
     serverFromDist: values.server === 'dist',
     cpuProf: values['cpu-prof'],
+    redisServer: values['redis-server'],
   };
 }

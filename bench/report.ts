@@ -1,4 +1,4 @@
-import type { BenchOptions, ScenarioName } from './options.js';
+import type { BenchOptions, ScenarioName, TargetKind } from './options.js';
 import type { Machine } from './procs.js';
 import type { ScenarioResult } from './scenarios/context.js';
 
@@ -9,7 +9,7 @@ export interface BenchResults {
   readonly machine: Machine;
   readonly options: BenchOptions;
   /** Per target, the scenarios in the order they ran. */
-  readonly targets: Partial<Record<'channeld' | 'baseline', ScenarioResult[]>>;
+  readonly targets: Partial<Record<TargetKind, ScenarioResult[]>>;
   readonly comparison: FigureRow[];
   readonly goals: GoalRow[];
   /** True when no scenario lost, duplicated or misrouted a message and no call failed. */
@@ -34,6 +34,10 @@ export interface FigureRow {
   readonly baseline: number | null;
   /** channeld / baseline. */
   readonly ratio: number | null;
+  /** Two channeld nodes over Redis (senders → node A, sockets on node B). */
+  readonly cluster: number | null;
+  /** cluster / channeld: what going through Redis to another node costs. */
+  readonly clusterRatio: number | null;
 }
 
 export interface GoalRow {
@@ -60,15 +64,20 @@ const FIGURES: readonly Figure[] = [
   { scenario: 'latency', key: 'p99Ms', label: 'fixed load: latency p99 (ms)', better: 'lower', digits: 2 },
 ];
 
-function figure(results: BenchResults['targets'], target: 'channeld' | 'baseline', scenario: ScenarioName, key: string): number | null {
+function figure(results: BenchResults['targets'], target: TargetKind, scenario: ScenarioName, key: string): number | null {
   const value = results[target]?.find((r) => r.scenario === scenario)?.figures[key];
   return value === undefined || !Number.isFinite(value) ? null : value;
+}
+
+function over(x: number | null, y: number | null): number | null {
+  return x !== null && y !== null && y !== 0 ? x / y : null;
 }
 
 export function compare(targets: BenchResults['targets']): FigureRow[] {
   return FIGURES.map((f) => {
     const channeld = figure(targets, 'channeld', f.scenario, f.key);
     const baseline = figure(targets, 'baseline', f.scenario, f.key);
+    const cluster = figure(targets, 'cluster', f.scenario, f.key);
     return {
       scenario: f.scenario,
       figure: f.label,
@@ -76,7 +85,9 @@ export function compare(targets: BenchResults['targets']): FigureRow[] {
       better: f.better,
       channeld,
       baseline,
-      ratio: channeld !== null && baseline !== null && baseline !== 0 ? channeld / baseline : null,
+      ratio: over(channeld, baseline),
+      cluster,
+      clusterRatio: over(cluster, channeld),
     };
   });
 }
@@ -110,6 +121,8 @@ export function goals(targets: BenchResults['targets']): GoalRow[] {
   ];
 }
 
+const TARGET_ORDER: readonly TargetKind[] = ['channeld', 'baseline', 'cluster'];
+
 function num(v: number | null, digits: number): string {
   if (v === null) return '—';
   return v.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
@@ -127,21 +140,40 @@ export function markdown(results: BenchResults): string {
       `${o.messageBytes}-byte messages, ${o.receivers} receiver + ${o.senders} sender processes, in flight per sender: unary ${o.unaryInFlight}, ` +
       `stream ${o.streamInFlight} (${o.streamBatch} per request), broadcast ${o.broadcastInFlight}; latency load ${o.latencyLoad * 100} % of each target's own unary peak.`,
   );
-  lines.push('');
-  lines.push('| figure | channeld | baseline (grpc-js + Socket.IO) | channeld / baseline |');
-  lines.push('| --- | ---: | ---: | ---: |');
-  for (const row of results.comparison) {
-    const f = FIGURES.find((x) => x.scenario === row.scenario && x.key === row.key)!;
-    const note = row.better === 'lower' ? ' (lower is better)' : '';
-    lines.push(`| ${row.figure}${note} | ${num(row.channeld, f.digits)} | ${num(row.baseline, f.digits)} | ${row.ratio === null ? '—' : `${row.ratio.toFixed(2)}×`} |`);
+  const digits = (row: FigureRow): number => FIGURES.find((x) => x.scenario === row.scenario && x.key === row.key)!.digits;
+  const note = (row: FigureRow): string => (row.better === 'lower' ? ' (lower is better)' : '');
+  const times = (v: number | null): string => (v === null ? '—' : `${v.toFixed(2)}×`);
+  if (results.targets.channeld !== undefined || results.targets.baseline !== undefined) {
+    lines.push('');
+    lines.push('| figure | channeld | baseline (grpc-js + Socket.IO) | channeld / baseline |');
+    lines.push('| --- | ---: | ---: | ---: |');
+    for (const row of results.comparison) {
+      lines.push(`| ${row.figure}${note(row)} | ${num(row.channeld, digits(row))} | ${num(row.baseline, digits(row))} | ${times(row.ratio)} |`);
+    }
+  }
+  const clusterRows = results.comparison.filter((row) => row.cluster !== null);
+  if (clusterRows.length > 0) {
+    lines.push('');
+    lines.push('Two nodes + Redis against one node: senders call node A, every socket is on node B, so every delivery goes A → Redis → B.');
+    lines.push('');
+    lines.push('| figure | channeld, one node | cluster, 2 nodes + Redis | cluster / one node |');
+    lines.push('| --- | ---: | ---: | ---: |');
+    for (const row of clusterRows) {
+      lines.push(`| ${row.figure}${note(row)} | ${num(row.channeld, digits(row))} | ${num(row.cluster, digits(row))} | ${times(row.clusterRatio)} |`);
+    }
   }
   lines.push('');
-  lines.push('CPU while each scenario ran, % of one core (server = the target; r* = receiver, s* = sender processes):');
+  lines.push('CPU while each scenario ran, % of one core (server = the one-node target; cluster: nodeA = gRPC node, nodeB = socket node, redis; r* = receiver, s* = sender processes):');
   lines.push('');
-  const names = ['server', ...Array.from({ length: o.receivers }, (_, i) => `r${i}`), ...Array.from({ length: o.senders }, (_, i) => `s${i}`)];
+  const ran = TARGET_ORDER.filter((t) => results.targets[t] !== undefined);
+  const serverNames = [
+    ...(ran.some((t) => t !== 'cluster') ? ['server'] : []),
+    ...(ran.includes('cluster') ? ['nodeA', 'nodeB', 'redis'] : []),
+  ];
+  const names = [...serverNames, ...Array.from({ length: o.receivers }, (_, i) => `r${i}`), ...Array.from({ length: o.senders }, (_, i) => `s${i}`)];
   lines.push(`| scenario | target | ${names.join(' | ')} |`);
   lines.push(`| --- | --- | ${names.map(() => '---:').join(' | ')} |`);
-  for (const target of ['channeld', 'baseline'] as const) {
+  for (const target of ran) {
     for (const r of results.targets[target] ?? []) {
       if (r.skipped !== undefined) {
         lines.push(`| ${r.scenario} | ${target} | skipped: ${r.skipped} |`);

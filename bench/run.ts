@@ -1,14 +1,14 @@
 /**
  * The benchmark: `npm run bench -- --help`. Starts each target (channeld, the grpc-js + Socket.IO
- * baseline) as a child process, drives it from separate receiver and sender processes, and writes
- * <out>/<name>.json and .md. Exits 1 when any message was lost, duplicated or misrouted, or any
+ * baseline, two channeld nodes over Redis) as child processes, drives it from separate receiver
+ * and sender processes, and writes <out>/<name>.json and .md. Exits 1 when any message was lost, duplicated or misrouted, or any
  * call failed.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Fleet } from './fleet.js';
-import { HELP, parseOptions, type BenchOptions, type ScenarioName } from './options.js';
+import { HELP, parseOptions, type BenchOptions, type ScenarioName, type TargetKind } from './options.js';
 import { machine } from './procs.js';
 import { compare, goals, markdown, type BenchResults } from './report.js';
 import { closeSockets, openGroup, type Context, type ScenarioResult, type SocketGroup } from './scenarios/context.js';
@@ -17,7 +17,7 @@ import { connectStorm } from './scenarios/storm.js';
 import { streaming } from './scenarios/stream.js';
 import { topicFanOut } from './scenarios/topic.js';
 import { unary } from './scenarios/unary.js';
-import { startTarget } from './targets.js';
+import { startTarget, type Target } from './targets.js';
 
 function summary(r: ScenarioResult): string {
   if (r.skipped !== undefined) return `SKIPPED: ${r.skipped}`;
@@ -28,10 +28,17 @@ function summary(r: ScenarioResult): string {
   return `${figures}  cpu: ${cpu}${r.problems.length > 0 ? `\n    PROBLEMS: ${r.problems.join('; ')}` : ''}`;
 }
 
-async function runTarget(kind: 'channeld' | 'baseline', options: BenchOptions, fleet: Fleet): Promise<ScenarioResult[]> {
-  const nodeArgs = options.cpuProf ? ['--cpu-prof', `--cpu-prof-dir=${join(options.out, 'prof', kind)}`] : [];
-  const target = await startTarget(kind, { fromDist: options.serverFromDist, nodeArgs });
-  console.log(`== ${kind} (pid ${target.pid}, gRPC :${target.endpoint.grpcPort}, HTTP :${target.endpoint.httpPort})`);
+function describe(target: Target): string {
+  const pids = target.processes.map((p) => `${p.name} pid ${p.pid}`).join(', ');
+  if (target.kind !== 'cluster') return `${pids}, gRPC :${target.grpc.grpcPort}, HTTP :${target.ws.httpPort}`;
+  return `${pids}; senders → node A gRPC :${target.grpc.grpcPort}, sockets → node B HTTP :${target.ws.httpPort}, every delivery through Redis`;
+}
+
+async function runTarget(kind: TargetKind, options: BenchOptions, fleet: Fleet): Promise<ScenarioResult[]> {
+  const nodeArgs = (label: string): string[] =>
+    options.cpuProf ? ['--cpu-prof', `--cpu-prof-dir=${join(options.out, 'prof', label === 'server' ? kind : `${kind}-${label}`)}`] : [];
+  const target = await startTarget(kind, { fromDist: options.serverFromDist, nodeArgs, redisServer: options.redisServer });
+  console.log(`== ${kind} (${describe(target)})`);
   const results: ScenarioResult[] = [];
   const ctx: Context = { target, fleet, options, earlier: {} };
   const record = (r: ScenarioResult): void => {
@@ -41,7 +48,7 @@ async function runTarget(kind: 'channeld' | 'baseline', options: BenchOptions, f
   };
   const wants = (s: ScenarioName): boolean => options.scenarios.includes(s);
   try {
-    await Promise.all(fleet.senders.map((s) => s.request({ type: 'connect', endpoint: target.endpoint })));
+    await Promise.all(fleet.senders.map((s) => s.request({ type: 'connect', endpoint: target.grpc })));
     if (wants('storm') || wants('topic')) {
       const { result, group } = await connectStorm(ctx);
       if (wants('storm')) record(result);

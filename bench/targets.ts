@@ -1,20 +1,39 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import type { Endpoint, TargetKind } from './ipc.js';
+import type { Endpoint, Protocol } from './ipc.js';
+import type { TargetKind } from './options.js';
 
 export interface TargetOptions {
   /** Run channeld from dist/ (npm run build) instead of the TypeScript sources. */
   readonly fromDist: boolean;
-  /** Extra Node flags for the server process, e.g. --cpu-prof. */
-  readonly nodeArgs: readonly string[];
+  /** Extra Node flags per server process, e.g. --cpu-prof; `label` is the process's CPU name. */
+  readonly nodeArgs: (label: string) => readonly string[];
+  /** The redis-server binary (cluster only). */
+  readonly redisServer: string;
+}
+
+/** A process that belongs to a target, named as in the CPU figures. */
+export interface TargetProcess {
+  readonly name: string;
+  readonly pid: number;
 }
 
 export interface Target {
   readonly kind: TargetKind;
-  readonly endpoint: Endpoint;
-  readonly pid: number;
-  /** SIGTERM, then SIGKILL if it has not exited after 20 s. */
+  /** Where the senders make their gRPC calls (cluster: node A). */
+  readonly grpc: Endpoint;
+  /** Where the receivers open their sockets (cluster: node B, so every delivery crosses Redis). */
+  readonly ws: Endpoint;
+  /** Every server-side process: `server` for one node; `nodeA`, `nodeB`, `redis` for the cluster. */
+  readonly processes: readonly TargetProcess[];
+  /** The process that holds the sockets, whose RSS the connect storm reads. */
+  readonly socketPid: number;
+  /** SIGTERM, then SIGKILL if a process has not exited after 20 s; nodes before Redis. */
   stop(): Promise<void>;
 }
 
@@ -23,16 +42,6 @@ const READY_TIMEOUT_MS = 60_000;
 const STOP_TIMEOUT_MS = 20_000;
 const PINO_WARN = 40;
 
-function command(kind: TargetKind, options: TargetOptions): string[] {
-  if (kind === 'baseline') return [...options.nodeArgs, '--import', 'tsx', 'bench/baseline/server.ts', '--host', HOST];
-  const ports = ['--grpc-host', HOST, '--grpc-port', '0', '--http-host', HOST, '--http-port', '0', '--log-level', 'info'];
-  if (options.fromDist) {
-    if (!existsSync('dist/src/cli.js')) throw new Error('dist/src/cli.js is missing: run `npm run build` or drop --server dist');
-    return [...options.nodeArgs, 'dist/src/cli.js', ...ports];
-  }
-  return [...options.nodeArgs, '--import', 'tsx', 'src/cli.ts', ...ports];
-}
-
 interface ReadyLine {
   readonly msg?: unknown;
   readonly level?: unknown;
@@ -40,21 +49,46 @@ interface ReadyLine {
   readonly httpPort?: unknown;
 }
 
-/** Starts a target as a child process and waits for its ready line (ports chosen by the OS). */
-export function startTarget(kind: TargetKind, options: TargetOptions): Promise<Target> {
-  const child: ChildProcess = spawn(process.execPath, command(kind, options), { stdio: ['ignore', 'pipe', 'inherit'] });
-  const readyMsg = kind === 'channeld' ? 'channeld ready' : 'baseline ready';
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+interface Child {
+  readonly pid: number;
+  stop(): Promise<void>;
+}
+
+function stoppable(child: ChildProcess): Child {
+  const exited = new Promise<void>((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) resolve();
+    else child.once('exit', () => resolve());
+  });
+  return {
+    pid: child.pid!,
+    async stop() {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      child.kill('SIGTERM');
+      const killer = setTimeout(() => child.kill('SIGKILL'), STOP_TIMEOUT_MS);
+      await exited;
+      clearTimeout(killer);
+    },
+  };
+}
+
+interface Server extends Child {
+  readonly endpoint: Endpoint;
+}
+
+/** Starts one server (a channeld node or the baseline) and waits for its ready line (ports chosen by the OS). */
+function startServer(label: string, protocol: Protocol, args: readonly string[], env: NodeJS.ProcessEnv): Promise<Server> {
+  const child: ChildProcess = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'], env });
+  const readyMsg = protocol === 'channeld' ? 'channeld ready' : 'baseline ready';
   return new Promise((resolve, reject) => {
     let ready = false;
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
-      reject(new Error(`${kind} did not log "${readyMsg}" within ${READY_TIMEOUT_MS} ms`));
+      reject(new Error(`${label} did not log "${readyMsg}" within ${READY_TIMEOUT_MS} ms`));
     }, READY_TIMEOUT_MS);
     child.once('exit', (code, signal) => {
       if (ready) return;
       clearTimeout(timer);
-      reject(new Error(`${kind} exited before it was ready (code ${code}, signal ${signal})`));
+      reject(new Error(`${label} exited before it was ready (code ${code}, signal ${signal})`));
     });
     const lines = createInterface({ input: child.stdout! });
     lines.on('line', (line) => {
@@ -62,30 +96,122 @@ export function startTarget(kind: TargetKind, options: TargetOptions): Promise<T
       try {
         parsed = JSON.parse(line) as ReadyLine;
       } catch {
-        process.stderr.write(`[${kind}] ${line}\n`);
+        process.stderr.write(`[${label}] ${line}\n`);
         return;
       }
       // Warnings and errors from the server are worth seeing next to the numbers.
-      if (typeof parsed.level === 'number' && parsed.level >= PINO_WARN) process.stderr.write(`[${kind}] ${line}\n`);
+      if (typeof parsed.level === 'number' && parsed.level >= PINO_WARN) process.stderr.write(`[${label}] ${line}\n`);
       if (ready || parsed.msg !== readyMsg) return;
       if (typeof parsed.grpcPort !== 'number' || typeof parsed.httpPort !== 'number') {
-        reject(new Error(`${kind} ready line without ports: ${line}`));
+        child.kill('SIGKILL');
+        reject(new Error(`${label} ready line without ports: ${line}`));
         return;
       }
       ready = true;
       clearTimeout(timer);
-      resolve({
-        kind,
-        endpoint: { kind, host: HOST, grpcPort: parsed.grpcPort, httpPort: parsed.httpPort },
-        pid: child.pid!,
-        async stop() {
-          if (child.exitCode !== null || child.signalCode !== null) return;
-          child.kill('SIGTERM');
-          const killer = setTimeout(() => child.kill('SIGKILL'), STOP_TIMEOUT_MS);
-          await exited;
-          clearTimeout(killer);
-        },
-      });
+      resolve({ ...stoppable(child), endpoint: { kind: protocol, host: HOST, grpcPort: parsed.grpcPort, httpPort: parsed.httpPort } });
     });
   });
+}
+
+function channeldArgs(options: TargetOptions, label: string, extra: readonly string[]): string[] {
+  const ports = ['--grpc-host', HOST, '--grpc-port', '0', '--http-host', HOST, '--http-port', '0', '--log-level', 'info', ...extra];
+  if (options.fromDist) {
+    if (!existsSync('dist/src/cli.js')) throw new Error('dist/src/cli.js is missing: run `npm run build` or drop --server dist');
+    return [...options.nodeArgs(label), 'dist/src/cli.js', ...ports];
+  }
+  return [...options.nodeArgs(label), '--import', 'tsx', 'src/cli.ts', ...ports];
+}
+
+function single(kind: TargetKind, server: Server): Target {
+  return { kind, grpc: server.endpoint, ws: server.endpoint, processes: [{ name: 'server', pid: server.pid }], socketPid: server.pid, stop: () => server.stop() };
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once('error', reject);
+    probe.listen(0, HOST, () => {
+      const address = probe.address();
+      const port = typeof address === 'object' && address !== null ? address.port : 0;
+      probe.close(() => resolve(port));
+    });
+  });
+}
+
+/** A redis-server on a free port with no persistence: the bench measures channeld, not the disk. */
+async function startRedis(binary: string): Promise<Child & { readonly port: number }> {
+  const port = await freePort();
+  const args = ['--port', String(port), '--bind', HOST, '--save', '', '--appendonly', 'no', '--dir', tmpdir()];
+  const child = spawn(binary, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+  await new Promise<void>((resolve, reject) => {
+    let out = '';
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`redis-server did not start within ${READY_TIMEOUT_MS} ms: ${out.slice(-500)}`));
+    }, READY_TIMEOUT_MS);
+    child.once('error', (err) => {
+      clearTimeout(timer);
+      reject(new Error(`cannot run ${binary} (${err.message}); install it (apt-get install redis-server), pass --redis-server PATH, or leave cluster out of --targets`));
+    });
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`redis-server exited with ${code}: ${out.slice(-500)}`));
+    });
+    child.stdout.on('data', (chunk: Buffer) => {
+      out += chunk.toString();
+      if (out.includes('Ready to accept connections')) {
+        clearTimeout(timer);
+        child.stdout.removeAllListeners('data');
+        child.stdout.resume();
+        resolve();
+      }
+    });
+  });
+  return { ...stoppable(child), port };
+}
+
+/**
+ * Two channeld nodes on one Redis, with one random token secret and key prefix for the run. The
+ * senders call node A and the sockets live on node B, so every message goes A → Redis → B.
+ */
+async function startCluster(options: TargetOptions): Promise<Target> {
+  const redis = await startRedis(options.redisServer);
+  const prefix = `bench-${randomBytes(4).toString('hex')}`;
+  // The secret goes through the environment so it stays out of `ps`.
+  const env = { ...process.env, CHANNELD_TOKEN_SECRETS: randomBytes(32).toString('hex') };
+  const redisArgs = ['--engine', 'redis', '--redis-url', `redis://${HOST}:${redis.port}`, '--redis-prefix', prefix];
+  const started: Server[] = [];
+  try {
+    for (const label of ['nodeA', 'nodeB']) started.push(await startServer(`cluster ${label}`, 'channeld', channeldArgs(options, label, redisArgs), env));
+  } catch (err) {
+    await Promise.all(started.map((s) => s.stop()));
+    await redis.stop();
+    throw err;
+  }
+  const [a, b] = started as [Server, Server];
+  return {
+    kind: 'cluster',
+    grpc: a.endpoint,
+    ws: b.endpoint,
+    processes: [
+      { name: 'nodeA', pid: a.pid },
+      { name: 'nodeB', pid: b.pid },
+      { name: 'redis', pid: redis.pid },
+    ],
+    socketPid: b.pid,
+    async stop() {
+      await Promise.all([a.stop(), b.stop()]);
+      await redis.stop();
+    },
+  };
+}
+
+/** Starts a target as child processes and resolves once every process is ready. */
+export async function startTarget(kind: TargetKind, options: TargetOptions): Promise<Target> {
+  if (kind === 'cluster') return startCluster(options);
+  if (kind === 'baseline') {
+    return single(kind, await startServer(kind, 'baseline', [...options.nodeArgs('server'), '--import', 'tsx', 'bench/baseline/server.ts', '--host', HOST], process.env));
+  }
+  return single(kind, await startServer(kind, 'channeld', channeldArgs(options, 'server', []), process.env));
 }

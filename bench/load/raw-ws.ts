@@ -41,6 +41,8 @@ export class RawWs {
   readonly socket: Socket;
   private pending: Buffer | undefined;
   private upgraded = false;
+  /** Frames read after the upgrade, for the error when the server drops the connection. */
+  private frames = 0;
   private ended = false;
 
   constructor(
@@ -62,7 +64,9 @@ export class RawWs {
     this.socket.on('connect', () => this.socket.write(request));
     this.socket.on('data', (chunk: Buffer) => this.onData(chunk, clock()));
     this.socket.on('error', (err) => this.end(`socket error: ${err.message}`));
-    this.socket.on('close', () => this.end('connection closed by the server'));
+    this.socket.on('close', () =>
+      this.end(`connection closed by the server ${this.upgraded ? `after the upgrade and ${this.frames} frames` : 'before the upgrade'}, without a close frame`),
+    );
   }
 
   sendText(text: string): void {
@@ -128,6 +132,7 @@ export class RawWs {
         return;
       }
       const opcode = b0 & 0x0f;
+      this.frames++;
       if (opcode === OPCODE_TEXT || opcode === OPCODE_BINARY) {
         this.handler.onText(this, buf, start, end, nowUs);
       } else if (opcode === OPCODE_PING) {

@@ -3,7 +3,7 @@
  * per-socket counts, duplicates, server seq continuity (channeld) and delivery latency from the send
  * timestamp inside each payload. Driven by the coordinator over IPC (bench/ipc.ts).
  */
-import type { Endpoint, OpenReply, ReceiverReport, ReceiverRequest, SocketSpec, TargetKind } from '../ipc.js';
+import type { Endpoint, OpenReply, Protocol, ReceiverReport, ReceiverRequest, SocketSpec } from '../ipc.js';
 import { Histogram, monotonicUs } from './histogram.js';
 import { parsePayload, type ParsedPayload } from './payload.js';
 import { RawWs, type RawWsHandler } from './raw-ws.js';
@@ -16,7 +16,7 @@ const OPEN_TIMEOUT_MS = 60_000;
 const PROGRESS_INTERVAL_MS = 25;
 const TOPIC_NONE = -1;
 
-let kind: TargetKind = 'channeld';
+let kind: Protocol = 'channeld';
 let sockets: RawWs[] = [];
 let specs: readonly SocketSpec[] = [];
 let received = new Uint32Array(0);

@@ -19,7 +19,7 @@ export interface ScenarioResult {
   readonly skipped?: string;
   /** Named numbers; see bench/report.ts for their meaning and units. */
   readonly figures: Record<string, number>;
-  /** Percent of one core per process while the scenario ran: `server`, `r0`…, `s0`…. */
+  /** Percent of one core per process while the scenario ran: the target's (`server`, or `nodeA`, `nodeB`, `redis`), `r0`…, `s0`…. */
   readonly cpu: Record<string, number>;
   readonly params: Record<string, number | string>;
   /** Loss, duplicates, errors: any entry fails the run. */
@@ -35,7 +35,7 @@ export function slice(n: number, parts: number, i: number): [number, number] {
 }
 
 export function cpuMeter(ctx: Context): CpuMeter {
-  return new CpuMeter([{ name: 'server', pid: ctx.target.pid }, ...ctx.fleet.processes]);
+  return new CpuMeter([...ctx.target.processes, ...ctx.fleet.processes]);
 }
 
 function fmt(n: number): string {
@@ -100,7 +100,7 @@ export async function openSockets(ctx: Context, tokens: readonly string[]): Prom
       const [a, b] = slice(tokens.length, receivers.length, i);
       const sockets: SocketSpec[] = [];
       for (let k = a; k < b; k++) sockets.push({ clientIdx: k, token: tokens[k]! });
-      return r.request<OpenReply>({ type: 'open', endpoint: ctx.target.endpoint, sockets, concurrency: ctx.options.connectConcurrency });
+      return r.request<OpenReply>({ type: 'open', endpoint: ctx.target.ws, sockets, concurrency: ctx.options.connectConcurrency });
     }),
   );
   return { seconds: (performance.now() - started) / 1000, replies };

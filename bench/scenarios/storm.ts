@@ -5,9 +5,9 @@ import { Histogram } from '../load/histogram.js';
 /**
  * Scenario 4, connect storm: mint --topic-sockets tokens over gRPC, then open that many sockets as
  * fast as the receivers can (--connect-concurrency handshakes in flight each). Figures: tokens/s,
- * connections/s (until the last welcome), connect latency, and the server's RSS growth per idle
- * socket (VmRSS after the sockets sat idle for --settle seconds, minus VmRSS before they opened).
- * The sockets stay open for the topic scenario.
+ * connections/s (until the last welcome), connect latency, and the RSS growth per idle socket of the
+ * server holding the sockets, cluster: node B (VmRSS after the sockets sat idle for --settle seconds,
+ * minus VmRSS before they opened). The sockets stay open for the topic scenario.
  */
 export async function connectStorm(ctx: Context): Promise<{ result: ScenarioResult; group: SocketGroup }> {
   const count = ctx.options.topicSockets;
@@ -16,7 +16,7 @@ export async function connectStorm(ctx: Context): Promise<{ result: ScenarioResu
   const tokens = await mint(ctx, clientIds);
   const mintSeconds = (performance.now() - mintStarted) / 1000;
 
-  const rssBefore = rssBytes(ctx.target.pid);
+  const rssBefore = rssBytes(ctx.target.socketPid);
   const meter = cpuMeter(ctx);
   // Receivers count welcomes as deliveries while they open sockets, which feeds the progress line.
   ctx.fleet.beginPhase(Number.POSITIVE_INFINITY);
@@ -27,7 +27,7 @@ export async function connectStorm(ctx: Context): Promise<{ result: ScenarioResu
   const cpu = meter.read();
   stopProgress();
   await new Promise((resolve) => setTimeout(resolve, ctx.options.settleSeconds * 1000));
-  const rssAfter = rssBytes(ctx.target.pid);
+  const rssAfter = rssBytes(ctx.target.socketPid);
 
   const connect = new Histogram();
   const problems: string[] = [];
