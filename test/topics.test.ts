@@ -1,5 +1,7 @@
+import { once } from 'node:events';
 import * as grpc from '@grpc/grpc-js';
 import test from 'ava';
+import WebSocket from 'ws';
 import { rejectsWith } from './helpers/grpc.js';
 import { connect, startTestServer, type TestServer } from './helpers/server.js';
 import { RawSocket } from './helpers/socket.js';
@@ -152,4 +154,29 @@ test('subscribe - limits: topic name, empty list, and 64 topics per client id', 
   for (let i = 0; i < 64; i++) await ts.rpc.subscribe({ clientIds: [id], topic: `many-${i}` });
   await rejectsWith(t, ts.rpc.subscribe({ clientIds: [id], topic: 'one-too-many' }), grpc.status.FAILED_PRECONDITION, 'already in 64 topics; the limit is 64');
   t.deepEqual(await ts.rpc.subscribe({ clientIds: [id], topic: 'many-0' }), { added: 0 }, 'rejoining an existing topic is fine');
+});
+
+test('topics - a second topic resume frame is a protocol error', async (t) => {
+  const id = unique('twice-resumed');
+  const { token } = await ts.createChannel(id);
+  const socket = new RawSocket(ts.wsUrl, token, { topics: [['x', 'e', 1]] });
+  await socket.until(() => socket.welcome !== undefined, 'welcome');
+  socket.ws.send(JSON.stringify([5, [['x', 'e', 2]]]));
+  t.deepEqual(await socket.closed, { code: 4504, reason: 'Protocol+error.' });
+});
+
+test('topics - an announced resume must come before any other frame', async (t) => {
+  const { token } = await ts.createChannel(unique('ack-first'));
+  const ws = new WebSocket(`${ts.wsUrl}?topics=1`, ['channeld.v1', `token.${token}`]);
+  await new Promise((resolve) => ws.once('open', resolve));
+  ws.send(JSON.stringify([3, 0]));
+  const [code] = (await once(ws, 'close')) as [number];
+  t.is(code, 4504);
+});
+
+test('topics - a topics query other than 1 is refused with 400', async (t) => {
+  const { token } = await ts.createChannel(unique('bad-query'));
+  const ws = new WebSocket(`${ts.wsUrl}?topics=2`, ['channeld.v1', `token.${token}`]);
+  const status = await new Promise<number>((resolve) => ws.once('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0)));
+  t.is(status, 400);
 });

@@ -10,7 +10,6 @@ import { RawWs, type RawWsHandler } from './raw-ws.js';
 import { serveRequests } from './serve.js';
 
 const QUOTE = 0x22;
-const COMMA = 0x2c;
 const ZERO = 0x30;
 const OPEN_TIMEOUT_MS = 60_000;
 const PROGRESS_INTERVAL_MS = 25;

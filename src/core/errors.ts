@@ -27,3 +27,9 @@ export class ChannelError extends Error {
 export function invalidArgument(message: string): ChannelError {
   return new ChannelError(ErrorCode.InvalidArgument, message);
 }
+
+/** Anything thrown, as a ChannelError: our own pass through, the rest become INTERNAL. */
+export function toChannelError(err: unknown): ChannelError {
+  if (err instanceof ChannelError) return err;
+  return new ChannelError(ErrorCode.Internal, err instanceof Error ? err.message : String(err), { cause: err });
+}

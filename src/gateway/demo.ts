@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { Hub } from '../core/hub.js';
-import { toChannelError } from '../core/hub.js';
+import { toChannelError } from '../core/errors.js';
 import { readBody, reply } from './http.js';
 import type { TemplatedApp } from './uws.js';
 

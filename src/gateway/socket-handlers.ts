@@ -35,7 +35,9 @@ export function uwsTopic(topic: Topic): string {
 export interface SocketData {
   readonly check: TokenCheck;
   readonly resume: StreamPosition | undefined;
-  /** Set when the URL announced a topic resume frame (topics=1) and it has not arrived yet. */
+  /** The URL announced a topic resume frame (topics=1). */
+  readonly announcesTopics: boolean;
+  /** Takes the announced topic resume frame; set from open until it arrives (or times out). */
   awaitTopics: ((positions: ReadonlyMap<Topic, StreamPosition>) => void) | undefined;
   session: Session | undefined;
   closed: boolean;
@@ -213,8 +215,14 @@ export function socketHandlers(hub: Hub, sendBufferBytes: number, logger: Logger
       hub.authenticate(token).then(
         (check) => {
           if (aborted) return;
-          const data: SocketData = { check, resume: resume.position, awaitTopics: undefined, session: undefined, closed: false };
-          if (resume.topics) data.awaitTopics = () => undefined;
+          const data: SocketData = {
+            check,
+            resume: resume.position,
+            announcesTopics: resume.topics,
+            awaitTopics: undefined,
+            session: undefined,
+            closed: false,
+          };
           res.cork(() => res.upgrade(data, key, PROTOCOL, extensions, context));
         },
         (err: unknown) => {
@@ -232,7 +240,7 @@ export function socketHandlers(hub: Hub, sendBufferBytes: number, logger: Logger
         return;
       }
       let topicResume: Promise<ReadonlyMap<Topic, StreamPosition>> | undefined;
-      if (data.awaitTopics !== undefined) {
+      if (data.announcesTopics) {
         topicResume = new Promise((resolve) => {
           const timer = setTimeout(() => {
             data.awaitTopics = undefined;

@@ -17,7 +17,6 @@ import type { PresenceItem } from '../core/presence-feed.js';
 import { PresenceReason, PresenceState, type PresenceChange } from '../core/types.js';
 import { grpcCodeOf, toGrpcStatus } from './status.js';
 import { ChannelError, ErrorCode } from '../core/errors.js';
-import { toChannelError } from '../core/hub.js';
 import { MAX_BATCH_ITEMS } from '../core/limits.js';
 
 const STATES: Record<PresenceState, ProtoState> = {

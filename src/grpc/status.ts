@@ -1,6 +1,5 @@
 import { status, type ServerErrorResponse, Metadata } from '@grpc/grpc-js';
-import { ErrorCode } from '../core/errors.js';
-import { toChannelError } from '../core/hub.js';
+import { ErrorCode, toChannelError } from '../core/errors.js';
 
 const CODES: Record<ErrorCode, status> = {
   [ErrorCode.InvalidArgument]: status.INVALID_ARGUMENT,
