@@ -1,13 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import { Cluster, Redis, type RedisOptions } from 'ioredis';
 import type { Logger } from 'pino';
-import type { Clock, TimerHandle } from '../core/clock.js';
+import type { Clock } from '../core/clock.js';
 import { ChannelError, ErrorCode } from '../core/errors.js';
 import { MAX_DURATION_MINUTES } from '../core/limits.js';
 import {
   PresenceReason,
   PresenceState,
-  type ChannelMessage,
   type ClientId,
   type ClientPresence,
   type Epoch,
@@ -29,6 +28,9 @@ import type {
 } from './engine.js';
 import { RedisKeys } from './redis/keys.js';
 import { Scripts, type ScriptName } from './redis/scripts.js';
+import { parseEntries, type Connection } from './redis/streams.js';
+import { NodeLease } from './redis/node-lease.js';
+import { TopicFeed, type TopicWire } from './redis/topic-feed.js';
 
 export interface RedisEngineOptions extends EngineOptions {
   /** redis://[user:password@]host:port[/db]; with sentinels, only its credentials and db are used. */
@@ -45,8 +47,6 @@ export interface RedisEngineOptions extends EngineOptions {
   readonly clusterNodes: readonly string[];
 }
 
-/** A plain or Sentinel-managed Redis, or a Redis Cluster: the engine uses what both offer. */
-type Connection = Redis | Cluster;
 
 function hostPort(spec: string, defaultPort: number): { host: string; port: number } {
   const [host, port] = spec.split(':');
@@ -60,14 +60,6 @@ type NodeMessage =
   | { k: 'j'; c: ClientId; tp: Topic; e: Epoch; s: number }
   | { k: 'l'; c: ClientId; tp: Topic };
 
-interface TopicWire {
-  tp: Topic;
-  e: Epoch;
-  s: number;
-  t: number;
-  d: string;
-}
-
 interface PresenceWire {
   c: ClientId;
   s: PresenceState;
@@ -75,14 +67,6 @@ interface PresenceWire {
   t: number;
   id: string;
   o: string;
-}
-
-/** What this node last passed on for a followed topic, to drop repeats and fill gaps. */
-interface FollowedTopic {
-  epoch: Epoch | undefined;
-  last: number;
-  /** Serialises gap fills so messages leave in seq order. */
-  chain: Promise<void>;
 }
 
 const REVOCATION_TTL_MS = MAX_DURATION_MINUTES * 60_000;
@@ -103,21 +87,6 @@ function unavailable(err: unknown): ChannelError {
   return new ChannelError(ErrorCode.Unavailable, `redis is unavailable (${detail}); retry shortly`, { cause: err });
 }
 
-function parseEntries(entries: unknown): ChannelMessage[] {
-  const out: ChannelMessage[] = [];
-  for (const entry of entries as [string, string[]][]) {
-    const [id, fields] = entry;
-    let data = '';
-    let timeMs = 0;
-    for (let i = 0; i < fields.length; i += 2) {
-      if (fields[i] === 'd') data = fields[i + 1]!;
-      else if (fields[i] === 't') timeMs = Number(fields[i + 1]);
-    }
-    out.push({ seq: Number(id.slice(2)), data, timeMs });
-  }
-  return out;
-}
-
 function parseCursor(cursor: string): [bigint, bigint] | undefined {
   const match = /^(\d+)-(\d+)$/.exec(cursor);
   return match === null ? undefined : [BigInt(match[1]!), BigInt(match[2]!)];
@@ -132,11 +101,10 @@ export class RedisEngine implements Engine {
   private command: Connection | undefined;
   private subscriber: Connection | undefined;
   private handler: EngineHandler | undefined;
-  private readonly followed = new Map<Topic, FollowedTopic>();
+  private readonly topics: TopicFeed;
   /** This node's sockets as registered in Redis, to re-register them if the lease lapses. */
   private readonly local = new Map<ClientId, SocketId>();
-  private leaseTimer: TimerHandle | undefined;
-  private stopped = false;
+  private readonly lease: NodeLease;
   private subscriberReadyOnce = false;
 
   constructor(
@@ -148,6 +116,25 @@ export class RedisEngine implements Engine {
     // many client ids at once, which a cluster allows only within one slot.
     this.keys = new RedisKeys(options.clusterNodes.length > 0 ? `{${options.prefix}}` : options.prefix);
     this.log = logger.child({ mod: 'engine-redis', node: this.nodeId });
+    this.lease = new NodeLease({
+      keys: this.keys,
+      nodeId: this.nodeId,
+      leaseMs: options.nodeLeaseMs,
+      presenceHistorySize: options.presenceHistorySize,
+      replayWindowMs: options.replayWindowMs,
+      command: () => this.command!,
+      run: (name, keys, args) => this.run(name, keys, args),
+      nowMs: () => this.clock.nowMs(),
+      onLapsed: () => this.reattachAll(),
+      log: this.log,
+    });
+    this.topics = new TopicFeed({
+      keys: this.keys,
+      subscriber: () => this.subscriber!,
+      call: (fn) => this.call(fn),
+      emit: (topic, epoch, message) => this.handler?.onTopicMessage(topic, epoch, message),
+      log: this.log,
+    });
   }
 
   private connection(role: 'command' | 'subscriber'): Connection {
@@ -206,7 +193,7 @@ export class RedisEngine implements Engine {
       const resync = (): void => {
         this.log.info('redis feed is back: catching local sockets up from history');
         this.handler?.onResync();
-        for (const topic of this.followed.keys()) this.catchUpTopic(topic);
+        this.topics.catchUp();
       };
       // The catch-up reads through the command connection, which may come back a moment later.
       if (this.command?.status === 'ready') resync();
@@ -214,13 +201,11 @@ export class RedisEngine implements Engine {
     });
     await this.subscriber.subscribe(this.keys.nodeChannel(this.nodeId), this.keys.presenceChannel());
     this.subscriberReadyOnce = true;
-    await this.renewLease();
-    this.scheduleLease();
+    await this.lease.start();
   }
 
   async stop(): Promise<void> {
-    this.stopped = true;
-    this.leaseTimer?.cancel();
+    this.lease.stop();
     this.handler = undefined;
     try {
       await this.command?.del(this.keys.nodeLease(this.nodeId));
@@ -427,41 +412,12 @@ export class RedisEngine implements Engine {
     await this.run('acknowledge-topic', [this.keys.channelTopics(clientId), this.keys.topic(topic)], [topic, position.epoch, position.seq]);
   }
 
-  async followTopic(topic: Topic): Promise<void> {
-    if (this.followed.has(topic)) return;
-    const state: FollowedTopic = { epoch: undefined, last: 0, chain: Promise.resolve() };
-    this.followed.set(topic, state);
-    await this.subscriber!.subscribe(this.keys.topicChannel(topic));
-    // Messages published before the subscription took effect are the sockets' catch-up, not ours.
-    const [epoch, last] = await this.call((r) => r.hmget(this.keys.topic(topic), 'e', 'l'));
-    if (state.epoch === undefined) {
-      state.epoch = epoch ?? undefined;
-      state.last = Number(last ?? 0);
-    }
+  followTopic(topic: Topic): Promise<void> {
+    return this.topics.follow(topic);
   }
 
-  async unfollowTopic(topic: Topic): Promise<void> {
-    if (!this.followed.delete(topic)) return;
-    await this.subscriber!.unsubscribe(this.keys.topicChannel(topic));
-  }
-
-  /** Renews this node's lease and reaps nodes whose lease is gone. */
-  private async renewLease(): Promise<void> {
-    const redis = this.command!;
-    const renewed = await redis.set(this.keys.nodeLease(this.nodeId), '1', 'PX', this.options.nodeLeaseMs, 'XX');
-    if (renewed === null) {
-      await redis.multi().set(this.keys.nodeLease(this.nodeId), '1', 'PX', this.options.nodeLeaseMs).sadd(this.keys.nodes(), this.nodeId).exec();
-      if (this.local.size > 0) await this.reattachAll();
-    }
-    for (const node of await redis.smembers(this.keys.nodes())) {
-      if (node === this.nodeId) continue;
-      const reported = await this.run(
-        'reap-node',
-        [this.keys.nodeLease(node), this.keys.nodeClients(node), this.keys.online(), this.keys.presence(), this.keys.nodes()],
-        [node, this.clock.nowMs(), this.options.presenceHistorySize, this.keys.presenceChannel(), ...this.keys.channelAffixes(), this.options.replayWindowMs, this.nodeId],
-      );
-      if (typeof reported === 'number' && reported >= 0) this.log.warn({ deadNode: node, clients: reported }, 'node lease expired: its clients are disconnected');
-    }
+  unfollowTopic(topic: Topic): Promise<void> {
+    return this.topics.unfollow(topic);
   }
 
   /**
@@ -469,6 +425,7 @@ export class RedisEngine implements Engine {
    * gone: register its sockets again (they are CONNECTED anew) and catch them up from history.
    */
   private async reattachAll(): Promise<void> {
+    if (this.local.size === 0) return;
     this.log.warn({ sockets: this.local.size }, 'node lease had lapsed: registering this node\'s sockets again');
     for (const [clientId, socketId] of [...this.local]) {
       await this.run(
@@ -478,21 +435,6 @@ export class RedisEngine implements Engine {
       );
     }
     this.handler?.onResync();
-  }
-
-  private scheduleLease(): void {
-    // Real time, not the injected clock: leases are about other processes that do not share it.
-    const interval = Math.max(100, Math.floor(this.options.nodeLeaseMs / 3));
-    const timer = setTimeout(() => {
-      if (this.stopped) return;
-      this.renewLease()
-        .catch((err: unknown) => this.log.warn({ err: (err as Error).message }, 'cannot renew node lease'))
-        .finally(() => {
-          if (!this.stopped) this.scheduleLease();
-        });
-    }, interval);
-    timer.unref();
-    this.leaseTimer = { cancel: () => clearTimeout(timer) };
   }
 
   private onPubSub(channel: string, text: string): void {
@@ -505,7 +447,7 @@ export class RedisEngine implements Engine {
         return;
       }
       if (channel.startsWith(this.keys.topicChannelPrefix())) {
-        this.onTopicWire(JSON.parse(text) as TopicWire);
+        this.topics.receive(JSON.parse(text) as TopicWire);
         return;
       }
       const m = JSON.parse(text) as NodeMessage;
@@ -528,40 +470,6 @@ export class RedisEngine implements Engine {
       }
     } catch (err) {
       this.log.error({ err, channel }, 'bad message on a channeld redis channel');
-    }
-  }
-
-  /** Passes a topic message on once, in order, filling any gap from the topic's history first. */
-  private onTopicWire(wire: TopicWire): void {
-    const state = this.followed.get(wire.tp);
-    if (state === undefined) return;
-    state.chain = state.chain.then(async () => {
-      if (state.epoch === wire.e && wire.s <= state.last) return;
-      if (state.epoch === wire.e && wire.s > state.last + 1) await this.fillTopic(wire.tp, state, wire.s - 1);
-      state.epoch = wire.e;
-      state.last = wire.s;
-      this.handler?.onTopicMessage(wire.tp, wire.e, { seq: wire.s, data: wire.d, timeMs: wire.t });
-    });
-  }
-
-  private catchUpTopic(topic: Topic): void {
-    const state = this.followed.get(topic);
-    if (state === undefined) return;
-    state.chain = state.chain.then(async () => {
-      const last = Number((await this.call((r) => r.hget(this.keys.topic(topic), 'l'))) ?? 0);
-      if (last > state.last) await this.fillTopic(topic, state, last);
-    });
-  }
-
-  private async fillTopic(topic: Topic, state: FollowedTopic, upTo: number): Promise<void> {
-    try {
-      const entries = await this.call((r) => r.xrange(this.keys.topicLog(topic), `(0-${state.last}`, `0-${upTo}`));
-      for (const message of parseEntries(entries)) {
-        state.last = message.seq;
-        if (state.epoch !== undefined) this.handler?.onTopicMessage(topic, state.epoch, message);
-      }
-    } catch (err) {
-      this.log.warn({ err: (err as Error).message, topic }, 'cannot fill a topic gap; sockets resume it on reconnect');
     }
   }
 

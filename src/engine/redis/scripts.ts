@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Cluster, Redis } from 'ioredis';
+import type { Connection } from './streams.js';
 import { PROJECT_ROOT } from '../../paths.js';
 
 const SCRIPT_DIR = join(PROJECT_ROOT, 'src', 'engine', 'redis');
@@ -41,7 +41,7 @@ export class Scripts {
     }
   }
 
-  async run(redis: Redis | Cluster, name: ScriptName, keys: readonly string[], args: readonly (string | number)[]): Promise<unknown> {
+  async run(redis: Connection, name: ScriptName, keys: readonly string[], args: readonly (string | number)[]): Promise<unknown> {
     const script = this.scripts.get(name)!;
     try {
       return await redis.evalsha(script.sha, keys.length, ...keys, ...args);
