@@ -100,6 +100,7 @@ const SESSION_END_PRESENCE: Record<SessionEnd, PresenceReason> = {
   [SessionEnd.ChannelClosed]: PresenceReason.ChannelClosed,
   [SessionEnd.SlowConsumer]: PresenceReason.SlowConsumer,
   [SessionEnd.Shutdown]: PresenceReason.Shutdown,
+  [SessionEnd.Revoked]: PresenceReason.ChannelClosed,
 };
 
 /**
@@ -184,10 +185,6 @@ export class Hub implements EngineHandler {
     this.stopping = true;
     await this.drain();
     await this.engine.stop();
-  }
-
-  get socketCount(): number {
-    return this.sockets.size;
   }
 
   // ---- backend API -------------------------------------------------------------------------
@@ -361,9 +358,13 @@ export class Hub implements EngineHandler {
       session.end(SessionEnd.TokenExpired),
     );
     session.attached = this.engine
-      .attach(clientId, socketId)
-      .then(async () => {
+      .attach(clientId, socketId, claims.issuedAtMs)
+      .then(async (attach) => {
         if (session.isClosed) return;
+        if (!attach.attached) {
+          session.end(SessionEnd.Revoked);
+          return;
+        }
         // Topic sockets subscribe before any history is read: a message published meanwhile
         // arrives live (the client orders it), never falls between history and live.
         const memberships = await this.engine.memberships(clientId);

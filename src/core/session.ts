@@ -9,6 +9,8 @@ export const SessionEnd = {
   ChannelClosed: 'channel-closed',
   SlowConsumer: 'slow-consumer',
   Shutdown: 'shutdown',
+  /** The token was revoked by a CloseChannel before the socket could attach. */
+  Revoked: 'revoked',
 } as const;
 export type SessionEnd = (typeof SessionEnd)[keyof typeof SessionEnd];
 

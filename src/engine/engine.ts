@@ -73,27 +73,23 @@ export interface PresenceSnapshot {
   readonly cursor: string;
 }
 
-export interface AttachResult {
-  /** A previous socket held the client id and has been displaced (no presence change emitted). */
-  readonly displaced: boolean;
-}
+/**
+ * What attach decided. A token issued at or before a CloseChannel's revocation never attaches:
+ * the check and the takeover are one engine step, so no socket can open across a CloseChannel.
+ */
+export type AttachResult = { readonly attached: true } | { readonly attached: false; readonly reason: 'revoked' };
 
 /**
- * Where channel state lives and how it reaches the node holding a socket. One implementation per
- * file beside this one; both pass test/helpers/engine-contract.ts.
+ * A channel's ordered messages: appends, history reads and acknowledgements. Both engines apply
+ * one recovery rule (see HistoryResult): a position from another epoch, or out of the window,
+ * is answered with every kept message and `recovered: false`, never with a silent gap.
  */
-export interface Engine {
-  readonly kind: 'memory' | 'redis';
-
-  start(handler: EngineHandler): Promise<void>;
-  /** Stops timers and connections; channel state of the memory engine is gone afterwards. */
-  stop(): Promise<void>;
-
+export interface MessageLog {
   /**
    * Appends `data` to the channel's replay buffer and delivers it (onMessage) as one step: no
    * reader of history can see it without it also being delivered, and seqs never repeat within
-   * an epoch. With an idempotency key seen before for this client id (inside the replay window),
-   * returns the first result and appends nothing.
+   * an epoch. With an idempotency key seen before for this client id in the channel's current
+   * epoch (inside the replay window), returns the first result and appends nothing.
    */
   publish(clientId: ClientId, data: string, idempotencyKey?: string): Promise<PublishResult>;
 
@@ -107,11 +103,18 @@ export interface Engine {
   /** Records that the client has every message up to `position`. Ignores stale positions. */
   acknowledge(clientId: ClientId, position: StreamPosition): Promise<void>;
 
+  /** Keeps the channel (and its history) alive at least until `untilMs`: a token lives that long. */
+  retain(clientId: ClientId, untilMs: number): Promise<void>;
+}
+
+/** Which socket holds each client id, across the cluster, and the revocations that end channels. */
+export interface SocketDirectory {
   /**
-   * Makes `socketId` the one socket of `clientId` (newest wins). A displaced socket is reported
-   * through onDisplaced; a client that had no socket becomes CONNECTED (onPresence).
+   * Makes `socketId` the one socket of `clientId` (newest wins), unless a CloseChannel revoked
+   * tokens issued at or after `tokenIssuedAtMs` (then nothing changes). A displaced socket is
+   * reported through onDisplaced; a client that had no socket becomes CONNECTED (onPresence).
    */
-  attach(clientId: ClientId, socketId: SocketId): Promise<AttachResult>;
+  attach(clientId: ClientId, socketId: SocketId, tokenIssuedAtMs: number): Promise<AttachResult>;
 
   /**
    * Forgets `socketId`. If it was still the client's socket the client becomes DISCONNECTED with
@@ -119,26 +122,29 @@ export interface Engine {
    */
   detach(clientId: ClientId, socketId: SocketId, reason: PresenceReason): Promise<boolean>;
 
-  /** Keeps the channel (and its history) alive at least until `untilMs`: a token lives that long. */
-  retain(clientId: ClientId, untilMs: number): Promise<void>;
-
   /**
-   * Ends the channel: tokens issued at or before `revokedAtMs` stop working, history is dropped
-   * (the next message starts a new epoch), and onChannelClosed reaches every node.
-   * Returns whether a socket was attached.
+   * Ends the channel: tokens issued at or before `revokedAtMs` stop working, history, idempotency
+   * keys and topic memberships are dropped (the next message starts a new epoch), and
+   * onChannelClosed reaches every node. Returns whether a socket was attached.
    */
   closeChannel(clientId: ClientId, revokedAtMs: number): Promise<boolean>;
 
   /** The revocation time recorded by closeChannel, if any is still relevant. */
   revokedAt(clientId: ClientId): Promise<number | undefined>;
+}
 
+/** Who is connected, as point queries, a snapshot, and a resumable log of changes. */
+export interface PresenceStore {
   presence(clientIds: readonly ClientId[]): Promise<ClientPresence[]>;
   presenceSnapshot(): Promise<PresenceSnapshot>;
   /** Changes after `cursor`, oldest first; undefined when they are no longer all kept. */
   presenceSince(cursor: string): Promise<PresenceChange[] | undefined>;
   /** Orders two cursors made by this engine: negative when `a` is earlier. */
   compareCursors(a: string, b: string): number;
+}
 
+/** Topics: server-side membership, a per-topic message log, and the node's following of topics. */
+export interface TopicStore {
   /**
    * Makes client ids members of `topic` (up to the per-client limit; over it, throws before
    * changing anything). Each new member starts after the topic's current last seq and is
@@ -162,6 +168,16 @@ export interface Engine {
    */
   followTopic(topic: Topic): Promise<void>;
   unfollowTopic(topic: Topic): Promise<void>;
+}
+
+/**
+ * Where channel state lives and how it reaches the node holding a socket. One implementation per
+ * file beside this one; both pass test/helpers/engine-contract.ts.
+ */
+export interface Engine extends MessageLog, SocketDirectory, PresenceStore, TopicStore {
+  start(handler: EngineHandler): Promise<void>;
+  /** Stops timers and connections; channel state of the memory engine is gone afterwards. */
+  stop(): Promise<void>;
 }
 
 /** Settings every engine honours. */

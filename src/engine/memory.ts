@@ -52,7 +52,6 @@ function newEpoch(): Epoch {
 }
 
 export class MemoryEngine implements Engine {
-  readonly kind = 'memory';
   private handler: EngineHandler | undefined;
   private readonly channels = new Map<ClientId, ChannelState>();
   private readonly topics = new Map<Topic, TopicState>();
@@ -123,18 +122,20 @@ export class MemoryEngine implements Engine {
     if (position.seq > channel.ackedSeq && position.seq <= channel.buffer.lastSeq) channel.ackedSeq = position.seq;
   }
 
-  async attach(clientId: ClientId, socketId: SocketId): Promise<AttachResult> {
+  async attach(clientId: ClientId, socketId: SocketId, tokenIssuedAtMs: number): Promise<AttachResult> {
+    const revokedAt = this.revocations.get(clientId);
+    if (revokedAt !== undefined && tokenIssuedAtMs <= revokedAt) return { attached: false, reason: 'revoked' };
     const now = this.clock.nowMs();
     const channel = this.channel(clientId, now);
     const previous = channel.socketId;
     channel.socketId = socketId;
     if (previous !== undefined) {
       this.handler?.onDisplaced(clientId, previous);
-      return { displaced: true };
+      return { attached: true };
     }
     channel.connectedSinceMs = now;
     this.emitPresence(clientId, PresenceState.Connected, PresenceReason.SocketOpened, now);
-    return { displaced: false };
+    return { attached: true };
   }
 
   async detach(clientId: ClientId, socketId: SocketId, reason: PresenceReason): Promise<boolean> {

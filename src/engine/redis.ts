@@ -93,7 +93,6 @@ function parseCursor(cursor: string): [bigint, bigint] | undefined {
 }
 
 export class RedisEngine implements Engine {
-  readonly kind = 'redis';
   private readonly keys: RedisKeys;
   private readonly scripts = new Scripts();
   private readonly nodeId = randomBytes(8).toString('base64url');
@@ -244,10 +243,10 @@ export class RedisEngine implements Engine {
     await this.run('acknowledge', [this.keys.channel(clientId)], [position.epoch, position.seq]);
   }
 
-  async attach(clientId: ClientId, socketId: SocketId): Promise<AttachResult> {
-    const displaced = await this.run(
+  async attach(clientId: ClientId, socketId: SocketId, tokenIssuedAtMs: number): Promise<AttachResult> {
+    const outcome = await this.run(
       'attach',
-      this.socketKeys(clientId),
+      [...this.socketKeys(clientId), this.keys.revocation(clientId)],
       [
         socketId,
         this.nodeId,
@@ -258,10 +257,12 @@ export class RedisEngine implements Engine {
         this.options.presenceHistorySize,
         this.keys.presenceChannel(),
         ...this.keys.nodeClientsAffixes(),
+        tokenIssuedAtMs,
       ],
     );
+    if (outcome === -1) return { attached: false, reason: 'revoked' };
     this.local.set(clientId, socketId);
-    return { displaced: displaced === 1 };
+    return { attached: true };
   }
 
   async detach(clientId: ClientId, socketId: SocketId, reason: PresenceReason): Promise<boolean> {

@@ -22,4 +22,5 @@ export const CLOSE_FOR_SESSION_END: Record<SessionEnd, CloseCode> = {
   [SessionEnd.ChannelClosed]: CloseCode.ChannelClosed,
   [SessionEnd.SlowConsumer]: CloseCode.SlowConsumer,
   [SessionEnd.Shutdown]: CloseCode.GoingAway,
+  [SessionEnd.Revoked]: CloseCode.InvalidToken,
 };

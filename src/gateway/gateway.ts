@@ -4,7 +4,9 @@ import { loadAssets, type Asset } from './assets.js';
 import { mountDemo } from './demo.js';
 import { reply } from './http.js';
 import { encodeTopicMessage } from './frames.js';
-import { socketHandlers, uwsTopic, type SocketData } from './socket-handlers.js';
+import type { SocketData } from './socket-data.js';
+import { socketHandlers } from './socket-handlers.js';
+import { uwsTopic } from './socket-writer.js';
 import { uWS, type HttpRequest, type HttpResponse, type us_listen_socket } from './uws.js';
 
 export interface GatewayOptions {

@@ -86,7 +86,7 @@ export function engineContract(title: string, make: () => Promise<EngineFixture>
   it('publish gives consecutive seqs in one epoch and delivers each message of an attached client once', async ({ engine, handler }, t) => {
     const r1 = await engine.publish('a', 'one');
     t.false(r1.connected);
-    await engine.attach('a', 's1');
+    await engine.attach('a', 's1', 0);
     const r2 = await engine.publish('a', 'two');
     const r3 = await engine.publish('a', 'three');
     t.deepEqual([r1.seq, r2.seq, r3.seq], [1, 2, 3]);
@@ -147,8 +147,8 @@ export function engineContract(title: string, make: () => Promise<EngineFixture>
   });
 
   it('attach makes a client CONNECTED once; a newer socket displaces the old silently', async ({ engine, handler }, t) => {
-    t.false((await engine.attach('f', 's1')).displaced);
-    t.true((await engine.attach('f', 's2')).displaced);
+    t.true((await engine.attach('f', 's1', 0)).attached);
+    t.true((await engine.attach('f', 's2', 0)).attached);
     await handler.until(() => handler.displaced.length === 1);
     t.deepEqual(handler.displaced, [{ clientId: 'f', socketId: 's1' }]);
     t.false(await engine.detach('f', 's1', PresenceReason.SocketClosed), 'the displaced socket changes nothing');
@@ -166,8 +166,8 @@ export function engineContract(title: string, make: () => Promise<EngineFixture>
   });
 
   it('presence answers point queries and snapshots, and resumes from a cursor', async ({ engine, handler }, t) => {
-    await engine.attach('g1', 's1');
-    await engine.attach('g2', 's2');
+    await engine.attach('g1', 's1', 0);
+    await engine.attach('g2', 's2', 0);
     const present = await engine.presence(['g1', 'nobody']);
     t.true(present[0]!.connected);
     t.is(typeof present[0]!.sinceMs, 'number');
@@ -179,13 +179,13 @@ export function engineContract(title: string, make: () => Promise<EngineFixture>
     const since = await engine.presenceSince(snapshot.cursor);
     t.deepEqual(since?.map((c) => [c.clientId, c.state]), [['g1', 'disconnected']]);
     t.is(await engine.presenceSince('unknown.cursor'), undefined);
-    for (let i = 0; i < 10; i++) await engine.attach(`h${i}`, `x${i}`);
+    for (let i = 0; i < 10; i++) await engine.attach(`h${i}`, `x${i}`, 0);
     t.is(await engine.presenceSince(snapshot.cursor), undefined, 'changes beyond the history size are gone');
   });
 
   it('topics: members join after the current seq, messages get topic seqs and reach the handler', async ({ engine, handler }, t) => {
     await engine.publishTopic('news', 'before anyone');
-    await engine.attach('m1', 's1');
+    await engine.attach('m1', 's1', 0);
     t.is(await engine.subscribe(['m1', 'm2', 'm1'], 'news', 10), 2);
     t.is(await engine.subscribe(['m1'], 'news', 10), 0, 'joining twice adds nothing');
     // Joins must reach the node of an attached client; others may be reported too.
@@ -230,7 +230,7 @@ export function engineContract(title: string, make: () => Promise<EngineFixture>
 
   it('closeChannel revokes, drops history and tells every node', async ({ engine, handler, advance }, t) => {
     const before = await engine.publish('i', 'm');
-    await engine.attach('i', 's1');
+    await engine.attach('i', 's1', 0);
     advance(1);
     t.true(await engine.closeChannel('i', 12345));
     await handler.until(() => handler.closed.length === 1);
@@ -240,5 +240,18 @@ export function engineContract(title: string, make: () => Promise<EngineFixture>
     t.not(after.epoch, before.epoch);
     t.is(after.seq, 1);
     t.false(await engine.closeChannel('never-opened', 1));
+  });
+
+  it('attach refuses a token issued at or before a CloseChannel, atomically, and changes nothing', async ({ engine, handler }, t) => {
+    t.true((await engine.attach('r', 's1', 100)).attached);
+    await engine.closeChannel('r', 200);
+    await handler.until(() => handler.closed.length === 1);
+    const presenceBefore = handler.presence.length;
+    t.deepEqual(await engine.attach('r', 's2', 150), { attached: false, reason: 'revoked' });
+    t.deepEqual(await engine.attach('r', 's3', 200), { attached: false, reason: 'revoked' }, 'issued in the revocation\'s millisecond');
+    t.false((await engine.presence(['r']))[0]!.connected);
+    t.is(handler.presence.length, presenceBefore, 'a refused attach emits no presence');
+    t.deepEqual(handler.displaced, [], 'a refused attach displaces nobody');
+    t.true((await engine.attach('r', 's4', 201)).attached, 'a token minted after the close works');
   });
 }

@@ -1,10 +1,14 @@
 -- Makes a socket the one socket of a client id (newest wins) and records presence.
 -- KEYS[1] channel hash   KEYS[2] channel log   KEYS[3] channel topics   KEYS[4] online hash
--- KEYS[5] this node's clients set   KEYS[6] presence stream
+-- KEYS[5] this node's clients set   KEYS[6] presence stream   KEYS[7] revocation key
 -- ARGV[1] socket id   ARGV[2] node id   ARGV[3] now ms   ARGV[4] epoch for a new channel
 -- ARGV[5] node channel prefix   ARGV[6] client id   ARGV[7] presence history size
 -- ARGV[8] presence channel   ARGV[9] node clients key prefix   ARGV[10] node clients key suffix
--- Returns 1 when an older socket was displaced (no presence change), 0 when the client connected.
+-- ARGV[11] when the socket's token was issued (ms)
+-- Returns -1 when a CloseChannel revoked the token (nothing changes), 1 when an older socket was
+-- displaced (no presence change), 0 when the client connected.
+local revoked_at = redis.call('GET', KEYS[7])
+if revoked_at and tonumber(ARGV[11]) <= tonumber(revoked_at) then return -1 end
 local old_socket = redis.call('HGET', KEYS[1], 's')
 local old_node = redis.call('HGET', KEYS[1], 'n')
 redis.call('HSETNX', KEYS[1], 'e', ARGV[4])

@@ -1,0 +1,24 @@
+import type { Session } from '../core/session.js';
+import type { TokenCheck } from '../core/tokens.js';
+import type { StreamPosition, Topic } from '../core/types.js';
+import type { CloseCode } from './close-codes.js';
+import type { WebSocket } from './uws.js';
+
+/** Per-socket state, carried by uWS as the socket's user data. */
+export interface SocketData {
+  readonly check: TokenCheck;
+  readonly resume: StreamPosition | undefined;
+  /** The URL announced a topic resume frame (topics=1). */
+  readonly announcesTopics: boolean;
+  /** Takes the announced topic resume frame; set from open until it arrives (or times out). */
+  awaitTopics: ((positions: ReadonlyMap<Topic, StreamPosition>) => void) | undefined;
+  session: Session | undefined;
+  closed: boolean;
+}
+
+/** Closes the socket with `close` unless it is closed already. */
+export function endSocket(ws: WebSocket<SocketData>, close: CloseCode): void {
+  const data = ws.getUserData();
+  if (data.closed) return;
+  ws.end(close.code, close.reason);
+}
