@@ -87,7 +87,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     config.presenceWebhook === ''
       ? undefined
       : startPresenceWebhook(
-          hub,
+          hub.presence,
           {
             url: config.presenceWebhook,
             secret: config.presenceWebhookSecret,
@@ -99,7 +99,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
           logger,
         );
   const grpc = await startGrpc(
-    hub,
+    hub.api,
     { host: config.grpcHost, port: config.grpcPort, apiKeys: config.apiKeys, shutdownGraceMs: config.shutdownGraceMs },
     logger,
   );

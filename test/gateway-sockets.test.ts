@@ -99,7 +99,7 @@ test.serial('sockets - a socket that does not read is closed with 4001 once over
   socketStream.pause();
   const big = 'x'.repeat(30_000);
   let slowClosed = false;
-  const stopListening = ts.server.hub.onPresenceChange((change) => {
+  const stopListening = ts.server.hub.presence.onPresenceChange((change) => {
     if (change.clientId === 'slow' && change.reason === 'slow-consumer') slowClosed = true;
   });
   let sent = 0;

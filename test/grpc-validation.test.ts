@@ -82,7 +82,7 @@ test('client_id - the same limits apply to a SendMessage target', async (t) => {
 });
 
 test('client_id - a lone surrogate is refused by the core, naming the field', async (t) => {
-  const hub = ts.server.hub;
+  const hub = ts.server.hub.api;
   const err = await t.throwsAsync(hub.createChannel('abc\ud800', 0), { instanceOf: ChannelError });
   t.is(err?.code, 'invalid-argument');
   t.is(err?.message, 'client_id is not valid UTF-8 (it holds a lone surrogate)');

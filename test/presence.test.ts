@@ -349,7 +349,7 @@ test('watchPresence - a watcher that never drains is cut off (resource-exhausted
     onDrain: () => void drainCallbacks++,
     end: (error) => endWith(error),
   };
-  const watcher = await server.server.hub.watchPresence(
+  const watcher = await server.server.hub.api.watchPresence(
     { filter: { clientIds: new Set(), prefix: 'slow-' }, snapshot: false, cursor: '' },
     sink,
   );

@@ -1,4 +1,8 @@
+import type { Logger } from 'pino';
+import type { HistoryResult, MessageLog, SocketDirectory, TopicStore } from '../engine/engine.js';
 import type { TimerHandle } from './clock.js';
+import { StepQueue } from './step-queue.js';
+import type { TopicInterest, TopicReceiver } from './topic-interest.js';
 import type { TokenClaims } from './tokens.js';
 import type { ChannelMessage, ClientId, Epoch, SocketId, StreamPosition, Topic } from './types.js';
 
@@ -21,8 +25,8 @@ export interface SessionSink {
   /** Returns false when the socket is over its outgoing-bytes cap; the core then ends it as slow. */
   message(message: ChannelMessage): boolean;
   /**
-   * Closes the socket for `reason`. The transport reports the close back through
-   * Hub.socketClosed, as for any other close.
+   * Closes the socket for `reason`. The transport reports the close back through the session
+   * registry, as for any other close.
    */
   close(reason: SessionEnd): void;
   /** Starts passing the topic's published messages to this socket. */
@@ -35,43 +39,69 @@ export interface SessionSink {
   topicMessage(topic: Topic, message: ChannelMessage): boolean;
 }
 
-/** Told when a session starts or stops receiving a topic, so the node follows only what it needs. */
-export interface TopicInterest {
-  /** Resolves once the node receives the topic's live messages. */
-  follow(topic: Topic): Promise<void>;
-  unfollow(topic: Topic): void;
+/** What a session needs of its node. */
+export interface SessionDeps {
+  readonly engine: MessageLog & SocketDirectory & TopicStore;
+  readonly interest: TopicInterest;
+  readonly log: Logger;
 }
 
-/** Asked to read history after `seq` when live messages skipped some (a feed can lose messages). */
-export type GapFiller = (session: Session, after: StreamPosition) => void;
+/** Where a reconnecting client stands in its topics; resolves when the transport knows. */
+export type TopicResume = Promise<ReadonlyMap<Topic, StreamPosition>>;
+
+/** Tries to read history for a gap (about 6 s in all) before closing the socket so it resumes. */
+const GAP_FILL_ATTEMPTS = 6;
+
+/** One topic of one socket. */
+interface TopicStream {
+  /** Bumped by every join or leave asked for: a step that started under an older one is dropped. */
+  gen: number;
+  readonly steps: StepQueue;
+  /** Counted in the node's topic interest (so the node follows the topic). */
+  followed: boolean;
+  /** Set once welcomed into the topic and subscribed in the transport: the epoch acks refer to. */
+  epoch: Epoch | undefined;
+  /** Live messages taken while the catch-up is being read. */
+  captured: { epoch: Epoch; message: ChannelMessage }[] | undefined;
+}
+
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms).unref());
+}
 
 /**
- * One open socket of one client id on this node. Messages that arrive while its history is still
- * being read are held and merged by seq, so the socket sees every message once and in order.
+ * One open socket of one client id on this node, and the one owner of its life. Every
+ * asynchronous step (attach, memberships, history, each topic's join and leave, gap fills) runs
+ * on a serial queue: one for the channel, one per topic. Engine events become steps. Nothing
+ * reaches the socket before its welcome; live messages that arrive while history is read are held
+ * and merged by seq, so the socket sees every message once and in order.
  */
-export class Session {
+export class Session implements TopicReceiver {
   private state: 'opening' | 'live' | 'filling' | 'closed' = 'opening';
   private pending: { epoch: Epoch; message: ChannelMessage }[] = [];
   private epoch: Epoch | undefined;
   private lastSeq = 0;
   private ended: SessionEnd | undefined;
-  /** Topics this socket receives, with the epoch it was welcomed into (for acks). */
-  private readonly topics = new Map<Topic, Epoch>();
-  /** Topics the socket is subscribed to in the transport (and followed by the node). */
-  private readonly early = new Set<Topic>();
-  /** Memberships that began while the socket was opening. */
-  private joinedWhileOpening = new Map<Topic, StreamPosition>();
-  /** Settles when the engine has made this socket the client's socket. */
-  attached: Promise<unknown> = Promise.resolve();
+  /** The engine made this socket the client's socket: its close must detach it. */
+  private attachedInEngine = false;
+  /** A resync arrived while history was being read: read again once that read is done. */
+  private resyncWanted = false;
+  private readonly steps = new StepQueue();
+  private readonly topics = new Map<Topic, TopicStream>();
+  private readonly welcomed: Promise<void>;
+  private markWelcomed!: () => void;
   expiryTimer: TimerHandle | undefined;
+  /** An older socket of the same client id on this node, open until its displacement lands. */
+  older: Session | undefined;
 
   constructor(
     readonly socketId: SocketId,
     readonly claims: TokenClaims,
     private readonly sink: SessionSink,
-    private readonly interest: TopicInterest,
-    private readonly fillGap: GapFiller,
-  ) {}
+    private readonly deps: SessionDeps,
+  ) {
+    this.welcomed = new Promise((resolve) => (this.markWelcomed = resolve));
+  }
 
   get clientId(): ClientId {
     return this.claims.clientId;
@@ -86,22 +116,64 @@ export class Session {
     return this.ended;
   }
 
-  /** Where the client stands, for acknowledgements. */
-  get position(): { epoch: Epoch; seq: number } | undefined {
-    return this.epoch === undefined ? undefined : { epoch: this.epoch, seq: this.lastSeq };
+  /** Whether closing it must detach it from the engine. */
+  get isAttached(): boolean {
+    return this.attachedInEngine;
   }
 
-  /** Sends the welcome and the recovered history, then whatever arrived meanwhile. */
-  begin(epoch: Epoch, fromSeq: number, recovered: boolean, history: readonly ChannelMessage[]): void {
+  /** Settles when every channel step queued so far has run (an attach in flight among them). */
+  get settled(): Promise<void> {
+    return this.steps.idle;
+  }
+
+  // ---- the channel ---------------------------------------------------------------------------
+
+  /**
+   * Attaches (refused if a CloseChannel revoked the token), reads memberships and history, sends
+   * the welcome and the recovered history, then starts each topic. Resolves when the welcome is out.
+   */
+  open(resume: StreamPosition | undefined, topicResume: TopicResume | undefined): Promise<void> {
+    return this.steps.run(() => this.runOpen(resume, topicResume), (err) => this.fail(err, 'could not open session'));
+  }
+
+  private async runOpen(resume: StreamPosition | undefined, topicResume: TopicResume | undefined): Promise<void> {
+    const { engine } = this.deps;
+    if (this.isClosed) return;
+    const attach = await engine.attach(this.clientId, this.socketId, this.claims.issuedAtMs);
+    if (!attach.attached) {
+      this.end(SessionEnd.Revoked);
+      return;
+    }
+    this.attachedInEngine = true;
+    if (this.isClosed) return;
+    // A join or leave that arrives while memberships are read is newer than what the read says.
+    const gens = new Map([...this.topics].map(([topic, stream]) => [topic, stream.gen]));
+    const unchanged = (topic: Topic): boolean => (this.topics.get(topic)?.gen ?? 0) === (gens.get(topic) ?? 0);
+    const memberships = await engine.memberships(this.clientId);
+    if (this.isClosed) return;
+    void (async () => {
+      const positions = topicResume === undefined ? new Map<Topic, StreamPosition>() : await topicResume;
+      if (this.isClosed) return;
+      const members = new Set<Topic>();
+      for (const m of memberships) {
+        members.add(m.topic);
+        if (unchanged(m.topic)) this.join(m.topic, positions.get(m.topic) ?? m.position);
+      }
+      // The client resumed topics it no longer belongs to: it forgets them.
+      for (const topic of positions.keys()) if (!members.has(topic) && unchanged(topic)) this.leave(topic);
+    })();
+    const history = await engine.history(this.clientId, resume);
+    this.begin(history);
+  }
+
+  private begin(history: HistoryResult): void {
     if (this.state !== 'opening') return;
-    this.epoch = epoch;
-    this.lastSeq = fromSeq;
-    this.sink.welcome(epoch, fromSeq, recovered);
+    this.epoch = history.epoch;
+    this.lastSeq = history.fromSeq;
+    this.sink.welcome(history.epoch, history.fromSeq, history.recovered);
     this.state = 'live';
-    for (const message of history) this.deliver(epoch, message);
-    const pending = this.pending;
-    this.pending = [];
-    for (const item of pending) this.deliver(item.epoch, item.message);
+    this.markWelcomed();
+    this.deliverAll(history.epoch, history.messages);
   }
 
   deliver(epoch: Epoch, message: ChannelMessage): void {
@@ -112,9 +184,8 @@ export class Session {
     }
     if (epoch === this.epoch && message.seq > this.lastSeq + 1) {
       // Live delivery skipped messages: read them from history first, hold this one meanwhile.
-      this.state = 'filling';
       this.pending.push({ epoch, message });
-      this.fillGap(this, { epoch, seq: this.lastSeq });
+      this.startFill();
       return;
     }
     if (epoch !== this.epoch) {
@@ -128,27 +199,63 @@ export class Session {
     if (!this.sink.message(message)) this.end(SessionEnd.SlowConsumer);
   }
 
-  /** Catches up from history (after a gap or a resync), then delivers what arrived meanwhile. */
-  fill(epoch: Epoch, fromSeq: number, recovered: boolean, history: readonly ChannelMessage[]): void {
-    if (this.state === 'closed' || this.state === 'opening') return;
-    this.state = 'live';
-    if (!recovered) {
-      // The missed messages are gone from the window: say so rather than leave a silent gap.
-      this.epoch = epoch;
-      this.lastSeq = fromSeq;
-      this.sink.welcome(epoch, fromSeq, false);
-    }
-    for (const message of history) this.deliver(epoch, message);
+  /** Delivers `messages`, then whatever was held meanwhile; reads again if a resync asked to. */
+  private deliverAll(epoch: Epoch, messages: readonly ChannelMessage[]): void {
+    for (const message of messages) this.deliver(epoch, message);
     const pending = this.pending;
     this.pending = [];
     for (const item of pending) this.deliver(item.epoch, item.message);
+    if (this.resyncWanted && this.state === 'live') {
+      this.resyncWanted = false;
+      this.startFill();
+    }
   }
 
-  /** Starts a catch-up from history as if a gap had been seen (the engine's feed reconnected). */
-  resync(): void {
-    if (this.state !== 'live' || this.epoch === undefined) return;
+  /** Catches up from history after what the socket has, holding live messages meanwhile. */
+  private startFill(): Promise<void> {
     this.state = 'filling';
-    this.fillGap(this, { epoch: this.epoch, seq: this.lastSeq });
+    const after: StreamPosition = { epoch: this.epoch!, seq: this.lastSeq };
+    return this.steps.run(() => this.runFill(after), (err) => this.fail(err, 'could not fill a gap'));
+  }
+
+  private async runFill(after: StreamPosition): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      if (this.isClosed) return;
+      try {
+        const history = await this.deps.engine.history(this.clientId, after);
+        this.fill(history);
+        return;
+      } catch (err) {
+        if (attempt >= GAP_FILL_ATTEMPTS) throw err;
+        await delay(100 * 2 ** attempt);
+      }
+    }
+  }
+
+  private fill(history: HistoryResult): void {
+    if (this.state !== 'filling') return;
+    this.state = 'live';
+    if (!history.recovered) {
+      // The missed messages are gone from the window: say so rather than leave a silent gap.
+      this.epoch = history.epoch;
+      this.lastSeq = history.fromSeq;
+      this.sink.welcome(history.epoch, history.fromSeq, false);
+    }
+    this.deliverAll(history.epoch, history.messages);
+  }
+
+  /**
+   * The engine's feed may have lost messages: catch up from history. Resolves when the catch-up
+   * has run (or at once when there is nothing to do), so a node can pace many of them.
+   */
+  resync(): Promise<void> {
+    if (this.state === 'closed') return Promise.resolve();
+    if (this.state !== 'live') {
+      // The read in flight may predate the loss.
+      this.resyncWanted = true;
+      return this.steps.idle;
+    }
+    return this.startFill();
   }
 
   /** Ends the socket for a core reason; the transport's close event follows. */
@@ -158,57 +265,137 @@ export class Session {
     this.sink.close(reason);
   }
 
+  /** Where the client stands, for acknowledgements. */
+  acknowledge(seq: number): void {
+    const epoch = this.epoch;
+    if (epoch === undefined || seq > this.lastSeq) return;
+    this.deps.engine
+      .acknowledge(this.clientId, { epoch, seq })
+      .catch((err: unknown) => this.deps.log.warn({ err, clientId: this.clientId }, 'acknowledge failed'));
+  }
+
+  // ---- topics --------------------------------------------------------------------------------
+
+  /** The client id joined `topic` (or is found a member at open): catch up from `position`, then live. */
+  join(topic: Topic, position: StreamPosition): void {
+    if (this.isClosed) return;
+    const stream = this.stream(topic);
+    const gen = ++stream.gen;
+    stream.steps.run(() => this.runJoin(topic, stream, gen, position), (err) => this.fail(err, 'could not start a topic', topic));
+  }
+
+  private async runJoin(topic: Topic, stream: TopicStream, gen: number, position: StreamPosition): Promise<void> {
+    if (this.isClosed || stream.gen !== gen || stream.epoch !== undefined) return;
+    const { interest, engine } = this.deps;
+    const following = this.followOnce(topic, stream);
+    stream.captured = [];
+    interest.startCapture(topic, this);
+    await following;
+    const history = await engine.topicHistory(topic, position);
+    await this.welcomed;
+    if (this.isClosed || stream.gen !== gen) {
+      this.stopCapture(topic, stream);
+      return;
+    }
+    // From here to the transport's subscribe nothing awaits, so no live message can slip between.
+    const captured = stream.captured ?? [];
+    this.stopCapture(topic, stream);
+    let epoch = history.epoch;
+    let last = history.fromSeq;
+    this.sink.topicWelcome(topic, epoch, last, history.recovered);
+    const send = (message: ChannelMessage): boolean => {
+      last = message.seq;
+      if (this.sink.topicMessage(topic, message)) return true;
+      this.end(SessionEnd.SlowConsumer);
+      return false;
+    };
+    for (const message of history.messages) if (!send(message)) return;
+    for (const item of captured) {
+      if (item.epoch !== epoch) {
+        // The topic's history was replaced while it was read: a gap the client must hear of.
+        epoch = item.epoch;
+        last = item.message.seq - 1;
+        this.sink.topicWelcome(topic, epoch, last, false);
+      }
+      if (item.message.seq > last && !send(item.message)) return;
+    }
+    stream.epoch = epoch;
+    interest.noteEpoch(topic, epoch);
+    this.sink.subscribe(topic);
+  }
+
+  /** The client id left `topic`: stop it and tell the client, after its welcome. */
+  leave(topic: Topic): void {
+    if (this.isClosed) return;
+    const stream = this.stream(topic);
+    const gen = ++stream.gen;
+    stream.steps.run(
+      async () => {
+        if (this.isClosed || stream.gen !== gen) return;
+        await this.welcomed;
+        if (this.isClosed || stream.gen !== gen) return;
+        this.stopCapture(topic, stream);
+        if (stream.followed) this.deps.interest.unfollow(topic, this);
+        stream.followed = false;
+        stream.epoch = undefined;
+        this.sink.unsubscribe(topic);
+      },
+      (err) => this.fail(err, 'could not leave a topic', topic),
+    );
+  }
+
   /** The epoch this socket was welcomed into for `topic`, if it receives the topic. */
   topicEpoch(topic: Topic): Epoch | undefined {
-    return this.topics.get(topic);
+    return this.topics.get(topic)?.epoch;
   }
 
-  /** Sends a topic's welcome and catch-up; live messages already flow (the client orders them). */
-  beginTopic(topic: Topic, epoch: Epoch, fromSeq: number, recovered: boolean, history: readonly ChannelMessage[]): void {
-    if (this.state === 'closed') return;
-    if (!this.early.has(topic)) void this.subscribeEarly(topic);
-    this.topics.set(topic, epoch);
-    this.sink.topicWelcome(topic, epoch, fromSeq, recovered);
-    for (const message of history) {
-      if (!this.sink.topicMessage(topic, message)) {
-        this.end(SessionEnd.SlowConsumer);
-        return;
-      }
+  acknowledgeTopic(topic: Topic, seq: number): void {
+    const epoch = this.topicEpoch(topic);
+    if (epoch === undefined) return;
+    this.deps.engine
+      .acknowledgeTopic(this.clientId, topic, { epoch, seq })
+      .catch((err: unknown) => this.deps.log.warn({ err, clientId: this.clientId, topic }, 'topic acknowledge failed'));
+  }
+
+  captureTopic(topic: Topic, epoch: Epoch, message: ChannelMessage): void {
+    this.topics.get(topic)?.captured?.push({ epoch, message });
+  }
+
+  topicEpochChanged(topic: Topic, epoch: Epoch, seq: number): void {
+    const stream = this.topics.get(topic);
+    if (this.isClosed || stream?.epoch === undefined || stream.epoch === epoch) return;
+    stream.epoch = epoch;
+    this.sink.topicWelcome(topic, epoch, seq, false);
+  }
+
+  private stream(topic: Topic): TopicStream {
+    let stream = this.topics.get(topic);
+    if (stream === undefined) {
+      stream = { gen: 0, steps: new StepQueue(), followed: false, epoch: undefined, captured: undefined };
+      this.topics.set(topic, stream);
     }
+    return stream;
   }
 
-  /**
-   * Subscribes the socket, and has the node follow the topic, before its topic history is read:
-   * resolves when live messages flow, so none can slip between history and live.
-   */
-  subscribeEarly(topic: Topic): Promise<void> {
-    if (this.state === 'closed' || this.early.has(topic)) return Promise.resolve();
-    this.early.add(topic);
-    this.sink.subscribe(topic);
-    return this.interest.follow(topic);
+  private followOnce(topic: Topic, stream: TopicStream): Promise<void> {
+    const following = this.deps.interest.follow(topic, this);
+    stream.followed = true;
+    return following;
   }
 
-  /** A join (Subscribe) that arrives while the socket is opening waits for the opening to finish. */
-  holdJoin(topic: Topic, position: StreamPosition): boolean {
-    if (this.state !== 'opening') return false;
-    this.joinedWhileOpening.set(topic, position);
-    return true;
+  private stopCapture(topic: Topic, stream: TopicStream): void {
+    stream.captured = undefined;
+    this.deps.interest.stopCapture(topic, this);
   }
 
-  /** Joins made during opening that the opening's own membership read did not cover. */
-  takeJoinedWhileOpening(): Map<Topic, StreamPosition> {
-    const joined = this.joinedWhileOpening;
-    this.joinedWhileOpening = new Map();
-    return joined;
+  /** A step failed (the engine is unreachable, say): close the socket so the client resumes. */
+  private fail(err: unknown, what: string, topic?: Topic): void {
+    if (this.isClosed) return;
+    this.deps.log.warn({ err, clientId: this.clientId, socketId: this.socketId, topic }, `${what}; closing the socket so it resumes`);
+    this.end(SessionEnd.Shutdown);
   }
 
-  left(topic: Topic): void {
-    if (this.state === 'closed') return;
-    this.topics.delete(topic);
-    if (this.early.delete(topic)) this.interest.unfollow(topic);
-    // Also for topics the client resumed but no longer belongs to: it forgets them.
-    this.sink.unsubscribe(topic);
-  }
+  // ---- the end -------------------------------------------------------------------------------
 
   /** The transport saw the socket close. */
   markClosed(): void {
@@ -216,7 +403,12 @@ export class Session {
     this.state = 'closed';
     this.pending = [];
     this.expiryTimer?.cancel();
-    for (const topic of this.early) this.interest.unfollow(topic);
-    this.early.clear();
+    for (const [topic, stream] of this.topics) {
+      stream.captured = undefined;
+      if (stream.followed) this.deps.interest.unfollow(topic, this);
+      stream.followed = false;
+    }
+    // Steps waiting for the welcome see the close and stop.
+    this.markWelcomed();
   }
 }

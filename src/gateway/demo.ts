@@ -39,12 +39,12 @@ export function mountDemo(app: TemplatedApp, hub: Hub, logger: Logger): { endStr
 
   jsonRoute('/demo/channels', async (body) => {
     const clientId = field(body, 'client_id');
-    const created = await hub.createChannel(clientId, 0);
+    const created = await hub.api.createChannel(clientId, 0);
     return { client_id: clientId, token: created.token, expire_time: new Date(created.expiresAtMs).toISOString() };
   });
 
   jsonRoute('/demo/messages', async (body) => {
-    const result = await hub.sendMessage({
+    const result = await hub.api.sendMessage({
       target: { clientId: field(body, 'client_id') },
       message: field(body, 'message'),
       idempotencyKey: '',
@@ -54,7 +54,7 @@ export function mountDemo(app: TemplatedApp, hub: Hub, logger: Logger): { endStr
 
   app.get('/demo/presence', (res) => {
     let open = true;
-    const unsubscribe = hub.onPresenceChange((change) => {
+    const unsubscribe = hub.presence.onPresenceChange((change) => {
       if (!open) return;
       const event = { client_id: change.clientId, state: change.state.toUpperCase(), time: new Date(change.timeMs).toISOString() };
       res.cork(() => res.write(`data: ${JSON.stringify(event)}\n\n`));

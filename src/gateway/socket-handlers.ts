@@ -23,45 +23,39 @@ export interface SocketHandlers {
 
 export function socketHandlers(hub: Hub, sendBufferBytes: number, logger: Logger): SocketHandlers {
   const log = logger.child({ mod: 'gateway' });
+  const sessions = hub.sessions;
   const flushes = new FlushQueue();
   return {
     handleUpgrade(res, req, context) {
-      // req lives on the stack of this call: copy everything before the first await.
-      const key = req.getHeader('sec-websocket-key');
-      const offered = req.getHeader('sec-websocket-protocol');
-      const extensions = req.getHeader('sec-websocket-extensions');
-      const resume = parseResume(req.getQuery() ?? '');
-      let aborted = false;
-      res.onAborted(() => {
-        aborted = true;
-      });
-      const protocols = offered.split(',').map((p) => p.trim());
+      const protocols = req.getHeader('sec-websocket-protocol').split(',').map((p) => p.trim());
       const token = protocols.find((p) => p.startsWith(TOKEN_PREFIX))?.slice(TOKEN_PREFIX.length);
+      const resume = parseResume(req.getQuery() ?? '');
       const refuse = (status: string, text: string): void => {
-        res.cork(() => res.writeStatus(status).writeHeader('content-type', 'text/plain').end(text));
+        res.writeStatus(status).writeHeader('content-type', 'text/plain').end(text);
       };
       if (!protocols.includes(PROTOCOL)) return refuse('400 Bad Request', `offer the "${PROTOCOL}" subprotocol`);
       if (token === undefined || token === '') return refuse('401 Unauthorized', 'offer the token as a "token.<token>" subprotocol');
       if (resume === 'bad') {
         return refuse('400 Bad Request', 'epoch and seq must be given together; seq is a non-negative integer; topics may only be 1');
       }
-      hub.authenticate(token).then(
-        (check) => {
-          if (aborted) return;
-          const data: SocketData = {
-            check,
-            resume: resume.position,
-            announcesTopics: resume.topics,
-            awaitTopics: undefined,
-            session: undefined,
-            closed: false,
-          };
-          res.cork(() => res.upgrade(data, key, PROTOCOL, extensions, context));
-        },
-        (err: unknown) => {
-          log.error({ err }, 'token check failed');
-          if (!aborted) refuse('503 Service Unavailable', 'cannot check tokens right now');
-        },
+      // Upgraded synchronously, inside this handler: the pinned uWS build can shut a socket down
+      // right after its 101 when the upgrade comes later from a promise (fixed upstream in
+      // fe7c01a). The check here is CPU only (signature and expiry); revocation is checked by the
+      // engine atomically with the attach.
+      const data: SocketData = {
+        check: sessions.checkToken(token),
+        resume: resume.position,
+        announcesTopics: resume.topics,
+        awaitTopics: undefined,
+        session: undefined,
+        closed: false,
+      };
+      res.upgrade(
+        data,
+        req.getHeader('sec-websocket-key'),
+        PROTOCOL,
+        req.getHeader('sec-websocket-extensions'),
+        context,
       );
     },
 
@@ -86,7 +80,7 @@ export function socketHandlers(hub: Hub, sendBufferBytes: number, logger: Logger
           };
         });
       }
-      data.session = hub.openSession(check.claims, new SocketWriter(ws, sendBufferBytes, flushes), data.resume, topicResume);
+      data.session = sessions.open(check.claims, new SocketWriter(ws, sendBufferBytes, flushes), data.resume, topicResume);
     },
 
     handleMessage(ws, message, isBinary) {
@@ -109,15 +103,15 @@ export function socketHandlers(hub: Hub, sendBufferBytes: number, logger: Logger
       else if (data.awaitTopics !== undefined) {
         // The announced topic resume frame must come first.
         endSocket(ws, CloseCode.ProtocolError);
-      } else if (frame.topic === undefined) hub.acknowledge(session, frame.seq);
-      else hub.acknowledgeTopic(session, frame.topic, frame.seq);
+      } else if (frame.topic === undefined) session.acknowledge(frame.seq);
+      else session.acknowledgeTopic(frame.topic, frame.seq);
     },
 
     handleClose(ws) {
       const data = ws.getUserData();
       data.closed = true;
       data.awaitTopics?.(new Map());
-      if (data.session !== undefined) hub.socketClosed(data.session);
+      if (data.session !== undefined) sessions.closed(data.session);
     },
   };
 }

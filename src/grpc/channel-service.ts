@@ -11,7 +11,7 @@ import {
   type WatchPresenceResponse,
 } from '../../gen/ts/channel/v1/channel.js';
 import type { Logger } from 'pino';
-import type { Hub, SendRequest } from '../core/hub.js';
+import type { ChannelApi, SendRequest } from '../core/channel-api.js';
 import type { PublishResult } from '../engine/engine.js';
 import type { PresenceItem } from '../core/presence-feed.js';
 import { PresenceReason, PresenceState, type PresenceChange } from '../core/types.js';
@@ -95,7 +95,7 @@ function toJob(item: StreamMessagesRequest): StreamJob {
 }
 
 /** Sends in chunks, one after another, so the order holds across chunks and memory stays bounded. */
-async function sendInOrder(hub: Hub, requests: readonly SendRequest[]): Promise<(PublishResult | ChannelError)[]> {
+async function sendInOrder(hub: ChannelApi, requests: readonly SendRequest[]): Promise<(PublishResult | ChannelError)[]> {
   const results: (PublishResult | ChannelError)[] = [];
   for (let start = 0; start < requests.length; start += MAX_BATCH_ITEMS) {
     results.push(...(await hub.sendEach(requests.slice(start, start + MAX_BATCH_ITEMS))));
@@ -104,7 +104,7 @@ async function sendInOrder(hub: Hub, requests: readonly SendRequest[]): Promise<
 }
 
 /** channel.v1.ChannelService: one method per RPC, each validate (in the core) → call → map. */
-export function channelService(hub: Hub, logger: Logger): ChannelServiceServer {
+export function channelService(hub: ChannelApi, logger: Logger): ChannelServiceServer {
   const log = logger.child({ mod: 'grpc' });
   return {
     createChannel(call, callback) {

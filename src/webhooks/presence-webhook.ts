@@ -31,7 +31,7 @@ export interface PresenceWebhookOptions {
   readonly maxBackoffMs?: number;
 }
 
-/** What the webhook needs from the core: the in-process presence feed (Hub.onPresenceChange). */
+/** What the webhook needs from the core: the in-process presence feed (PresenceBus.onPresenceChange). */
 export interface PresenceSource {
   onPresenceChange(listener: (change: PresenceChange) => void): () => void;
 }

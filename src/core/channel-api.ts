@@ -1,0 +1,208 @@
+import type { Engine, PublishResult, TopicPublishResult } from '../engine/engine.js';
+import type { Clock } from './clock.js';
+import { ChannelError, ErrorCode, invalidArgument, toChannelError } from './errors.js';
+import {
+  MAX_BATCH_ITEMS,
+  MAX_BROADCAST_CLIENT_IDS,
+  MAX_BROADCAST_TOPICS,
+  MAX_PRESENCE_QUERY_IDS,
+  MAX_SUBSCRIBE_CLIENT_IDS,
+  MAX_TOPICS_PER_CLIENT,
+} from './limits.js';
+import type { PresenceBus, WatchRequest } from './presence-bus.js';
+import type { PresenceSink, PresenceWatcher } from './presence-feed.js';
+import type { TokenAuthority } from './tokens.js';
+import type { ClientId, ClientPresence } from './types.js';
+import {
+  validateClientId,
+  validateCount,
+  validateDuration,
+  validateIdempotencyKey,
+  validateMessage,
+  validateTopic,
+} from './validation.js';
+
+export type { WatchRequest } from './presence-bus.js';
+
+export type MessageTarget = { readonly clientId: string } | { readonly token: string };
+
+export interface SendRequest {
+  readonly target: MessageTarget | undefined;
+  readonly message: string;
+  readonly idempotencyKey: string;
+}
+
+export interface CreatedChannel {
+  readonly token: string;
+  readonly expiresAtMs: number;
+  readonly durationMinutes: number;
+}
+
+export interface BroadcastRequest {
+  readonly message: string;
+  readonly clientIds: readonly string[];
+  readonly topics: readonly string[];
+}
+
+export interface BroadcastResult {
+  readonly clients: number;
+  readonly clientsConnected: number;
+  readonly topics: readonly TopicPublishResult[];
+}
+
+export interface ChannelApiOptions {
+  readonly engine: Engine;
+  readonly tokens: TokenAuthority;
+  readonly clock: Clock;
+  readonly presence: PresenceBus;
+}
+
+/**
+ * What backends ask of channeld, whatever transport carries it (gRPC today): every request is
+ * validated here, with errors that name the field and the limit, then handed to the engine.
+ */
+export class ChannelApi {
+  private readonly engine: Engine;
+  private readonly tokens: TokenAuthority;
+  private readonly clock: Clock;
+
+  constructor(private readonly options: ChannelApiOptions) {
+    this.engine = options.engine;
+    this.tokens = options.tokens;
+    this.clock = options.clock;
+  }
+
+  async createChannel(clientId: string, durationMinutes: number): Promise<CreatedChannel> {
+    validateClientId(clientId);
+    const minutes = validateDuration(durationMinutes);
+    const now = this.clock.nowMs();
+    // A token minted in the same millisecond as a CloseChannel must not count as revoked.
+    const revokedAt = await this.engine.revokedAt(clientId);
+    const issuedAt = revokedAt !== undefined && revokedAt >= now ? revokedAt + 1 : now;
+    const expiresAtMs = now + minutes * 60_000;
+    const token = this.tokens.mint(clientId, issuedAt, expiresAtMs);
+    await this.engine.retain(clientId, expiresAtMs);
+    return { token, expiresAtMs, durationMinutes: minutes };
+  }
+
+  async sendMessage(request: SendRequest): Promise<PublishResult> {
+    const send = await this.prepareSend(request);
+    return this.engine.publish(send.clientId, send.message, send.key);
+  }
+
+  /**
+   * One result per item, in order; a bad item yields its error (naming its index) and does not
+   * stop the others. At most MAX_BATCH_ITEMS items.
+   */
+  async sendMessages(requests: readonly SendRequest[]): Promise<(PublishResult | ChannelError)[]> {
+    validateCount('requests', requests.length, 1, MAX_BATCH_ITEMS);
+    const results = await this.sendEach(requests);
+    return results.map((r, i) => (r instanceof ChannelError ? new ChannelError(r.code, `requests[${i}]: ${r.message}`) : r));
+  }
+
+  /**
+   * Sends items that are answered one by one (a stream): each error is worded as a single
+   * SendMessage would word it. Items are checked first (a token check may wait on the engine) and
+   * then published in the order given, so items for one channel get their seqs in that order.
+   */
+  async sendEach(requests: readonly SendRequest[]): Promise<(PublishResult | ChannelError)[]> {
+    const prepared = await Promise.all(requests.map((request) => this.prepareSend(request).catch(toChannelError)));
+    return Promise.all(
+      prepared.map((send) =>
+        send instanceof ChannelError ? send : this.engine.publish(send.clientId, send.message, send.key).catch(toChannelError),
+      ),
+    );
+  }
+
+  async getPresence(clientIds: readonly string[]): Promise<ClientPresence[]> {
+    validateCount('client_ids', clientIds.length, 1, MAX_PRESENCE_QUERY_IDS);
+    clientIds.forEach((id, i) => validateClientId(id, `client_ids[${i}]`));
+    return this.engine.presence(clientIds);
+  }
+
+  async closeChannel(clientId: string): Promise<boolean> {
+    validateClientId(clientId);
+    const now = this.clock.nowMs();
+    // A token minted in the same millisecond as an earlier close was issued at revokedAt + 1
+    // (see createChannel); this close must revoke it too, so it never records an earlier time.
+    const previous = await this.engine.revokedAt(clientId);
+    const revokedAt = previous !== undefined && previous >= now ? previous + 1 : now;
+    return this.engine.closeChannel(clientId, revokedAt);
+  }
+
+  /**
+   * One message to many client ids (each in its own channel, with its own seq) and topics (each
+   * once, with the topic's seq). Everything is validated before anything is sent.
+   */
+  async broadcast(request: BroadcastRequest): Promise<BroadcastResult> {
+    const message = validateMessage(request.message);
+    validateCount('client_ids', request.clientIds.length, 0, MAX_BROADCAST_CLIENT_IDS);
+    validateCount('topics', request.topics.length, 0, MAX_BROADCAST_TOPICS);
+    if (request.clientIds.length + request.topics.length === 0) {
+      throw invalidArgument('client_ids and topics are both empty; name at least one recipient');
+    }
+    request.clientIds.forEach((id, i) => validateClientId(id, `client_ids[${i}]`));
+    request.topics.forEach((topic, i) => validateTopic(topic, `topics[${i}]`));
+    const clientIds = [...new Set(request.clientIds)];
+    // All started at once: each goes to a different channel, and a remote engine pipelines them
+    // instead of paying one round trip per recipient.
+    const [sent, topics] = await Promise.all([
+      Promise.all(clientIds.map((clientId) => this.engine.publish(clientId, message))),
+      Promise.all(request.topics.map((topic) => this.engine.publishTopic(topic, message))),
+    ]);
+    return { clients: clientIds.length, clientsConnected: sent.filter((r) => r.connected).length, topics };
+  }
+
+  async subscribe(clientIds: readonly string[], topic: string): Promise<number> {
+    validateTopic(topic);
+    validateCount('client_ids', clientIds.length, 1, MAX_SUBSCRIBE_CLIENT_IDS);
+    clientIds.forEach((id, i) => validateClientId(id, `client_ids[${i}]`));
+    return this.engine.subscribe(clientIds, topic, MAX_TOPICS_PER_CLIENT);
+  }
+
+  async unsubscribe(clientIds: readonly string[], topic: string): Promise<number> {
+    validateTopic(topic);
+    validateCount('client_ids', clientIds.length, 1, MAX_SUBSCRIBE_CLIENT_IDS);
+    clientIds.forEach((id, i) => validateClientId(id, `client_ids[${i}]`));
+    return this.engine.unsubscribe(clientIds, topic);
+  }
+
+  /** Starts a presence stream: snapshot or replay first, then live changes. */
+  async watchPresence(request: WatchRequest, sink: PresenceSink): Promise<PresenceWatcher> {
+    [...request.filter.clientIds].forEach((id, i) => validateClientId(id, `client_ids[${i}]`));
+    return this.options.presence.watch(request, sink);
+  }
+
+  unwatchPresence(watcher: PresenceWatcher): void {
+    this.options.presence.unwatch(watcher);
+  }
+
+  private async prepareSend(request: SendRequest): Promise<{ clientId: ClientId; message: string; key: string | undefined }> {
+    const clientId = await this.resolveTarget(request.target);
+    const message = validateMessage(request.message);
+    const key = validateIdempotencyKey(request.idempotencyKey);
+    return { clientId, message, key };
+  }
+
+  private async resolveTarget(target: MessageTarget | undefined): Promise<ClientId> {
+    if (target === undefined) throw invalidArgument('target is missing: set client_id or token');
+    if ('clientId' in target) return validateClientId(target.clientId);
+    if (target.token === '') throw invalidArgument('token is empty');
+    const check = this.tokens.check(target.token, this.clock.nowMs());
+    if (!check.ok && check.reason === 'invalid') throw invalidArgument('token is not a valid channel token');
+    if (!check.ok) {
+      throw new ChannelError(
+        ErrorCode.FailedPrecondition,
+        `token expired at ${new Date(check.claims?.expiresAtMs ?? 0).toISOString()}`,
+      );
+    }
+    const revokedAt = await this.engine.revokedAt(check.claims.clientId);
+    if (revokedAt !== undefined && check.claims.issuedAtMs <= revokedAt) {
+      throw new ChannelError(
+        ErrorCode.FailedPrecondition,
+        `token was revoked by CloseChannel at ${new Date(revokedAt).toISOString()}`,
+      );
+    }
+    return check.claims.clientId;
+  }
+}

@@ -1,0 +1,76 @@
+import type { PresenceStore } from '../engine/engine.js';
+import { matches, PresenceWatcher, snapshotItems, type PresenceFilter, type PresenceItem, type PresenceSink } from './presence-feed.js';
+import type { PresenceChange } from './types.js';
+
+export interface WatchRequest {
+  readonly filter: PresenceFilter;
+  readonly snapshot: boolean;
+  readonly cursor: string;
+}
+
+/**
+ * Every presence change this node hears of, passed on in order to its watchers (gRPC streams,
+ * each behind a bounded queue) and in-process listeners (the demo page, webhooks).
+ */
+export class PresenceBus {
+  private readonly watchers = new Set<PresenceWatcher>();
+  private readonly listeners = new Set<(change: PresenceChange) => void>();
+
+  constructor(
+    private readonly store: PresenceStore,
+    private readonly watcherQueue: number,
+  ) {}
+
+  /** Starts a presence stream: snapshot or replay first, then live changes. */
+  async watch(request: WatchRequest, sink: PresenceSink): Promise<PresenceWatcher> {
+    const watcher = new PresenceWatcher(request.filter, sink, this.watcherQueue, (cursor, than) => this.store.compareCursors(cursor, than) > 0);
+    // Registered first so nothing emitted while the start is read goes missing.
+    this.watchers.add(watcher);
+    try {
+      const replay = request.cursor === '' ? undefined : await this.store.presenceSince(request.cursor);
+      if (replay !== undefined) {
+        // Replayed changes pass the same filter as live ones.
+        const items: PresenceItem[] = replay
+          .filter((change) => matches(request.filter, change.clientId))
+          .map((change) => ({ kind: 'change', change }));
+        watcher.begin(items, request.cursor);
+      } else if (request.snapshot || request.cursor !== '') {
+        const snapshot = await this.store.presenceSnapshot();
+        const items = snapshotItems(snapshot.clients, request.filter, snapshot.cursor);
+        items.push({ kind: 'snapshot-complete', cursor: snapshot.cursor, resumeFailed: request.cursor !== '' });
+        watcher.begin(items, snapshot.cursor);
+      } else {
+        watcher.begin([], (await this.store.presenceSnapshot()).cursor);
+      }
+    } catch (err) {
+      this.watchers.delete(watcher);
+      throw err;
+    }
+    return watcher;
+  }
+
+  unwatch(watcher: PresenceWatcher): void {
+    this.watchers.delete(watcher);
+  }
+
+  /** For in-process listeners: every presence change, in order. Returns the unsubscribe. */
+  onPresenceChange(listener: (change: PresenceChange) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** A change reached this node (the engine's onPresence). */
+  publish(change: PresenceChange): void {
+    for (const watcher of this.watchers) {
+      if (watcher.isEnded) this.watchers.delete(watcher);
+      else watcher.push(change);
+    }
+    for (const listener of this.listeners) listener(change);
+  }
+
+  /** Ends every presence stream (shutdown). */
+  endWatchers(): void {
+    for (const watcher of this.watchers) watcher.end();
+    this.watchers.clear();
+  }
+}
