@@ -3,6 +3,9 @@ import { ConfigError, helpText, loadConfig } from './config.js';
 import { createLogger } from './logger.js';
 import { startServer } from './server.js';
 
+/** How long a shutdown after a crash may take beyond the webhook grace before the process just exits. */
+const CRASH_GRACE_MS = 10_000;
+
 async function main(): Promise<void> {
   let loaded: ReturnType<typeof loadConfig>;
   try {
@@ -17,23 +20,43 @@ async function main(): Promise<void> {
     return;
   }
   const logger = createLogger(loaded.config.logLevel);
-  const server = await startServer({ ...loaded.config, logger });
-  logger.info({ grpcPort: server.grpcPort, httpPort: server.httpPort, demo: server.config.demo }, 'channeld ready');
+  let server: Awaited<ReturnType<typeof startServer>> | undefined;
   let stopping = false;
-  const stop = (signal: string): void => {
+  let exitCode = 0;
+  const stop = (): void => {
     if (stopping) return;
     stopping = true;
-    logger.info({ signal }, 'signal received');
+    if (server === undefined) process.exit(exitCode);
     server.close().then(
-      () => process.exit(0),
+      () => process.exit(exitCode),
       (err: unknown) => {
         logger.error({ err }, 'shutdown failed');
         process.exit(1);
       },
     );
   };
-  process.on('SIGTERM', () => stop('SIGTERM'));
-  process.on('SIGINT', () => stop('SIGINT'));
+  // Last resort: nothing should ever get here (every engine and core chain handles its errors),
+  // but if something does, the node leaves the cluster the way SIGTERM makes it, and says so.
+  const crash = (kind: string, err: unknown): void => {
+    logger.fatal({ err, kind }, 'bug: an error escaped every handler; shutting down');
+    if (exitCode === 0) {
+      exitCode = 1;
+      process.exitCode = 1;
+      setTimeout(() => process.exit(1), (server?.config.shutdownGraceMs ?? 0) + CRASH_GRACE_MS).unref();
+    }
+    stop();
+  };
+  process.on('unhandledRejection', (reason) => crash('unhandledRejection', reason));
+  process.on('uncaughtException', (err) => crash('uncaughtException', err));
+  server = await startServer({ ...loaded.config, logger });
+  logger.info({ grpcPort: server.grpcPort, httpPort: server.httpPort, demo: server.config.demo }, 'channeld ready');
+  const onSignal = (signal: string): void => {
+    if (stopping) return;
+    logger.info({ signal }, 'signal received');
+    stop();
+  };
+  process.on('SIGTERM', () => onSignal('SIGTERM'));
+  process.on('SIGINT', () => onSignal('SIGINT'));
 }
 
 main().catch((err: unknown) => {

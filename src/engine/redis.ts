@@ -191,8 +191,7 @@ export class RedisEngine implements Engine {
       }
       const resync = (): void => {
         this.log.info('redis feed is back: catching local sockets up from history');
-        this.handler?.onResync();
-        this.topics.catchUp();
+        this.resync();
       };
       // The catch-up reads through the command connection, which may come back a moment later.
       if (this.command?.status === 'ready') resync();
@@ -435,7 +434,17 @@ export class RedisEngine implements Engine {
         [socketId, this.nodeId, this.clock.nowMs(), clientId, this.options.presenceHistorySize, this.keys.presenceChannel(), this.keys.nodeChannelPrefix()],
       );
     }
-    this.handler?.onResync();
+    this.resync();
+  }
+
+  /** The feed may have missed messages: the node catches its sockets up, the topic feed its topics. */
+  private resync(): void {
+    try {
+      this.handler?.onResync();
+    } catch (err) {
+      this.log.error({ err }, 'the node failed to catch its sockets up');
+    }
+    this.topics.catchUp();
   }
 
   private onPubSub(channel: string, text: string): void {

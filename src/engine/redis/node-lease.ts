@@ -25,6 +25,8 @@ export interface NodeLeaseDeps {
 export class NodeLease {
   private timer: NodeJS.Timeout | undefined;
   private stopped = false;
+  /** The lease had lapsed and this node's sockets are not all registered again yet. */
+  private lapsed = false;
 
   constructor(private readonly deps: NodeLeaseDeps) {}
 
@@ -45,7 +47,12 @@ export class NodeLease {
     const renewed = await redis.set(keys.nodeLease(nodeId), '1', 'PX', leaseMs, 'XX');
     if (renewed === null) {
       await redis.multi().set(keys.nodeLease(nodeId), '1', 'PX', leaseMs).sadd(keys.nodes(), nodeId).exec();
+      this.lapsed = true;
+    }
+    // Until the sockets are registered again (a failure here is retried on the next renewal).
+    if (this.lapsed) {
       await this.deps.onLapsed();
+      this.lapsed = false;
     }
     for (const node of await redis.smembers(keys.nodes())) {
       if (node === nodeId) continue;
