@@ -144,3 +144,67 @@ test('streamMessages - 30,000 messages in batches of up to 2,500 arrive complete
   socket.close();
   await socket.closed;
 });
+
+/** Polls `count` until it has not changed for `quietMs`; returns the value it settled on. */
+async function settled(count: () => number, quietMs: number, timeoutMs: number): Promise<number> {
+  const deadline = Date.now() + timeoutMs;
+  let last = count();
+  let since = Date.now();
+  while (Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const now = count();
+    if (now !== last) {
+      last = now;
+      since = Date.now();
+    } else if (last > 0 && Date.now() - since >= quietMs) {
+      return last;
+    }
+  }
+  throw new Error(`count never settled (last ${last})`);
+}
+
+test('streamMessages - a backend that stops reading responses stops being read; when it reads again, nothing is lost', async (t) => {
+  const { socket } = await connect(ts, 'deaf-backend');
+  const call = ts.client.streamMessages(ts.metadata);
+  const responses: StreamMessagesResponse[] = [];
+  const ended = new Promise<void>((resolve, reject) => {
+    call.on('data', (r: StreamMessagesResponse) => responses.push(r));
+    call.on('end', () => resolve());
+    call.on('error', reject);
+  });
+  // Awaited below; a failed assertion before that must not turn its rejection into a crash.
+  ended.catch(() => undefined);
+  t.teardown(() => call.cancel());
+  // The backend stops taking responses at once: its stream buffer fills (16), grpc-js stops
+  // reading the HTTP/2 stream, and the window closes on the server's responses.
+  call.pause();
+  const total = 30_000;
+  let written = 0;
+  const writer = (async () => {
+    for (; written < total; written++) {
+      if (!call.write({ id: written, request: toClient('deaf-backend', `m${written}`), requests: [] })) {
+        await new Promise<void>((resolve) => call.once('drain', () => resolve()));
+      }
+    }
+    call.end();
+  })();
+  // What the server took from the stream is what reached the channel.
+  const delivered = (): number => socket.messages.length;
+  const stalled = await settled(delivered, 1500, 60_000);
+  t.log(`server processed ${stalled} of ${written} written before it stopped reading`);
+  // In flight (1,024) + the response stream's buffer + what HTTP/2 windows hold, far below all.
+  t.true(stalled < 10_000, `the server processed ${stalled} requests while no response was read`);
+  t.is(responses.length, 0, 'the backend took no response while paused');
+  call.resume();
+  await writer;
+  await ended;
+  t.is(responses.length, total);
+  t.true(
+    responses.every((r, i) => Number(r.id) === i && r.result?.result?.$case === 'sent' && r.result.result.value.seq === i + 1),
+    'every response, in order, each with the next seq',
+  );
+  await socket.until(() => socket.messages.length >= total, `${total} messages`, 30_000);
+  t.true(socket.messages.every((m, i) => m.seq === i + 1 && m.data === `m${i}`));
+  socket.close();
+  await socket.closed;
+});

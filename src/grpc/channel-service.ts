@@ -196,9 +196,17 @@ export function channelService(hub: ChannelApi, logger: Logger): ChannelServiceS
       let inFlight = 0;
       let paused = false;
       let ending = false;
-      let writable = true;
+      // False from a write() that returned false until 'drain': responses the backend has not
+      // taken are piling up, so taking more requests would only grow that pile.
+      let draining = true;
+      const throttle = (): void => {
+        if (!paused && (inFlight >= STREAM_MAX_IN_FLIGHT || !draining)) {
+          paused = true;
+          call.pause();
+        }
+      };
       const settle = (): void => {
-        if (paused && inFlight < STREAM_MAX_IN_FLIGHT / 2 && writable) {
+        if (paused && inFlight < STREAM_MAX_IN_FLIGHT / 2 && draining) {
           paused = false;
           call.resume();
         }
@@ -223,24 +231,22 @@ export function channelService(hub: ChannelApi, logger: Logger): ChannelServiceS
             const response: StreamMessagesResponse = job.single
               ? { id: job.id, result: results[0], results: [] }
               : { id: job.id, result: undefined, results };
-            if (!call.write(response)) writable = false;
+            if (!call.write(response)) draining = false;
           }
+          throttle();
           settle();
         }
         running = false;
         finish();
       };
       call.on('drain', () => {
-        writable = true;
+        draining = true;
         settle();
       });
       call.on('data', (item: StreamMessagesRequest) => {
         const job = toJob(item);
         inFlight += job.items.length;
-        if (inFlight >= STREAM_MAX_IN_FLIGHT && !paused) {
-          paused = true;
-          call.pause();
-        }
+        throttle();
         queue.push(job);
         // Wait for the rest of this turn's requests (they arrive together), then send them as one.
         if (!running && !scheduled) {
