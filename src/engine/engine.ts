@@ -89,7 +89,9 @@ export interface MessageLog {
    * Appends `data` to the channel's replay buffer and delivers it (onMessage) as one step: no
    * reader of history can see it without it also being delivered, and seqs never repeat within
    * an epoch. With an idempotency key seen before for this client id in the channel's current
-   * epoch (inside the replay window), returns the first result and appends nothing.
+   * epoch (inside the replay window), returns the first result and appends nothing. A key is
+   * remembered only within that epoch: after CloseChannel, or any other new epoch, the same key
+   * sends a new message. Keys of different client ids never meet, whatever bytes either holds.
    */
   publish(clientId: ClientId, data: string, idempotencyKey?: string): Promise<PublishResult>;
 

@@ -110,6 +110,43 @@ export function engineContract(title: string, make: () => Promise<EngineFixture>
     t.is((await engine.history('b', { epoch: first.epoch, seq: 0 })).messages.length, 2);
   });
 
+  it('idempotency keys of different client ids never collide, whatever bytes the ids and keys hold', async ({ engine }, t) => {
+    // Once the same Redis key: (client `a}:x`, key `y`) and (client `a`, key `x}:y`).
+    const first = await engine.publish('a}:x', 'to a}:x', 'y');
+    const second = await engine.publish('a', 'to a', 'x}:y');
+    t.is(second.seq, 1);
+    t.deepEqual((await engine.history('a', { epoch: second.epoch, seq: 0 })).messages.map((m) => m.data), ['to a']);
+    t.deepEqual((await engine.history('a}:x', { epoch: first.epoch, seq: 0 })).messages.map((m) => m.data), ['to a}:x']);
+    t.deepEqual(await engine.publish('a', 'to a', 'x}:y'), second, 'each key is still remembered for its own client id');
+  });
+
+  it('client ids and topics holding {, } and : keep their own state', async ({ engine }, t) => {
+    const ids = ['k', 'k}:log', '{k}', 'k:topics', '}{', '5:k'];
+    for (const id of ids) await engine.publish(id, `to ${id}`);
+    for (const id of ids) t.deepEqual((await engine.history(id, undefined)).messages.map((m) => m.data), [`to ${id}`], id);
+    const topics = ['z', 'z}:m', '{z}', 'z:log'];
+    for (const [i, topic] of topics.entries()) await engine.subscribe([ids[i]!], topic, 10);
+    for (const [i, topic] of topics.entries()) {
+      t.deepEqual((await engine.memberships(ids[i]!)).map((m) => m.topic), [topic], ids[i]);
+      t.is((await engine.publishTopic(topic, `on ${topic}`)).members, 1, topic);
+    }
+    for (const topic of topics) {
+      const fromStart = await engine.topicHistory(topic, { epoch: (await engine.publishTopic(topic, 'again')).epoch, seq: 0 });
+      t.deepEqual(fromStart.messages.map((m) => m.data), [`on ${topic}`, 'again'], topic);
+    }
+  });
+
+  it('an idempotency key is remembered within the channel\'s epoch: after CloseChannel it sends a new message', async ({ engine, advance }, t) => {
+    const first = await engine.publish('ik', 'm', 'retry-1');
+    advance(1);
+    await engine.closeChannel('ik', 1);
+    const after = await engine.publish('ik', 'm', 'retry-1');
+    t.not(after.epoch, first.epoch, 'a new epoch, a new message');
+    t.is(after.seq, 1);
+    t.deepEqual((await engine.history('ik', { epoch: after.epoch, seq: 0 })).messages.map((m) => m.data), ['m']);
+    t.deepEqual(await engine.publish('ik', 'm', 'retry-1'), after, 'and the key is remembered in the new epoch');
+  });
+
   it('history follows a position, and says when it cannot', async ({ engine }, t) => {
     const { epoch } = await engine.publish('c', '1');
     for (const m of ['2', '3', '4', '5']) await engine.publish('c', m);

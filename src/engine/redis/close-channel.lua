@@ -10,7 +10,7 @@ redis.call('SET', KEYS[6], ARGV[1], 'PX', ARGV[2])
 local node = redis.call('HGET', KEYS[1], 'n')
 local topics = redis.call('HKEYS', KEYS[3])
 for _, topic in ipairs(topics) do
-  redis.call('SREM', ARGV[10] .. topic .. ARGV[11], ARGV[3])
+  redis.call('SREM', id_key(ARGV[10], topic, ARGV[11]), ARGV[3])
 end
 redis.call('DEL', KEYS[1], KEYS[2], KEYS[3])
 if not node then return 0 end

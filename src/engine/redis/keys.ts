@@ -2,16 +2,18 @@ import type { ClientId, Topic } from '../../core/types.js';
 
 /**
  * Every Redis key and pub/sub channel the engine uses, under one configurable prefix P
- * (default "channeld"). Client ids and topics sit in braces so one channel's keys share a hash slot.
+ * (default "channeld"; on a Redis Cluster "{P}", so every key shares one hash slot). Client ids,
+ * topics and idempotency keys are written length-first, <X> = "<bytes of X>:<X>" (e.g.
+ * P:ch:5:alice:log), so no two names are alike whatever bytes the ids hold ({, } and : included).
  *
- *   P:ch:{C}            hash    e epoch, l last seq, a acked seq, s socket id, n node id, t connected since, r retain-until ms
- *   P:ch:{C}:log        stream  the replay buffer; entry id 0-<seq>, fields d (data), t (time ms)
- *   P:ch:{C}:topics     hash    topic -> "<epoch> <seq>": memberships and where a fresh open starts
- *   P:idem:{C}:<key>    string  "<seq> <epoch> <connected>" of an idempotent send, expires with the replay window
- *   P:rev:{C}           string  revocation time (ms) set by CloseChannel
- *   P:tp:{T}            hash    e epoch, l last seq
- *   P:tp:{T}:log        stream  the topic's replay buffer, like a channel's
- *   P:tp:{T}:m          set     member client ids
+ *   P:ch:<C>            hash    e epoch, l last seq, a acked seq, s socket id, n node id, t connected since, r retain-until ms
+ *   P:ch:<C>:log        stream  the replay buffer; entry id 0-<seq>, fields d (data), t (time ms)
+ *   P:ch:<C>:topics     hash    topic -> "<epoch> <seq>": memberships and where a fresh open starts
+ *   P:idem:<C>:<K>      string  "<seq> <epoch> <connected>" of an idempotent send, expires with the replay window
+ *   P:rev:<C>           string  revocation time (ms) set by CloseChannel
+ *   P:tp:<T>            hash    e epoch, l last seq
+ *   P:tp:<T>:log        stream  the topic's replay buffer, like a channel's
+ *   P:tp:<T>:m          set     member client ids
  *   P:online            hash    client id -> connected-since ms, for snapshots and point queries
  *   P:presence          stream  presence changes; fields c, s (connected|disconnected), r reason, t ms; the id is the cursor
  *   P:nodes             set     node ids that have announced themselves
@@ -19,14 +21,16 @@ import type { ClientId, Topic } from '../../core/types.js';
  *   P:node:N:clients    set     client ids whose socket node N holds
  * Pub/sub channels:
  *   P:pub:node:N        to node N: messages, displacements, channel closes, topic joins/leaves
- *   P:pub:tp:{T}        a topic's messages, to every node holding a member socket
+ *   P:pub:tp:<T>        a topic's messages, to every node holding a member socket
  *   P:pub:presence      presence changes, to every node
+ * Node ids are made by the engine (base64url) and written as they are. The Lua scripts write ids
+ * the same way (id_key in keys.lua) from the affixes below.
  */
 export class RedisKeys {
   constructor(readonly prefix: string) {}
 
   channel(clientId: ClientId): string {
-    return `${this.prefix}:ch:{${clientId}}`;
+    return `${this.prefix}:ch:${lengthFirst(clientId)}`;
   }
   channelLog(clientId: ClientId): string {
     return `${this.channel(clientId)}:log`;
@@ -35,13 +39,13 @@ export class RedisKeys {
     return `${this.channel(clientId)}:topics`;
   }
   idempotency(clientId: ClientId, key: string): string {
-    return `${this.prefix}:idem:{${clientId}}:${key}`;
+    return `${this.prefix}:idem:${lengthFirst(clientId)}:${lengthFirst(key)}`;
   }
   revocation(clientId: ClientId): string {
-    return `${this.prefix}:rev:{${clientId}}`;
+    return `${this.prefix}:rev:${lengthFirst(clientId)}`;
   }
   topic(topic: Topic): string {
-    return `${this.prefix}:tp:{${topic}}`;
+    return `${this.prefix}:tp:${lengthFirst(topic)}`;
   }
   topicLog(topic: Topic): string {
     return `${this.topic(topic)}:log`;
@@ -65,15 +69,16 @@ export class RedisKeys {
     return `${this.prefix}:node:${nodeId}:clients`;
   }
   // Scripts that reach keys of other client ids, nodes or topics build the names themselves from
-  // these two halves (so every name still comes from this file).
+  // these two halves (so every name still comes from this file): prefix .. <id> .. suffix for
+  // client ids and topics (keys.lua id_key), prefix .. id .. suffix for node ids.
   channelAffixes(): [string, string] {
-    return [`${this.prefix}:ch:{`, '}'];
+    return [`${this.prefix}:ch:`, ''];
   }
   nodeClientsAffixes(): [string, string] {
     return [`${this.prefix}:node:`, ':clients'];
   }
   topicMembersAffixes(): [string, string] {
-    return [`${this.prefix}:tp:{`, '}:m'];
+    return [`${this.prefix}:tp:`, ':m'];
   }
   /** Prefixes the Lua scripts complete with a node id or a topic (they build those names themselves). */
   nodeChannelPrefix(): string {
@@ -83,7 +88,7 @@ export class RedisKeys {
     return `${this.nodeChannelPrefix()}${nodeId}`;
   }
   topicChannel(topic: Topic): string {
-    return `${this.topicChannelPrefix()}{${topic}}`;
+    return `${this.topicChannelPrefix()}${lengthFirst(topic)}`;
   }
   topicChannelPrefix(): string {
     return `${this.prefix}:pub:tp:`;
@@ -91,4 +96,9 @@ export class RedisKeys {
   presenceChannel(): string {
     return `${this.prefix}:pub:presence`;
   }
+}
+
+/** "<UTF-8 byte length>:<text>", as Lua's # counts (ioredis sends strings as UTF-8). */
+function lengthFirst(text: string): string {
+  return `${Buffer.byteLength(text, 'utf8')}:${text}`;
 }

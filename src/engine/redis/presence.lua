@@ -1,4 +1,4 @@
--- Shared by the scripts that change presence (prepended to them when loaded).
+-- Shared by every script (prepended when loaded): helpers of the scripts that change presence.
 -- Appends one change to the presence stream (its id is the cursor) and tells every node, naming
 -- the node that caused it (`origin`), so side effects such as webhooks run once in the cluster.
 local function emit_presence(stream, channel, maxlen, client, state, reason, now, origin)

@@ -4,9 +4,13 @@
 -- ARGV[5] idempotency TTL ms (0: no key)   ARGV[6] node channel prefix   ARGV[7] client id
 -- ARGV[8] replay window ms
 -- Returns {0, "<seq> <epoch> <connected>"} for a repeated idempotency key, else {1, the same for this send}.
+-- A key is remembered within the channel's epoch: after CloseChannel (or any new epoch) it sends anew.
 if ARGV[5] ~= '0' then
   local seen = redis.call('GET', KEYS[3])
-  if seen then return {0, seen} end
+  if seen then
+    local seen_epoch = string.match(seen, '^%d+ (%S+) ')
+    if seen_epoch ~= nil and seen_epoch == redis.call('HGET', KEYS[1], 'e') then return {0, seen} end
+  end
 end
 redis.call('HSETNX', KEYS[1], 'e', ARGV[4])
 local seq = redis.call('HINCRBY', KEYS[1], 'l', 1)

@@ -8,7 +8,7 @@
 if redis.call('EXISTS', KEYS[1]) == 1 then return -1 end
 local reported = 0
 for _, client in ipairs(redis.call('SMEMBERS', KEYS[2])) do
-  local channel = ARGV[5] .. client .. ARGV[6]
+  local channel = id_key(ARGV[5], client, ARGV[6])
   if redis.call('HGET', channel, 'n') == ARGV[1] then
     redis.call('HDEL', channel, 's', 'n', 't')
     for _, key in ipairs({channel, channel .. ':log', channel .. ':topics'}) do

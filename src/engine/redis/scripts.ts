@@ -5,8 +5,8 @@ import type { Connection } from './streams.js';
 import { PROJECT_ROOT } from '../../paths.js';
 
 const SCRIPT_DIR = join(PROJECT_ROOT, 'src', 'engine', 'redis');
-// Scripts that change presence share its helpers; Lua has no imports, so they are prepended.
-const SHARED = readFileSync(join(SCRIPT_DIR, 'presence.lua'), 'utf8');
+// Helpers every script may use; Lua has no imports, so they are prepended.
+const SHARED = ['keys.lua', 'presence.lua'].map((file) => readFileSync(join(SCRIPT_DIR, file), 'utf8')).join('\n');
 
 export const SCRIPT_NAMES = [
   'publish',

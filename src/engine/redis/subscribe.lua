@@ -13,13 +13,13 @@ for i = 9, #ARGV do
   local client = ARGV[i]
   if not seen[client] and redis.call('SISMEMBER', KEYS[3], client) == 0 then
     seen[client] = true
-    local count = redis.call('HLEN', ARGV[5] .. client .. ARGV[6] .. ':topics')
+    local count = redis.call('HLEN', id_key(ARGV[5], client, ARGV[6]) .. ':topics')
     if count >= tonumber(ARGV[4]) then return {-1, client, count} end
     table.insert(joining, client)
   end
 end
 for _, client in ipairs(joining) do
-  local channel = ARGV[5] .. client .. ARGV[6]
+  local channel = id_key(ARGV[5], client, ARGV[6])
   redis.call('SADD', KEYS[3], client)
   redis.call('HSET', channel .. ':topics', ARGV[1], epoch .. ' ' .. last)
   local node = redis.call('HGET', channel, 'n')

@@ -7,7 +7,7 @@ for i = 5, #ARGV do
   local client = ARGV[i]
   if redis.call('SREM', KEYS[1], client) == 1 then
     removed = removed + 1
-    local channel = ARGV[2] .. client .. ARGV[3]
+    local channel = id_key(ARGV[2], client, ARGV[3])
     redis.call('HDEL', channel .. ':topics', ARGV[1])
     local node = redis.call('HGET', channel, 'n')
     if node then
