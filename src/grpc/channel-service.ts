@@ -16,8 +16,10 @@ import type { PublishResult } from '../engine/engine.js';
 import type { PresenceItem } from '../core/presence-feed.js';
 import { PresenceReason, PresenceState, type PresenceChange } from '../core/types.js';
 import { grpcCodeOf, toGrpcStatus } from './status.js';
-import { ChannelError, ErrorCode } from '../core/errors.js';
+import { ChannelError, ErrorCode, invalidArgument } from '../core/errors.js';
 import { MAX_BATCH_ITEMS } from '../core/limits.js';
+import { validateCount } from '../core/validation.js';
+import { notUtf8Fields } from './strict-utf8.js';
 
 const STATES: Record<PresenceState, ProtoState> = {
   [PresenceState.Connected]: ProtoState.PRESENCE_STATE_CONNECTED,
@@ -79,19 +81,29 @@ interface StreamJob {
   readonly items: readonly (SendRequest | ChannelError)[];
 }
 
+/** An item of a batch or a stream: a field that was not UTF-8 on the wire fails that item alone. */
+function toItem(request: SendMessageRequest): SendRequest | ChannelError {
+  const fields = notUtf8Fields(request);
+  return fields === undefined ? toSendRequest(request) : invalidArgument(`${fields} is not valid UTF-8`);
+}
+
+function isRequest(item: SendRequest | ChannelError): item is SendRequest {
+  return !(item instanceof ChannelError);
+}
+
 function toJob(item: StreamMessagesRequest): StreamJob {
   if (item.requests.length === 0) {
     const request = item.request;
     return {
       id: item.id,
       single: true,
-      items: [request === undefined ? new ChannelError(ErrorCode.InvalidArgument, 'request is missing') : toSendRequest(request)],
+      items: [request === undefined ? new ChannelError(ErrorCode.InvalidArgument, 'request is missing') : toItem(request)],
     };
   }
   if (item.request !== undefined) {
     return { id: item.id, single: true, items: [new ChannelError(ErrorCode.InvalidArgument, 'set request or requests, not both')] };
   }
-  return { id: item.id, single: false, items: item.requests.map(toSendRequest) };
+  return { id: item.id, single: false, items: item.requests.map(toItem) };
 }
 
 /** Sends in chunks, one after another, so the order holds across chunks and memory stays bounded. */
@@ -101,6 +113,21 @@ async function sendInOrder(hub: ChannelApi, requests: readonly SendRequest[]): P
     results.push(...(await hub.sendEach(requests.slice(start, start + MAX_BATCH_ITEMS))));
   }
   return results;
+}
+
+/**
+ * SendMessages with items that may have failed already (not UTF-8 on the wire): those keep their
+ * place and their error, worded as the core words a bad item (`requests[i]: …`).
+ */
+async function sendBatch(hub: ChannelApi, items: readonly (SendRequest | ChannelError)[]): Promise<(PublishResult | ChannelError)[]> {
+  if (items.every(isRequest)) return hub.sendMessages(items);
+  validateCount('requests', items.length, 1, MAX_BATCH_ITEMS);
+  const sent = await hub.sendEach(items.filter(isRequest));
+  let next = 0;
+  return items.map((item, i) => {
+    const result = isRequest(item) ? sent[next++]! : item;
+    return result instanceof ChannelError ? new ChannelError(result.code, `requests[${i}]: ${result.message}`) : result;
+  });
 }
 
 /** channel.v1.ChannelService: one method per RPC, each validate (in the core) → call → map. */
@@ -127,7 +154,7 @@ export function channelService(hub: ChannelApi, logger: Logger): ChannelServiceS
     },
 
     sendMessages(call, callback) {
-      hub.sendMessages(call.request.requests.map(toSendRequest)).then(
+      sendBatch(hub, call.request.requests.map(toItem)).then(
         (results) => callback(null, { results: results.map(toResult) }),
         (err: unknown) => callback(toGrpcStatus(err)),
       );
@@ -221,11 +248,11 @@ export function channelService(hub: ChannelApi, logger: Logger): ChannelServiceS
           const jobs = queue;
           queue = [];
           const requests: SendRequest[] = [];
-          for (const job of jobs) for (const item of job.items) if (!(item instanceof ChannelError)) requests.push(item);
+          for (const job of jobs) for (const item of job.items) if (isRequest(item)) requests.push(item);
           const sent = await sendInOrder(hub, requests);
           let next = 0;
           for (const job of jobs) {
-            const results = job.items.map((item) => toResult(item instanceof ChannelError ? item : sent[next++]!));
+            const results = job.items.map((item) => toResult(isRequest(item) ? sent[next++]! : item));
             inFlight -= job.items.length;
             if (call.cancelled) continue;
             const response: StreamMessagesResponse = job.single
