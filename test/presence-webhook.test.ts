@@ -7,7 +7,8 @@ import { ConfigError, loadConfig } from '../src/config.js';
 import { connect, startTestServer, type TestServer } from './helpers/server.js';
 import { Signal } from './helpers/wait.js';
 
-type Answer = 'ok' | 'fail' | 'drop' | 'hang';
+/** ok: 200; fail: 500; not-found: 404 (an unrouted path); not-allowed: 405; drop: reset; hang: no answer. */
+type Answer = 'ok' | 'fail' | 'not-found' | 'not-allowed' | 'drop' | 'hang';
 
 /** One POST as the receiver saw it, and how it answered. */
 interface Hit {
@@ -20,6 +21,8 @@ interface Hit {
   readonly cursor: string | undefined;
   readonly body: Buffer;
   readonly answer: Answer;
+  /** Date.now() when the request had arrived. */
+  readonly at: number;
 }
 
 /** An application's presence endpoint: a real HTTP server that parses the multipart form. */
@@ -60,9 +63,12 @@ class Receiver {
               cursor: req.headers['x-channeld-cursor'] as string | undefined,
               body,
               answer,
+              at: Date.now(),
             });
             if (answer === 'ok') res.writeHead(200).end('ok');
             else if (answer === 'fail') res.writeHead(500).end('boom');
+            else if (answer === 'not-found') res.writeHead(404).end('Not Found');
+            else if (answer === 'not-allowed') res.writeHead(405, { allow: 'GET' }).end('Method Not Allowed');
             else if (answer === 'drop') req.socket.destroy();
             else {
               r.hanging.add(res);
@@ -103,6 +109,11 @@ class Receiver {
     this.server.closeAllConnections();
     return new Promise((resolve) => this.server.close(() => resolve()));
   }
+}
+
+/** An app whose router has only one of the two presence paths: anything else is a 404. */
+function routesOnly(state: 'connected' | 'disconnected'): (index: number, path: string) => Answer {
+  return (_index, path) => (path.endsWith(`/_ah/channel/${state}/`) ? 'ok' : 'not-found');
 }
 
 function hangConnected(_index: number, path: string): Answer {
@@ -252,6 +263,87 @@ test('presence webhook - credentials in the URL become Basic auth; its query is 
     ],
   );
 });
+
+test('presence webhook - an app that routes only /disconnected/: each CONNECTED is POSTed once, and DISCONNECTED arrives within 1 s of the socket closing', async (t) => {
+  const logs = captureLogs();
+  const { receiver, ts } = await setup(t, routesOnly('disconnected'), { logger: logs.logger });
+  const ids = ['wh-only-1', 'wh-only-2', 'wh-only-3'];
+  const sockets = [];
+  for (const id of ids) sockets.push((await connect(ts, id)).socket);
+  await receiver.until(() => receiver.hits.filter((h) => h.answer === 'not-found').length >= ids.length, 'every CONNECTED answered 404');
+  const closedAt = new Map<string, number>();
+  for (const [i, socket] of sockets.entries()) {
+    closedAt.set(ids[i]!, Date.now());
+    socket.close();
+  }
+  // And one that closes while its CONNECTED may still be on its way.
+  const quick = await connect(ts, 'wh-only-quick');
+  closedAt.set('wh-only-quick', Date.now());
+  quick.socket.close();
+  const all = [...ids, 'wh-only-quick'];
+  await receiver.until(() => receiver.delivered().length >= all.length, 'every DISCONNECTED');
+  for (const id of all) {
+    const hits = receiver.hits.filter((h) => h.from === id).map((h) => [stateOf(h.path), h.answer]);
+    t.deepEqual(hits, [['connected', 'not-found'], ['disconnected', 'ok']], `${id}: one POST per notice, none retried, in order`);
+    const disconnected = receiver.hits.find((h) => h.from === id && h.answer === 'ok')!;
+    const late = disconnected.at - closedAt.get(id)!;
+    t.true(late < 1000, `${id}: DISCONNECTED arrived ${late} ms after the socket closed`);
+  }
+  const notHandled = logs.messages().filter((m) => m.startsWith('the app does not handle'));
+  t.deepEqual(notHandled, ['the app does not handle /_ah/channel/connected/ (HTTP 404): those presence notices are sent once, not retried'], 'said once');
+  t.false(logs.messages().some((m) => /POST failed|dropped presence notice/.test(m)), 'a 404 is not a failure');
+});
+
+test('presence webhook - a 405 is not handled either, while a 5xx between is still retried, in order per client id', async (t) => {
+  let disconnectedTries = 0;
+  const { receiver, ts } = await setup(t, (_i, path) => {
+    if (path.endsWith('/connected/')) return 'not-allowed';
+    disconnectedTries += 1;
+    return disconnectedTries === 1 ? 'fail' : 'ok';
+  });
+  for (let round = 0; round < 2; round += 1) {
+    const { socket } = await connect(ts, 'wh-405');
+    socket.close();
+    await socket.closed;
+  }
+  await receiver.until(() => receiver.delivered().length >= 2, 'both DISCONNECTED delivered');
+  await ts.close(); // nothing more can arrive after shutdown: the list is complete
+  t.deepEqual(
+    receiver.hits.map((h) => [stateOf(h.path), h.answer]),
+    [
+      ['connected', 'not-allowed'],
+      ['disconnected', 'fail'],
+      ['disconnected', 'ok'],
+      ['connected', 'not-allowed'],
+      ['disconnected', 'ok'],
+    ],
+  );
+});
+
+for (const [title, decide, failing] of [
+  ['a receiver that answers 500', (): Answer => 'fail', true],
+  ['an app that routes only /connected/', routesOnly('connected'), false],
+] as const) {
+  test(`presence webhook - shutdown does not wait out its grace for notices that cannot be delivered (${title})`, async (t) => {
+    const logs = captureLogs();
+    const graceMs = 20_000;
+    const { receiver, ts } = await setup(t, decide, { shutdownGraceMs: graceMs, logger: logs.logger });
+    const ids = ['wh-exit-1', 'wh-exit-2', 'wh-exit-3'];
+    for (const id of ids) await connect(ts, id);
+    await receiver.until(() => new Set(receiver.hits.map((h) => h.from)).size >= ids.length, 'a CONNECTED try for each client id');
+    const started = Date.now();
+    await ts.close(); // the sockets are still open: shutdown closes them and queues their DISCONNECTED
+    const took = Date.now() - started;
+    t.true(took < graceMs / 4, `shutdown took ${took} ms with a ${graceMs} ms grace`);
+    for (const id of ids) {
+      t.is(receiver.hits.filter((h) => h.from === id && stateOf(h.path) === 'disconnected').length, 1, `${id}: DISCONNECTED tried once at shutdown`);
+    }
+    t.false(logs.messages().some((m) => /not delivered within/.test(m)), 'nothing was left for the grace to cut off');
+    if (failing) {
+      t.regex(await logs.until(/whose last try failed/), /^shutdown: dropped 6 presence notices whose last try failed: HTTP 500 from \/_ah\/channel\/(dis)?connected\/$/);
+    }
+  });
+}
 
 test('presence webhook - a receiver that hangs does not hold up message delivery', async (t) => {
   // Only CONNECTED hangs, so the test ends without waiting out a shutdown grace.

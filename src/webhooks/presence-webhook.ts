@@ -10,6 +10,13 @@ export const CURSOR_HEADER = 'X-Channeld-Cursor';
 const CONNECTED_PATH = '_ah/channel/connected/';
 const DISCONNECTED_PATH = '_ah/channel/disconnected/';
 
+/**
+ * Answers that mean "this app does not handle that path". On App Engine presence was opt-in per
+ * path, so an app that routes only `/disconnected/` answers `/connected/` like any unknown URL.
+ * Retrying would only delay the notices behind it; such a notice is sent once and let go.
+ */
+const NOT_HANDLED_STATUSES: ReadonlySet<number> = new Set([404, 405]);
+
 export interface PresenceWebhookOptions {
   /** Base URL; notices go to `<url>/_ah/channel/connected/` and `<url>/_ah/channel/disconnected/`. */
   readonly url: string;
@@ -44,6 +51,14 @@ interface Notice {
   firstAttemptMs: number;
 }
 
+/** What one POST came to. */
+type PostOutcome =
+  | { readonly kind: 'delivered' }
+  /** The app answered 404 or 405 for this path: it does not take these notices. */
+  | { readonly kind: 'not-handled'; readonly status: number }
+  /** Worth another try: a network error, a timeout, a redirect, any other status. */
+  | { readonly kind: 'failed'; readonly failure: string };
+
 /** The notices of one client id, sent strictly one after another. */
 interface ClientQueue {
   readonly notices: Notice[];
@@ -74,9 +89,10 @@ function describeFailure(err: unknown, timeoutMs: number): string {
 
 /**
  * App Engine's `channel_presence` inbound service, as outgoing webhooks: every presence change is
- * POSTed to the application, in order per client id, retried with exponential backoff and jitter.
- * The presence listener only enqueues, so a slow or dead receiver never delays message delivery;
- * memory is bounded by `maxQueued` notices.
+ * POSTed to the application, in order per client id, retried with exponential backoff and jitter
+ * (but a 404 or 405, from an app that does not route that path, is final at once). The presence
+ * listener only enqueues, so a slow or dead receiver never delays message delivery; memory is
+ * bounded by `maxQueued` notices.
  */
 export class PresenceWebhook {
   private readonly log: Logger;
@@ -92,11 +108,17 @@ export class PresenceWebhook {
   private readonly queues = new Map<ClientId, ClientQueue>();
   /** Client ids whose head notice may be sent now, oldest first. */
   private readonly ready = new Set<ClientId>();
-  private readonly backoffTimers = new Set<NodeJS.Timeout>();
+  /** Each waiting retry and the client id whose head notice it will send. */
+  private readonly backoffTimers = new Map<NodeJS.Timeout, ClientId>();
   private readonly abort = new AbortController();
+  /** Paths whose 404/405 was logged; a 2xx there clears it, so a later 404 is logged again. */
+  private readonly notHandledLogged = new Set<string>();
   private queued = 0;
   private inFlight = 0;
   private droppedWhileFull = 0;
+  /** Notices whose last try, during shutdown, failed. */
+  private droppedAtShutdown = 0;
+  private lastShutdownFailure = '';
   private failing = false;
   private closed = false;
   private pumpScheduled = false;
@@ -164,12 +186,20 @@ export class PresenceWebhook {
   }
 
   /**
-   * Stops taking notices, gives the pending ones up to `graceMs` to be delivered, then aborts
-   * what is left and logs it as dropped.
+   * Stops taking notices and gives each pending one a last try, within `graceMs` in all: a notice
+   * waiting out a backoff is sent at once, and a failure now is final (the receiver that fails at
+   * shutdown is not waited for). Still in order per client id. What has not been answered when
+   * the grace ends is aborted and logged as dropped.
    */
   async close(graceMs: number): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    for (const [timer, clientId] of this.backoffTimers) {
+      clearTimeout(timer);
+      this.ready.add(clientId);
+    }
+    this.backoffTimers.clear();
+    this.pump();
     if (this.queued > 0) {
       let timer: NodeJS.Timeout | undefined;
       await Promise.race([
@@ -179,8 +209,14 @@ export class PresenceWebhook {
       clearTimeout(timer);
     }
     this.abort.abort();
-    for (const timer of this.backoffTimers) clearTimeout(timer);
+    for (const timer of this.backoffTimers.keys()) clearTimeout(timer);
     this.backoffTimers.clear();
+    if (this.droppedAtShutdown > 0) {
+      this.log.warn(
+        { dropped: this.droppedAtShutdown, failure: this.lastShutdownFailure },
+        `shutdown: dropped ${this.droppedAtShutdown} presence notices whose last try failed: ${this.lastShutdownFailure}`,
+      );
+    }
     if (this.queued > 0) {
       this.log.warn({ dropped: this.queued, graceMs }, `shutdown: dropped ${this.queued} presence notices not delivered within ${graceMs} ms`);
     }
@@ -216,17 +252,30 @@ export class PresenceWebhook {
   private async attempt(queue: ClientQueue, notice: Notice): Promise<void> {
     notice.attempts += 1;
     if (notice.attempts === 1) notice.firstAttemptMs = Date.now();
-    const failure = await this.post(notice);
+    const url = notice.state === PresenceState.Connected ? this.connectedUrl : this.disconnectedUrl;
+    const outcome = await this.post(notice, url);
     this.inFlight -= 1;
     if (this.abort.signal.aborted) return;
-    if (failure === undefined) {
+    if (outcome.kind === 'failed') {
+      this.retryOrDrop(queue, notice, outcome.failure);
+    } else {
       if (this.failing) this.log.info({ url: this.shownUrl }, 'presence webhook receiver is answering again');
       this.failing = false;
+      if (outcome.kind === 'not-handled') this.logNotHandled(url, outcome.status);
+      else this.notHandledLogged.delete(url);
       this.finish(queue, notice);
-    } else {
-      this.retryOrDrop(queue, notice, failure);
     }
     this.pump();
+  }
+
+  private logNotHandled(url: string, status: number): void {
+    if (this.notHandledLogged.has(url)) return;
+    this.notHandledLogged.add(url);
+    const path = new URL(url).pathname;
+    this.log.info(
+      { path, status },
+      `the app does not handle ${path} (HTTP ${status}): those presence notices are sent once, not retried`,
+    );
   }
 
   private retryOrDrop(queue: ClientQueue, notice: Notice, failure: string): void {
@@ -237,6 +286,14 @@ export class PresenceWebhook {
     // Equal jitter: at least half the backoff, so a crowd of retries spreads out but still waits.
     const delay = Math.round(ceiling / 2 + Math.random() * (ceiling / 2));
     const elapsed = Date.now() - notice.firstAttemptMs;
+    if (this.closed) {
+      // Shutdown gave this notice its last try; waiting for a receiver that fails would only
+      // hold up the exit.
+      this.droppedAtShutdown += 1;
+      this.lastShutdownFailure = failure;
+      this.finish(queue, notice);
+      return;
+    }
     if (attempts >= this.options.maxAttempts || elapsed + delay > this.options.maxRetryMs) {
       this.log.warn(
         { clientId, state, attempts, elapsedMs: elapsed, failure },
@@ -251,7 +308,7 @@ export class PresenceWebhook {
       this.ready.add(clientId);
       this.pump();
     }, delay);
-    this.backoffTimers.add(timer);
+    this.backoffTimers.set(timer, clientId);
   }
 
   /** The head notice is done (delivered or dropped): the next one of this client id may go. */
@@ -270,8 +327,8 @@ export class PresenceWebhook {
     for (const wake of waiters) wake();
   }
 
-  /** One POST; resolves to undefined on a 2xx answer, else to why it failed. Never rejects. */
-  private async post(notice: Notice): Promise<string | undefined> {
+  /** One POST to `url`, and what it came to. Never rejects. */
+  private async post(notice: Notice, url: string): Promise<PostOutcome> {
     const { body, contentType } = presenceBody(notice.clientId);
     const headers: Record<string, string> = {
       'content-type': contentType,
@@ -282,17 +339,17 @@ export class PresenceWebhook {
     if (this.options.secret !== '') {
       headers[SIGNATURE_HEADER] = signPresenceBody(this.options.secret, body, Math.floor(Date.now() / 1000));
     }
-    const url = notice.state === PresenceState.Connected ? this.connectedUrl : this.disconnectedUrl;
     const signal = AbortSignal.any([this.abort.signal, AbortSignal.timeout(this.options.requestTimeoutMs)]);
     try {
       // A redirect is a failure, not something to follow: a POST turned into a GET would be lost.
       const response = await fetch(url, { method: 'POST', headers, body, signal, redirect: 'manual' });
       // Reading the body lets the connection be reused.
       await response.arrayBuffer();
-      if (response.status >= 200 && response.status < 300) return undefined;
-      return `HTTP ${response.status} from ${new URL(url).pathname}`;
+      if (response.status >= 200 && response.status < 300) return { kind: 'delivered' };
+      if (NOT_HANDLED_STATUSES.has(response.status)) return { kind: 'not-handled', status: response.status };
+      return { kind: 'failed', failure: `HTTP ${response.status} from ${new URL(url).pathname}` };
     } catch (err) {
-      return describeFailure(err, this.options.requestTimeoutMs);
+      return { kind: 'failed', failure: describeFailure(err, this.options.requestTimeoutMs) };
     }
   }
 }
