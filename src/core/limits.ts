@@ -16,3 +16,22 @@ export const MAX_TOPICS_PER_CLIENT = 64;
 export const MAX_BROADCAST_CLIENT_IDS = 10_000;
 export const MAX_BROADCAST_TOPICS = 100;
 export const MAX_SUBSCRIBE_CLIENT_IDS = 10_000;
+/**
+ * Tokens are opaque to backends, but the longest one ever minted (a version 1 token for a 256-byte
+ * client id) is 430 bytes, a version 2 one 402: anything longer cannot be a token.
+ */
+export const MAX_TOKEN_BYTES = 512;
+/** A prefix longer than the longest client id could match nothing. */
+export const MAX_CLIENT_ID_PREFIX_BYTES = MAX_CLIENT_ID_BYTES;
+/** WatchPresence.client_ids, as many as one GetPresence may ask about. */
+export const MAX_WATCH_CLIENT_IDS = MAX_PRESENCE_QUERY_IDS;
+/** Presence cursors are engine positions (`1718000000000-12`, `<epoch>.<n>`), far shorter. */
+export const MAX_PRESENCE_CURSOR_BYTES = 128;
+/** Items of one StreamMessages request, as in one SendMessages call. */
+export const MAX_STREAM_BATCH_ITEMS = MAX_BATCH_ITEMS;
+/**
+ * The largest gRPC request taken at all (grpc.max_receive_message_length): a SendMessages (or
+ * StreamMessages batch) of MAX_BATCH_ITEMS items that each hold the longest token, message and
+ * idempotency key, plus room for framing. Larger requests are RESOURCE_EXHAUSTED before decoding.
+ */
+export const MAX_REQUEST_BYTES = MAX_BATCH_ITEMS * (MAX_MESSAGE_BYTES + 1024) + 65_536;

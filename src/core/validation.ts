@@ -2,9 +2,14 @@ import { invalidArgument } from './errors.js';
 import {
   DEFAULT_DURATION_MINUTES,
   MAX_CLIENT_ID_BYTES,
+  MAX_CLIENT_ID_PREFIX_BYTES,
   MAX_DURATION_MINUTES,
   MAX_IDEMPOTENCY_KEY_BYTES,
   MAX_MESSAGE_BYTES,
+  MAX_PRESENCE_CURSOR_BYTES,
+  MAX_STREAM_BATCH_ITEMS,
+  MAX_TOKEN_BYTES,
+  MAX_WATCH_CLIENT_IDS,
   MIN_DURATION_MINUTES,
   MAX_TOPIC_BYTES,
   TOPIC_PATTERN,
@@ -16,12 +21,17 @@ function hasLoneSurrogate(s: string): boolean {
   return !s.isWellFormed();
 }
 
-function checkText(field: string, value: string, maxBytes: number): number {
+/** A field that may be empty (proto3's unset) but not longer than `maxBytes` of UTF-8. */
+function checkOptionalText(field: string, value: string, maxBytes: number): number {
   if (hasLoneSurrogate(value)) throw invalidArgument(`${field} is not valid UTF-8 (it holds a lone surrogate)`);
   const bytes = Buffer.byteLength(value, 'utf8');
-  if (bytes === 0) throw invalidArgument(`${field} is empty; it must be 1 to ${maxBytes} bytes of UTF-8`);
   if (bytes > maxBytes) throw invalidArgument(`${field} is ${bytes} bytes; the limit is ${maxBytes}`);
   return bytes;
+}
+
+function checkText(field: string, value: string, maxBytes: number): number {
+  if (value === '') throw invalidArgument(`${field} is empty; it must be 1 to ${maxBytes} bytes of UTF-8`);
+  return checkOptionalText(field, value, maxBytes);
 }
 
 export function validateClientId(clientId: string, field = 'client_id'): ClientId {
@@ -63,4 +73,33 @@ export function validateTopic(topic: string, field = 'topic'): Topic {
     throw invalidArgument(`${field} ${JSON.stringify(topic.slice(0, 40))} may hold only letters, digits and . _ - : / @`);
   }
   return topic;
+}
+
+/** A SendMessage target token: not parsed here, only bounded (the token check itself is the core's). */
+export function validateToken(token: string): string {
+  if (token === '') throw invalidArgument('token is empty');
+  checkOptionalText('token', token, MAX_TOKEN_BYTES);
+  return token;
+}
+
+/** WatchPresence.client_id_prefix; empty means every client id. */
+export function validateClientIdPrefix(prefix: string): string {
+  checkOptionalText('client_id_prefix', prefix, MAX_CLIENT_ID_PREFIX_BYTES);
+  return prefix;
+}
+
+/** WatchPresence.client_ids: how many (each is checked as a client id). Empty means every client id. */
+export function validateWatchClientIds(clientIds: readonly string[]): void {
+  validateCount('client_ids', clientIds.length, 0, MAX_WATCH_CLIENT_IDS);
+}
+
+/** WatchPresence.cursor: opaque, only bounded; empty means no resume. */
+export function validatePresenceCursor(cursor: string): string {
+  checkOptionalText('cursor', cursor, MAX_PRESENCE_CURSOR_BYTES);
+  return cursor;
+}
+
+/** StreamMessagesRequest.requests, when set. */
+export function validateStreamBatch(count: number): void {
+  validateCount('requests', count, 1, MAX_STREAM_BATCH_ITEMS);
 }

@@ -16,9 +16,16 @@ import type { PublishResult } from '../engine/engine.js';
 import type { PresenceItem } from '../core/presence-feed.js';
 import { PresenceReason, PresenceState, type PresenceChange } from '../core/types.js';
 import { grpcCodeOf, toGrpcStatus } from './status.js';
-import { ChannelError, ErrorCode, invalidArgument } from '../core/errors.js';
+import { ChannelError, ErrorCode, invalidArgument, toChannelError } from '../core/errors.js';
 import { MAX_BATCH_ITEMS } from '../core/limits.js';
-import { validateCount } from '../core/validation.js';
+import {
+  validateClientIdPrefix,
+  validateCount,
+  validatePresenceCursor,
+  validateStreamBatch,
+  validateToken,
+  validateWatchClientIds,
+} from '../core/validation.js';
 import { notUtf8Fields } from './strict-utf8.js';
 
 const STATES: Record<PresenceState, ProtoState> = {
@@ -81,10 +88,33 @@ interface StreamJob {
   readonly items: readonly (SendRequest | ChannelError)[];
 }
 
-/** An item of a batch or a stream: a field that was not UTF-8 on the wire fails that item alone. */
+/** The error `check` throws, if it throws. */
+function refusal(check: () => void): ChannelError | undefined {
+  try {
+    check();
+    return undefined;
+  } catch (err) {
+    return toChannelError(err);
+  }
+}
+
+/** What the core does not check of a SendMessageRequest (yet): the token's length. */
+function checkSend(request: SendMessageRequest): void {
+  if (request.target?.$case === 'token') validateToken(request.target.value);
+}
+
+/** A send, or its refusal; a field that was not UTF-8 on the wire fails that item alone. */
 function toItem(request: SendMessageRequest): SendRequest | ChannelError {
   const fields = notUtf8Fields(request);
-  return fields === undefined ? toSendRequest(request) : invalidArgument(`${fields} is not valid UTF-8`);
+  if (fields !== undefined) return invalidArgument(`${fields} is not valid UTF-8`);
+  return refusal(() => checkSend(request)) ?? toSendRequest(request);
+}
+
+/** What the core does not check of a WatchPresenceRequest (yet); each client id it does. */
+function checkWatch(request: WatchPresenceRequest): void {
+  validateWatchClientIds(request.clientIds);
+  validateClientIdPrefix(request.clientIdPrefix);
+  validatePresenceCursor(request.cursor);
 }
 
 function isRequest(item: SendRequest | ChannelError): item is SendRequest {
@@ -103,6 +133,9 @@ function toJob(item: StreamMessagesRequest): StreamJob {
   if (item.request !== undefined) {
     return { id: item.id, single: true, items: [new ChannelError(ErrorCode.InvalidArgument, 'set request or requests, not both')] };
   }
+  // Refused as a whole, answered by one `result` like the other refusals of a request.
+  const tooMany = refusal(() => validateStreamBatch(item.requests.length));
+  if (tooMany !== undefined) return { id: item.id, single: true, items: [tooMany] };
   return { id: item.id, single: false, items: item.requests.map(toItem) };
 }
 
@@ -116,12 +149,15 @@ async function sendInOrder(hub: ChannelApi, requests: readonly SendRequest[]): P
 }
 
 /**
- * SendMessages with items that may have failed already (not UTF-8 on the wire): those keep their
- * place and their error, worded as the core words a bad item (`requests[i]: …`).
+ * SendMessages, where items may fail here already (not UTF-8 on the wire, over a limit the core
+ * does not check): those keep their place and their error, worded as the core words a bad item
+ * (`requests[i]: …`).
  */
-async function sendBatch(hub: ChannelApi, items: readonly (SendRequest | ChannelError)[]): Promise<(PublishResult | ChannelError)[]> {
+async function sendBatch(hub: ChannelApi, requests: readonly SendMessageRequest[]): Promise<(PublishResult | ChannelError)[]> {
+  // Before anything is converted: an oversized batch costs no more than its decoding.
+  validateCount('requests', requests.length, 1, MAX_BATCH_ITEMS);
+  const items = requests.map(toItem);
   if (items.every(isRequest)) return hub.sendMessages(items);
-  validateCount('requests', items.length, 1, MAX_BATCH_ITEMS);
   const sent = await hub.sendEach(items.filter(isRequest));
   let next = 0;
   return items.map((item, i) => {
@@ -147,14 +183,15 @@ export function channelService(hub: ChannelApi, logger: Logger): ChannelServiceS
     },
 
     sendMessage(call, callback) {
-      hub.sendMessage(toSendRequest(call.request)).then(
+      const item = toItem(call.request);
+      (isRequest(item) ? hub.sendMessage(item) : Promise.reject(item)).then(
         (result) => callback(null, result),
         (err: unknown) => callback(toGrpcStatus(err)),
       );
     },
 
     sendMessages(call, callback) {
-      sendBatch(hub, call.request.requests.map(toItem)).then(
+      sendBatch(hub, call.request.requests).then(
         (results) => callback(null, { results: results.map(toResult) }),
         (err: unknown) => callback(toGrpcStatus(err)),
       );
@@ -297,35 +334,38 @@ export function channelService(hub: ChannelApi, logger: Logger): ChannelServiceS
         if (error === undefined) call.end();
         else call.emit('error', toGrpcStatus(error));
       };
-      hub
-        .watchPresence(
-          {
-            filter: { clientIds: new Set(request.clientIds), prefix: request.clientIdPrefix },
-            snapshot: request.snapshot,
-            cursor: request.cursor,
-          },
-          {
-            write: (item) => !ended && call.write(toResponse(item)),
-            onDrain: (cb) => call.once('drain', cb),
-            end: finish,
-          },
-        )
-        .then(
-          (watcher) => {
-            const stop = (): void => {
-              hub.unwatchPresence(watcher);
-              watcher.end();
-            };
-            if (call.cancelled) stop();
-            call.on('cancelled', stop);
-            call.on('close', stop);
-          },
-          (err: unknown) => {
-            log.debug({ err }, 'watchPresence refused');
-            ended = true;
-            call.emit('error', toGrpcStatus(err));
-          },
-        );
+      const refused = refusal(() => checkWatch(request));
+      const watching =
+        refused !== undefined
+          ? Promise.reject(refused)
+          : hub.watchPresence(
+              {
+                filter: { clientIds: new Set(request.clientIds), prefix: request.clientIdPrefix },
+                snapshot: request.snapshot,
+                cursor: request.cursor,
+              },
+              {
+                write: (item) => !ended && call.write(toResponse(item)),
+                onDrain: (cb) => call.once('drain', cb),
+                end: finish,
+              },
+            );
+      watching.then(
+        (watcher) => {
+          const stop = (): void => {
+            hub.unwatchPresence(watcher);
+            watcher.end();
+          };
+          if (call.cancelled) stop();
+          call.on('cancelled', stop);
+          call.on('close', stop);
+        },
+        (err: unknown) => {
+          log.debug({ err }, 'watchPresence refused');
+          ended = true;
+          call.emit('error', toGrpcStatus(err));
+        },
+      );
     },
   };
 }

@@ -2,7 +2,7 @@ import * as grpc from '@grpc/grpc-js';
 import { HealthImplementation } from 'grpc-health-check';
 import type { Logger } from 'pino';
 import type { ChannelApi } from '../core/channel-api.js';
-import { MAX_BATCH_ITEMS, MAX_MESSAGE_BYTES } from '../core/limits.js';
+import { MAX_REQUEST_BYTES } from '../core/limits.js';
 import { apiKeyInterceptor } from './auth.js';
 import { channelService } from './channel-service.js';
 import { addReflection } from './reflection.js';
@@ -23,13 +23,10 @@ export interface GrpcEndpoint {
   shutdown(): Promise<void>;
 }
 
-// A full SendMessages batch of maximal messages, plus room for framing.
-const MAX_RECEIVE_BYTES = MAX_BATCH_ITEMS * (MAX_MESSAGE_BYTES + 1024) + 65_536;
-
 export async function startGrpc(hub: ChannelApi, options: GrpcOptions, logger: Logger): Promise<GrpcEndpoint> {
   const log = logger.child({ mod: 'grpc' });
   const interceptors = [...(options.apiKeys.length > 0 ? [apiKeyInterceptor(options.apiKeys)] : []), strictUtf8Interceptor];
-  const server = new grpc.Server({ interceptors, 'grpc.max_receive_message_length': MAX_RECEIVE_BYTES });
+  const server = new grpc.Server({ interceptors, 'grpc.max_receive_message_length': MAX_REQUEST_BYTES });
   server.addService(StrictChannelService, channelService(hub, logger));
 
   const health = new HealthImplementation({ '': 'SERVING', [SERVICE_NAME]: 'SERVING' });
