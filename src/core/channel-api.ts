@@ -15,11 +15,15 @@ import type { TokenAuthority } from './tokens.js';
 import type { ClientId, ClientPresence } from './types.js';
 import {
   validateClientId,
+  validateClientIdPrefix,
   validateCount,
   validateDuration,
   validateIdempotencyKey,
   validateMessage,
+  validatePresenceCursor,
+  validateToken,
   validateTopic,
+  validateWatchClientIds,
 } from './validation.js';
 
 export type { WatchRequest } from './presence-bus.js';
@@ -169,7 +173,11 @@ export class ChannelApi {
 
   /** Starts a presence stream: snapshot or replay first, then live changes. */
   async watchPresence(request: WatchRequest, sink: PresenceSink): Promise<PresenceWatcher> {
-    [...request.filter.clientIds].forEach((id, i) => validateClientId(id, `client_ids[${i}]`));
+    const clientIds = [...request.filter.clientIds];
+    validateWatchClientIds(clientIds);
+    clientIds.forEach((id, i) => validateClientId(id, `client_ids[${i}]`));
+    validateClientIdPrefix(request.filter.prefix);
+    validatePresenceCursor(request.cursor);
     return this.options.presence.watch(request, sink);
   }
 
@@ -187,7 +195,7 @@ export class ChannelApi {
   private async resolveTarget(target: MessageTarget | undefined): Promise<ClientId> {
     if (target === undefined) throw invalidArgument('target is missing: set client_id or token');
     if ('clientId' in target) return validateClientId(target.clientId);
-    if (target.token === '') throw invalidArgument('token is empty');
+    validateToken(target.token);
     const check = this.tokens.check(target.token, this.clock.nowMs());
     if (!check.ok && check.reason === 'invalid') throw invalidArgument('token is not a valid channel token');
     if (!check.ok) {

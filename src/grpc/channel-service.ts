@@ -18,14 +18,7 @@ import { PresenceReason, PresenceState, type PresenceChange } from '../core/type
 import { grpcCodeOf, toGrpcStatus } from './status.js';
 import { ChannelError, ErrorCode, invalidArgument, toChannelError } from '../core/errors.js';
 import { MAX_BATCH_ITEMS } from '../core/limits.js';
-import {
-  validateClientIdPrefix,
-  validateCount,
-  validatePresenceCursor,
-  validateStreamBatch,
-  validateToken,
-  validateWatchClientIds,
-} from '../core/validation.js';
+import { validateCount, validateStreamBatch } from '../core/validation.js';
 import { notUtf8Fields } from './strict-utf8.js';
 
 const STATES: Record<PresenceState, ProtoState> = {
@@ -98,23 +91,11 @@ function refusal(check: () => void): ChannelError | undefined {
   }
 }
 
-/** What the core does not check of a SendMessageRequest (yet): the token's length. */
-function checkSend(request: SendMessageRequest): void {
-  if (request.target?.$case === 'token') validateToken(request.target.value);
-}
-
 /** A send, or its refusal; a field that was not UTF-8 on the wire fails that item alone. */
 function toItem(request: SendMessageRequest): SendRequest | ChannelError {
   const fields = notUtf8Fields(request);
   if (fields !== undefined) return invalidArgument(`${fields} is not valid UTF-8`);
-  return refusal(() => checkSend(request)) ?? toSendRequest(request);
-}
-
-/** What the core does not check of a WatchPresenceRequest (yet); each client id it does. */
-function checkWatch(request: WatchPresenceRequest): void {
-  validateWatchClientIds(request.clientIds);
-  validateClientIdPrefix(request.clientIdPrefix);
-  validatePresenceCursor(request.cursor);
+  return toSendRequest(request);
 }
 
 function isRequest(item: SendRequest | ChannelError): item is SendRequest {
@@ -334,22 +315,18 @@ export function channelService(hub: ChannelApi, logger: Logger): ChannelServiceS
         if (error === undefined) call.end();
         else call.emit('error', toGrpcStatus(error));
       };
-      const refused = refusal(() => checkWatch(request));
-      const watching =
-        refused !== undefined
-          ? Promise.reject(refused)
-          : hub.watchPresence(
-              {
-                filter: { clientIds: new Set(request.clientIds), prefix: request.clientIdPrefix },
-                snapshot: request.snapshot,
-                cursor: request.cursor,
-              },
-              {
-                write: (item) => !ended && call.write(toResponse(item)),
-                onDrain: (cb) => call.once('drain', cb),
-                end: finish,
-              },
-            );
+      const watching = hub.watchPresence(
+        {
+          filter: { clientIds: new Set(request.clientIds), prefix: request.clientIdPrefix },
+          snapshot: request.snapshot,
+          cursor: request.cursor,
+        },
+        {
+          write: (item) => !ended && call.write(toResponse(item)),
+          onDrain: (cb) => call.once('drain', cb),
+          end: finish,
+        },
+      );
       watching.then(
         (watcher) => {
           const stop = (): void => {
