@@ -1,9 +1,11 @@
 import test from 'ava';
+import { TokenAuthority } from '../src/core/tokens.js';
 import { goAvailability, goBuild, LineProcess, run } from './helpers/go.js';
 import { startTestServer, type TestServer } from './helpers/server.js';
 import { RawSocket } from './helpers/socket.js';
 
 const API_KEY = 'go-backend-test-key';
+const TOKEN_SECRET = 'go-backend-token-secret';
 const availability = goAvailability();
 
 if (!availability.run && availability.fail) {
@@ -27,7 +29,7 @@ test.before(async (t) => {
   // A cold build compiles grpc-go on 2 cores; later runs come from Go's build cache.
   t.timeout(10 * 60_000);
   const [example, sdkTests] = [await goBuild('build', 'examples/go', 'example-go'), await goBuild('test', 'sdk/go/channel', 'channel.test')];
-  built = { ts: await startTestServer({ apiKeys: [API_KEY] }), example, sdkTests };
+  built = { ts: await startTestServer({ apiKeys: [API_KEY], tokenSecrets: [TOKEN_SECRET] }), example, sdkTests };
 });
 
 test.after.always(async () => {
@@ -116,8 +118,16 @@ goTest('backend go - the example answers 400 with the App Engine error for a bad
 
 goTest('backend go - the migration package: App Engine validation errors, and live calls with the API key', async (t) => {
   const b = setup();
+  const hour = 3_600_000;
+  const now = Date.now();
   const result = await run(b.sdkTests, ['-test.v', '-test.count=1'], {
-    env: { CHANNELD_GRPC_ADDR: grpcAddr(b.ts), CHANNELD_API_KEY: API_KEY },
+    env: {
+      CHANNELD_GRPC_ADDR: grpcAddr(b.ts),
+      CHANNELD_API_KEY: API_KEY,
+      // Tokens for go-sdk-token that this server no longer takes, minted the way the server mints.
+      CHANNELD_TEST_EXPIRED_TOKEN: new TokenAuthority([TOKEN_SECRET]).mint('go-sdk-token', now - 2 * hour, now - hour),
+      CHANNELD_TEST_FOREIGN_TOKEN: new TokenAuthority(['another-deployments-secret']).mint('go-sdk-token', now, now + hour),
+    },
   });
   t.is(result.code, 0, result.stdout + result.stderr);
   for (const name of [
@@ -132,8 +142,27 @@ goTest('backend go - the migration package: App Engine validation errors, and li
     'TestLiveCreateAndSend',
     'TestLiveServerRejectionsBecomeAPIErrors',
     'TestLiveWrongAPIKeyIsUnauthenticated',
+    'TestLiveSendByToken',
+    'TestMayBeToken',
   ]) {
     t.regex(result.stdout, new RegExp(`--- PASS: ${name} `), `${name} passed`);
   }
   t.notRegex(result.stdout, /--- SKIP/, 'the live tests ran against the server');
+
+  // What TestLiveSendByToken sent waits for the next socket; real WebSockets open now and get it.
+  const tokenOf = (name: string): string => {
+    const match = new RegExp(`^live-token ${name} (\\S+)$`, 'm').exec(result.stdout);
+    if (match === null) throw new Error(`no "live-token ${name}" line in:\n${result.stdout}`);
+    return match[1]!;
+  };
+  const byToken = new RawSocket(b.ts.wsUrl, tokenOf('go-sdk-token'));
+  const foreign = new RawSocket(b.ts.wsUrl, tokenOf('foreign'));
+  sockets.push(byToken, foreign);
+  await Promise.all([byToken.untilMessages(2), foreign.untilMessages(1)]);
+  t.deepEqual(byToken.messages, [
+    { seq: 1, data: 'by token' },
+    // The expired, revoked and foreign tokens were sent to in between: nothing of theirs came here.
+    { seq: 2, data: 'after the tokens that are not live' },
+  ]);
+  t.deepEqual(foreign.messages, [{ seq: 1, data: 'to the client id that looks like a token' }], 'a string that is no live token is a client id');
 });

@@ -1,10 +1,12 @@
 import { join } from 'node:path';
 import test from 'ava';
+import { TokenAuthority } from '../src/core/tokens.js';
 import { PYTHONPATH, PythonProcess, ROOT, pythonAvailability } from './helpers/python.js';
 import { startTestServer, type TestServer } from './helpers/server.js';
 import { RawSocket } from './helpers/socket.js';
 
 const API_KEY = 'python-backend-test-key';
+const TOKEN_SECRET = 'python-backend-token-secret';
 const availability = pythonAvailability();
 
 if (!availability.run && availability.fail) {
@@ -20,12 +22,17 @@ let socket: RawSocket | undefined;
 
 test.before(async () => {
   if (!availability.run) return;
-  ts = await startTestServer({ apiKeys: [API_KEY] });
+  ts = await startTestServer({ apiKeys: [API_KEY], tokenSecrets: [TOKEN_SECRET] });
+  const hour = 3_600_000;
+  const now = Date.now();
   py = new PythonProcess(join(ROOT, 'test', 'python', 'backend_check.py'), ['py-backend'], {
     // The documented way: gen/python and sdk/python on PYTHONPATH.
     PYTHONPATH,
     CHANNELD_GRPC_ADDR: `127.0.0.1:${ts.server.grpcPort}`,
     CHANNELD_API_KEY: API_KEY,
+    // Tokens for py-backend that this server no longer takes, minted the way the server mints.
+    CHANNELD_TEST_EXPIRED_TOKEN: new TokenAuthority([TOKEN_SECRET]).mint('py-backend', now - 2 * hour, now - hour),
+    CHANNELD_TEST_FOREIGN_TOKEN: new TokenAuthority(['another-deployments-secret']).mint('py-backend', now, now + hour),
   });
 });
 test.after.always(async () => {
@@ -57,12 +64,16 @@ pythonTest('backend python - create_channel mints a token a real WebSocket opens
   t.like(connected, { clientId: 'py-backend', state: 'PRESENCE_STATE_CONNECTED', reason: 'PRESENCE_REASON_SOCKET_OPENED' });
 });
 
-pythonTest('backend python - send_message and the generated stub reach the socket, in order', async (t) => {
+pythonTest('backend python - send_message by client id and by token, and the generated stub, reach the socket in order; dead tokens reach nobody', async (t) => {
   const s = mustHave(socket);
-  await s.untilMessages(2);
+  await s.untilMessages(4);
   t.deepEqual(s.messages, [
     { seq: 1, data: 'hello from python \u2713' },
     { seq: 2, data: '{"via": "gen/python"}' },
+    { seq: 3, data: 'by token \u2713' },
+    // An expired token, a revoked one and another server's token for py-backend were sent to in
+    // between: nothing of theirs arrived before this last message.
+    { seq: 4, data: 'after the tokens that are not live' },
   ]);
   t.like(await mustHave(py).next('sent'), { seq: 2, connected: true });
 });
@@ -82,6 +93,23 @@ async function outcomes(prefix: string): Promise<[string, string, unknown][]> {
     .filter((l) => (l.event === 'raised' || l.event === 'returned') && String(l['case']).startsWith(prefix))
     .map((l) => [String(l['case']), l.event === 'raised' ? String(l['exception']) : 'returned', l['code'] ?? null]);
 }
+
+pythonTest('backend python - a token-shaped string that is no live token is a client id, as on App Engine: silent, delivered to that id', async (t) => {
+  t.deepEqual(await outcomes('token'), [
+    ['token expired', 'returned', null],
+    ['token revoked', 'returned', null],
+    ['token of another server', 'returned', null],
+    // Then the client id rules apply to it.
+    ['token shaped, 300 bytes', 'InvalidChannelClientIdError', null],
+    ['token shaped, 256 bytes', 'returned', null],
+  ]);
+  // The channel whose client id is the other server's token got that message.
+  const { token } = await mustHave(py).next('foreign channel');
+  const foreign = new RawSocket(mustHave(ts).wsUrl, String(token));
+  t.teardown(() => foreign.close());
+  await foreign.untilMessages(1);
+  t.deepEqual(foreign.messages, [{ seq: 1, data: 'to the client id that looks like a token' }]);
+});
 
 pythonTest('backend python - client ids are checked as App Engine did: a str of at most 256 bytes', async (t) => {
   t.deepEqual(await outcomes('client id'), [

@@ -5,10 +5,12 @@ assertions and plays the browser: it opens a real WebSocket with the token print
 sides wait on events (presence from WatchPresence, lines on stdout), never on time.
 
 Run with PYTHONPATH=gen/python:sdk/python, CHANNELD_GRPC_ADDR, CHANNELD_API_KEY and the client
-id as the only argument.
+id as the only argument; CHANNELD_TEST_EXPIRED_TOKEN and CHANNELD_TEST_FOREIGN_TOKEN hold tokens
+for that client id which the server no longer takes (one expired, one signed with another secret).
 """
 
 import json
+import os
 import queue
 import sys
 import threading
@@ -104,7 +106,23 @@ def main() -> None:
         timeout=10,
     )
     report("sent", seq=sent.seq, epoch=sent.epoch, connected=sent.connected)
-    next_presence(events)  # ... and closes it once both messages arrived
+    # App Engine took the token wherever it took a client id.
+    channeld_channel.send_message(token, "by token \u2713")
+
+    # A string that is not a live token is a client id, as on App Engine: no error, and nothing
+    # for this client (the last message below would come after anything misrouted here).
+    attempt("token expired", lambda: channeld_channel.send_message(os.environ["CHANNELD_TEST_EXPIRED_TOKEN"], "to an expired token"))
+    revoked = channeld_channel.create_channel("py-revoked")
+    stub.CloseChannel(channel_pb2.CloseChannelRequest(client_id="py-revoked"), metadata=client.metadata, timeout=10)
+    attempt("token revoked", lambda: channeld_channel.send_message(revoked, "to a revoked token"))
+    foreign = os.environ["CHANNELD_TEST_FOREIGN_TOKEN"]
+    # The foreign token as a client id of its own, to show where its message went.
+    report("foreign channel", token=channeld_channel.create_channel(foreign))
+    attempt("token of another server", lambda: channeld_channel.send_message(foreign, "to the client id that looks like a token"))
+    attempt("token shaped, 300 bytes", lambda: channeld_channel.send_message("A" * 300, "x"))
+    attempt("token shaped, 256 bytes", lambda: channeld_channel.send_message("A" * 256, "x"))
+    channeld_channel.send_message(client_id, "after the tokens that are not live")
+    next_presence(events)  # ... and closes it once every message arrived
     watch.cancel()
 
     # Untyped on purpose: the cases below pass what the signatures forbid, as old apps might.

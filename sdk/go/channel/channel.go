@@ -41,6 +41,7 @@ func CreateWithDuration(ctx context.Context, clientID string, d time.Duration) (
 
 // Send sends message (1 to 32767 bytes of UTF-8) to the client's channel. Like App Engine it does
 // not fail because no browser is listening; the message waits for the client's next socket.
+// clientID may also be a token Create returned, as on App Engine (see Client.Send).
 func Send(ctx context.Context, clientID, message string) error {
 	c, err := clientFor(ctx)
 	if err != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"strings"
 	"testing"
@@ -116,6 +117,80 @@ func TestLiveCreateAndSend(t *testing.T) {
 	}
 	if err := SendJSON(ctx, "go-sdk-live", map[string]int{"n": 1}); err != nil {
 		t.Fatalf("SendJSON: %v", err)
+	}
+}
+
+// Tokens for go-sdk-token that the server no longer takes; test/backend-go.test.ts mints them.
+const (
+	envExpiredToken = "CHANNELD_TEST_EXPIRED_TOKEN"
+	envForeignToken = "CHANNELD_TEST_FOREIGN_TOKEN"
+)
+
+// TestLiveSendByToken sends to the token Create returned, as App Engine apps did, and to tokens
+// that are no longer live, which are client ids like any other string. It prints the tokens of
+// the channels it filled ("live-token <name> <token>"), so the test driving it can open real
+// WebSockets with them afterwards: channeld keeps the messages for the next socket.
+func TestLiveSendByToken(t *testing.T) {
+	ctx := live(t)
+	expired, foreign := os.Getenv(envExpiredToken), os.Getenv(envForeignToken)
+	if expired == "" || foreign == "" {
+		t.Skip(envExpiredToken + " and " + envForeignToken + " are not set")
+	}
+	c, err := NewClient()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	token, err := c.Create(ctx, "go-sdk-token")
+	if err != nil {
+		t.Fatal(err)
+	}
+	revoked, err := c.Create(ctx, "go-sdk-revoked")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Service().CloseChannel(ctx, &channelv1.CloseChannelRequest{ClientId: "go-sdk-revoked"}); err != nil {
+		t.Fatal(err)
+	}
+	foreignChannel, err := c.Create(ctx, foreign) // the foreign token as a client id of its own
+	if err != nil {
+		t.Fatal(err)
+	}
+	sends := []struct {
+		to, message string
+		want        error
+	}{
+		{token, "by token", nil},
+		{expired, "to an expired token", nil},
+		{revoked, "to a revoked token", nil},
+		{foreign, "to the client id that looks like a token", nil},
+		{strings.Repeat("A", 300), "x", ErrInvalidClientID},
+		{"go-sdk-token", "after the tokens that are not live", nil},
+	}
+	for _, s := range sends {
+		if err := c.Send(ctx, s.to, s.message); !errors.Is(err, s.want) {
+			t.Fatalf("Send(%.30s…, %q): %v, want %v", s.to, s.message, err, s.want)
+		}
+	}
+	fmt.Printf("live-token go-sdk-token %s\nlive-token foreign %s\n", token, foreignChannel)
+}
+
+func TestMayBeToken(t *testing.T) {
+	for s, want := range map[string]bool{
+		"user-42":                        false,
+		"":                               false,
+		strings.Repeat("A", 21):          false,
+		strings.Repeat("A", 22):          true,
+		"AAAAAAAAAAAA.AAAAAAAAAAAA":      true,
+		"AAAAAAAAAAAA.AAAAAAAAAA.AAAAAA": false,
+		".AAAAAAAAAAAAAAAAAAAAAAAA":      false,
+		"AAAAAAAAAAAAAAAAAAAAAAAA.":      false,
+		"visitor@example.com-0123456789": false,
+		"AAAAAAAAAAAA AAAAAAAAAAAA":      false,
+	} {
+		if got := mayBeToken(s); got != want {
+			t.Errorf("mayBeToken(%q) = %v, want %v", s, got, want)
+		}
 	}
 }
 

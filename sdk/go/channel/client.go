@@ -4,11 +4,14 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"strings"
 	"time"
 
 	channelv1 "github.com/channeld/channeld/gen/go/channel/v1"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/status"
 )
 
 const (
@@ -101,18 +104,75 @@ func (c *Client) create(ctx context.Context, clientID string, minutes int32) (st
 }
 
 // Send sends message (1 to 32767 bytes of UTF-8) to clientID's channel.
+//
+// clientID may also be a token returned by Create, as on App Engine: a string that is a live
+// token of this server addresses that token's client; any other string, an invalid, expired or
+// revoked token included, is a client id (App Engine's service did the same, so a message to a
+// dead token reached no one, without an error).
 func (c *Client) Send(ctx context.Context, clientID, message string) error {
-	if err := checkClientID(clientID); err != nil {
-		return err
+	tokenShaped := mayBeToken(clientID)
+	if !tokenShaped {
+		if err := checkClientID(clientID); err != nil {
+			return err
+		}
 	}
 	if err := checkMessage(message); err != nil {
 		return err
+	}
+	if tokenShaped {
+		// Only the server can tell a token from a client id of the same shape: ask it.
+		_, err := c.api.SendMessage(ctx, &channelv1.SendMessageRequest{
+			Target:  &channelv1.SendMessageRequest_Token{Token: clientID},
+			Message: message,
+		})
+		if !refusesToken(err) {
+			return remapError(err)
+		}
+		if err := checkClientID(clientID); err != nil {
+			return err
+		}
 	}
 	_, err := c.api.SendMessage(ctx, &channelv1.SendMessageRequest{
 		Target:  &channelv1.SendMessageRequest_ClientId{ClientId: clientID},
 		Message: message,
 	})
 	return remapError(err)
+}
+
+// minTokenChars is 128 bits of URL-safe base64, the least any channeld token carries.
+const minTokenChars = 22
+
+// mayBeToken reports whether s has the shape of a channeld token: URL-safe base64 of at least
+// 128 bits (a version 1 token has one "." in it). Any other string cannot be a token and goes to
+// the client id without asking the server. The rule is loose on purpose: a copy of this package
+// in an app keeps recognising the tokens of a newer server, whatever their layout.
+func mayBeToken(s string) bool {
+	if len(s) < minTokenChars {
+		return false
+	}
+	dots := 0
+	for i := 0; i < len(s); i++ {
+		switch b := s[i]; {
+		case 'A' <= b && b <= 'Z', 'a' <= b && b <= 'z', '0' <= b && b <= '9', b == '-', b == '_':
+		case b == '.' && i > 0 && i < len(s)-1 && dots == 0:
+			dots++
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// refusesToken reports whether channeld refused the token target itself: not a token of this
+// server (INVALID_ARGUMENT), or one that expired or was revoked (FAILED_PRECONDITION). Its
+// messages for the token field start with the field name, as every field's do.
+func refusesToken(err error) bool {
+	s, ok := status.FromError(err)
+	if !ok || err == nil {
+		return false
+	}
+	refused := s.Code() == codes.InvalidArgument || s.Code() == codes.FailedPrecondition
+	return refused && strings.HasPrefix(s.Message(), "token ")
 }
 
 // SendJSON sends value encoded as JSON.

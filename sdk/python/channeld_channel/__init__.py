@@ -85,6 +85,9 @@ def create_channel(client_id: Union[str, bytes], duration_minutes: Optional[int]
 def send_message(client_id: Union[str, bytes], message: Union[str, bytes]) -> None:
     """Sends message (at most 32767 bytes) to client_id's channel.
 
+    client_id may also be a token create_channel returned, as on App Engine; an invalid, expired
+    or revoked token is taken as a client id, so the message goes nowhere, without an error.
+
     Raises InvalidChannelClientIdError, InvalidMessageError, or Error.
     """
     _client().send_message(client_id, message)

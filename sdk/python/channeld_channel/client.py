@@ -1,6 +1,7 @@
 """A channeld connection with App Engine's create_channel/send_message semantics."""
 
 import os
+import re
 from typing import Optional, Sequence, Tuple, Union
 
 import grpc
@@ -21,12 +22,21 @@ DEFAULT_ADDRESS = "127.0.0.1:50051"
 DEFAULT_TIMEOUT_SECONDS = 10.0
 
 
-def validate_client_id(client_id: object) -> str:
-    """App Engine's client id check: a string of at most 256 bytes of UTF-8.
+# Every channeld token is URL-safe base64 (a version 1 token has one "." in it) of at least 128
+# bits, 22 characters. A string of any other shape cannot be a token and goes to the client id
+# without asking the server. The rule is loose on purpose: a copy of this module in an app keeps
+# recognising the tokens of a newer server, whatever their layout.
+_TOKEN_SHAPE = re.compile(r"[A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]+)?")
+_MIN_TOKEN_CHARS = 22
 
-    bytes are accepted too (they were Python 2's str) when they are UTF-8. An empty id passes
-    here, as it did on App Engine, and is refused by the server.
-    """
+
+def may_be_token(address: str) -> bool:
+    """Whether address has the shape of a channeld token; only the server can tell if it is one."""
+    return len(address) >= _MIN_TOKEN_CHARS and _TOKEN_SHAPE.fullmatch(address) is not None
+
+
+def _client_id_text(client_id: object) -> str:
+    """App Engine's type check of a client id (bytes were Python 2's str: UTF-8 bytes pass)."""
     if isinstance(client_id, bytes):
         try:
             client_id = client_id.decode("utf-8")
@@ -34,6 +44,16 @@ def validate_client_id(client_id: object) -> str:
             raise InvalidChannelClientIdError("Client id %r is not UTF-8." % (client_id,)) from None
     if not isinstance(client_id, str):
         raise InvalidChannelClientIdError('"%s" is not a string.' % (client_id,))
+    return client_id
+
+
+def validate_client_id(client_id: object) -> str:
+    """App Engine's client id check: a string of at most 256 bytes of UTF-8.
+
+    bytes are accepted too (they were Python 2's str) when they are UTF-8. An empty id passes
+    here, as it did on App Engine, and is refused by the server.
+    """
+    client_id = _client_id_text(client_id)
     length = _utf8_length(client_id, InvalidChannelClientIdError, "Client id")
     if length > MAXIMUM_CLIENT_ID_LENGTH:
         raise InvalidChannelClientIdError(
@@ -78,6 +98,18 @@ def _utf8_length(text: str, error: type, what: str) -> int:
         raise error("%s is not valid Unicode text." % what) from None
 
 
+def _refuses_token(err: grpc.RpcError) -> bool:
+    """Whether channeld refused the token target itself: not a token of this server
+    (INVALID_ARGUMENT), or one that expired or was revoked (FAILED_PRECONDITION). Its messages
+    for the token field start with the field name, as every field's do."""
+    if not isinstance(err, grpc.Call):
+        return False
+    code = err.code()
+    details = err.details() or ""
+    refused = code in (grpc.StatusCode.INVALID_ARGUMENT, grpc.StatusCode.FAILED_PRECONDITION)
+    return refused and details.startswith("token ")
+
+
 class Client:
     """One gRPC connection to channeld.
 
@@ -116,15 +148,34 @@ class Client:
 
     def send_message(self, client_id: Union[str, bytes], message: Union[str, bytes]) -> None:
         """Sends message to client_id's channel. Like App Engine, it does not fail when nobody
-        is listening (the message waits in channeld's replay buffer for the client's socket)."""
-        request = channel_pb2.SendMessageRequest(
-            client_id=validate_client_id(client_id),
-            message=validate_message(message),
-        )
+        is listening (the message waits in channeld's replay buffer for the client's socket).
+
+        client_id may also be a token returned by create_channel, as on App Engine: a string
+        that is a live token of this server addresses that token's client; any other string,
+        an invalid, expired or revoked token included, is a client id (App Engine's service
+        did the same, so a message to a dead token went nowhere, without an error).
+        """
+        address = _client_id_text(client_id)
+        token_shaped = may_be_token(address)
+        if not token_shaped:
+            validate_client_id(address)
+        text = validate_message(message)
+        if token_shaped:
+            # Only the server can tell a token from a client id of the same shape: ask it.
+            try:
+                self._send(channel_pb2.SendMessageRequest(token=address, message=text))
+                return
+            except grpc.RpcError as err:
+                if not _refuses_token(err):
+                    raise from_rpc_error(err) from err
+            validate_client_id(address)
         try:
-            self.stub.SendMessage(request, timeout=self.timeout, metadata=self.metadata)
+            self._send(channel_pb2.SendMessageRequest(client_id=address, message=text))
         except grpc.RpcError as err:
             raise from_rpc_error(err) from err
+
+    def _send(self, request: "channel_pb2.SendMessageRequest") -> None:
+        self.stub.SendMessage(request, timeout=self.timeout, metadata=self.metadata)
 
     def close(self) -> None:
         self.channel.close()
