@@ -131,6 +131,62 @@ pythonTest('backend python - durations are checked as App Engine did: an integer
     ['duration string', 'InvalidChannelTokenDurationError', null],
     ['duration 1', 'returned', null],
     ['duration 1440', 'returned', null],
+    ['duration True', 'returned', null],
+    ['duration False', 'InvalidChannelTokenDurationError', null],
+  ]);
+  t.like(await mustHave(py).next('duration on the wire'), { durationMinutes: 1 }, 'True is sent as the int 1, not refused by protobuf');
+});
+
+pythonTest('backend python - the module exports every name google.appengine.api.channel had', async (t) => {
+  const exports = await mustHave(py).next('exports');
+  const names = exports['names'] as string[];
+  for (const name of [
+    'MAXIMUM_CLIENT_ID_LENGTH',
+    'MAXIMUM_MESSAGE_LENGTH',
+    'MAXIMUM_TOKEN_DURATION_MINUTES',
+    'create_channel',
+    'send_message',
+  ]) {
+    t.true(names.includes(name), name);
+  }
+  t.deepEqual(exports['errors'], [
+    'AppIdAliasRequired',
+    'Error',
+    'InvalidChannelClientIdError',
+    'InvalidChannelTokenDurationError',
+    'InvalidMessageError',
+  ]);
+});
+
+/** What each case raised, as the text of the exception. */
+async function texts(prefix: string): Promise<[string, string][]> {
+  const p = mustHave(py);
+  await p.next('done');
+  return p.lines
+    .filter((l) => l.event === 'raised' && String(l['case']).startsWith(prefix))
+    .map((l) => [String(l['case']), String(l['message'])]);
+}
+
+pythonTest("backend python - App Engine's own texts for what its module checked; the server's detail for what only its server did", async (t) => {
+  t.deepEqual(await texts('client id'), [
+    ['client id not a string', '"42" is not a string.'],
+    ['client id None on send', '"None" is not a string.'],
+    ['client id 257 bytes', 'Client id length 257 is greater than max length 256'],
+    ['client id 129 two-byte chars', 'Client id length 258 is greater than max length 256'],
+    ['client id empty', 'client_id is empty; it must be 1 to 256 bytes of UTF-8'],
+  ]);
+  t.deepEqual(await texts('duration'), [
+    ['duration 0', 'Argument duration_minutes must not be less than 1'],
+    ['duration 1441', 'Argument duration_minutes must be less than 1441'],
+    ['duration not integral', 'Argument duration_minutes must be integral'],
+    ['duration string', 'Argument duration_minutes must be integral'],
+    ['duration False', 'Argument duration_minutes must not be less than 1'],
+  ]);
+  t.deepEqual(await texts('message'), [
+    ['message not a string', 'Message must be a string'],
+    ['message 32768 bytes', 'Message must be no longer than 32767 chars'],
+    ['message empty', 'message is empty; it must be 1 to 32767 bytes of UTF-8'],
+    ['message not UTF-8 bytes', 'Message must be UTF-8'],
   ]);
 });
 

@@ -63,6 +63,17 @@ def next_presence(events: "queue.Queue") -> channel_pb2.PresenceEvent:
     return event
 
 
+class RequestRecorder(grpc.UnaryUnaryClientInterceptor):
+    """Keeps every request the module sends, to see what went on the wire."""
+
+    def __init__(self) -> None:
+        self.requests: list = []
+
+    def intercept_unary_unary(self, continuation, client_call_details, request):
+        self.requests.append(request)
+        return continuation(client_call_details, request)
+
+
 def attempt(case: str, call) -> None:
     """Runs call and reports what it raised (or returned), for the TypeScript side to judge."""
     try:
@@ -127,6 +138,16 @@ def main() -> None:
 
     # Untyped on purpose: the cases below pass what the signatures forbid, as old apps might.
     appengine: Any = channeld_channel
+    recorder = RequestRecorder()
+    report(
+        "exports",
+        names=sorted(name for name in dir(channeld_channel) if not name.startswith("_")),
+        errors=sorted(
+            name
+            for name, value in vars(channeld_channel).items()
+            if isinstance(value, type) and issubclass(value, channeld_channel.Error)
+        ),
+    )
 
     attempt("client id not a string", lambda: appengine.create_channel(42))
     attempt("client id None on send", lambda: appengine.send_message(None, "x"))
@@ -140,6 +161,13 @@ def main() -> None:
     attempt("duration string", lambda: appengine.create_channel(client_id, "60"))
     attempt("duration 1", lambda: appengine.create_channel(client_id, 1) and "ok")
     attempt("duration 1440", lambda: appengine.create_channel(client_id, 1440) and "ok")
+    # bool is an int: App Engine took True as 1 minute and refused False as less than 1.
+    attempt("duration True", lambda: appengine.create_channel(client_id, True) and "ok")
+    attempt("duration False", lambda: appengine.create_channel(client_id, False))
+    with channeld_channel.Client(channel=grpc.intercept_channel(client.channel, recorder)) as recorded:
+        recorded.metadata = client.metadata
+        recorded.create_channel(client_id, True)
+    report("duration on the wire", durationMinutes=recorder.requests[-1].duration_minutes)
     attempt("message not a string", lambda: appengine.send_message(client_id, 42))
     attempt("message 32768 bytes", lambda: appengine.send_message(client_id, "x" * 32768))
     attempt("message 32767 bytes", lambda: appengine.send_message(client_id, "x" * 32767))

@@ -26,6 +26,7 @@ from .client import (
     Client,
 )
 from .errors import (
+    AppIdAliasRequired,
     Error,
     InvalidChannelClientIdError,
     InvalidChannelTokenDurationError,
@@ -36,6 +37,7 @@ __all__ = [
     "MAXIMUM_CLIENT_ID_LENGTH",
     "MAXIMUM_MESSAGE_LENGTH",
     "MAXIMUM_TOKEN_DURATION_MINUTES",
+    "AppIdAliasRequired",
     "Client",
     "Error",
     "InvalidChannelClientIdError",

@@ -63,7 +63,11 @@ def validate_client_id(client_id: object) -> str:
 
 
 def validate_duration(duration_minutes: object) -> int:
-    """App Engine's duration check: None (the server's default, 120) or an integer 1 to 1440."""
+    """App Engine's duration check: None (the server's default, 120) or an integer 1 to 1440.
+
+    Any int passes, bool and IntEnum members included (App Engine took True as 1 minute); the
+    plain int goes on the wire, since protobuf refuses the subclasses.
+    """
     if duration_minutes is None:
         return 0  # unset on the wire: channeld applies its default
     if not isinstance(duration_minutes, int):
@@ -74,7 +78,7 @@ def validate_duration(duration_minutes: object) -> int:
         raise InvalidChannelTokenDurationError(
             "Argument duration_minutes must be less than %d" % (MAXIMUM_TOKEN_DURATION_MINUTES + 1)
         )
-    return duration_minutes
+    return int(duration_minutes)
 
 
 def validate_message(message: object) -> str:

@@ -27,6 +27,14 @@ class InvalidMessageError(Error):
     """Error that indicates a message is malformed."""
 
 
+class AppIdAliasRequired(Error):
+    """Error that indicates you must assign an application alias to your app.
+
+    App Engine raised it for apps without an alias; channeld has no such requirement and never
+    raises it. It is here so that `except channel.AppIdAliasRequired:` clauses keep working.
+    """
+
+
 # channeld's INVALID_ARGUMENT details start with the field name ("message is 40000 bytes; ...").
 _FIELD_ERRORS = {
     "client_id": InvalidChannelClientIdError,
