@@ -7,6 +7,7 @@ cd "$(dirname "$0")/.."
 
 bash scripts/install-go-tools.sh
 bash scripts/install-python-tools.sh
+bash scripts/install-java-tools.sh
 # /usr/local/go/bin last: the official Go tarball, for shells whose PATH lacks it.
 export PATH="$PWD/.tools/bin:$PWD/node_modules/.bin:$PATH:/usr/local/go/bin"
 
