@@ -30,7 +30,10 @@ export type ReceiverRequest =
 
 export interface OpenReply {
   readonly opened: number;
+  /** Sockets that never got their welcome (each one fails the run). */
   readonly failed: number;
+  /** Of those, sockets the server dropped right after their 101, with no frame and no close frame. */
+  readonly droppedAfterUpgrade: number;
   readonly firstError: string;
   readonly connectHistogram: HistogramData;
 }

@@ -165,7 +165,6 @@ function onSocketIoPacket(ws: RawWs, slot: number, buf: Buffer, start: number, e
 }
 
 let onEarlyEnd: (slot: number, why: string) => void = () => undefined;
-let retried = new Uint8Array(0);
 
 function socketEnded(slot: number, why: string): void {
   if (closing) return;
@@ -210,7 +209,6 @@ async function open(endpoint: Endpoint, list: readonly SocketSpec[], concurrency
   lastSeq = new Float64Array(n);
   topicSeq = new Float64Array(n).fill(TOPIC_NONE);
   welcomed = new Uint8Array(n);
-  retried = new Uint8Array(n);
   topicWelcomed = new Uint8Array(n);
   seen = Array.from({ length: n }, () => new Uint8Array(64));
   topicWelcomes = 0;
@@ -222,14 +220,16 @@ async function open(endpoint: Endpoint, list: readonly SocketSpec[], concurrency
   let settled = 0;
   let opened = 0;
   let failed = 0;
+  let droppedAfterUpgrade = 0;
   let firstError = '';
+  const reply = (): OpenReply => ({ opened, failed, droppedAfterUpgrade, firstError, connectHistogram: connectTimes.toData() });
   return new Promise((resolve) => {
     const timers = new Map<number, NodeJS.Timeout>();
     const finish = (slot: number): void => {
       clearTimeout(timers.get(slot));
       timers.delete(slot);
       settled++;
-      if (settled === n) resolve({ opened, failed, firstError, connectHistogram: connectTimes.toData() });
+      if (settled === n) resolve(reply());
       else startNext();
     };
     onWelcome = (slot) => {
@@ -239,32 +239,27 @@ async function open(endpoint: Endpoint, list: readonly SocketSpec[], concurrency
       finish(slot);
     };
     onEarlyEnd = (slot, why) => {
-      if (welcomed[slot] === 1) return;
-      // A real client reconnects when its socket drops before the welcome (see bench/README.md,
-      // known problems): do that once, loudly, instead of failing the run on it.
-      if (retried[slot] === 0 && why.includes('after the upgrade and 0 frames, without a close frame')) {
-        retried[slot] = 1;
-        process.stderr.write(`[receiver] socket ${slot} dropped after the upgrade before its welcome; reconnecting it once\n`);
-        connect(slot);
-        return;
+      if (welcomed[slot] !== 0) return;
+      // A socket the server drops right after its 101 is a server bug (issue 8, defect 1), not
+      // something to paper over with a reconnect: it fails the run, and says so on the spot.
+      if (why.includes('after the upgrade and 0 frames, without a close frame')) {
+        droppedAfterUpgrade++;
+        process.stderr.write(`[receiver] FAILURE: socket ${slot} was dropped right after its 101, before its welcome, without a close frame\n`);
       }
       welcomed[slot] = 2; // settled as failed
       failed++;
       if (firstError === '') firstError = `socket ${slot}: ${why}`;
       finish(slot);
     };
-    const connect = (slot: number): void => {
+    const startNext = (): void => {
+      if (next >= n) return;
+      const slot = next++;
       const spec = list[slot]!;
+      startedAt[slot] = monotonicUs();
       sockets[slot] =
         kind === 'channeld'
           ? new RawWs(endpoint.host, endpoint.httpPort, '/_ah/channel/ws', `channeld.v1, token.${spec.token}`, handler, slot, monotonicUs)
           : new RawWs(endpoint.host, endpoint.httpPort, '/socket.io/?EIO=4&transport=websocket', undefined, handler, slot, monotonicUs);
-    };
-    const startNext = (): void => {
-      if (next >= n) return;
-      const slot = next++;
-      startedAt[slot] = monotonicUs();
-      connect(slot);
       timers.set(
         slot,
         setTimeout(() => {
@@ -273,7 +268,7 @@ async function open(endpoint: Endpoint, list: readonly SocketSpec[], concurrency
         }, OPEN_TIMEOUT_MS),
       );
     };
-    if (n === 0) resolve({ opened, failed, firstError, connectHistogram: connectTimes.toData() });
+    if (n === 0) resolve(reply());
     for (let i = 0; i < Math.min(concurrency, n); i++) startNext();
   });
 }

@@ -106,6 +106,15 @@ export async function openSockets(ctx: Context, tokens: readonly string[]): Prom
   return { seconds: (performance.now() - started) / 1000, replies };
 }
 
+/** What went wrong while sockets opened: every socket without its welcome is a problem. */
+export function openProblems(replies: readonly OpenReply[]): string[] {
+  const problems: string[] = [];
+  const dropped = replies.reduce((sum, r) => sum + r.droppedAfterUpgrade, 0);
+  if (dropped > 0) problems.push(`${dropped} sockets dropped by the server right after their 101, before the welcome, without a close frame`);
+  for (const reply of replies) if (reply.failed > 0) problems.push(`${reply.failed} sockets failed to open: ${reply.firstError}`);
+  return problems;
+}
+
 export async function openGroup(ctx: Context, prefix: string, count: number): Promise<SocketGroup> {
   const clientIds = Array.from({ length: count }, (_, i) => `${prefix}${i}`);
   const mintStarted = performance.now();
@@ -113,13 +122,12 @@ export async function openGroup(ctx: Context, prefix: string, count: number): Pr
   const mintSeconds = (performance.now() - mintStarted) / 1000;
   const { seconds, replies } = await openSockets(ctx, tokens);
   const connect = new Histogram();
-  const problems: string[] = [];
   let opened = 0;
   for (const reply of replies) {
     connect.merge(reply.connectHistogram);
     opened += reply.opened;
-    if (reply.failed > 0) problems.push(`${reply.failed} sockets failed to open: ${reply.firstError}`);
   }
+  const problems = openProblems(replies);
   return { clientIds, openSeconds: seconds, mintSeconds, opened, connectLatency: connect.percentiles(), problems };
 }
 

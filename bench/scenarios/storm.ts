@@ -1,5 +1,5 @@
 import { rssBytes } from '../procs.js';
-import { cpuMeter, mint, openSockets, progress, type Context, type ScenarioResult, type SocketGroup } from './context.js';
+import { cpuMeter, mint, openProblems, openSockets, progress, type Context, type ScenarioResult, type SocketGroup } from './context.js';
 import { Histogram } from '../load/histogram.js';
 
 /**
@@ -30,13 +30,14 @@ export async function connectStorm(ctx: Context): Promise<{ result: ScenarioResu
   const rssAfter = rssBytes(ctx.target.socketPid);
 
   const connect = new Histogram();
-  const problems: string[] = [];
   let opened = 0;
+  let droppedAfterUpgrade = 0;
   for (const reply of replies) {
     connect.merge(reply.connectHistogram);
     opened += reply.opened;
-    if (reply.failed > 0) problems.push(`${reply.failed} sockets failed to open: ${reply.firstError}`);
+    droppedAfterUpgrade += reply.droppedAfterUpgrade;
   }
+  const problems = openProblems(replies);
   const latency = connect.percentiles();
   const group: SocketGroup = { clientIds, openSeconds: seconds, mintSeconds, opened, connectLatency: latency, problems };
   return {
@@ -52,6 +53,7 @@ export async function connectStorm(ctx: Context): Promise<{ result: ScenarioResu
         rssAfterMiB: rssAfter / 2 ** 20,
         rssPerSocketKiB: opened === 0 ? 0 : (rssAfter - rssBefore) / opened / 1024,
         sockets: opened,
+        droppedAfterUpgrade,
       },
       cpu,
       params: { sockets: count, connectConcurrencyPerReceiver: ctx.options.connectConcurrency, receivers: ctx.fleet.receivers.length },
