@@ -1,6 +1,9 @@
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import test from 'ava';
 import { TokenAuthority } from '../src/core/tokens.js';
-import { goAvailability, goBuild, LineProcess, run } from './helpers/go.js';
+import { GO, GO_TEST_BIN, goAvailability, goBuild, LineProcess, ROOT, run, type Ran } from './helpers/go.js';
+import { writeModuleProxy } from './helpers/go-module-proxy.js';
 import { startTestServer, type TestServer } from './helpers/server.js';
 import { RawSocket } from './helpers/socket.js';
 
@@ -165,4 +168,119 @@ goTest('backend go - the migration package: App Engine validation errors, and li
     { seq: 2, data: 'after the tokens that are not live' },
   ]);
   t.deepEqual(foreign.messages, [{ seq: 1, data: 'to the client id that looks like a token' }], 'a string that is no live token is a client id');
+});
+
+const GEN_MODULE = 'github.com/channeld/channeld/gen/go';
+const SDK_MODULE = 'github.com/channeld/channeld/sdk/go/channel';
+
+/** The version `go.mod` (of dir) requires of module. */
+function requiredVersion(dir: string, module: string): string {
+  const match = new RegExp(`^\\s*${module.replaceAll('.', '\\.')} (v\\S+)`, 'm').exec(readFileSync(join(ROOT, dir, 'go.mod'), 'utf8'));
+  if (match === null) throw new Error(`${dir}/go.mod does not require ${module}`);
+  return match[1]!;
+}
+
+/** An App Engine app's use of the Channel API, as it was but for the import line. */
+function appSource(importPath: string): string {
+  return `package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+
+	"${importPath}"
+)
+
+func main() {
+	ctx := context.Background()
+	token, err := channel.Create(ctx, os.Args[1])
+	if err == nil {
+		err = channel.Send(ctx, token, os.Args[2])
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	fmt.Println(token)
+}
+`;
+}
+
+/**
+ * Empties dir, kept at a fixed place so that Go's build cache recognises the same sources on the
+ * next run. Module caches are read-only by design, hence the chmod.
+ */
+async function clean(dir: string): Promise<void> {
+  if (existsSync(dir)) await run('chmod', ['-R', 'u+w', dir]);
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true });
+}
+
+function mustRun(what: string, ran: Ran): string {
+  if (ran.code !== 0) throw new Error(`${what} failed (exit ${ran.code}):\n${ran.stdout}\n${ran.stderr}`);
+  return ran.stdout;
+}
+
+/** Runs a built app against the live server: it creates a channel and sends to its token; a socket gets it. */
+async function appDelivers(b: Built, bin: string, clientId: string, message: string): Promise<RawSocket> {
+  const out = mustRun(bin, await run(bin, [clientId, message], { env: { CHANNELD_GRPC_ADDR: grpcAddr(b.ts), CHANNELD_API_KEY: API_KEY } }));
+  const socket = new RawSocket(b.ts.wsUrl, out.trim());
+  sockets.push(socket);
+  await socket.untilMessages(1);
+  return socket;
+}
+
+goTest('backend go - a module outside this repository fetches the package from a module proxy, with no replace directive', async (t) => {
+  t.timeout(5 * 60_000);
+  const b = setup();
+  const genVersion = requiredVersion('sdk/go/channel', GEN_MODULE);
+  const sdkVersion = requiredVersion('examples/go', SDK_MODULE);
+  const base = join(GO_TEST_BIN, 'fetch');
+  await clean(base);
+  // The two modules as proxy.golang.org would serve them once tagged gen/go/<v> and sdk/go/channel/<v>.
+  const proxy = join(base, 'proxy');
+  writeModuleProxy(proxy, [
+    { path: GEN_MODULE, version: genVersion, dir: join(ROOT, 'gen', 'go') },
+    { path: SDK_MODULE, version: sdkVersion, dir: join(ROOT, 'sdk', 'go', 'channel') },
+  ]);
+  const app = join(base, 'app');
+  mkdirSync(app);
+  writeFileSync(join(app, 'go.mod'), 'module example.com/appengine-app\n\ngo 1.26.0\n');
+  writeFileSync(join(app, 'main.go'), appSource(SDK_MODULE));
+  const realCache = mustRun('go env', await run(GO, ['env', 'GOMODCACHE'])).trim();
+  const env = {
+    // Everything else comes from the module cache the builds above filled: no network.
+    GOPROXY: `file://${proxy},file://${realCache}/cache/download`,
+    GOMODCACHE: join(base, 'modcache'),
+    GOSUMDB: 'off',
+    GOFLAGS: '-mod=mod -buildvcs=false',
+    GONOPROXY: '',
+    GOPRIVATE: '',
+    GOWORK: 'off',
+    GOTOOLCHAIN: 'local',
+  };
+  mustRun('go get', await run(GO, ['get', `${SDK_MODULE}@${sdkVersion}`], { cwd: app, env }));
+  mustRun('go build', await run(GO, ['build', '-o', 'app', '.'], { cwd: app, env }));
+  const goMod = readFileSync(join(app, 'go.mod'), 'utf8');
+  t.notRegex(goMod, /replace/);
+  t.regex(goMod, new RegExp(`${SDK_MODULE} ${sdkVersion}\\n`));
+  t.regex(goMod, new RegExp(`${GEN_MODULE} ${genVersion} // indirect`), 'the stubs come along, at the version the package requires');
+  const socket = await appDelivers(b, join(app, 'app'), 'go-fetched-app', 'from a module that fetched the package');
+  t.deepEqual(socket.messages, [{ seq: 1, data: 'from a module that fetched the package' }]);
+});
+
+goTest('backend go - a classic GOPATH-mode app keeps import "appengine/channel", pointed at sdk/go/channel by install-gopath.sh', async (t) => {
+  t.timeout(5 * 60_000);
+  const b = setup();
+  const gopath = join(GO_TEST_BIN, 'gopath');
+  await clean(gopath);
+  mustRun('install-gopath.sh', await run(join(ROOT, 'sdk', 'go', 'channel', 'install-gopath.sh'), [gopath], { env: { GOTOOLCHAIN: 'local' } }));
+  const app = join(gopath, 'src', 'classicapp');
+  mkdirSync(app, { recursive: true });
+  writeFileSync(join(app, 'main.go'), appSource('appengine/channel'));
+  const env = { GO111MODULE: 'off', GOPATH: gopath, GOFLAGS: '-buildvcs=false', GOTOOLCHAIN: 'local' };
+  mustRun('GOPATH-mode go build', await run(GO, ['build', '-o', 'classicapp', '.'], { cwd: app, env }));
+  const socket = await appDelivers(b, join(app, 'classicapp'), 'go-classic-app', 'from a GOPATH-mode app');
+  t.deepEqual(socket.messages, [{ seq: 1, data: 'from a GOPATH-mode app' }]);
 });

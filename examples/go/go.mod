@@ -3,8 +3,8 @@ module github.com/channeld/channeld/examples/go
 go 1.26.0
 
 require (
-	github.com/channeld/channeld/gen/go v0.0.0
-	github.com/channeld/channeld/sdk/go/channel v0.0.0
+	github.com/channeld/channeld/gen/go v0.1.0
+	github.com/channeld/channeld/sdk/go/channel v0.1.0
 )
 
 require (
@@ -16,7 +16,8 @@ require (
 	google.golang.org/protobuf v1.36.12 // indirect
 )
 
-// Both live in this repository; a copy of the example elsewhere points these at a channeld checkout.
+// Both live in this repository and are built from it here. A copy of the example elsewhere drops
+// this block: the required versions come from the module proxy.
 replace (
 	github.com/channeld/channeld/gen/go => ../../gen/go
 	github.com/channeld/channeld/sdk/go/channel => ../../sdk/go/channel

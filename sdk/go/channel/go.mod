@@ -3,7 +3,7 @@ module github.com/channeld/channeld/sdk/go/channel
 go 1.26.0
 
 require (
-	github.com/channeld/channeld/gen/go v0.0.0
+	github.com/channeld/channeld/gen/go v0.1.0
 	google.golang.org/grpc v1.85.0
 )
 
@@ -15,6 +15,7 @@ require (
 	google.golang.org/protobuf v1.36.12 // indirect
 )
 
-// The stubs live in this repository (gen/go); a copy of this package elsewhere points the replace
-// at its own checkout of channeld.
+// Built inside this repository, the stubs come from its gen/go. Anyone who requires this module
+// gets the gen/go version required above from the module proxy: Go ignores the replace
+// directives of a dependency, so no user needs one.
 replace github.com/channeld/channeld/gen/go => ../../../gen/go
