@@ -111,6 +111,14 @@ pythonTest('backend python - a token-shaped string that is no live token is a cl
   t.deepEqual(foreign.messages, [{ seq: 1, data: 'to the client id that looks like a token' }]);
 });
 
+pythonTest('backend python - unlike App Engine, a message sent while no client is connected waits for its next socket', async (t) => {
+  const { token } = await mustHave(py).next('offline channel');
+  const later = new RawSocket(mustHave(ts).wsUrl, String(token));
+  t.teardown(() => later.close());
+  await later.untilMessages(1);
+  t.deepEqual(later.messages, [{ seq: 1, data: 'sent before the browser connected' }]);
+});
+
 pythonTest('backend python - client ids are checked as App Engine did: a str of at most 256 bytes', async (t) => {
   t.deepEqual(await outcomes('client id'), [
     ['client id not a string', 'InvalidChannelClientIdError', null],

@@ -133,6 +133,11 @@ def main() -> None:
     attempt("token shaped, 300 bytes", lambda: channeld_channel.send_message("A" * 300, "x"))
     attempt("token shaped, 256 bytes", lambda: channeld_channel.send_message("A" * 256, "x"))
     channeld_channel.send_message(client_id, "after the tokens that are not live")
+    # App Engine dropped a message sent while no client was connected; channeld keeps it for the
+    # next socket, so an app that sends right after create_channel no longer loses it.
+    offline = channeld_channel.create_channel("py-offline")
+    channeld_channel.send_message("py-offline", "sent before the browser connected")
+    report("offline channel", token=offline)
     next_presence(events)  # ... and closes it once every message arrived
     watch.cancel()
 
