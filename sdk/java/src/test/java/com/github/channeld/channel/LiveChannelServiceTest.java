@@ -2,6 +2,7 @@ package com.github.channeld.channel;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -56,6 +57,7 @@ class LiveChannelServiceTest {
 
   private static String httpUrl;
   private static ChannelClient channels;
+  private static ChannelService shared;
   private static Server jetty;
   /** Every notice the servlet parsed, in arrival order. */
   private static final BlockingQueue<ChannelPresence> presences = new LinkedBlockingQueue<>();
@@ -65,6 +67,9 @@ class LiveChannelServiceTest {
   static void start() throws Exception {
     httpUrl = System.getenv("CHANNELD_HTTP_URL");
     channels = ChannelClient.fromEnvironment();
+    // Made now, from the environment: a test below points the system property elsewhere for a
+    // moment, and the servlet thread must not make it then.
+    shared = ChannelServiceFactory.getChannelService();
     jetty = presenceReceiver(Integer.parseInt(System.getenv("CHANNELD_TEST_PRESENCE_PORT")));
   }
 
@@ -92,7 +97,7 @@ class LiveChannelServiceTest {
       @Override
       protected void doPost(HttpServletRequest req, HttpServletResponse resp) throws IOException {
         try {
-          presences.add(ChannelServiceFactory.getChannelService().parsePresence(req));
+          presences.add(shared.parsePresence(req));
           resp.setStatus(200);
         } catch (IllegalArgumentException e) {
           resp.sendError(400, e.getMessage());
@@ -117,9 +122,10 @@ class LiveChannelServiceTest {
     assertMessage(socket.next(), 2, "{\"by\":\"token\"}");
 
     // Every token works, also one with a duration, and through the factory's shared service.
-    String second = ChannelServiceFactory.getChannelService().createChannel(clientId, 5);
+    assertSame(shared, ChannelServiceFactory.getChannelService());
+    String second = shared.createChannel(clientId, 5);
     assertNotEquals(token, second);
-    ChannelServiceFactory.getChannelService().sendMessage(new ChannelMessage(second, "by the second token"));
+    shared.sendMessage(new ChannelMessage(second, "by the second token"));
     assertMessage(socket.next(), 3, "by the second token");
   }
 
