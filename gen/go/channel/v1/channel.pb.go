@@ -355,7 +355,7 @@ type SendMessageRequest_ClientId struct {
 }
 
 type SendMessageRequest_Token struct {
-	// A token minted by CreateChannel; the message goes to its client id.
+	// A token minted by CreateChannel (at most 512 bytes); the message goes to its client id.
 	Token string `protobuf:"bytes,2,opt,name=token,proto3,oneof"`
 }
 
@@ -730,15 +730,15 @@ func (x *PresenceEvent) GetReason() PresenceReason {
 
 type WatchPresenceRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// Only these client ids (empty: all).
+	// Only these client ids (empty: all); at most 1000.
 	ClientIds []string `protobuf:"bytes,1,rep,name=client_ids,json=clientIds,proto3" json:"client_ids,omitempty"`
-	// Only client ids starting with this prefix (empty: all).
+	// Only client ids starting with this prefix (empty: all); at most 256 bytes.
 	ClientIdPrefix string `protobuf:"bytes,2,opt,name=client_id_prefix,json=clientIdPrefix,proto3" json:"client_id_prefix,omitempty"`
 	// Start with one CONNECTED event (reason SNAPSHOT) per client connected now, then a
 	// snapshot_complete marker, then changes.
 	Snapshot bool `protobuf:"varint,3,opt,name=snapshot,proto3" json:"snapshot,omitempty"`
-	// Resume after this event's cursor. When the server no longer holds the events after it, it
-	// sends a snapshot instead and marks snapshot_complete.resume_failed.
+	// Resume after this event's cursor (at most 128 bytes). When the server no longer holds the
+	// events after it, it sends a snapshot instead and marks snapshot_complete.resume_failed.
 	Cursor        string `protobuf:"bytes,4,opt,name=cursor,proto3" json:"cursor,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -1473,9 +1473,11 @@ func (x *SubscribeResponse) GetAdded() uint32 {
 }
 
 type UnsubscribeRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	ClientIds     []string               `protobuf:"bytes,1,rep,name=client_ids,json=clientIds,proto3" json:"client_ids,omitempty"`
-	Topic         string                 `protobuf:"bytes,2,opt,name=topic,proto3" json:"topic,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// 1 to 10000 client ids.
+	ClientIds []string `protobuf:"bytes,1,rep,name=client_ids,json=clientIds,proto3" json:"client_ids,omitempty"`
+	// 1 to 128 bytes of A-Z a-z 0-9 and . _ - : / @
+	Topic         string `protobuf:"bytes,2,opt,name=topic,proto3" json:"topic,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1577,7 +1579,7 @@ type StreamMessagesRequest struct {
 	Request *SendMessageRequest `protobuf:"bytes,2,opt,name=request,proto3" json:"request,omitempty"`
 	// Many messages in one stream message (cheaper per message than one request each): answered by
 	// `results`, one per item in the same order, each item failing alone as in SendMessages. Items
-	// are sent in order, after everything written before them on the stream.
+	// are sent in order, after everything written before them on the stream. At most 1000 items.
 	Requests      []*SendMessageRequest `protobuf:"bytes,3,rep,name=requests,proto3" json:"requests,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache

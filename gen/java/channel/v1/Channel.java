@@ -1907,7 +1907,7 @@ public final class Channel extends com.google.protobuf.GeneratedFile {
 
     /**
      * <pre>
-     * A token minted by CreateChannel; the message goes to its client id.
+     * A token minted by CreateChannel (at most 512 bytes); the message goes to its client id.
      * </pre>
      *
      * <code>string token = 2 [json_name = "token"];</code>
@@ -1916,7 +1916,7 @@ public final class Channel extends com.google.protobuf.GeneratedFile {
     boolean hasToken();
     /**
      * <pre>
-     * A token minted by CreateChannel; the message goes to its client id.
+     * A token minted by CreateChannel (at most 512 bytes); the message goes to its client id.
      * </pre>
      *
      * <code>string token = 2 [json_name = "token"];</code>
@@ -1925,7 +1925,7 @@ public final class Channel extends com.google.protobuf.GeneratedFile {
     java.lang.String getToken();
     /**
      * <pre>
-     * A token minted by CreateChannel; the message goes to its client id.
+     * A token minted by CreateChannel (at most 512 bytes); the message goes to its client id.
      * </pre>
      *
      * <code>string token = 2 [json_name = "token"];</code>
@@ -2115,7 +2115,7 @@ public final class Channel extends com.google.protobuf.GeneratedFile {
     public static final int TOKEN_FIELD_NUMBER = 2;
     /**
      * <pre>
-     * A token minted by CreateChannel; the message goes to its client id.
+     * A token minted by CreateChannel (at most 512 bytes); the message goes to its client id.
      * </pre>
      *
      * <code>string token = 2 [json_name = "token"];</code>
@@ -2126,7 +2126,7 @@ public final class Channel extends com.google.protobuf.GeneratedFile {
     }
     /**
      * <pre>
-     * A token minted by CreateChannel; the message goes to its client id.
+     * A token minted by CreateChannel (at most 512 bytes); the message goes to its client id.
      * </pre>
      *
      * <code>string token = 2 [json_name = "token"];</code>
@@ -2149,7 +2149,7 @@ public final class Channel extends com.google.protobuf.GeneratedFile {
     }
     /**
      * <pre>
-     * A token minted by CreateChannel; the message goes to its client id.
+     * A token minted by CreateChannel (at most 512 bytes); the message goes to its client id.
      * </pre>
      *
      * <code>string token = 2 [json_name = "token"];</code>
@@ -2766,7 +2766,7 @@ public final class Channel extends com.google.protobuf.GeneratedFile {
 
       /**
        * <pre>
-       * A token minted by CreateChannel; the message goes to its client id.
+       * A token minted by CreateChannel (at most 512 bytes); the message goes to its client id.
        * </pre>
        *
        * <code>string token = 2 [json_name = "token"];</code>
@@ -2778,7 +2778,7 @@ public final class Channel extends com.google.protobuf.GeneratedFile {
       }
       /**
        * <pre>
-       * A token minted by CreateChannel; the message goes to its client id.
+       * A token minted by CreateChannel (at most 512 bytes); the message goes to its client id.
        * </pre>
        *
        * <code>string token = 2 [json_name = "token"];</code>
@@ -2802,7 +2802,7 @@ public final class Channel extends com.google.protobuf.GeneratedFile {
       }
       /**
        * <pre>
-       * A token minted by CreateChannel; the message goes to its client id.
+       * A token minted by CreateChannel (at most 512 bytes); the message goes to its client id.
        * </pre>
        *
        * <code>string token = 2 [json_name = "token"];</code>
@@ -2827,7 +2827,7 @@ public final class Channel extends com.google.protobuf.GeneratedFile {
       }
       /**
        * <pre>
-       * A token minted by CreateChannel; the message goes to its client id.
+       * A token minted by CreateChannel (at most 512 bytes); the message goes to its client id.
        * </pre>
        *
        * <code>string token = 2 [json_name = "token"];</code>
@@ -2844,7 +2844,7 @@ public final class Channel extends com.google.protobuf.GeneratedFile {
       }
       /**
        * <pre>
-       * A token minted by CreateChannel; the message goes to its client id.
+       * A token minted by CreateChannel (at most 512 bytes); the message goes to its client id.
        * </pre>
        *
        * <code>string token = 2 [json_name = "token"];</code>
@@ -2860,7 +2860,7 @@ public final class Channel extends com.google.protobuf.GeneratedFile {
       }
       /**
        * <pre>
-       * A token minted by CreateChannel; the message goes to its client id.
+       * A token minted by CreateChannel (at most 512 bytes); the message goes to its client id.
        * </pre>
        *
        * <code>string token = 2 [json_name = "token"];</code>
@@ -8190,7 +8190,7 @@ public final class Channel extends com.google.protobuf.GeneratedFile {
 
     /**
      * <pre>
-     * Only these client ids (empty: all).
+     * Only these client ids (empty: all); at most 1000.
      * </pre>
      *
      * <code>repeated string client_ids = 1 [json_name = "clientIds"];</code>
@@ -8200,7 +8200,7 @@ public final class Channel extends com.google.protobuf.GeneratedFile {
         getClientIdsList();
     /**
      * <pre>
-     * Only these client ids (empty: all).
+     * Only these client ids (empty: all); at most 1000.
      * </pre>
      *
      * <code>repeated string client_ids = 1 [json_name = "clientIds"];</code>
@@ -8209,7 +8209,7 @@ public final class Channel extends com.google.protobuf.GeneratedFile {
     int getClientIdsCount();
     /**
      * <pre>
-     * Only these client ids (empty: all).
+     * Only these client ids (empty: all); at most 1000.
      * </pre>
      *
      * <code>repeated string client_ids = 1 [json_name = "clientIds"];</code>
@@ -8219,7 +8219,7 @@ public final class Channel extends com.google.protobuf.GeneratedFile {
     java.lang.String getClientIds(int index);
     /**
      * <pre>
-     * Only these client ids (empty: all).
+     * Only these client ids (empty: all); at most 1000.
      * </pre>
      *
      * <code>repeated string client_ids = 1 [json_name = "clientIds"];</code>
@@ -8231,7 +8231,7 @@ public final class Channel extends com.google.protobuf.GeneratedFile {
 
     /**
      * <pre>
-     * Only client ids starting with this prefix (empty: all).
+     * Only client ids starting with this prefix (empty: all); at most 256 bytes.
      * </pre>
      *
      * <code>string client_id_prefix = 2 [json_name = "clientIdPrefix"];</code>
@@ -8240,7 +8240,7 @@ public final class Channel extends com.google.protobuf.GeneratedFile {
     java.lang.String getClientIdPrefix();
     /**
      * <pre>
-     * Only client ids starting with this prefix (empty: all).
+     * Only client ids starting with this prefix (empty: all); at most 256 bytes.
      * </pre>
      *
      * <code>string client_id_prefix = 2 [json_name = "clientIdPrefix"];</code>
@@ -8262,8 +8262,8 @@ public final class Channel extends com.google.protobuf.GeneratedFile {
 
     /**
      * <pre>
-     * Resume after this event's cursor. When the server no longer holds the events after it, it
-     * sends a snapshot instead and marks snapshot_complete.resume_failed.
+     * Resume after this event's cursor (at most 128 bytes). When the server no longer holds the
+     * events after it, it sends a snapshot instead and marks snapshot_complete.resume_failed.
      * </pre>
      *
      * <code>string cursor = 4 [json_name = "cursor"];</code>
@@ -8272,8 +8272,8 @@ public final class Channel extends com.google.protobuf.GeneratedFile {
     java.lang.String getCursor();
     /**
      * <pre>
-     * Resume after this event's cursor. When the server no longer holds the events after it, it
-     * sends a snapshot instead and marks snapshot_complete.resume_failed.
+     * Resume after this event's cursor (at most 128 bytes). When the server no longer holds the
+     * events after it, it sends a snapshot instead and marks snapshot_complete.resume_failed.
      * </pre>
      *
      * <code>string cursor = 4 [json_name = "cursor"];</code>
@@ -8334,7 +8334,7 @@ public final class Channel extends com.google.protobuf.GeneratedFile {
         com.google.protobuf.LazyStringArrayList.emptyList();
     /**
      * <pre>
-     * Only these client ids (empty: all).
+     * Only these client ids (empty: all); at most 1000.
      * </pre>
      *
      * <code>repeated string client_ids = 1 [json_name = "clientIds"];</code>
@@ -8346,7 +8346,7 @@ public final class Channel extends com.google.protobuf.GeneratedFile {
     }
     /**
      * <pre>
-     * Only these client ids (empty: all).
+     * Only these client ids (empty: all); at most 1000.
      * </pre>
      *
      * <code>repeated string client_ids = 1 [json_name = "clientIds"];</code>
@@ -8357,7 +8357,7 @@ public final class Channel extends com.google.protobuf.GeneratedFile {
     }
     /**
      * <pre>
-     * Only these client ids (empty: all).
+     * Only these client ids (empty: all); at most 1000.
      * </pre>
      *
      * <code>repeated string client_ids = 1 [json_name = "clientIds"];</code>
@@ -8369,7 +8369,7 @@ public final class Channel extends com.google.protobuf.GeneratedFile {
     }
     /**
      * <pre>
-     * Only these client ids (empty: all).
+     * Only these client ids (empty: all); at most 1000.
      * </pre>
      *
      * <code>repeated string client_ids = 1 [json_name = "clientIds"];</code>
@@ -8386,7 +8386,7 @@ public final class Channel extends com.google.protobuf.GeneratedFile {
     private volatile java.lang.Object clientIdPrefix_ = "";
     /**
      * <pre>
-     * Only client ids starting with this prefix (empty: all).
+     * Only client ids starting with this prefix (empty: all); at most 256 bytes.
      * </pre>
      *
      * <code>string client_id_prefix = 2 [json_name = "clientIdPrefix"];</code>
@@ -8407,7 +8407,7 @@ public final class Channel extends com.google.protobuf.GeneratedFile {
     }
     /**
      * <pre>
-     * Only client ids starting with this prefix (empty: all).
+     * Only client ids starting with this prefix (empty: all); at most 256 bytes.
      * </pre>
      *
      * <code>string client_id_prefix = 2 [json_name = "clientIdPrefix"];</code>
@@ -8449,8 +8449,8 @@ public final class Channel extends com.google.protobuf.GeneratedFile {
     private volatile java.lang.Object cursor_ = "";
     /**
      * <pre>
-     * Resume after this event's cursor. When the server no longer holds the events after it, it
-     * sends a snapshot instead and marks snapshot_complete.resume_failed.
+     * Resume after this event's cursor (at most 128 bytes). When the server no longer holds the
+     * events after it, it sends a snapshot instead and marks snapshot_complete.resume_failed.
      * </pre>
      *
      * <code>string cursor = 4 [json_name = "cursor"];</code>
@@ -8471,8 +8471,8 @@ public final class Channel extends com.google.protobuf.GeneratedFile {
     }
     /**
      * <pre>
-     * Resume after this event's cursor. When the server no longer holds the events after it, it
-     * sends a snapshot instead and marks snapshot_complete.resume_failed.
+     * Resume after this event's cursor (at most 128 bytes). When the server no longer holds the
+     * events after it, it sends a snapshot instead and marks snapshot_complete.resume_failed.
      * </pre>
      *
      * <code>string cursor = 4 [json_name = "cursor"];</code>
@@ -8885,7 +8885,7 @@ public final class Channel extends com.google.protobuf.GeneratedFile {
       }
       /**
        * <pre>
-       * Only these client ids (empty: all).
+       * Only these client ids (empty: all); at most 1000.
        * </pre>
        *
        * <code>repeated string client_ids = 1 [json_name = "clientIds"];</code>
@@ -8898,7 +8898,7 @@ public final class Channel extends com.google.protobuf.GeneratedFile {
       }
       /**
        * <pre>
-       * Only these client ids (empty: all).
+       * Only these client ids (empty: all); at most 1000.
        * </pre>
        *
        * <code>repeated string client_ids = 1 [json_name = "clientIds"];</code>
@@ -8909,7 +8909,7 @@ public final class Channel extends com.google.protobuf.GeneratedFile {
       }
       /**
        * <pre>
-       * Only these client ids (empty: all).
+       * Only these client ids (empty: all); at most 1000.
        * </pre>
        *
        * <code>repeated string client_ids = 1 [json_name = "clientIds"];</code>
@@ -8921,7 +8921,7 @@ public final class Channel extends com.google.protobuf.GeneratedFile {
       }
       /**
        * <pre>
-       * Only these client ids (empty: all).
+       * Only these client ids (empty: all); at most 1000.
        * </pre>
        *
        * <code>repeated string client_ids = 1 [json_name = "clientIds"];</code>
@@ -8934,7 +8934,7 @@ public final class Channel extends com.google.protobuf.GeneratedFile {
       }
       /**
        * <pre>
-       * Only these client ids (empty: all).
+       * Only these client ids (empty: all); at most 1000.
        * </pre>
        *
        * <code>repeated string client_ids = 1 [json_name = "clientIds"];</code>
@@ -8953,7 +8953,7 @@ public final class Channel extends com.google.protobuf.GeneratedFile {
       }
       /**
        * <pre>
-       * Only these client ids (empty: all).
+       * Only these client ids (empty: all); at most 1000.
        * </pre>
        *
        * <code>repeated string client_ids = 1 [json_name = "clientIds"];</code>
@@ -8971,7 +8971,7 @@ public final class Channel extends com.google.protobuf.GeneratedFile {
       }
       /**
        * <pre>
-       * Only these client ids (empty: all).
+       * Only these client ids (empty: all); at most 1000.
        * </pre>
        *
        * <code>repeated string client_ids = 1 [json_name = "clientIds"];</code>
@@ -8989,7 +8989,7 @@ public final class Channel extends com.google.protobuf.GeneratedFile {
       }
       /**
        * <pre>
-       * Only these client ids (empty: all).
+       * Only these client ids (empty: all); at most 1000.
        * </pre>
        *
        * <code>repeated string client_ids = 1 [json_name = "clientIds"];</code>
@@ -9004,7 +9004,7 @@ public final class Channel extends com.google.protobuf.GeneratedFile {
       }
       /**
        * <pre>
-       * Only these client ids (empty: all).
+       * Only these client ids (empty: all); at most 1000.
        * </pre>
        *
        * <code>repeated string client_ids = 1 [json_name = "clientIds"];</code>
@@ -9025,7 +9025,7 @@ public final class Channel extends com.google.protobuf.GeneratedFile {
       private java.lang.Object clientIdPrefix_ = "";
       /**
        * <pre>
-       * Only client ids starting with this prefix (empty: all).
+       * Only client ids starting with this prefix (empty: all); at most 256 bytes.
        * </pre>
        *
        * <code>string client_id_prefix = 2 [json_name = "clientIdPrefix"];</code>
@@ -9045,7 +9045,7 @@ public final class Channel extends com.google.protobuf.GeneratedFile {
       }
       /**
        * <pre>
-       * Only client ids starting with this prefix (empty: all).
+       * Only client ids starting with this prefix (empty: all); at most 256 bytes.
        * </pre>
        *
        * <code>string client_id_prefix = 2 [json_name = "clientIdPrefix"];</code>
@@ -9066,7 +9066,7 @@ public final class Channel extends com.google.protobuf.GeneratedFile {
       }
       /**
        * <pre>
-       * Only client ids starting with this prefix (empty: all).
+       * Only client ids starting with this prefix (empty: all); at most 256 bytes.
        * </pre>
        *
        * <code>string client_id_prefix = 2 [json_name = "clientIdPrefix"];</code>
@@ -9083,7 +9083,7 @@ public final class Channel extends com.google.protobuf.GeneratedFile {
       }
       /**
        * <pre>
-       * Only client ids starting with this prefix (empty: all).
+       * Only client ids starting with this prefix (empty: all); at most 256 bytes.
        * </pre>
        *
        * <code>string client_id_prefix = 2 [json_name = "clientIdPrefix"];</code>
@@ -9097,7 +9097,7 @@ public final class Channel extends com.google.protobuf.GeneratedFile {
       }
       /**
        * <pre>
-       * Only client ids starting with this prefix (empty: all).
+       * Only client ids starting with this prefix (empty: all); at most 256 bytes.
        * </pre>
        *
        * <code>string client_id_prefix = 2 [json_name = "clientIdPrefix"];</code>
@@ -9164,8 +9164,8 @@ public final class Channel extends com.google.protobuf.GeneratedFile {
       private java.lang.Object cursor_ = "";
       /**
        * <pre>
-       * Resume after this event's cursor. When the server no longer holds the events after it, it
-       * sends a snapshot instead and marks snapshot_complete.resume_failed.
+       * Resume after this event's cursor (at most 128 bytes). When the server no longer holds the
+       * events after it, it sends a snapshot instead and marks snapshot_complete.resume_failed.
        * </pre>
        *
        * <code>string cursor = 4 [json_name = "cursor"];</code>
@@ -9185,8 +9185,8 @@ public final class Channel extends com.google.protobuf.GeneratedFile {
       }
       /**
        * <pre>
-       * Resume after this event's cursor. When the server no longer holds the events after it, it
-       * sends a snapshot instead and marks snapshot_complete.resume_failed.
+       * Resume after this event's cursor (at most 128 bytes). When the server no longer holds the
+       * events after it, it sends a snapshot instead and marks snapshot_complete.resume_failed.
        * </pre>
        *
        * <code>string cursor = 4 [json_name = "cursor"];</code>
@@ -9207,8 +9207,8 @@ public final class Channel extends com.google.protobuf.GeneratedFile {
       }
       /**
        * <pre>
-       * Resume after this event's cursor. When the server no longer holds the events after it, it
-       * sends a snapshot instead and marks snapshot_complete.resume_failed.
+       * Resume after this event's cursor (at most 128 bytes). When the server no longer holds the
+       * events after it, it sends a snapshot instead and marks snapshot_complete.resume_failed.
        * </pre>
        *
        * <code>string cursor = 4 [json_name = "cursor"];</code>
@@ -9225,8 +9225,8 @@ public final class Channel extends com.google.protobuf.GeneratedFile {
       }
       /**
        * <pre>
-       * Resume after this event's cursor. When the server no longer holds the events after it, it
-       * sends a snapshot instead and marks snapshot_complete.resume_failed.
+       * Resume after this event's cursor (at most 128 bytes). When the server no longer holds the
+       * events after it, it sends a snapshot instead and marks snapshot_complete.resume_failed.
        * </pre>
        *
        * <code>string cursor = 4 [json_name = "cursor"];</code>
@@ -9240,8 +9240,8 @@ public final class Channel extends com.google.protobuf.GeneratedFile {
       }
       /**
        * <pre>
-       * Resume after this event's cursor. When the server no longer holds the events after it, it
-       * sends a snapshot instead and marks snapshot_complete.resume_failed.
+       * Resume after this event's cursor (at most 128 bytes). When the server no longer holds the
+       * events after it, it sends a snapshot instead and marks snapshot_complete.resume_failed.
        * </pre>
        *
        * <code>string cursor = 4 [json_name = "cursor"];</code>
@@ -18381,23 +18381,39 @@ public final class Channel extends com.google.protobuf.GeneratedFile {
       com.google.protobuf.MessageOrBuilder {
 
     /**
+     * <pre>
+     * 1 to 10000 client ids.
+     * </pre>
+     *
      * <code>repeated string client_ids = 1 [json_name = "clientIds"];</code>
      * @return A list containing the clientIds.
      */
     java.util.List<java.lang.String>
         getClientIdsList();
     /**
+     * <pre>
+     * 1 to 10000 client ids.
+     * </pre>
+     *
      * <code>repeated string client_ids = 1 [json_name = "clientIds"];</code>
      * @return The count of clientIds.
      */
     int getClientIdsCount();
     /**
+     * <pre>
+     * 1 to 10000 client ids.
+     * </pre>
+     *
      * <code>repeated string client_ids = 1 [json_name = "clientIds"];</code>
      * @param index The index of the element to return.
      * @return The clientIds at the given index.
      */
     java.lang.String getClientIds(int index);
     /**
+     * <pre>
+     * 1 to 10000 client ids.
+     * </pre>
+     *
      * <code>repeated string client_ids = 1 [json_name = "clientIds"];</code>
      * @param index The index of the value to return.
      * @return The bytes of the clientIds at the given index.
@@ -18406,11 +18422,19 @@ public final class Channel extends com.google.protobuf.GeneratedFile {
         getClientIdsBytes(int index);
 
     /**
+     * <pre>
+     * 1 to 128 bytes of A-Z a-z 0-9 and . _ - : / &#64;
+     * </pre>
+     *
      * <code>string topic = 2 [json_name = "topic"];</code>
      * @return The topic.
      */
     java.lang.String getTopic();
     /**
+     * <pre>
+     * 1 to 128 bytes of A-Z a-z 0-9 and . _ - : / &#64;
+     * </pre>
+     *
      * <code>string topic = 2 [json_name = "topic"];</code>
      * @return The bytes for topic.
      */
@@ -18467,6 +18491,10 @@ public final class Channel extends com.google.protobuf.GeneratedFile {
     private com.google.protobuf.LazyStringArrayList clientIds_ =
         com.google.protobuf.LazyStringArrayList.emptyList();
     /**
+     * <pre>
+     * 1 to 10000 client ids.
+     * </pre>
+     *
      * <code>repeated string client_ids = 1 [json_name = "clientIds"];</code>
      * @return A list containing the clientIds.
      */
@@ -18475,6 +18503,10 @@ public final class Channel extends com.google.protobuf.GeneratedFile {
       return clientIds_;
     }
     /**
+     * <pre>
+     * 1 to 10000 client ids.
+     * </pre>
+     *
      * <code>repeated string client_ids = 1 [json_name = "clientIds"];</code>
      * @return The count of clientIds.
      */
@@ -18482,6 +18514,10 @@ public final class Channel extends com.google.protobuf.GeneratedFile {
       return clientIds_.size();
     }
     /**
+     * <pre>
+     * 1 to 10000 client ids.
+     * </pre>
+     *
      * <code>repeated string client_ids = 1 [json_name = "clientIds"];</code>
      * @param index The index of the element to return.
      * @return The clientIds at the given index.
@@ -18490,6 +18526,10 @@ public final class Channel extends com.google.protobuf.GeneratedFile {
       return clientIds_.get(index);
     }
     /**
+     * <pre>
+     * 1 to 10000 client ids.
+     * </pre>
+     *
      * <code>repeated string client_ids = 1 [json_name = "clientIds"];</code>
      * @param index The index of the value to return.
      * @return The bytes of the clientIds at the given index.
@@ -18503,6 +18543,10 @@ public final class Channel extends com.google.protobuf.GeneratedFile {
     @SuppressWarnings("serial")
     private volatile java.lang.Object topic_ = "";
     /**
+     * <pre>
+     * 1 to 128 bytes of A-Z a-z 0-9 and . _ - : / &#64;
+     * </pre>
+     *
      * <code>string topic = 2 [json_name = "topic"];</code>
      * @return The topic.
      */
@@ -18520,6 +18564,10 @@ public final class Channel extends com.google.protobuf.GeneratedFile {
       }
     }
     /**
+     * <pre>
+     * 1 to 128 bytes of A-Z a-z 0-9 and . _ - : / &#64;
+     * </pre>
+     *
      * <code>string topic = 2 [json_name = "topic"];</code>
      * @return The bytes for topic.
      */
@@ -18881,6 +18929,10 @@ public final class Channel extends com.google.protobuf.GeneratedFile {
         bitField0_ |= 0x00000001;
       }
       /**
+       * <pre>
+       * 1 to 10000 client ids.
+       * </pre>
+       *
        * <code>repeated string client_ids = 1 [json_name = "clientIds"];</code>
        * @return A list containing the clientIds.
        */
@@ -18890,6 +18942,10 @@ public final class Channel extends com.google.protobuf.GeneratedFile {
         return clientIds_;
       }
       /**
+       * <pre>
+       * 1 to 10000 client ids.
+       * </pre>
+       *
        * <code>repeated string client_ids = 1 [json_name = "clientIds"];</code>
        * @return The count of clientIds.
        */
@@ -18897,6 +18953,10 @@ public final class Channel extends com.google.protobuf.GeneratedFile {
         return clientIds_.size();
       }
       /**
+       * <pre>
+       * 1 to 10000 client ids.
+       * </pre>
+       *
        * <code>repeated string client_ids = 1 [json_name = "clientIds"];</code>
        * @param index The index of the element to return.
        * @return The clientIds at the given index.
@@ -18905,6 +18965,10 @@ public final class Channel extends com.google.protobuf.GeneratedFile {
         return clientIds_.get(index);
       }
       /**
+       * <pre>
+       * 1 to 10000 client ids.
+       * </pre>
+       *
        * <code>repeated string client_ids = 1 [json_name = "clientIds"];</code>
        * @param index The index of the value to return.
        * @return The bytes of the clientIds at the given index.
@@ -18914,6 +18978,10 @@ public final class Channel extends com.google.protobuf.GeneratedFile {
         return clientIds_.getByteString(index);
       }
       /**
+       * <pre>
+       * 1 to 10000 client ids.
+       * </pre>
+       *
        * <code>repeated string client_ids = 1 [json_name = "clientIds"];</code>
        * @param index The index to set the value at.
        * @param value The clientIds to set.
@@ -18929,6 +18997,10 @@ public final class Channel extends com.google.protobuf.GeneratedFile {
         return this;
       }
       /**
+       * <pre>
+       * 1 to 10000 client ids.
+       * </pre>
+       *
        * <code>repeated string client_ids = 1 [json_name = "clientIds"];</code>
        * @param value The clientIds to add.
        * @return This builder for chaining.
@@ -18943,6 +19015,10 @@ public final class Channel extends com.google.protobuf.GeneratedFile {
         return this;
       }
       /**
+       * <pre>
+       * 1 to 10000 client ids.
+       * </pre>
+       *
        * <code>repeated string client_ids = 1 [json_name = "clientIds"];</code>
        * @param values The clientIds to add.
        * @return This builder for chaining.
@@ -18957,6 +19033,10 @@ public final class Channel extends com.google.protobuf.GeneratedFile {
         return this;
       }
       /**
+       * <pre>
+       * 1 to 10000 client ids.
+       * </pre>
+       *
        * <code>repeated string client_ids = 1 [json_name = "clientIds"];</code>
        * @return This builder for chaining.
        */
@@ -18968,6 +19048,10 @@ public final class Channel extends com.google.protobuf.GeneratedFile {
         return this;
       }
       /**
+       * <pre>
+       * 1 to 10000 client ids.
+       * </pre>
+       *
        * <code>repeated string client_ids = 1 [json_name = "clientIds"];</code>
        * @param value The bytes of the clientIds to add.
        * @return This builder for chaining.
@@ -18985,6 +19069,10 @@ public final class Channel extends com.google.protobuf.GeneratedFile {
 
       private java.lang.Object topic_ = "";
       /**
+       * <pre>
+       * 1 to 128 bytes of A-Z a-z 0-9 and . _ - : / &#64;
+       * </pre>
+       *
        * <code>string topic = 2 [json_name = "topic"];</code>
        * @return The topic.
        */
@@ -19001,6 +19089,10 @@ public final class Channel extends com.google.protobuf.GeneratedFile {
         }
       }
       /**
+       * <pre>
+       * 1 to 128 bytes of A-Z a-z 0-9 and . _ - : / &#64;
+       * </pre>
+       *
        * <code>string topic = 2 [json_name = "topic"];</code>
        * @return The bytes for topic.
        */
@@ -19018,6 +19110,10 @@ public final class Channel extends com.google.protobuf.GeneratedFile {
         }
       }
       /**
+       * <pre>
+       * 1 to 128 bytes of A-Z a-z 0-9 and . _ - : / &#64;
+       * </pre>
+       *
        * <code>string topic = 2 [json_name = "topic"];</code>
        * @param value The topic to set.
        * @return This builder for chaining.
@@ -19031,6 +19127,10 @@ public final class Channel extends com.google.protobuf.GeneratedFile {
         return this;
       }
       /**
+       * <pre>
+       * 1 to 128 bytes of A-Z a-z 0-9 and . _ - : / &#64;
+       * </pre>
+       *
        * <code>string topic = 2 [json_name = "topic"];</code>
        * @return This builder for chaining.
        */
@@ -19041,6 +19141,10 @@ public final class Channel extends com.google.protobuf.GeneratedFile {
         return this;
       }
       /**
+       * <pre>
+       * 1 to 128 bytes of A-Z a-z 0-9 and . _ - : / &#64;
+       * </pre>
+       *
        * <code>string topic = 2 [json_name = "topic"];</code>
        * @param value The bytes for topic to set.
        * @return This builder for chaining.
@@ -19612,7 +19716,7 @@ public final class Channel extends com.google.protobuf.GeneratedFile {
      * <pre>
      * Many messages in one stream message (cheaper per message than one request each): answered by
      * `results`, one per item in the same order, each item failing alone as in SendMessages. Items
-     * are sent in order, after everything written before them on the stream.
+     * are sent in order, after everything written before them on the stream. At most 1000 items.
      * </pre>
      *
      * <code>repeated .channel.v1.SendMessageRequest requests = 3 [json_name = "requests"];</code>
@@ -19623,7 +19727,7 @@ public final class Channel extends com.google.protobuf.GeneratedFile {
      * <pre>
      * Many messages in one stream message (cheaper per message than one request each): answered by
      * `results`, one per item in the same order, each item failing alone as in SendMessages. Items
-     * are sent in order, after everything written before them on the stream.
+     * are sent in order, after everything written before them on the stream. At most 1000 items.
      * </pre>
      *
      * <code>repeated .channel.v1.SendMessageRequest requests = 3 [json_name = "requests"];</code>
@@ -19633,7 +19737,7 @@ public final class Channel extends com.google.protobuf.GeneratedFile {
      * <pre>
      * Many messages in one stream message (cheaper per message than one request each): answered by
      * `results`, one per item in the same order, each item failing alone as in SendMessages. Items
-     * are sent in order, after everything written before them on the stream.
+     * are sent in order, after everything written before them on the stream. At most 1000 items.
      * </pre>
      *
      * <code>repeated .channel.v1.SendMessageRequest requests = 3 [json_name = "requests"];</code>
@@ -19643,7 +19747,7 @@ public final class Channel extends com.google.protobuf.GeneratedFile {
      * <pre>
      * Many messages in one stream message (cheaper per message than one request each): answered by
      * `results`, one per item in the same order, each item failing alone as in SendMessages. Items
-     * are sent in order, after everything written before them on the stream.
+     * are sent in order, after everything written before them on the stream. At most 1000 items.
      * </pre>
      *
      * <code>repeated .channel.v1.SendMessageRequest requests = 3 [json_name = "requests"];</code>
@@ -19654,7 +19758,7 @@ public final class Channel extends com.google.protobuf.GeneratedFile {
      * <pre>
      * Many messages in one stream message (cheaper per message than one request each): answered by
      * `results`, one per item in the same order, each item failing alone as in SendMessages. Items
-     * are sent in order, after everything written before them on the stream.
+     * are sent in order, after everything written before them on the stream. At most 1000 items.
      * </pre>
      *
      * <code>repeated .channel.v1.SendMessageRequest requests = 3 [json_name = "requests"];</code>
@@ -19766,7 +19870,7 @@ public final class Channel extends com.google.protobuf.GeneratedFile {
      * <pre>
      * Many messages in one stream message (cheaper per message than one request each): answered by
      * `results`, one per item in the same order, each item failing alone as in SendMessages. Items
-     * are sent in order, after everything written before them on the stream.
+     * are sent in order, after everything written before them on the stream. At most 1000 items.
      * </pre>
      *
      * <code>repeated .channel.v1.SendMessageRequest requests = 3 [json_name = "requests"];</code>
@@ -19779,7 +19883,7 @@ public final class Channel extends com.google.protobuf.GeneratedFile {
      * <pre>
      * Many messages in one stream message (cheaper per message than one request each): answered by
      * `results`, one per item in the same order, each item failing alone as in SendMessages. Items
-     * are sent in order, after everything written before them on the stream.
+     * are sent in order, after everything written before them on the stream. At most 1000 items.
      * </pre>
      *
      * <code>repeated .channel.v1.SendMessageRequest requests = 3 [json_name = "requests"];</code>
@@ -19793,7 +19897,7 @@ public final class Channel extends com.google.protobuf.GeneratedFile {
      * <pre>
      * Many messages in one stream message (cheaper per message than one request each): answered by
      * `results`, one per item in the same order, each item failing alone as in SendMessages. Items
-     * are sent in order, after everything written before them on the stream.
+     * are sent in order, after everything written before them on the stream. At most 1000 items.
      * </pre>
      *
      * <code>repeated .channel.v1.SendMessageRequest requests = 3 [json_name = "requests"];</code>
@@ -19806,7 +19910,7 @@ public final class Channel extends com.google.protobuf.GeneratedFile {
      * <pre>
      * Many messages in one stream message (cheaper per message than one request each): answered by
      * `results`, one per item in the same order, each item failing alone as in SendMessages. Items
-     * are sent in order, after everything written before them on the stream.
+     * are sent in order, after everything written before them on the stream. At most 1000 items.
      * </pre>
      *
      * <code>repeated .channel.v1.SendMessageRequest requests = 3 [json_name = "requests"];</code>
@@ -19819,7 +19923,7 @@ public final class Channel extends com.google.protobuf.GeneratedFile {
      * <pre>
      * Many messages in one stream message (cheaper per message than one request each): answered by
      * `results`, one per item in the same order, each item failing alone as in SendMessages. Items
-     * are sent in order, after everything written before them on the stream.
+     * are sent in order, after everything written before them on the stream. At most 1000 items.
      * </pre>
      *
      * <code>repeated .channel.v1.SendMessageRequest requests = 3 [json_name = "requests"];</code>
@@ -20464,7 +20568,7 @@ public final class Channel extends com.google.protobuf.GeneratedFile {
        * <pre>
        * Many messages in one stream message (cheaper per message than one request each): answered by
        * `results`, one per item in the same order, each item failing alone as in SendMessages. Items
-       * are sent in order, after everything written before them on the stream.
+       * are sent in order, after everything written before them on the stream. At most 1000 items.
        * </pre>
        *
        * <code>repeated .channel.v1.SendMessageRequest requests = 3 [json_name = "requests"];</code>
@@ -20480,7 +20584,7 @@ public final class Channel extends com.google.protobuf.GeneratedFile {
        * <pre>
        * Many messages in one stream message (cheaper per message than one request each): answered by
        * `results`, one per item in the same order, each item failing alone as in SendMessages. Items
-       * are sent in order, after everything written before them on the stream.
+       * are sent in order, after everything written before them on the stream. At most 1000 items.
        * </pre>
        *
        * <code>repeated .channel.v1.SendMessageRequest requests = 3 [json_name = "requests"];</code>
@@ -20496,7 +20600,7 @@ public final class Channel extends com.google.protobuf.GeneratedFile {
        * <pre>
        * Many messages in one stream message (cheaper per message than one request each): answered by
        * `results`, one per item in the same order, each item failing alone as in SendMessages. Items
-       * are sent in order, after everything written before them on the stream.
+       * are sent in order, after everything written before them on the stream. At most 1000 items.
        * </pre>
        *
        * <code>repeated .channel.v1.SendMessageRequest requests = 3 [json_name = "requests"];</code>
@@ -20512,7 +20616,7 @@ public final class Channel extends com.google.protobuf.GeneratedFile {
        * <pre>
        * Many messages in one stream message (cheaper per message than one request each): answered by
        * `results`, one per item in the same order, each item failing alone as in SendMessages. Items
-       * are sent in order, after everything written before them on the stream.
+       * are sent in order, after everything written before them on the stream. At most 1000 items.
        * </pre>
        *
        * <code>repeated .channel.v1.SendMessageRequest requests = 3 [json_name = "requests"];</code>
@@ -20533,7 +20637,7 @@ public final class Channel extends com.google.protobuf.GeneratedFile {
        * <pre>
        * Many messages in one stream message (cheaper per message than one request each): answered by
        * `results`, one per item in the same order, each item failing alone as in SendMessages. Items
-       * are sent in order, after everything written before them on the stream.
+       * are sent in order, after everything written before them on the stream. At most 1000 items.
        * </pre>
        *
        * <code>repeated .channel.v1.SendMessageRequest requests = 3 [json_name = "requests"];</code>
@@ -20553,7 +20657,7 @@ public final class Channel extends com.google.protobuf.GeneratedFile {
        * <pre>
        * Many messages in one stream message (cheaper per message than one request each): answered by
        * `results`, one per item in the same order, each item failing alone as in SendMessages. Items
-       * are sent in order, after everything written before them on the stream.
+       * are sent in order, after everything written before them on the stream. At most 1000 items.
        * </pre>
        *
        * <code>repeated .channel.v1.SendMessageRequest requests = 3 [json_name = "requests"];</code>
@@ -20573,7 +20677,7 @@ public final class Channel extends com.google.protobuf.GeneratedFile {
        * <pre>
        * Many messages in one stream message (cheaper per message than one request each): answered by
        * `results`, one per item in the same order, each item failing alone as in SendMessages. Items
-       * are sent in order, after everything written before them on the stream.
+       * are sent in order, after everything written before them on the stream. At most 1000 items.
        * </pre>
        *
        * <code>repeated .channel.v1.SendMessageRequest requests = 3 [json_name = "requests"];</code>
@@ -20594,7 +20698,7 @@ public final class Channel extends com.google.protobuf.GeneratedFile {
        * <pre>
        * Many messages in one stream message (cheaper per message than one request each): answered by
        * `results`, one per item in the same order, each item failing alone as in SendMessages. Items
-       * are sent in order, after everything written before them on the stream.
+       * are sent in order, after everything written before them on the stream. At most 1000 items.
        * </pre>
        *
        * <code>repeated .channel.v1.SendMessageRequest requests = 3 [json_name = "requests"];</code>
@@ -20614,7 +20718,7 @@ public final class Channel extends com.google.protobuf.GeneratedFile {
        * <pre>
        * Many messages in one stream message (cheaper per message than one request each): answered by
        * `results`, one per item in the same order, each item failing alone as in SendMessages. Items
-       * are sent in order, after everything written before them on the stream.
+       * are sent in order, after everything written before them on the stream. At most 1000 items.
        * </pre>
        *
        * <code>repeated .channel.v1.SendMessageRequest requests = 3 [json_name = "requests"];</code>
@@ -20634,7 +20738,7 @@ public final class Channel extends com.google.protobuf.GeneratedFile {
        * <pre>
        * Many messages in one stream message (cheaper per message than one request each): answered by
        * `results`, one per item in the same order, each item failing alone as in SendMessages. Items
-       * are sent in order, after everything written before them on the stream.
+       * are sent in order, after everything written before them on the stream. At most 1000 items.
        * </pre>
        *
        * <code>repeated .channel.v1.SendMessageRequest requests = 3 [json_name = "requests"];</code>
@@ -20655,7 +20759,7 @@ public final class Channel extends com.google.protobuf.GeneratedFile {
        * <pre>
        * Many messages in one stream message (cheaper per message than one request each): answered by
        * `results`, one per item in the same order, each item failing alone as in SendMessages. Items
-       * are sent in order, after everything written before them on the stream.
+       * are sent in order, after everything written before them on the stream. At most 1000 items.
        * </pre>
        *
        * <code>repeated .channel.v1.SendMessageRequest requests = 3 [json_name = "requests"];</code>
@@ -20674,7 +20778,7 @@ public final class Channel extends com.google.protobuf.GeneratedFile {
        * <pre>
        * Many messages in one stream message (cheaper per message than one request each): answered by
        * `results`, one per item in the same order, each item failing alone as in SendMessages. Items
-       * are sent in order, after everything written before them on the stream.
+       * are sent in order, after everything written before them on the stream. At most 1000 items.
        * </pre>
        *
        * <code>repeated .channel.v1.SendMessageRequest requests = 3 [json_name = "requests"];</code>
@@ -20693,7 +20797,7 @@ public final class Channel extends com.google.protobuf.GeneratedFile {
        * <pre>
        * Many messages in one stream message (cheaper per message than one request each): answered by
        * `results`, one per item in the same order, each item failing alone as in SendMessages. Items
-       * are sent in order, after everything written before them on the stream.
+       * are sent in order, after everything written before them on the stream. At most 1000 items.
        * </pre>
        *
        * <code>repeated .channel.v1.SendMessageRequest requests = 3 [json_name = "requests"];</code>
@@ -20706,7 +20810,7 @@ public final class Channel extends com.google.protobuf.GeneratedFile {
        * <pre>
        * Many messages in one stream message (cheaper per message than one request each): answered by
        * `results`, one per item in the same order, each item failing alone as in SendMessages. Items
-       * are sent in order, after everything written before them on the stream.
+       * are sent in order, after everything written before them on the stream. At most 1000 items.
        * </pre>
        *
        * <code>repeated .channel.v1.SendMessageRequest requests = 3 [json_name = "requests"];</code>
@@ -20722,7 +20826,7 @@ public final class Channel extends com.google.protobuf.GeneratedFile {
        * <pre>
        * Many messages in one stream message (cheaper per message than one request each): answered by
        * `results`, one per item in the same order, each item failing alone as in SendMessages. Items
-       * are sent in order, after everything written before them on the stream.
+       * are sent in order, after everything written before them on the stream. At most 1000 items.
        * </pre>
        *
        * <code>repeated .channel.v1.SendMessageRequest requests = 3 [json_name = "requests"];</code>
@@ -20739,7 +20843,7 @@ public final class Channel extends com.google.protobuf.GeneratedFile {
        * <pre>
        * Many messages in one stream message (cheaper per message than one request each): answered by
        * `results`, one per item in the same order, each item failing alone as in SendMessages. Items
-       * are sent in order, after everything written before them on the stream.
+       * are sent in order, after everything written before them on the stream. At most 1000 items.
        * </pre>
        *
        * <code>repeated .channel.v1.SendMessageRequest requests = 3 [json_name = "requests"];</code>
@@ -20752,7 +20856,7 @@ public final class Channel extends com.google.protobuf.GeneratedFile {
        * <pre>
        * Many messages in one stream message (cheaper per message than one request each): answered by
        * `results`, one per item in the same order, each item failing alone as in SendMessages. Items
-       * are sent in order, after everything written before them on the stream.
+       * are sent in order, after everything written before them on the stream. At most 1000 items.
        * </pre>
        *
        * <code>repeated .channel.v1.SendMessageRequest requests = 3 [json_name = "requests"];</code>
@@ -20766,7 +20870,7 @@ public final class Channel extends com.google.protobuf.GeneratedFile {
        * <pre>
        * Many messages in one stream message (cheaper per message than one request each): answered by
        * `results`, one per item in the same order, each item failing alone as in SendMessages. Items
-       * are sent in order, after everything written before them on the stream.
+       * are sent in order, after everything written before them on the stream. At most 1000 items.
        * </pre>
        *
        * <code>repeated .channel.v1.SendMessageRequest requests = 3 [json_name = "requests"];</code>

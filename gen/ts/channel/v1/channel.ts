@@ -170,7 +170,7 @@ export interface SendMessageRequest {
   target:
     | { $case: "clientId"; value: string }
     | //
-    /** A token minted by CreateChannel; the message goes to its client id. */
+    /** A token minted by CreateChannel (at most 512 bytes); the message goes to its client id. */
     { $case: "token"; value: string }
     | undefined;
   /** 1 to 32767 bytes of UTF-8, usually JSON. */
@@ -223,9 +223,9 @@ export interface PresenceEvent {
 }
 
 export interface WatchPresenceRequest {
-  /** Only these client ids (empty: all). */
+  /** Only these client ids (empty: all); at most 1000. */
   clientIds: string[];
-  /** Only client ids starting with this prefix (empty: all). */
+  /** Only client ids starting with this prefix (empty: all); at most 256 bytes. */
   clientIdPrefix: string;
   /**
    * Start with one CONNECTED event (reason SNAPSHOT) per client connected now, then a
@@ -233,8 +233,8 @@ export interface WatchPresenceRequest {
    */
   snapshot: boolean;
   /**
-   * Resume after this event's cursor. When the server no longer holds the events after it, it
-   * sends a snapshot instead and marks snapshot_complete.resume_failed.
+   * Resume after this event's cursor (at most 128 bytes). When the server no longer holds the
+   * events after it, it sends a snapshot instead and marks snapshot_complete.resume_failed.
    */
   cursor: string;
 }
@@ -315,7 +315,9 @@ export interface SubscribeResponse {
 }
 
 export interface UnsubscribeRequest {
+  /** 1 to 10000 client ids. */
   clientIds: string[];
+  /** 1 to 128 bytes of A-Z a-z 0-9 and . _ - : / @ */
   topic: string;
 }
 
@@ -334,7 +336,7 @@ export interface StreamMessagesRequest {
   /**
    * Many messages in one stream message (cheaper per message than one request each): answered by
    * `results`, one per item in the same order, each item failing alone as in SendMessages. Items
-   * are sent in order, after everything written before them on the stream.
+   * are sent in order, after everything written before them on the stream. At most 1000 items.
    */
   requests: SendMessageRequest[];
 }
