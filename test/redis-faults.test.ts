@@ -1,14 +1,15 @@
-import test from 'ava';
+import test, { type ExecutionContext } from 'ava';
 import { Redis } from 'ioredis';
 import { pino } from 'pino';
-import type { ChannelMessage, Epoch, Topic } from '../src/core/types.js';
+import type { ChannelMessage, Epoch, StreamPosition, Topic } from '../src/core/types.js';
+import type { HistoryResult } from '../src/engine/engine.js';
 import { RedisEngine } from '../src/engine/redis.js';
 import { RedisKeys } from '../src/engine/redis/keys.js';
 import type { Connection } from '../src/engine/redis/streams.js';
 import { TopicFeed, type TopicWire } from '../src/engine/redis/topic-feed.js';
 import { RecordingHandler } from './helpers/engine-contract.js';
 import { ManualClock } from './helpers/manual-clock.js';
-import { redisAvailability, TestRedis } from './helpers/redis.js';
+import { redisAvailability, RedisSwitch, TestRedis } from './helpers/redis.js';
 import { Signal } from './helpers/wait.js';
 
 const availability = redisAvailability();
@@ -37,6 +38,123 @@ function engineOn(redisUrl: string, prefix = `fault${++prefixes}`): RedisEngine 
 /** Every unhandled rejection while a test runs: the engine must never leave one behind. */
 const unhandled: unknown[] = [];
 process.on('unhandledRejection', (reason) => unhandled.push(reason));
+
+
+/** Retries `fn` while Redis is coming back (the engine answers UNAVAILABLE meanwhile). */
+async function untilOk<T>(fn: () => Promise<T>, what: string, timeoutMs = 20_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      return await fn();
+    } catch (err) {
+      if (Date.now() > deadline) throw new Error(`${what}: still failing after ${timeoutMs} ms: ${(err as Error).message}`);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  }
+}
+
+/**
+ * What a client that has everything up to `position` takes from a resume answered with `result`,
+ * by the protocol's rule: in the same epoch it keeps the higher of its seq and the server's and
+ * drops what is not above it as already seen.
+ */
+function takenBy(position: StreamPosition, result: HistoryResult): string[] {
+  const from = result.epoch === position.epoch ? Math.max(position.seq, result.fromSeq) : result.fromSeq;
+  return result.messages.filter((m) => m.seq > from).map((m) => m.data);
+}
+
+/**
+ * Every message answered OK after the reader's position reaches the resumed reader, or the
+ * resume says "not recovered" (and still holds them, as they are kept): never skipped silently.
+ */
+function assertNothingSkipped(t: ExecutionContext, what: string, position: StreamPosition, result: HistoryResult, acknowledged: readonly string[]): void {
+  const taken = takenBy(position, result);
+  const skipped = acknowledged.filter((data) => !taken.includes(data));
+  if (result.recovered) t.deepEqual(skipped, [], `${what}: a resume answered "recovered" must give every acknowledged message`);
+  t.deepEqual(
+    acknowledged.filter((data) => !result.messages.some((m) => m.data === data)),
+    [],
+    `${what}: every acknowledged message is kept`,
+  );
+}
+
+interface OlderDataScenario {
+  /** Where the engine connects. */
+  readonly url: string;
+  /** The point the data goes back to. */
+  snapshot(): Promise<void>;
+  /** Redis comes back with the data of the snapshot (or none). */
+  fail(): Promise<void>;
+  /** A Redis a node started after the fault connects to. */
+  readonly urlAfter: () => string;
+}
+
+/**
+ * Messages before the snapshot, messages after it that a reader has, then the fault, then more
+ * messages answered OK: the reader resumes from what it had, on a channel and on a topic.
+ */
+async function backWithOlderData(t: ExecutionContext, scenario: OlderDataScenario): Promise<void> {
+  const prefix = 'older';
+  const engine = engineOn(scenario.url, prefix);
+  const handler = new RecordingHandler();
+  await engine.start(handler);
+  let late: RedisEngine | undefined;
+  try {
+    await engine.attach('reader', 'socket-1', 0);
+    await engine.subscribe(['reader'], 'news', 10);
+    await engine.followTopic('news');
+    for (const i of [1, 2, 3]) {
+      await engine.publish('reader', `c${i}`);
+      await engine.publishTopic('news', `t${i}`);
+    }
+    await scenario.snapshot();
+    let channelAt: StreamPosition = { epoch: '', seq: 0 };
+    let topicAt: StreamPosition = { epoch: '', seq: 0 };
+    for (const i of [4, 5, 6]) {
+      const sent = await engine.publish('reader', `c${i}`);
+      channelAt = { epoch: sent.epoch, seq: sent.seq };
+      const broadcast = await engine.publishTopic('news', `t${i}`);
+      topicAt = { epoch: broadcast.epoch, seq: broadcast.seq };
+    }
+    await handler.until(() => handler.messages.some((m) => m.message.data === 'c6') && handler.topicMessages.some((m) => m.message.data === 't6'));
+    const liveBefore = { channel: handler.messages.length, topic: handler.topicMessages.length };
+    await scenario.fail();
+    const channelAcks: string[] = [];
+    const topicAcks: string[] = [];
+    for (const i of [7, 8, 9]) {
+      await untilOk(() => engine.publish('reader', `c${i}`), 'publish after the fault');
+      channelAcks.push(`c${i}`);
+      await untilOk(() => engine.publishTopic('news', `t${i}`), 'publishTopic after the fault');
+      topicAcks.push(`t${i}`);
+    }
+    // A node that starts only now, against whatever Redis holds now.
+    late = engineOn(scenario.urlAfter(), prefix);
+    await late.start(new RecordingHandler());
+    await late.publish('reader', 'c10');
+    channelAcks.push('c10');
+    await late.publishTopic('news', 't10');
+    topicAcks.push('t10');
+
+    assertNothingSkipped(t, 'channel', channelAt, await engine.history('reader', channelAt), channelAcks);
+    assertNothingSkipped(t, 'topic', topicAt, await engine.topicHistory('news', topicAt), topicAcks);
+    // Live deliveries after the fault: one a client would take as already seen must come in a
+    // new epoch, so the client is told (a new welcome) rather than drop it.
+    const skippable = (at: StreamPosition, epoch: Epoch, seq: number): boolean => epoch === at.epoch && seq <= at.seq;
+    t.deepEqual(
+      handler.messages.slice(liveBefore.channel).filter((m) => skippable(channelAt, m.epoch, m.message.seq)).map((m) => m.message.data),
+      [],
+      'live channel messages a client would skip',
+    );
+    t.deepEqual(
+      handler.topicMessages.slice(liveBefore.topic).filter((m) => skippable(topicAt, m.epoch, m.message.seq)).map((m) => m.message.data),
+      [],
+      'live topic messages a client would skip',
+    );
+  } finally {
+    await late?.stop();
+    await engine.stop();
+  }
+}
 
 if (!availability.run && availability.fail) {
   test('redis faults - redis-server is installed (CI=true)', (t) => t.fail(availability.why));
@@ -105,6 +223,60 @@ if (!availability.run && availability.fail) {
       subscriber.disconnect();
       command.disconnect();
       await publisher.stop();
+      await redis.dispose();
+    }
+  });
+
+  test('redis back with older data - a restart from an older RDB snapshot starts new epochs, never reused seqs', async (t) => {
+    const redis = await TestRedis.start({ snapshots: true });
+    try {
+      await backWithOlderData(t, {
+        url: redis.url,
+        urlAfter: () => redis.url,
+        snapshot: () => redis.save(),
+        fail: () => redis.restart(),
+      });
+    } finally {
+      await redis.dispose();
+    }
+  });
+
+  test('redis back with older data - a fail-over to a replica that lagged behind its master starts new epochs', async (t) => {
+    const master = await TestRedis.start({ snapshots: true });
+    const replica = await TestRedis.start({ replicaOf: master });
+    const front = await RedisSwitch.start(master);
+    try {
+      await backWithOlderData(t, {
+        url: front.url,
+        urlAfter: () => replica.url,
+        snapshot: async () => {
+          // The replica has everything so far, then loses its master: later writes never reach it.
+          await untilOk(async () => {
+            if (Number(await master.command('WAIT', 1, 1000)) < 1) throw new Error('replica not in sync');
+          }, 'replica in sync');
+          await replica.command('REPLICAOF', 'NO', 'ONE');
+        },
+        fail: async () => {
+          await master.stop();
+          front.switchTo(replica);
+        },
+      });
+    } finally {
+      await front.stop();
+      await Promise.all([master.dispose(), replica.dispose()]);
+    }
+  });
+
+  test('redis back with older data - a restart without persistence loses everything and says so', async (t) => {
+    const redis = await TestRedis.start();
+    try {
+      await backWithOlderData(t, {
+        url: redis.url,
+        urlAfter: () => redis.url,
+        snapshot: async () => undefined,
+        fail: () => redis.restart(),
+      });
+    } finally {
       await redis.dispose();
     }
   });

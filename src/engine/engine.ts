@@ -81,8 +81,11 @@ export type AttachResult = { readonly attached: true } | { readonly attached: fa
 
 /**
  * A channel's ordered messages: appends, history reads and acknowledgements. Both engines apply
- * one recovery rule (see HistoryResult): a position from another epoch, or out of the window,
- * is answered with every kept message and `recovered: false`, never with a silent gap.
+ * one recovery rule (see HistoryResult): a position from another epoch, out of the window, or
+ * beyond the last seq, is answered with every kept message and `recovered: false`, never with a
+ * silent gap. A stored position that may have gone backwards (the Redis engine's Redis came back
+ * with older data or none: a restart, a fail-over) gets a new epoch before it is used again, so a
+ * seq is never handed out twice within one epoch; the same holds for topics.
  */
 export interface MessageLog {
   /**

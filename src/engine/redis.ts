@@ -29,6 +29,7 @@ import type {
 import { RedisKeys } from './redis/keys.js';
 import { Scripts, type ScriptName } from './redis/scripts.js';
 import { parseEntries, type Connection } from './redis/streams.js';
+import { DataGeneration } from './redis/generation.js';
 import { NodeLease } from './redis/node-lease.js';
 import { TopicFeed, type TopicWire } from './redis/topic-feed.js';
 
@@ -70,6 +71,8 @@ interface PresenceWire {
 }
 
 const REVOCATION_TTL_MS = MAX_DURATION_MINUTES * 60_000;
+/** How generation.lua refuses a script from a node that has not booted against this Redis process. */
+const STALE = 'CHANNELD_STALE';
 /** Topics are shared by many clients: their history outlives any one channel's window. */
 const MIN_TOPIC_TTL_MS = 24 * 60 * 60_000;
 
@@ -104,6 +107,7 @@ export class RedisEngine implements Engine {
   /** This node's sockets as registered in Redis, to re-register them if the lease lapses. */
   private readonly local = new Map<ClientId, SocketId>();
   private readonly lease: NodeLease;
+  private readonly generation: DataGeneration;
   private subscriberReadyOnce = false;
 
   constructor(
@@ -127,6 +131,11 @@ export class RedisEngine implements Engine {
       onLapsed: () => this.reattachAll(),
       log: this.log,
     });
+    this.generation = new DataGeneration({
+      boot: async () => (await this.scripts.run(this.command!, 'boot', [this.keys.runId()], [])) as [string, string | null],
+      onNewProcess: (runId, previous) => this.onNewProcess(runId, previous),
+      log: this.log,
+    });
     this.topics = new TopicFeed({
       keys: this.keys,
       subscriber: () => this.subscriber!,
@@ -140,9 +149,11 @@ export class RedisEngine implements Engine {
     const base: RedisOptions = {
       lazyConnect: true,
       // Fail fast while Redis is away (calls get UNAVAILABLE) rather than queue without bound;
-      // the subscriber queues so its subscriptions are re-sent once Redis is back.
+      // the subscriber queues so its subscriptions are re-sent once Redis is back. A command in
+      // flight when the connection drops fails too: re-sent, it would reach a new Redis process
+      // before this node booted against it (see DataGeneration).
       enableOfflineQueue: role === 'subscriber',
-      maxRetriesPerRequest: role === 'subscriber' ? null : 1,
+      maxRetriesPerRequest: role === 'subscriber' ? null : 0,
       retryStrategy: (times) => Math.min(100 * times, 2000),
       connectionName: `channeld-${this.nodeId}-${role}`,
     };
@@ -176,8 +187,13 @@ export class RedisEngine implements Engine {
     for (const redis of [this.command, this.subscriber]) {
       redis.on('error', (err: Error) => this.log.warn({ err: err.message }, 'redis connection error'));
     }
+    // A new connection may reach another Redis process: boot against it before anything else.
+    const invalidate = (): void => this.generation.invalidate();
+    if (this.command instanceof Cluster) this.command.on('+node', (node: Redis) => node.on('close', invalidate));
+    else this.command.on('close', invalidate);
     try {
       await Promise.all([this.command.connect(), this.subscriber.connect()]);
+      await this.generation.current();
     } catch (err) {
       this.command.disconnect();
       this.subscriber.disconnect();
@@ -447,6 +463,18 @@ export class RedisEngine implements Engine {
     this.topics.catchUp();
   }
 
+  /**
+   * Redis is served by another process than before (a restart or fail-over): whatever it holds
+   * may be older than what clients have, or gone. Epochs start anew as channels and topics are
+   * used (generation.lua), so clients resume as "not recovered" rather than skip messages.
+   */
+  private async onNewProcess(runId: string, previous: string): Promise<void> {
+    this.log.warn(
+      { runId, previous },
+      'redis is served by another process (restart or fail-over): its data may be older or gone; channels and topics get new epochs as they are used, so clients resume as not recovered',
+    );
+  }
+
   private onPubSub(channel: string, text: string): void {
     const handler = this.handler;
     if (handler === undefined) return;
@@ -487,7 +515,7 @@ export class RedisEngine implements Engine {
     const [epoch, last, acked, , entries] = (await this.run(
       'read',
       [hashKey, logKey],
-      [newEpoch(), ttlMs, since === undefined ? -1 : since.seq],
+      [newEpoch(), ttlMs, since === undefined ? -1 : since.seq, since === undefined ? '' : since.epoch],
     )) as [string, number, number, string, unknown];
     const cutoff = this.clock.nowMs() - this.options.replayWindowMs;
     const kept = parseEntries(entries).filter((m) => m.timeMs >= cutoff);
@@ -526,14 +554,29 @@ export class RedisEngine implements Engine {
 
   private async run(name: ScriptName, keys: readonly string[], args: readonly (string | number)[]): Promise<unknown> {
     try {
-      return await this.scripts.run(this.command!, name, keys, args);
+      for (let attempt = 1; ; attempt++) {
+        const runId = await this.generation.current();
+        try {
+          return await this.runAs(runId, name, keys, args);
+        } catch (err) {
+          // Another node booted against a Redis process this one has not seen yet.
+          if (attempt > 1 || !(err instanceof Error) || !err.message.startsWith(STALE)) throw err;
+          this.generation.invalidate();
+        }
+      }
     } catch (err) {
       throw unavailable(err);
     }
   }
 
+  /** Runs a script for a node booted against the Redis process `runId` (see DataGeneration). */
+  private runAs(runId: string, name: ScriptName, keys: readonly string[], args: readonly (string | number)[]): Promise<unknown> {
+    return this.scripts.run(this.command!, name, [this.keys.runId(), ...keys], [runId, ...args]);
+  }
+
   private async call<T>(fn: (redis: Connection) => Promise<T>): Promise<T> {
     try {
+      await this.generation.current();
       return await fn(this.command!);
     } catch (err) {
       throw unavailable(err);

@@ -159,6 +159,11 @@ export function engineContract(title: string, make: () => Promise<EngineFixture>
     t.deepEqual(gap.messages.map((m) => m.seq), [3, 4, 5]);
     const other = await engine.history('c', { epoch: 'elsewhere', seq: 4 });
     t.false(other.recovered);
+    t.deepEqual(other.messages.map((m) => m.seq), [3, 4, 5], 'another epoch\'s position gives every kept message');
+    t.is(other.fromSeq, 2);
+    const beyond = await engine.history('c', { epoch, seq: 7 });
+    t.false(beyond.recovered, 'a position beyond the last seq is never recovered');
+    t.deepEqual(beyond.messages.map((m) => m.seq), [3, 4, 5]);
   });
 
   it('history ages out with the window', async ({ engine, advance }, t) => {
@@ -262,7 +267,10 @@ export function engineContract(title: string, make: () => Promise<EngineFixture>
     t.false(h.recovered);
     t.deepEqual(h.messages.map((m) => m.seq), [3, 4, 5]);
     t.true((await engine.topicHistory('t', { epoch: first.epoch, seq: 4 })).recovered);
-    t.false((await engine.topicHistory('t', { epoch: 'other', seq: 4 })).recovered);
+    const other = await engine.topicHistory('t', { epoch: 'other', seq: 4 });
+    t.false(other.recovered);
+    t.deepEqual(other.messages.map((m) => m.seq), [3, 4, 5], 'another epoch\'s position gives every kept message');
+    t.false((await engine.topicHistory('t', { epoch: first.epoch, seq: 6 })).recovered, 'nor is a position beyond the last seq');
   });
 
   it('closeChannel revokes, drops history and tells every node', async ({ engine, handler, advance }, t) => {

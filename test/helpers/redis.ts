@@ -1,8 +1,9 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Redis } from 'ioredis';
 
 /** Whether a redis-server binary is here; in CI its absence is a failure, locally a loud skip. */
 export function redisAvailability(): { run: boolean; fail: boolean; why: string } {
@@ -24,19 +25,29 @@ async function freePort(): Promise<number> {
   });
 }
 
-/** A throwaway redis-server on a free port, with no persistence; restartable on the same port. */
+export interface TestRedisOptions {
+  /** Every write is fsynced to an append-only file, so a restart keeps the data. */
+  readonly persistent?: boolean;
+  /** An RDB file that only save() writes, so a restart comes back with the data of the last save(). */
+  readonly snapshots?: boolean;
+  /** Starts as a replica of this Redis. */
+  readonly replicaOf?: TestRedis;
+}
+
+/** A throwaway redis-server on a free port, with no persistence unless asked; restartable on the same port. */
 export class TestRedis {
   private process: ChildProcess | undefined;
 
   private constructor(
     readonly port: number,
     private readonly dataDir: string | undefined,
+    private readonly options: TestRedisOptions,
   ) {}
 
-  /** With `persistent`, every write is fsynced to an append-only file, so a restart keeps the data. */
-  static async start(options: { persistent?: boolean } = {}): Promise<TestRedis> {
-    const dataDir = options.persistent ? mkdtempSync(join(tmpdir(), 'channeld-redis-')) : undefined;
-    const redis = new TestRedis(await freePort(), dataDir);
+  static async start(options: TestRedisOptions = {}): Promise<TestRedis> {
+    // A replica writes the master's snapshot to its directory: never the work tree.
+    const dataDir = options.persistent || options.snapshots || options.replicaOf !== undefined ? mkdtempSync(join(tmpdir(), 'channeld-redis-')) : undefined;
+    const redis = new TestRedis(await freePort(), dataDir, options);
     await redis.launch();
     return redis;
   }
@@ -47,9 +58,14 @@ export class TestRedis {
 
   /** Starts Redis again after stop(), on the same port (and data, when persistent). */
   async launch(): Promise<void> {
-    const persistence =
-      this.dataDir === undefined ? ['--appendonly', 'no'] : ['--appendonly', 'yes', '--appendfsync', 'always', '--dir', this.dataDir];
-    const child = spawn('redis-server', ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', ...persistence], {
+    const persistence = this.options.persistent
+      ? ['--appendonly', 'yes', '--appendfsync', 'always', '--dir', this.dataDir!]
+      : this.options.snapshots
+        ? ['--appendonly', 'no', '--dir', this.dataDir!, '--dbfilename', 'dump.rdb']
+        : ['--appendonly', 'no', ...(this.dataDir === undefined ? [] : ['--dir', this.dataDir])];
+    const replica = this.options.replicaOf === undefined ? [] : ['--replicaof', '127.0.0.1', String(this.options.replicaOf.port)];
+    // A replica's first sync starts at once, not after the default 5 s wait for more replicas.
+    const child = spawn('redis-server', ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--repl-diskless-sync-delay', '0', ...persistence, ...replica], {
       stdio: ['ignore', 'pipe', 'inherit'],
     });
     this.process = child;
@@ -61,6 +77,22 @@ export class TestRedis {
         if (out.includes('Ready to accept connections')) resolve();
       });
     });
+  }
+
+  /** Runs one command on this Redis over a connection of its own. */
+  async command(name: string, ...args: (string | number)[]): Promise<unknown> {
+    const admin = new Redis(this.url, { lazyConnect: true, maxRetriesPerRequest: 0 });
+    await admin.connect();
+    try {
+      return await admin.call(name, ...args);
+    } finally {
+      admin.disconnect();
+    }
+  }
+
+  /** Writes the snapshot a restart of a `snapshots` Redis comes back with. */
+  async save(): Promise<void> {
+    await this.command('SAVE');
   }
 
   /** Kills Redis (without persistence all data is lost, as in a crash). */
@@ -81,6 +113,62 @@ export class TestRedis {
   async dispose(): Promise<void> {
     await this.stop();
     if (this.dataDir !== undefined) rmSync(this.dataDir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * A TCP front for Redis that a test can point at another Redis, as a fail-over does behind a
+ * service address: switching drops every connection, and new ones reach the new target.
+ */
+export class RedisSwitch {
+  private readonly sockets = new Set<Socket>();
+
+  private constructor(
+    private readonly server: Server,
+    readonly port: number,
+    private target: number,
+  ) {}
+
+  static async start(target: TestRedis): Promise<RedisSwitch> {
+    const port = await freePort();
+    const server = createServer();
+    const front = new RedisSwitch(server, port, target.port);
+    server.on('connection', (client) => front.pipe(client));
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, '127.0.0.1', () => resolve());
+    });
+    return front;
+  }
+
+  get url(): string {
+    return `redis://127.0.0.1:${this.port}`;
+  }
+
+  switchTo(target: TestRedis): void {
+    this.target = target.port;
+    for (const socket of this.sockets) socket.destroy();
+    this.sockets.clear();
+  }
+
+  async stop(): Promise<void> {
+    for (const socket of this.sockets) socket.destroy();
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+
+  private pipe(client: Socket): void {
+    const upstream = createConnection(this.target, '127.0.0.1');
+    for (const socket of [client, upstream]) {
+      this.sockets.add(socket);
+      socket.on('error', () => undefined);
+      socket.on('close', () => {
+        this.sockets.delete(socket);
+        client.destroy();
+        upstream.destroy();
+      });
+    }
+    client.pipe(upstream);
+    upstream.pipe(client);
   }
 }
 

@@ -1,7 +1,8 @@
 -- Records the acked seq of a channel when it is newer and real.
 -- KEYS[1] channel hash   ARGV[1] epoch   ARGV[2] seq
-local state = redis.call('HMGET', KEYS[1], 'e', 'l', 'a')
-if state[1] ~= ARGV[1] then return 0 end
+local state = redis.call('HMGET', KEYS[1], 'e', 'l', 'a', 'g')
+-- Under another Redis process the seqs of this epoch may have been handed out again.
+if state[1] ~= ARGV[1] or state[4] ~= RUN_ID then return 0 end
 local seq = tonumber(ARGV[2])
 if seq > tonumber(state[3] or '0') and seq <= tonumber(state[2] or '0') then
   redis.call('HSET', KEYS[1], 'a', seq)

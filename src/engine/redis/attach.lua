@@ -1,7 +1,7 @@
 -- Makes a socket the one socket of a client id (newest wins) and records presence.
 -- KEYS[1] channel hash   KEYS[2] channel log   KEYS[3] channel topics   KEYS[4] online hash
 -- KEYS[5] this node's clients set   KEYS[6] presence stream   KEYS[7] revocation key
--- ARGV[1] socket id   ARGV[2] node id   ARGV[3] now ms   ARGV[4] epoch for a new channel
+-- ARGV[1] socket id   ARGV[2] node id   ARGV[3] now ms   ARGV[4] epoch for a new (or renewed, see generation.lua) channel
 -- ARGV[5] node channel prefix   ARGV[6] client id   ARGV[7] presence history size
 -- ARGV[8] presence channel   ARGV[9] node clients key prefix   ARGV[10] node clients key suffix
 -- ARGV[11] when the socket's token was issued (ms)
@@ -11,7 +11,7 @@ local revoked_at = redis.call('GET', KEYS[7])
 if revoked_at and tonumber(ARGV[11]) <= tonumber(revoked_at) then return -1 end
 local old_socket = redis.call('HGET', KEYS[1], 's')
 local old_node = redis.call('HGET', KEYS[1], 'n')
-redis.call('HSETNX', KEYS[1], 'e', ARGV[4])
+current_epoch(KEYS[1], ARGV[4])
 redis.call('HSET', KEYS[1], 's', ARGV[1], 'n', ARGV[2])
 redis.call('PERSIST', KEYS[1])
 redis.call('PERSIST', KEYS[2])

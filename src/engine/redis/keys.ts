@@ -6,12 +6,14 @@ import type { ClientId, Topic } from '../../core/types.js';
  * topics and idempotency keys are written length-first, <X> = "<bytes of X>:<X>" (e.g.
  * P:ch:5:alice:log), so no two names are alike whatever bytes the ids hold ({, } and : included).
  *
- *   P:ch:<C>            hash    e epoch, l last seq, a acked seq, s socket id, n node id, t connected since, r retain-until ms
+ *   P:rid               string  run id of the Redis process serving the data, set by boot.lua (see generation.lua)
+ *   P:ch:<C>            hash    e epoch, l last seq, a acked seq, g run id of its last write, s socket id, n node id,
+ *                               t connected since, r retain-until ms
  *   P:ch:<C>:log        stream  the replay buffer; entry id 0-<seq>, fields d (data), t (time ms)
  *   P:ch:<C>:topics     hash    topic -> "<epoch> <seq>": memberships and where a fresh open starts
  *   P:idem:<C>:<K>      string  "<seq> <epoch> <connected>" of an idempotent send, expires with the replay window
  *   P:rev:<C>           string  revocation time (ms) set by CloseChannel
- *   P:tp:<T>            hash    e epoch, l last seq
+ *   P:tp:<T>            hash    e epoch, l last seq, g run id of its last write
  *   P:tp:<T>:log        stream  the topic's replay buffer, like a channel's
  *   P:tp:<T>:m          set     member client ids
  *   P:online            hash    client id -> connected-since ms, for snapshots and point queries
@@ -52,6 +54,9 @@ export class RedisKeys {
   }
   topicMembers(topic: Topic): string {
     return `${this.topic(topic)}:m`;
+  }
+  runId(): string {
+    return `${this.prefix}:rid`;
   }
   online(): string {
     return `${this.prefix}:online`;

@@ -5,8 +5,9 @@ import type { Connection } from './streams.js';
 import { PROJECT_ROOT } from '../../paths.js';
 
 const SCRIPT_DIR = join(PROJECT_ROOT, 'src', 'engine', 'redis');
-// Helpers every script may use; Lua has no imports, so they are prepended.
-const SHARED = ['keys.lua', 'presence.lua'].map((file) => readFileSync(join(SCRIPT_DIR, file), 'utf8')).join('\n');
+// The run id check (generation.lua) and the helpers every script may use; Lua has no imports,
+// so they are prepended.
+const SHARED = ['generation.lua', 'keys.lua', 'presence.lua'].map((file) => readFileSync(join(SCRIPT_DIR, file), 'utf8')).join('\n');
 
 export const SCRIPT_NAMES = [
   'publish',
@@ -22,21 +23,28 @@ export const SCRIPT_NAMES = [
   'publish-topic',
   'acknowledge-topic',
   'reattach',
+  'boot',
 ] as const;
 export type ScriptName = (typeof SCRIPT_NAMES)[number];
+/** Scripts loaded without SHARED: they are not called with P:rid and the run id first. */
+const BARE: ReadonlySet<ScriptName> = new Set(['boot']);
 
 interface Script {
   readonly source: string;
   readonly sha: string;
 }
 
-/** The Lua scripts of src/engine/redis/*.lua, run by SHA with a fallback to the source. */
+/**
+ * The Lua scripts of src/engine/redis/*.lua, run by SHA with a fallback to the source. All but
+ * boot take P:rid as their first key and the node's run id of Redis as their first argument.
+ */
 export class Scripts {
   private readonly scripts = new Map<ScriptName, Script>();
 
   constructor() {
     for (const name of SCRIPT_NAMES) {
-      const source = `${SHARED}\n${readFileSync(join(SCRIPT_DIR, `${name}.lua`), 'utf8')}`;
+      const own = readFileSync(join(SCRIPT_DIR, `${name}.lua`), 'utf8');
+      const source = BARE.has(name) ? own : `${SHARED}\n${own}`;
       this.scripts.set(name, { source, sha: createHash('sha1').update(source).digest('hex') });
     }
   }

@@ -1,11 +1,10 @@
 -- Makes client ids members of a topic, each starting after the topic's current last seq.
 -- KEYS[1] topic hash   KEYS[2] topic log   KEYS[3] topic members
--- ARGV[1] topic   ARGV[2] epoch for a new topic   ARGV[3] topic TTL ms   ARGV[4] max topics per client
+-- ARGV[1] topic   ARGV[2] epoch for a new (or renewed) topic   ARGV[3] topic TTL ms   ARGV[4] max topics per client
 -- ARGV[5] channel key prefix   ARGV[6] channel key suffix   ARGV[7] node channel prefix
 -- ARGV[8] replay window ms   ARGV[9..] client ids
 -- Returns {added} or {-1, client id, its topic count} when one would go over the limit (nothing changed).
-redis.call('HSETNX', KEYS[1], 'e', ARGV[2])
-local epoch = redis.call('HGET', KEYS[1], 'e')
+local epoch = current_epoch(KEYS[1], ARGV[2])
 local last = tonumber(redis.call('HGET', KEYS[1], 'l') or '0')
 local joining = {}
 local seen = {}
