@@ -7,6 +7,12 @@ export interface Config {
   grpcHost: string;
   /** @default 50051 */
   grpcPort: number;
+  /** PEM certificate chain file; with grpcTlsKey, gRPC is served over TLS only. @default '' (plaintext) */
+  grpcTlsCert: string;
+  /** PEM private key file of grpcTlsCert. @default '' */
+  grpcTlsKey: string;
+  /** PEM CA bundle file; when set, every gRPC client must present a certificate it signed (mutual TLS). @default '' */
+  grpcTlsClientCa: string;
   /** @default '0.0.0.0' */
   httpHost: string;
   /** @default 8080 */
@@ -64,6 +70,9 @@ export interface Config {
 export const DEFAULT_CONFIG: Readonly<Config> = {
   grpcHost: '127.0.0.1',
   grpcPort: 50051,
+  grpcTlsCert: '',
+  grpcTlsKey: '',
+  grpcTlsClientCa: '',
   httpHost: '0.0.0.0',
   httpPort: 8080,
   engine: 'memory',
@@ -109,6 +118,9 @@ interface Setting {
 export const SETTINGS: readonly Setting[] = [
   { key: 'grpcHost', flag: 'grpc-host', env: 'CHANNELD_GRPC_HOST', kind: 'string', help: 'gRPC listen address' },
   { key: 'grpcPort', flag: 'grpc-port', env: 'CHANNELD_GRPC_PORT', kind: 'port', help: 'gRPC port (0: any free port)' },
+  { key: 'grpcTlsCert', flag: 'grpc-tls-cert', env: 'CHANNELD_GRPC_TLS_CERT', kind: 'string', help: 'PEM certificate chain file: serve gRPC over TLS (needs --grpc-tls-key); empty: plaintext' },
+  { key: 'grpcTlsKey', flag: 'grpc-tls-key', env: 'CHANNELD_GRPC_TLS_KEY', kind: 'string', help: 'PEM private key file of --grpc-tls-cert' },
+  { key: 'grpcTlsClientCa', flag: 'grpc-tls-client-ca', env: 'CHANNELD_GRPC_TLS_CLIENT_CA', kind: 'string', help: 'PEM CA file: gRPC clients must present a certificate it signed (mutual TLS; needs --grpc-tls-cert)' },
   { key: 'httpHost', flag: 'http-host', env: 'CHANNELD_HTTP_HOST', kind: 'string', help: 'HTTP/WebSocket listen address' },
   { key: 'httpPort', flag: 'http-port', env: 'CHANNELD_HTTP_PORT', kind: 'port', help: 'HTTP/WebSocket port (0: any free port)' },
   { key: 'engine', flag: 'engine', env: 'CHANNELD_ENGINE', kind: 'string', choices: ['memory', 'redis'], help: 'where channel state lives: memory (one node) or redis (many nodes)' },
@@ -219,6 +231,16 @@ export function validate(config: Config): void {
     throw new ConfigError(`socket idle timeout is ${config.socketIdleTimeoutSeconds}; it must be a multiple of 4`);
   }
   validatePresenceWebhook(config);
+  validateGrpcTls(config);
+}
+
+function validateGrpcTls(config: Config): void {
+  if ((config.grpcTlsCert === '') !== (config.grpcTlsKey === '')) {
+    throw new ConfigError('--grpc-tls-cert and --grpc-tls-key go together: give both or neither');
+  }
+  if (config.grpcTlsClientCa !== '' && config.grpcTlsCert === '') {
+    throw new ConfigError('--grpc-tls-client-ca needs --grpc-tls-cert and --grpc-tls-key: mutual TLS is TLS first');
+  }
 }
 
 function validatePresenceWebhook(config: Config): void {

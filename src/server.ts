@@ -6,8 +6,8 @@ import { TokenAuthority } from './core/tokens.js';
 import type { Engine } from './engine/engine.js';
 import { MemoryEngine } from './engine/memory.js';
 import { RedisEngine } from './engine/redis.js';
-import { startGateway } from './gateway/gateway.js';
-import { startGrpc } from './grpc/server.js';
+import { startGateway, type Gateway } from './gateway/gateway.js';
+import { startGrpc, type GrpcEndpoint } from './grpc/server.js';
 import { createLogger } from './logger.js';
 import { startPresenceWebhook } from './webhooks/presence-webhook.js';
 
@@ -66,7 +66,8 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     config.demo = false;
   }
   validate(config);
-  if (config.apiKeys.length === 0 && !isLoopback(config.grpcHost)) {
+  // Mutual TLS authenticates every backend as API keys do.
+  if (config.apiKeys.length === 0 && config.grpcTlsClientCa === '' && !isLoopback(config.grpcHost)) {
     log.warn(
       { grpcHost: config.grpcHost },
       '!!! gRPC listens beyond loopback WITHOUT API keys: anyone who reaches it can mint tokens and send messages. Set --api-key. !!!',
@@ -98,26 +99,45 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
           },
           logger,
         );
-  const grpc = await startGrpc(
-    hub.api,
-    { host: config.grpcHost, port: config.grpcPort, apiKeys: config.apiKeys, shutdownGraceMs: config.shutdownGraceMs },
-    logger,
-  );
-  const gateway = await startGateway(
-    hub,
-    {
-      host: config.httpHost,
-      port: config.httpPort,
-      socketSendBufferBytes: config.socketSendBufferBytes,
-      socketIdleTimeoutSeconds: config.socketIdleTimeoutSeconds,
-      demo: config.demo,
-    },
-    logger,
-  );
+  let grpc: GrpcEndpoint | undefined;
+  let gateway: Gateway;
+  try {
+    grpc = await startGrpc(
+      hub.api,
+      {
+        host: config.grpcHost,
+        port: config.grpcPort,
+        apiKeys: config.apiKeys,
+        shutdownGraceMs: config.shutdownGraceMs,
+        ...(config.grpcTlsCert === ''
+          ? {}
+          : { tls: { certFile: config.grpcTlsCert, keyFile: config.grpcTlsKey, clientCaFile: config.grpcTlsClientCa } }),
+      },
+      logger,
+    );
+    gateway = await startGateway(
+      hub,
+      {
+        host: config.httpHost,
+        port: config.httpPort,
+        socketSendBufferBytes: config.socketSendBufferBytes,
+        socketIdleTimeoutSeconds: config.socketIdleTimeoutSeconds,
+        demo: config.demo,
+      },
+      logger,
+    );
+  } catch (err) {
+    // A node that cannot listen must not linger half-started (its port, its engine, its lease).
+    await grpc?.shutdown();
+    await hub.stop();
+    await presenceWebhook?.close(0);
+    throw err;
+  }
+  const grpcEndpoint = grpc;
 
   let closing: Promise<void> | undefined;
   return {
-    grpcPort: grpc.port,
+    grpcPort: grpcEndpoint.port,
     httpPort: gateway.port,
     hub,
     config,
@@ -126,7 +146,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
         log.info('shutting down');
         gateway.stopListening();
         await hub.drain();
-        await grpc.shutdown();
+        await grpcEndpoint.shutdown();
         await hub.stop();
         // After the hub stopped, so the DISCONNECTED notices of the drained sockets are sent too.
         await presenceWebhook?.close(config.shutdownGraceMs);

@@ -1,7 +1,11 @@
 # Sourced by the scripts beside it: where channeld is and how grpcurl reaches it.
 #   CHANNELD_GRPC_ADDR  host:port of channeld's gRPC listener (default localhost:50051)
 #   CHANNELD_API_KEY    API key, when channeld has keys (sent as "authorization: Bearer <key>")
-#   CHANNELD_GRPC_TLS   1 to use TLS instead of plaintext
+#   CHANNELD_GRPC_TLS   1 to use TLS instead of plaintext (channeld runs with --grpc-tls-cert/--grpc-tls-key)
+#   CHANNELD_GRPC_CACERT  PEM file of the CA that signed channeld's certificate (default: the system's CAs)
+#   CHANNELD_GRPC_CERT, CHANNELD_GRPC_KEY  this client's certificate and key, for mutual TLS
+#                         (channeld runs with --grpc-tls-client-ca)
+#   CHANNELD_GRPC_SERVER_NAME  the name to check channeld's certificate against, when it is not the host of the address
 #   GRPCURL             grpcurl binary (default: the repo's .tools/bin/grpcurl, else grpcurl on PATH)
 set -euo pipefail
 
@@ -17,7 +21,13 @@ fi
 
 # -emit-defaults shows zero values too ("connected": false) instead of leaving them out.
 grpcurl_args=(-emit-defaults)
-[ "${CHANNELD_GRPC_TLS:-}" = 1 ] || grpcurl_args+=(-plaintext)
+if [ "${CHANNELD_GRPC_TLS:-}" = 1 ]; then
+  [ -z "${CHANNELD_GRPC_CACERT:-}" ] || grpcurl_args+=(-cacert "$CHANNELD_GRPC_CACERT")
+  [ -z "${CHANNELD_GRPC_CERT:-}" ] || grpcurl_args+=(-cert "$CHANNELD_GRPC_CERT" -key "${CHANNELD_GRPC_KEY:?CHANNELD_GRPC_KEY goes with CHANNELD_GRPC_CERT}")
+  [ -z "${CHANNELD_GRPC_SERVER_NAME:-}" ] || grpcurl_args+=(-servername "$CHANNELD_GRPC_SERVER_NAME")
+else
+  grpcurl_args+=(-plaintext)
+fi
 if [ -n "${CHANNELD_API_KEY:-}" ]; then
   # Single quotes on purpose: grpcurl expands the variable itself, so the key stays out of `ps`.
   grpcurl_args+=(-expand-headers -H 'authorization: Bearer ${CHANNELD_API_KEY}')
