@@ -1,6 +1,6 @@
 import test, { type ExecutionContext } from 'ava';
 import { Redis } from 'ioredis';
-import { pino } from 'pino';
+import { pino, type Logger } from 'pino';
 import type { ChannelMessage, Epoch, StreamPosition, Topic } from '../src/core/types.js';
 import type { HistoryResult } from '../src/engine/engine.js';
 import { RedisEngine } from '../src/engine/redis.js';
@@ -17,7 +17,7 @@ const silent = pino({ level: 'silent' });
 let prefixes = 0;
 
 /** The engine options of these tests; each engine gets its own key space unless `prefix` is given. */
-function engineOn(redisUrl: string, prefix = `fault${++prefixes}`): RedisEngine {
+function engineOn(redisUrl: string, prefix = `fault${++prefixes}`, logger: Logger = silent): RedisEngine {
   return new RedisEngine(
     {
       replayBufferSize: 1000,
@@ -31,7 +31,7 @@ function engineOn(redisUrl: string, prefix = `fault${++prefixes}`): RedisEngine 
       clusterNodes: [],
     },
     new ManualClock(),
-    silent,
+    logger,
   );
 }
 
@@ -277,6 +277,46 @@ if (!availability.run && availability.fail) {
         fail: () => redis.restart(),
       });
     } finally {
+      await redis.dispose();
+    }
+  });
+
+  test('redis back without its data - a node registers its sockets and their topic memberships again, and says so', async (t) => {
+    const redis = await TestRedis.start();
+    const prefix = 'lost';
+    const lines: { level: number; msg: string; memberships?: number; sockets?: number }[] = [];
+    const logger = pino({ level: 'info' }, { write: (line: string) => void lines.push(JSON.parse(line) as (typeof lines)[number]) });
+    const holder = engineOn(redis.url, prefix, logger);
+    const handler = new RecordingHandler();
+    await holder.start(handler);
+    // Another node, with no sockets: the backend's Broadcast reaches this one.
+    const other = engineOn(redis.url, prefix);
+    await other.start(new RecordingHandler());
+    try {
+      await holder.attach('member', 'socket-1', 0);
+      t.is(await holder.subscribe(['member'], 'news', 10), 1);
+      await holder.memberships('member');
+      await holder.followTopic('news');
+      t.is((await other.publishTopic('news', 'before')).members, 1);
+      await redis.restart();
+      // No command reaches the holder: it must notice on its own that Redis lost its data.
+      const after = await untilOk(async () => {
+        const sent = await other.publishTopic('news', 'after');
+        if (sent.members !== 1) throw new Error(`members: ${sent.members}`);
+        return sent;
+      }, 'the membership back', 15_000);
+      await handler.until(() => handler.topicMessages.some((m) => m.message.data === 'after'));
+      t.deepEqual((await other.memberships('member')).map((m) => m.topic), ['news']);
+      t.not(after.epoch, handler.topicMessages[0]!.epoch, 'the topic\'s history was lost: a new epoch says so');
+      const direct = await other.publish('member', 'to the socket');
+      t.true(direct.connected, 'the socket is registered again');
+      await handler.until(() => handler.messages.some((m) => m.message.data === 'to the socket'));
+      t.true((await other.presence(['member']))[0]!.connected);
+      const warned = lines.find((l) => l.level === 40 && l.memberships !== undefined);
+      t.like(warned, { sockets: 1, memberships: 1 }, 'a warning says what was registered again');
+    } finally {
+      await other.stop();
+      await holder.stop();
       await redis.dispose();
     }
   });

@@ -30,6 +30,7 @@ import { RedisKeys } from './redis/keys.js';
 import { Scripts, type ScriptName } from './redis/scripts.js';
 import { parseEntries, type Connection } from './redis/streams.js';
 import { DataGeneration } from './redis/generation.js';
+import { LocalSockets } from './redis/local-sockets.js';
 import { NodeLease } from './redis/node-lease.js';
 import { TopicFeed, type TopicWire } from './redis/topic-feed.js';
 
@@ -104,8 +105,7 @@ export class RedisEngine implements Engine {
   private subscriber: Connection | undefined;
   private handler: EngineHandler | undefined;
   private readonly topics: TopicFeed;
-  /** This node's sockets as registered in Redis, to re-register them if the lease lapses. */
-  private readonly local = new Map<ClientId, SocketId>();
+  private readonly local: LocalSockets;
   private readonly lease: NodeLease;
   private readonly generation: DataGeneration;
   private subscriberReadyOnce = false;
@@ -130,6 +130,15 @@ export class RedisEngine implements Engine {
       nowMs: () => this.clock.nowMs(),
       onLapsed: () => this.reattachAll(),
       log: this.log,
+    });
+    this.local = new LocalSockets({
+      keys: this.keys,
+      nodeId: this.nodeId,
+      presenceHistorySize: options.presenceHistorySize,
+      topicTtlMs: this.topicTtlMs(),
+      nowMs: () => this.clock.nowMs(),
+      newEpoch,
+      onRevoked: (clientId) => this.notify(() => this.handler?.onChannelClosed(clientId)),
     });
     this.generation = new DataGeneration({
       boot: async () => (await this.scripts.run(this.command!, 'boot', [this.keys.runId()], [])) as [string, string | null],
@@ -220,6 +229,7 @@ export class RedisEngine implements Engine {
 
   async stop(): Promise<void> {
     this.lease.stop();
+    this.generation.stop();
     this.handler = undefined;
     try {
       await this.command?.del(this.keys.nodeLease(this.nodeId));
@@ -276,12 +286,12 @@ export class RedisEngine implements Engine {
       ],
     );
     if (outcome === -1) return { attached: false, reason: 'revoked' };
-    this.local.set(clientId, socketId);
+    this.local.attached(clientId, socketId, tokenIssuedAtMs);
     return { attached: true };
   }
 
   async detach(clientId: ClientId, socketId: SocketId, reason: PresenceReason): Promise<boolean> {
-    if (this.local.get(clientId) === socketId) this.local.delete(clientId);
+    this.local.detached(clientId, socketId);
     const changed = await this.run(
       'detach',
       this.socketKeys(clientId),
@@ -405,6 +415,7 @@ export class RedisEngine implements Engine {
 
   async memberships(clientId: ClientId): Promise<TopicMembership[]> {
     const all = await this.call((r) => r.hgetall(this.keys.channelTopics(clientId)));
+    this.local.belongsTo(clientId, Object.keys(all));
     return Object.entries(all).map(([topic, value]) => {
       const [epoch, seq] = value.split(' ');
       return { topic, position: { epoch: epoch!, seq: Number(seq) } };
@@ -443,24 +454,23 @@ export class RedisEngine implements Engine {
   private async reattachAll(): Promise<void> {
     if (this.local.size === 0) return;
     this.log.warn({ sockets: this.local.size }, 'node lease had lapsed: registering this node\'s sockets again');
-    for (const [clientId, socketId] of [...this.local]) {
-      await this.run(
-        'reattach',
-        [this.keys.channel(clientId), this.keys.online(), this.keys.nodeClients(this.nodeId), this.keys.presence()],
-        [socketId, this.nodeId, this.clock.nowMs(), clientId, this.options.presenceHistorySize, this.keys.presenceChannel(), this.keys.nodeChannelPrefix()],
-      );
-    }
+    await this.local.registerAgain((name, keys, args) => this.run(name, keys, args), false);
     this.resync();
   }
 
   /** The feed may have missed messages: the node catches its sockets up, the topic feed its topics. */
   private resync(): void {
-    try {
-      this.handler?.onResync();
-    } catch (err) {
-      this.log.error({ err }, 'the node failed to catch its sockets up');
-    }
+    this.notify(() => this.handler?.onResync());
     this.topics.catchUp();
+  }
+
+  /** Tells the node something; a failure there must not break the engine's own bookkeeping. */
+  private notify(tell: () => void): void {
+    try {
+      tell();
+    } catch (err) {
+      this.log.error({ err }, 'the node failed to handle an engine event');
+    }
   }
 
   /**
@@ -469,10 +479,14 @@ export class RedisEngine implements Engine {
    * used (generation.lua), so clients resume as "not recovered" rather than skip messages.
    */
   private async onNewProcess(runId: string, previous: string): Promise<void> {
+    // Before any other command: Redis may have forgotten this node's sockets and memberships.
+    const again = await this.local.registerAgain((name, keys, args) => this.runAs(runId, name, keys, args), true);
     this.log.warn(
-      { runId, previous },
-      'redis is served by another process (restart or fail-over): its data may be older or gone; channels and topics get new epochs as they are used, so clients resume as not recovered',
+      { runId, previous, ...again },
+      'redis is served by another process (restart or fail-over), its data may be older or gone: this node registered its sockets and their topic memberships again where missing; channels and topics get new epochs as they are used, so clients resume as not recovered',
     );
+    // Once commands flow again: tell live sockets at once rather than at their next message.
+    setImmediate(() => this.resync());
   }
 
   private onPubSub(channel: string, text: string): void {
@@ -497,12 +511,15 @@ export class RedisEngine implements Engine {
           handler.onDisplaced(m.c, m.s);
           break;
         case 'c':
+          this.local.channelClosed(m.c);
           handler.onChannelClosed(m.c);
           break;
         case 'j':
+          this.local.joined(m.c, m.tp);
           handler.onSubscribed(m.c, m.tp, { epoch: m.e, seq: m.s });
           break;
         case 'l':
+          this.local.left(m.c, m.tp);
           handler.onUnsubscribed(m.c, m.tp);
           break;
       }

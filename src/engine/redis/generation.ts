@@ -1,5 +1,8 @@
 import type { Logger } from 'pino';
 
+const BOOT_RETRY_FIRST_MS = 50;
+const BOOT_RETRY_MAX_MS = 2000;
+
 export interface DataGenerationDeps {
   /** Runs boot.lua: the run id of the Redis process serving the data, and the one recorded before. */
   readonly boot: () => Promise<[runId: string, recorded: string | null]>;
@@ -25,6 +28,8 @@ export class DataGeneration {
   /** Bumped by every invalidate(), so a boot that raced a reconnect is not trusted. */
   private incarnation = 0;
   private booting: Promise<string> | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private stopped = false;
 
   constructor(private readonly deps: DataGenerationDeps) {}
 
@@ -35,11 +40,31 @@ export class DataGeneration {
     return this.booting;
   }
 
-  /** The connection closed (or a script was refused as stale): boot before the next command. */
+  /**
+   * The connection closed (or a script was refused as stale): boot before the next command, and
+   * soon even if none comes, so a Redis that lost its data hears again from this node at once.
+   */
   invalidate(): void {
     this.incarnation++;
     this.runId = undefined;
     this.booting = undefined;
+    this.bootSoon(0);
+  }
+
+  stop(): void {
+    this.stopped = true;
+    clearTimeout(this.timer);
+  }
+
+  private bootSoon(attempt: number): void {
+    if (this.stopped || this.timer !== undefined) return;
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      if (this.stopped || this.runId !== undefined) return;
+      // Fails at once while Redis is still away; the connection retries on its own meanwhile.
+      this.current().catch(() => this.bootSoon(attempt + 1));
+    }, Math.min(BOOT_RETRY_FIRST_MS * 2 ** attempt, BOOT_RETRY_MAX_MS));
+    this.timer.unref();
   }
 
   private async boot(): Promise<string> {

@@ -82,6 +82,9 @@ export class RedisKeys {
   nodeClientsAffixes(): [string, string] {
     return [`${this.prefix}:node:`, ':clients'];
   }
+  topicAffixes(): [string, string] {
+    return [`${this.prefix}:tp:`, ''];
+  }
   topicMembersAffixes(): [string, string] {
     return [`${this.prefix}:tp:`, ':m'];
   }
