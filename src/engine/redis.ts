@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { Cluster, Redis, type RedisOptions } from 'ioredis';
+import { Cluster, type Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { Clock } from '../core/clock.js';
 import { ChannelError, ErrorCode } from '../core/errors.js';
@@ -29,9 +29,11 @@ import type {
 import { RedisKeys } from './redis/keys.js';
 import { Scripts, type ScriptName } from './redis/scripts.js';
 import { parseEntries, type Connection } from './redis/streams.js';
+import { describeTarget, openConnection } from './redis/connection.js';
 import { DataGeneration } from './redis/generation.js';
 import { LocalSockets } from './redis/local-sockets.js';
 import { NodeLease } from './redis/node-lease.js';
+import { comparePresenceCursors, isPresenceCursor, readPresenceSince, readPresenceSnapshot } from './redis/presence-log.js';
 import { TopicFeed, type TopicWire } from './redis/topic-feed.js';
 
 export interface RedisEngineOptions extends EngineOptions {
@@ -49,11 +51,6 @@ export interface RedisEngineOptions extends EngineOptions {
   readonly clusterNodes: readonly string[];
 }
 
-
-function hostPort(spec: string, defaultPort: number): { host: string; port: number } {
-  const [host, port] = spec.split(':');
-  return { host: host!, port: Number(port ?? defaultPort) };
-}
 
 type NodeMessage =
   | { k: 'm'; c: ClientId; e: Epoch; s: number; t: number; d: string }
@@ -89,11 +86,6 @@ function unavailable(err: unknown): ChannelError {
   }
   const detail = err instanceof Error ? err.message : String(err);
   return new ChannelError(ErrorCode.Unavailable, `redis is unavailable (${detail}); retry shortly`, { cause: err });
-}
-
-function parseCursor(cursor: string): [bigint, bigint] | undefined {
-  const match = /^(\d+)-(\d+)$/.exec(cursor);
-  return match === null ? undefined : [BigInt(match[1]!), BigInt(match[2]!)];
 }
 
 export class RedisEngine implements Engine {
@@ -154,45 +146,10 @@ export class RedisEngine implements Engine {
     });
   }
 
-  private connection(role: 'command' | 'subscriber'): Connection {
-    const base: RedisOptions = {
-      lazyConnect: true,
-      // Fail fast while Redis is away (calls get UNAVAILABLE) rather than queue without bound;
-      // the subscriber queues so its subscriptions are re-sent once Redis is back. A command in
-      // flight when the connection drops fails too: re-sent, it would reach a new Redis process
-      // before this node booted against it (see DataGeneration).
-      enableOfflineQueue: role === 'subscriber',
-      maxRetriesPerRequest: role === 'subscriber' ? null : 0,
-      retryStrategy: (times) => Math.min(100 * times, 2000),
-      connectionName: `channeld-${this.nodeId}-${role}`,
-    };
-    const url = new URL(this.options.redisUrl);
-    const credentials = { username: url.username || undefined, password: url.password || undefined };
-    if (this.options.clusterNodes.length > 0) {
-      return new Cluster(
-        this.options.clusterNodes.map((n) => hostPort(n, 6379)),
-        {
-          lazyConnect: true,
-          enableOfflineQueue: role === 'subscriber',
-          clusterRetryStrategy: (times) => Math.min(100 * times, 2000),
-          redisOptions: { ...credentials, maxRetriesPerRequest: base.maxRetriesPerRequest, connectionName: base.connectionName },
-        },
-      );
-    }
-    if (this.options.sentinels.length === 0) return new Redis(this.options.redisUrl, base);
-    return new Redis({
-      ...base,
-      ...credentials,
-      sentinels: this.options.sentinels.map((s) => hostPort(s, 26379)),
-      name: this.options.sentinelName,
-      db: Number(url.pathname.slice(1) || 0),
-    });
-  }
-
   async start(handler: EngineHandler): Promise<void> {
     this.handler = handler;
-    this.command = this.connection('command');
-    this.subscriber = this.connection('subscriber');
+    this.command = openConnection(this.options, 'command', `channeld-${this.nodeId}-command`);
+    this.subscriber = openConnection(this.options, 'subscriber', `channeld-${this.nodeId}-subscriber`);
     for (const redis of [this.command, this.subscriber]) {
       redis.on('error', (err: Error) => this.log.warn({ err: err.message }, 'redis connection error'));
     }
@@ -206,7 +163,7 @@ export class RedisEngine implements Engine {
     } catch (err) {
       this.command.disconnect();
       this.subscriber.disconnect();
-      throw new Error(`cannot connect to redis at ${this.describeTarget()}: ${(err as Error).message}`);
+      throw new Error(`cannot connect to redis at ${describeTarget(this.options)}: ${(err as Error).message}`);
     }
     this.subscriber.on('message', (channel: string, text: string) => this.onPubSub(channel, text));
     this.subscriber.on('ready', () => {
@@ -347,38 +304,17 @@ export class RedisEngine implements Engine {
     );
   }
 
-  async presenceSnapshot(): Promise<PresenceSnapshot> {
-    // One transaction, so no change falls between the cursor and the list.
-    const results = await this.call((r) => r.multi().xrevrange(this.keys.presence(), '+', '-', 'COUNT', 1).hgetall(this.keys.online()).exec());
-    const [[, latest], [, online]] = results as [[Error | null, [string, string[]][]], [Error | null, Record<string, string>]];
-    const clients = Object.entries(online).map(([clientId, since]) => ({ clientId, connected: true, sinceMs: Number(since) }));
-    return { clients, cursor: latest[0]?.[0] ?? '0-0' };
+  presenceSnapshot(): Promise<PresenceSnapshot> {
+    return this.call((r) => readPresenceSnapshot(r, this.keys));
   }
 
-  async presenceSince(cursor: string): Promise<PresenceChange[] | undefined> {
-    if (parseCursor(cursor) === undefined) return undefined;
-    const results = await this.call((r) =>
-      r.multi().xrange(this.keys.presence(), '-', '+', 'COUNT', 1).xrevrange(this.keys.presence(), '+', '-', 'COUNT', 1).xrange(this.keys.presence(), `(${cursor}`, '+').exec(),
-    );
-    const [[, first], [, last], [, entries]] = results as [[Error | null, [string, string[]][]], [Error | null, [string, string[]][]], [Error | null, [string, string[]][]]];
-    const oldest = first[0]?.[0] ?? '0-0';
-    const newest = last[0]?.[0] ?? '0-0';
-    // The cursor's own event must still be kept (or nothing was ever trimmed), and not be from the future.
-    if (this.compareCursors(cursor, newest) > 0) return undefined;
-    if (cursor !== '0-0' && this.compareCursors(cursor, oldest) < 0) return undefined;
-    if (cursor === '0-0' && oldest !== '0-0' && entries.length > 0 && entries[0]![0] !== oldest) return undefined;
-    return entries.map(([id, fields]) => {
-      const f: Record<string, string> = {};
-      for (let i = 0; i < fields.length; i += 2) f[fields[i]!] = fields[i + 1]!;
-      return { clientId: f['c']!, state: f['s'] as PresenceState, reason: f['r'] as PresenceReason, timeMs: Number(f['t']), cursor: id };
-    });
+  presenceSince(cursor: string): Promise<PresenceChange[] | undefined> {
+    if (!isPresenceCursor(cursor)) return Promise.resolve(undefined);
+    return this.call((r) => readPresenceSince(r, this.keys, cursor));
   }
 
   compareCursors(a: string, b: string): number {
-    const x = parseCursor(a) ?? [0n, 0n];
-    const y = parseCursor(b) ?? [0n, 0n];
-    if (x[0] !== y[0]) return x[0] < y[0] ? -1 : 1;
-    return x[1] === y[1] ? 0 : x[1] < y[1] ? -1 : 1;
+    return comparePresenceCursors(a, b);
   }
 
   async subscribe(clientIds: readonly ClientId[], topic: Topic, maxTopicsPerClient: number): Promise<number> {
@@ -559,14 +495,6 @@ export class RedisEngine implements Engine {
 
   private topicTtlMs(): number {
     return Math.max(MIN_TOPIC_TTL_MS, this.options.replayWindowMs);
-  }
-
-  private describeTarget(): string {
-    if (this.options.clusterNodes.length > 0) return `cluster nodes ${this.options.clusterNodes.join(',')}`;
-    if (this.options.sentinels.length > 0) return `sentinels ${this.options.sentinels.join(',')} (${this.options.sentinelName})`;
-    const url = new URL(this.options.redisUrl);
-    url.password = url.password === '' ? '' : '***';
-    return url.toString();
   }
 
   private async run(name: ScriptName, keys: readonly string[], args: readonly (string | number)[]): Promise<unknown> {
