@@ -9,7 +9,7 @@ import type { Connection } from '../src/engine/redis/streams.js';
 import { TopicFeed, type TopicWire } from '../src/engine/redis/topic-feed.js';
 import { RecordingHandler } from './helpers/engine-contract.js';
 import { ManualClock } from './helpers/manual-clock.js';
-import { redisAvailability, RedisSwitch, TestRedis } from './helpers/redis.js';
+import { redisAvailability, RedisSwitch, TestRedis, TestRedisCluster } from './helpers/redis.js';
 import { Signal } from './helpers/wait.js';
 
 const availability = redisAvailability();
@@ -17,7 +17,7 @@ const silent = pino({ level: 'silent' });
 let prefixes = 0;
 
 /** The engine options of these tests; each engine gets its own key space unless `prefix` is given. */
-function engineOn(redisUrl: string, prefix = `fault${++prefixes}`, logger: Logger = silent): RedisEngine {
+function engineOn(redisUrl: string, prefix = `fault${++prefixes}`, logger: Logger = silent, clusterNodes: readonly string[] = []): RedisEngine {
   return new RedisEngine(
     {
       replayBufferSize: 1000,
@@ -28,7 +28,7 @@ function engineOn(redisUrl: string, prefix = `fault${++prefixes}`, logger: Logge
       nodeLeaseMs: 5000,
       sentinels: [],
       sentinelName: '',
-      clusterNodes: [],
+      clusterNodes,
     },
     new ManualClock(),
     logger,
@@ -153,6 +153,54 @@ async function backWithOlderData(t: ExecutionContext, scenario: OlderDataScenari
   } finally {
     await late?.stop();
     await engine.stop();
+  }
+}
+
+/**
+ * A node holds a member socket; Redis restarts without its data; with no command reaching that
+ * node, another node's Broadcast must find the member again and the socket must receive it.
+ */
+async function registeredAgain(
+  t: ExecutionContext,
+  target: { url: string; clusterNodes: readonly string[] },
+  restart: () => Promise<void>,
+): Promise<void> {
+  const prefix = 'lost';
+  const lines: { level: number; msg: string; memberships?: number; sockets?: number }[] = [];
+  const logger = pino({ level: 'info' }, { write: (line: string) => void lines.push(JSON.parse(line) as (typeof lines)[number]) });
+  const holder = engineOn(target.url, prefix, logger, target.clusterNodes);
+  const handler = new RecordingHandler();
+  await holder.start(handler);
+  // Another node, with no sockets: the backend's Broadcast reaches this one.
+  const other = engineOn(target.url, prefix, silent, target.clusterNodes);
+  await other.start(new RecordingHandler());
+  try {
+    await holder.attach('member', 'socket-1', 0);
+    t.is(await holder.subscribe(['member'], 'news', 10), 1);
+    await holder.memberships('member');
+    await holder.followTopic('news');
+    t.is((await other.publishTopic('news', 'before')).members, 1);
+    await handler.until(() => handler.topicMessages.some((m) => m.message.data === 'before'));
+    await restart();
+    // No command reaches the holder: it must notice on its own that Redis lost its data.
+    const after = await untilOk(async () => {
+      const sent = await other.publishTopic('news', 'after');
+      if (sent.members !== 1) throw new Error(`members: ${sent.members}`);
+      return sent;
+    }, 'the membership back', 15_000);
+    await handler.until(() => handler.topicMessages.some((m) => m.message.data === 'after'));
+    t.deepEqual((await other.memberships('member')).map((m) => m.topic), ['news']);
+    const before = handler.topicMessages.find((m) => m.message.data === 'before')!;
+    t.not(after.epoch, before.epoch, 'the topic\'s history was lost: a new epoch says so');
+    const direct = await other.publish('member', 'to the socket');
+    t.true(direct.connected, 'the socket is registered again');
+    await handler.until(() => handler.messages.some((m) => m.message.data === 'to the socket'));
+    t.true((await other.presence(['member']))[0]!.connected);
+    const warned = lines.find((l) => l.level === 40 && l.memberships !== undefined);
+    t.like(warned, { sockets: 1, memberships: 1 }, 'a warning says what was registered again');
+  } finally {
+    await other.stop();
+    await holder.stop();
   }
 }
 
@@ -283,41 +331,19 @@ if (!availability.run && availability.fail) {
 
   test('redis back without its data - a node registers its sockets and their topic memberships again, and says so', async (t) => {
     const redis = await TestRedis.start();
-    const prefix = 'lost';
-    const lines: { level: number; msg: string; memberships?: number; sockets?: number }[] = [];
-    const logger = pino({ level: 'info' }, { write: (line: string) => void lines.push(JSON.parse(line) as (typeof lines)[number]) });
-    const holder = engineOn(redis.url, prefix, logger);
-    const handler = new RecordingHandler();
-    await holder.start(handler);
-    // Another node, with no sockets: the backend's Broadcast reaches this one.
-    const other = engineOn(redis.url, prefix);
-    await other.start(new RecordingHandler());
     try {
-      await holder.attach('member', 'socket-1', 0);
-      t.is(await holder.subscribe(['member'], 'news', 10), 1);
-      await holder.memberships('member');
-      await holder.followTopic('news');
-      t.is((await other.publishTopic('news', 'before')).members, 1);
-      await redis.restart();
-      // No command reaches the holder: it must notice on its own that Redis lost its data.
-      const after = await untilOk(async () => {
-        const sent = await other.publishTopic('news', 'after');
-        if (sent.members !== 1) throw new Error(`members: ${sent.members}`);
-        return sent;
-      }, 'the membership back', 15_000);
-      await handler.until(() => handler.topicMessages.some((m) => m.message.data === 'after'));
-      t.deepEqual((await other.memberships('member')).map((m) => m.topic), ['news']);
-      t.not(after.epoch, handler.topicMessages[0]!.epoch, 'the topic\'s history was lost: a new epoch says so');
-      const direct = await other.publish('member', 'to the socket');
-      t.true(direct.connected, 'the socket is registered again');
-      await handler.until(() => handler.messages.some((m) => m.message.data === 'to the socket'));
-      t.true((await other.presence(['member']))[0]!.connected);
-      const warned = lines.find((l) => l.level === 40 && l.memberships !== undefined);
-      t.like(warned, { sockets: 1, memberships: 1 }, 'a warning says what was registered again');
+      await registeredAgain(t, { url: redis.url, clusterNodes: [] }, () => redis.restart());
     } finally {
-      await other.stop();
-      await holder.stop();
       await redis.dispose();
+    }
+  });
+
+  test('redis back without its data - on a Redis Cluster too', async (t) => {
+    const cluster = await TestRedisCluster.start(3);
+    try {
+      await registeredAgain(t, { url: 'redis://', clusterNodes: cluster.nodes }, () => cluster.restart());
+    } finally {
+      await cluster.stop();
     }
   });
 }

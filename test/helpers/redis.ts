@@ -172,51 +172,68 @@ export class RedisSwitch {
   }
 }
 
-/** A Redis Cluster of `size` masters on free ports, made with redis-cli --cluster create. */
+/** A Redis Cluster of `size` masters on free ports, made with redis-cli --cluster create; no persistence. */
 export class TestRedisCluster {
   private constructor(
-    private readonly processes: ChildProcess[],
+    private processes: ChildProcess[],
     readonly nodes: string[],
+    private readonly ports: number[],
     private readonly dir: string,
   ) {}
 
   static async start(size: number): Promise<TestRedisCluster> {
     const dir = mkdtempSync(join(tmpdir(), 'channeld-redis-cluster-'));
     const ports = await Promise.all(Array.from({ length: size }, () => freePort()));
-    const processes = await Promise.all(
-      ports.map(
-        (port) =>
-          new Promise<ChildProcess>((resolve, reject) => {
-            const child = spawn(
-              'redis-server',
-              ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--cluster-enabled', 'yes',
-                '--cluster-config-file', join(dir, `nodes-${port}.conf`), '--dir', dir],
-              { stdio: ['ignore', 'pipe', 'inherit'] },
-            );
-            let out = '';
-            child.once('exit', (code) => reject(new Error(`redis-server (cluster) exited with ${code}: ${out}`)));
-            child.stdout!.on('data', (chunk: Buffer) => {
-              out += chunk.toString();
-              if (out.includes('Ready to accept connections')) resolve(child);
-            });
-          }),
-      ),
-    );
+    const processes = await Promise.all(ports.map((port) => TestRedisCluster.launchNode(port, dir)));
     const nodes = ports.map((p) => `127.0.0.1:${p}`);
     const created = spawnSync('redis-cli', ['--cluster', 'create', ...nodes, '--cluster-replicas', '0', '--cluster-yes'], { encoding: 'utf8' });
     if (created.status !== 0) throw new Error(`redis-cli --cluster create failed: ${created.stdout}${created.stderr}`);
-    // The slots are assigned; wait until every node agrees the cluster is up.
-    for (const port of ports) {
+    const cluster = new TestRedisCluster(processes, nodes, ports, dir);
+    await cluster.untilUp();
+    return cluster;
+  }
+
+  /** Kills every node and starts it again: each keeps its slots (nodes.conf) but loses its data. */
+  async restart(): Promise<void> {
+    await this.kill();
+    this.processes = await Promise.all(this.ports.map((port) => TestRedisCluster.launchNode(port, this.dir)));
+    await this.untilUp();
+  }
+
+  async stop(): Promise<void> {
+    await this.kill();
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+
+  private static launchNode(port: number, dir: string): Promise<ChildProcess> {
+    return new Promise<ChildProcess>((resolve, reject) => {
+      const child = spawn(
+        'redis-server',
+        ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--cluster-enabled', 'yes',
+          '--cluster-config-file', join(dir, `nodes-${port}.conf`), '--dir', dir],
+        { stdio: ['ignore', 'pipe', 'inherit'] },
+      );
+      let out = '';
+      child.once('exit', (code) => reject(new Error(`redis-server (cluster) exited with ${code}: ${out}`)));
+      child.stdout!.on('data', (chunk: Buffer) => {
+        out += chunk.toString();
+        if (out.includes('Ready to accept connections')) resolve(child);
+      });
+    });
+  }
+
+  /** Waits until every node agrees the cluster is up (its slots are assigned and served). */
+  private async untilUp(): Promise<void> {
+    for (const port of this.ports) {
       for (;;) {
         const info = spawnSync('redis-cli', ['-p', String(port), 'cluster', 'info'], { encoding: 'utf8' });
         if (info.stdout.includes('cluster_state:ok')) break;
         await new Promise((resolve) => setTimeout(resolve, 100));
       }
     }
-    return new TestRedisCluster(processes, nodes, dir);
   }
 
-  async stop(): Promise<void> {
+  private async kill(): Promise<void> {
     await Promise.all(
       this.processes.map((child) => {
         if (child.exitCode !== null) return Promise.resolve();
@@ -225,6 +242,5 @@ export class TestRedisCluster {
         return exited;
       }),
     );
-    rmSync(this.dir, { recursive: true, force: true });
   }
 }
