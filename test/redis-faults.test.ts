@@ -346,4 +346,22 @@ if (!availability.run && availability.fail) {
       await cluster.stop();
     }
   });
+
+  test('redis run id - a node that has not booted against the Redis process now serving boots again and retries', async (t) => {
+    const redis = await TestRedis.start();
+    const prefix = 'stale';
+    const engine = engineOn(redis.url, prefix);
+    await engine.start(new RecordingHandler());
+    try {
+      const first = await engine.publish('s', 'one');
+      // As if another node had booted against a Redis process this node has not seen.
+      await redis.command('SET', `${prefix}:rid`, 'another-process');
+      const second = await engine.publish('s', 'two');
+      t.deepEqual([second.epoch, second.seq], [first.epoch, 2], 'same process after all: the epoch stands');
+      t.not(await redis.command('GET', `${prefix}:rid`), 'another-process');
+    } finally {
+      await engine.stop();
+      await redis.dispose();
+    }
+  });
 }

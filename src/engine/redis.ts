@@ -26,6 +26,7 @@ import type {
   TopicMembership,
   TopicPublishResult,
 } from './engine.js';
+import { LATENCY_BOUNDS_SECONDS, LatencyHistogram } from '../metrics/counters.js';
 import { RedisKeys } from './redis/keys.js';
 import { Scripts, type ScriptName } from './redis/scripts.js';
 import { parseEntries, type Connection } from './redis/streams.js';
@@ -80,8 +81,8 @@ function newEpoch(): Epoch {
 
 function unavailable(err: unknown): ChannelError {
   if (err instanceof ChannelError) return err;
-  // A ReplyError is Redis answering (a script bug), not Redis being away.
-  if (err instanceof Error && err.name === 'ReplyError' && !err.message.startsWith('LOADING')) {
+  // A ReplyError is Redis answering (a script bug), not Redis being away, nor changing hands.
+  if (err instanceof Error && err.name === 'ReplyError' && !err.message.startsWith('LOADING') && !err.message.startsWith(STALE)) {
     return new ChannelError(ErrorCode.Internal, `redis refused a command: ${err.message}`, { cause: err });
   }
   const detail = err instanceof Error ? err.message : String(err);
@@ -101,6 +102,7 @@ export class RedisEngine implements Engine {
   private readonly lease: NodeLease;
   private readonly generation: DataGeneration;
   private subscriberReadyOnce = false;
+  readonly roundTrips = new LatencyHistogram(LATENCY_BOUNDS_SECONDS);
 
   constructor(
     private readonly options: RedisEngineOptions,
@@ -182,6 +184,14 @@ export class RedisEngine implements Engine {
     await this.subscriber.subscribe(this.keys.nodeChannel(this.nodeId), this.keys.presenceChannel());
     this.subscriberReadyOnce = true;
     await this.lease.start();
+  }
+
+  isUp(): boolean {
+    return this.command?.status === 'ready' && this.subscriber?.status === 'ready';
+  }
+
+  bufferedMessages(): undefined {
+    return undefined;
   }
 
   async stop(): Promise<void> {
@@ -515,14 +525,24 @@ export class RedisEngine implements Engine {
   }
 
   /** Runs a script for a node booted against the Redis process `runId` (see DataGeneration). */
-  private runAs(runId: string, name: ScriptName, keys: readonly string[], args: readonly (string | number)[]): Promise<unknown> {
-    return this.scripts.run(this.command!, name, [this.keys.runId(), ...keys], [runId, ...args]);
+  private async runAs(runId: string, name: ScriptName, keys: readonly string[], args: readonly (string | number)[]): Promise<unknown> {
+    const started = performance.now();
+    try {
+      return await this.scripts.run(this.command!, name, [this.keys.runId(), ...keys], [runId, ...args]);
+    } finally {
+      this.roundTrips.observe((performance.now() - started) / 1000);
+    }
   }
 
   private async call<T>(fn: (redis: Connection) => Promise<T>): Promise<T> {
     try {
       await this.generation.current();
-      return await fn(this.command!);
+      const started = performance.now();
+      try {
+        return await fn(this.command!);
+      } finally {
+        this.roundTrips.observe((performance.now() - started) / 1000);
+      }
     } catch (err) {
       throw unavailable(err);
     }
