@@ -9,6 +9,7 @@ import type {
   StreamPosition,
   Topic,
 } from '../core/types.js';
+import type { LatencyHistogram } from '../metrics/counters.js';
 
 /**
  * What an engine tells the node it runs in. The memory engine calls these synchronously from
@@ -179,10 +180,20 @@ export interface TopicStore {
  * Where channel state lives and how it reaches the node holding a socket. One implementation per
  * file beside this one; both pass test/helpers/engine-contract.ts.
  */
-export interface Engine extends MessageLog, SocketDirectory, PresenceStore, TopicStore {
+export interface Engine extends MessageLog, SocketDirectory, PresenceStore, TopicStore, EngineStatus {
   start(handler: EngineHandler): Promise<void>;
   /** Stops timers and connections; channel state of the memory engine is gone afterwards. */
   stop(): Promise<void>;
+}
+
+/** What an operator sees of an engine (metrics, readiness): read when asked, never on a hot path. */
+export interface EngineStatus {
+  /** Whether the engine reaches its store now; the memory engine always does. */
+  isUp(): boolean;
+  /** Messages held in this node's replay buffers (channels and topics); undefined when they live elsewhere (Redis). */
+  bufferedMessages(): number | undefined;
+  /** Round trips to the store, for engines that have one. */
+  readonly roundTrips: LatencyHistogram | undefined;
 }
 
 /** Settings every engine honours. */

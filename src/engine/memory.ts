@@ -52,6 +52,7 @@ function newEpoch(): Epoch {
 }
 
 export class MemoryEngine implements Engine {
+  readonly roundTrips = undefined;
   private handler: EngineHandler | undefined;
   private readonly channels = new Map<ClientId, ChannelState>();
   private readonly topics = new Map<Topic, TopicState>();
@@ -70,6 +71,17 @@ export class MemoryEngine implements Engine {
   async start(handler: EngineHandler): Promise<void> {
     this.handler = handler;
     this.scheduleSweep();
+  }
+
+  isUp(): boolean {
+    return true;
+  }
+
+  bufferedMessages(): number {
+    let total = 0;
+    for (const channel of this.channels.values()) total += channel.buffer.length;
+    for (const topic of this.topics.values()) total += topic.buffer.length;
+    return total;
   }
 
   async stop(): Promise<void> {
