@@ -2,7 +2,7 @@ import anyTest, { type TestFn } from 'ava';
 import { execFileSync } from 'node:child_process';
 import type { Browser, Page } from 'playwright-core';
 import type { CloseChannelRequest, CloseChannelResponse } from '../gen/ts/channel/v1/channel.js';
-import { clientPageHtml, eventsOf, page$, PAGE_GLOBALS, summary, waitFor } from './helpers/client-page.js';
+import { clientPageHtml, eventsOf, page$, PAGE_GLOBALS, summary, waitFor, type Recorded } from './helpers/client-page.js';
 import { chromiumAvailability, launchChromium, startPageServer, startTcpProxy, type PageServer, type TcpProxy } from './helpers/browser.js';
 import { ManualClock } from './helpers/manual-clock.js';
 import { promisify, startTestServer, type TestServer } from './helpers/server.js';
@@ -247,7 +247,7 @@ browserTest('client browser - the ES module served by the gateway works cross-or
       readyState: number;
     };
     for (const type of ['open', 'message', 'error', 'close']) {
-      socket.on(type, (e) => page$().events.push({ ch: 'm', type, ...e }));
+      socket.on(type, (e) => page$().events.push({ ch: 'm', type, at: Date.now(), ...e }));
     }
     page$().sockets['m'] = socket;
   }, [token, base] as const);
@@ -330,4 +330,133 @@ browserTest('client browser - a reconnect resumes topic messages missed while aw
   t.false(events.some((e) => e.type === 'error' || e.type === 'close'), 'the server accepted the resume frame');
   await page.evaluate(() => page$().sockets['tr']!.close());
   t.like((await waitFor(page, 'tr', 'close')).at(-1), { type: 'close', code: 1000, byClient: true });
+});
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+browserTest('client browser - through a long outage the backoff stays capped: every socket is back about a second after the network', async (t) => {
+  const { ts, proxy } = t.context;
+  // One socket per page, each page a browser context of its own: Chromium throttles the WebSocket
+  // connects of one renderer by how many are pending and how many failed, whatever the client does.
+  // Both APIs, default options: they share one transport.
+  const sockets = [
+    { name: 'cap-a', typed: true },
+    { name: 'cap-b', typed: true },
+    { name: 'cap-c', typed: false },
+    { name: 'cap-d', typed: false },
+  ].map((socket) => ({ ...socket, id: clientId(socket.name) }));
+  const pages = await Promise.all(
+    sockets.map(async ({ name, id, typed }) => {
+      const [page, { token }] = await Promise.all([openPage(t, proxy.port), ts.createChannel(id)]);
+      await page.evaluate(([ch, tok, typedApi]) => (typedApi ? page$().openTyped(ch, tok) : page$().openChannel(ch, tok)), [name, token, typed] as const);
+      await waitFor(page, name, 'open');
+      return page;
+    }),
+  );
+  proxy.refuse(true);
+  t.teardown(() => proxy.refuse(false));
+  proxy.dropAll();
+  const outageMs = 8000;
+  await sleep(outageMs);
+  for (const { id } of sockets) await ts.send(id, 'while away');
+  const back = Date.now();
+  proxy.refuse(false);
+  const catchUpMs = await Promise.all(
+    sockets.map(async ({ name }, i) => {
+      const message = (await waitFor(pages[i]!, name, 'message')).find((e) => e.type === 'message')!;
+      t.is(message.data, 'while away');
+      return message.at - back;
+    }),
+  );
+  t.log(`catch-up after an ${outageMs} ms outage, ms: ${catchUpMs.join(', ')}`);
+  for (const [i, { name, typed }] of sockets.entries()) {
+    if (!typed) continue;
+    const waits = (await eventsOf(pages[i]!, name)).filter((e) => e.type === 'reconnecting').map((e) => e.delayMs!);
+    t.true(waits.length >= 5, `${name} kept trying through the outage (${waits.length} attempts)`);
+    t.true(
+      waits.every((ms) => ms < 1000),
+      `${name}: no wait reaches the 1 s cap (${waits.join(', ')})`,
+    );
+  }
+  // Cap plus jitter is at most 1 s; the rest is slack for a loaded machine.
+  for (const [i, ms] of catchUpMs.entries()) t.true(ms < 3000, `${sockets[i]!.name} was back ${ms} ms after the network`);
+});
+
+/** Drops the socket of `ch` until its next reconnect is due no sooner than `minDelayMs`; returns that `reconnecting` event. */
+async function loseWithLongWait(page: Page, proxy: TcpProxy, ch: string, minDelayMs: number): Promise<Recorded> {
+  for (;;) {
+    const before = await eventsOf(page, ch);
+    const count = (type: string, events: Recorded[]) => events.filter((e) => e.type === type).length;
+    proxy.dropAll();
+    const events = await waitFor(page, ch, 'reconnecting', count('reconnecting', before) + 1);
+    const pending = events.filter((e) => e.type === 'reconnecting').at(-1)!;
+    if (pending.delayMs! >= minDelayMs) return pending;
+    // A short draw of the jitter: let it reconnect by itself, then try again.
+    await waitFor(page, ch, 'open', count('open', before) + 1);
+  }
+}
+
+const LONG_WAIT = { backoff: { baseDelayMs: 60_000, maxDelayMs: 60_000 } };
+
+browserTest('client browser - a pending reconnect happens at once when the browser comes back online', async (t) => {
+  const { ts, proxy } = t.context;
+  const id = clientId('online');
+  const { token } = await ts.createChannel(id);
+  const page = await openPage(t, proxy.port);
+  await page.evaluate(([tok, opts]) => page$().openTyped('on', tok, opts), [token, LONG_WAIT] as const);
+  await waitFor(page, 'on', 'open');
+  const pending = await loseWithLongWait(page, proxy, 'on', 8000);
+  await page.context().setOffline(true);
+  await ts.send(id, 'missed');
+  const online = Date.now();
+  await page.context().setOffline(false);
+  const events = await waitFor(page, 'on', 'message');
+  const reopened = events.filter((e) => e.type === 'open').at(-1)!;
+  t.true(reopened.at < pending.at + pending.delayMs!, 'the online event, not the timer, brought it back');
+  t.true(reopened.at - online < 3000, `back ${reopened.at - online} ms after going online`);
+  t.like(reopened, { resumed: true });
+});
+
+browserTest('client browser - a pending reconnect happens at once when the page becomes visible, not when it is hidden', async (t) => {
+  const { ts, proxy } = t.context;
+  const id = clientId('visible');
+  const { token } = await ts.createChannel(id);
+  const page = await openPage(t, proxy.port);
+  await page.evaluate(([tok, opts]) => page$().openTyped('vis', tok, opts), [token, LONG_WAIT] as const);
+  await waitFor(page, 'vis', 'open');
+  const pending = await loseWithLongWait(page, proxy, 'vis', 8000);
+  const opens = (await eventsOf(page, 'vis')).filter((e) => e.type === 'open').length;
+  await page.evaluate(() => page$().setVisibility('hidden'));
+  await sleep(500);
+  t.is((await eventsOf(page, 'vis')).filter((e) => e.type === 'open').length, opens, 'hiding the page is no reason to reconnect');
+  await ts.send(id, 'missed');
+  const visible = Date.now();
+  await page.evaluate(() => page$().setVisibility('visible'));
+  const events = await waitFor(page, 'vis', 'message');
+  const reopened = events.filter((e) => e.type === 'open').at(-1)!;
+  t.true(reopened.at < pending.at + pending.delayMs!, 'the page becoming visible, not the timer, brought it back');
+  t.true(reopened.at - visible < 3000, `back ${reopened.at - visible} ms after the page became visible`);
+});
+
+browserTest('client browser - an attempt that never completes is given up after the open timeout, so a stalled network does not keep it away', async (t) => {
+  const { ts, proxy } = t.context;
+  const id = clientId('stall');
+  const { token } = await ts.createChannel(id);
+  const page = await openPage(t, proxy.port);
+  await page.evaluate(([tok]) => page$().openTyped('st', tok, { openTimeoutMs: 1500 }), [token] as const);
+  await waitFor(page, 'st', 'open');
+  proxy.stall(true);
+  t.teardown(() => proxy.stall(false));
+  proxy.dropAll();
+  // The first loss, then an attempt the client gives up on as nothing ever answers it.
+  const events = await waitFor(page, 'st', 'reconnecting', 2);
+  t.like(events.filter((e) => e.type === 'reconnecting')[1], { code: 1006, reason: 'Open+timed+out.' });
+  await ts.send(id, 'while stalled');
+  const back = Date.now();
+  proxy.stall(false);
+  const message = (await waitFor(page, 'st', 'message')).find((e) => e.type === 'message')!;
+  t.is(message.data, 'while stalled');
+  // At worst the attempt under way hangs for the open timeout, then the next waits up to the cap.
+  t.true(message.at - back < 1500 + 1000 + 2500, `back ${message.at - back} ms after the network`);
+  t.false((await eventsOf(page, 'st')).some((e) => e.type === 'error' || e.type === 'close'));
 });

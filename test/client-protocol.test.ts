@@ -2,7 +2,7 @@ import anyTest, { type TestFn } from 'ava';
 import { execFileSync } from 'node:child_process';
 import type { Browser, Page } from 'playwright-core';
 import { chromiumAvailability, launchChromium, startPageServer, type PageServer } from './helpers/browser.js';
-import { clientPageHtml, page$, summary, waitFor } from './helpers/client-page.js';
+import { clientPageHtml, eventsOf, page$, summary, waitFor } from './helpers/client-page.js';
 import { startFakeGateway, type FakeGateway } from './helpers/fake-gateway.js';
 
 // The browser client against a scripted gateway, for what the real server never does on purpose:
@@ -264,4 +264,65 @@ browserTest('client protocol - a left topic is forgotten: rejoining starts afres
   second.send([0, 'ep', 0, true]);
   await second.until((received) => received.length > 0);
   t.deepEqual(second.received[0], [3, 1], 'no topic resume frame: the first frame is the ack');
+});
+
+/** `promise`, or a failure naming `what` once `ms` have passed. */
+async function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no ${what} within ${ms} ms`)), ms);
+  });
+  try {
+    return await Promise.race([promise, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+browserTest('client protocol - terminal close codes never reconnect, not even when the browser comes online or the page visible', async (t) => {
+  const page = await openPage(t);
+  await page.evaluate(() => page$().watchSockets());
+  const errors: Record<number, string> = {
+    4500: '401 Invalid+token.',
+    4501: '401 Token+timed+out.',
+    4502: '409 Replaced+by+newer+socket.',
+    4503: '410 Channel+closed.',
+    4504: '400 Protocol+error.',
+    4600: '500 Terminal.',
+    4999: '500 Terminal.',
+  };
+  const terminal = Object.keys(errors).map(Number);
+  for (const code of terminal) {
+    await page.evaluate(([ch, opts]) => page$().openTyped(ch, 'tok-term', opts), [`t${code}`, FAST] as const);
+    const conn = await t.context.gateway.nextConnection();
+    conn.send([0, 'e', 0, true]);
+    await waitFor(page, `t${code}`, 'open');
+    conn.ws.close(code, 'Terminal.');
+    await waitFor(page, `t${code}`, 'close');
+  }
+  // The boundary, for contrast: 4000–4499 reconnect.
+  for (const code of [4001, 4499]) {
+    await page.evaluate(([ch, opts]) => page$().openTyped(ch, 'tok-term', opts), [`r${code}`, FAST] as const);
+    const conn = await t.context.gateway.nextConnection();
+    conn.send([0, 'e', 0, true]);
+    await waitFor(page, `r${code}`, 'open');
+    conn.ws.close(code, 'Again.');
+    const again = await within(t.context.gateway.nextConnection(), 8000, `reconnect after ${code}`);
+    again.send([0, 'e', 0, true]);
+    await waitFor(page, `r${code}`, 'open', 2);
+  }
+  const context = page.context();
+  await context.setOffline(true);
+  await context.setOffline(false);
+  await page.evaluate(() => {
+    page$().setVisibility('hidden');
+    page$().setVisibility('visible');
+  });
+  // FAST backoff waits at most 50 ms: any reconnect would have come long before this.
+  await new Promise((resolve) => setTimeout(resolve, 1000));
+  const opened = await page.evaluate(() => page$().opened.length);
+  t.is(opened, terminal.length + 4, 'one socket per terminal channel, two for each that reconnected');
+  for (const code of terminal) {
+    t.deepEqual(summary(await eventsOf(page, `t${code}`)), ['open', `error:${errors[code]}`, 'close'], String(code));
+  }
 });

@@ -1,5 +1,5 @@
 import test from 'ava';
-import { backoffDelayMs } from '../src/client/backoff.js';
+import { backoffDelayMs, DEFAULT_MAX_DELAY_MS } from '../src/client/backoff.js';
 import { baseUrlFromScriptSrc, channelSocketUrl, isWellFormedToken } from '../src/client/url.js';
 
 test('client url - socket URL from http and https bases, no query on a fresh open', (t) => {
@@ -39,15 +39,17 @@ test('client url - well-formed tokens', (t) => {
   for (const bad of ['', 'a b', 'a,b', 'a/b', 'é', 'a\nb']) t.false(isWellFormedToken(bad), JSON.stringify(bad));
 });
 
-test('client backoff - full jitter under an exponential ceiling, capped', (t) => {
+test('client backoff - full jitter under an exponential ceiling, capped low', (t) => {
   const top = () => 0.999999;
   t.is(backoffDelayMs(0, {}, () => 0), 0);
   t.is(backoffDelayMs(0, {}, top), 249);
-  t.is(backoffDelayMs(3, {}, top), 1999);
-  t.is(backoffDelayMs(20, {}, top), 29999);
-  t.is(backoffDelayMs(10_000, {}, top), 29999);
+  t.is(backoffDelayMs(1, {}, top), 499);
+  // A long outage never stretches the wait beyond the cap: the client is back soon after the network.
+  for (const attempt of [2, 3, 20, 10_000]) t.is(backoffDelayMs(attempt, {}, top), DEFAULT_MAX_DELAY_MS - 1, `attempt ${attempt}`);
+  t.is(DEFAULT_MAX_DELAY_MS, 1000);
   t.is(backoffDelayMs(2, { baseDelayMs: 10, maxDelayMs: 25 }, top), 24);
-  const samples = Array.from({ length: 200 }, () => backoffDelayMs(4));
-  t.true(samples.every((ms) => ms >= 0 && ms < 4000));
-  t.true(new Set(samples).size > 50, 'delays are spread, not fixed');
+  t.is(backoffDelayMs(20, { maxDelayMs: 30_000 }, top), 29999, 'a longer cap can still be chosen');
+  const samples = Array.from({ length: 200 }, () => backoffDelayMs(40));
+  t.true(samples.every((ms) => ms >= 0 && ms < DEFAULT_MAX_DELAY_MS));
+  t.true(new Set(samples).size > 50, 'delays are spread, not fixed: no reconnect herd');
 });

@@ -67,6 +67,8 @@ export interface ChannelSocketOptions {
   readonly backoff?: BackoffOptions;
   /** Acks are coalesced: at most one per this interval. @default 100 */
   readonly ackIntervalMs?: number;
+  /** How long a socket may take from its creation to the server's welcome. @default 10000 */
+  readonly openTimeoutMs?: number;
   /** A WebSocket implementation, for runtimes without a global one. @default globalThis.WebSocket */
   readonly webSocket?: WebSocketConstructor;
 }
@@ -116,7 +118,7 @@ export class ChannelSocket {
     this.ackIntervalMs = options.ackIntervalMs ?? DEFAULT_ACK_INTERVAL_MS;
     this.transport = new Transport(
       token,
-      { baseUrl, backoff: options.backoff, webSocket: options.webSocket },
+      { baseUrl, backoff: options.backoff, openTimeoutMs: options.openTimeoutMs, webSocket: options.webSocket },
       {
         onOpen: () => {
           this.welcomed = false;
@@ -215,7 +217,7 @@ export class ChannelSocket {
     this.ackedSeq = seq;
     if (firstOnSocket) {
       this.currentState = 'open';
-      this.transport.resetBackoff();
+      this.transport.established();
       this.emitter.emit('open', { epoch, seq: this.seq, resumed: previousEpoch !== undefined });
     }
     if (previousEpoch !== undefined && (!recovered || epoch !== previousEpoch)) {

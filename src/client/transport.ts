@@ -14,11 +14,23 @@ export type WebSocketConstructor = new (url: string, protocols: string[]) => Web
 export interface TransportOptions {
   readonly baseUrl: string;
   readonly backoff?: BackoffOptions;
+  /** How long a socket may take from its creation to the server's welcome. @default 10000 */
+  readonly openTimeoutMs?: number;
   readonly webSocket?: WebSocketConstructor;
 }
 
+/**
+ * Generous, as a busy server may take a while to read history for the welcome; what it guards
+ * against is an attempt that never completes (packets dropped on the way, a half-dead proxy),
+ * which would otherwise keep the client away long after the network is back.
+ */
+export const DEFAULT_OPEN_TIMEOUT_MS = 10_000;
+
 export interface ReconnectInfo {
-  /** Close code of the lost socket (1006 when the connection dropped without a close frame). */
+  /**
+   * Close code of the lost socket: 1006 when the connection dropped without a close frame (reason
+   * `Open+timed+out.` when it never got its welcome in time).
+   */
   readonly code: number;
   readonly reason: string;
   readonly delayMs: number;
@@ -46,13 +58,24 @@ export interface TransportHandler {
   resumePosition(): ResumePosition | undefined;
 }
 
+function ignoreError(): void {}
+
+/** The page's document, or undefined outside a browser (e.g. under Node with the `ws` package). */
+function pageDocument(): Document | undefined {
+  return typeof document === 'undefined' ? undefined : document;
+}
+
 /**
  * One logical connection to channeld: opens WebSockets, and after losing one, opens the next with
- * exponential backoff and full jitter until a terminal close code (4500–4999) or `close()`.
+ * capped exponential backoff and full jitter until a terminal close code (4500–4999) or `close()`.
+ * A pending reconnect happens at once when the browser comes back online or the page becomes
+ * visible again (a hidden page's timers may be throttled to one a minute).
  */
 export class Transport {
   private ws: WebSocket | undefined;
   private reconnectTimer: ReturnType<typeof setTimeout> | undefined;
+  /** Runs from a socket's creation until the server welcomes it. */
+  private openTimer: ReturnType<typeof setTimeout> | undefined;
   private attempt = 0;
   private finished = false;
   private closingByClient = false;
@@ -82,9 +105,10 @@ export class Transport {
     return true;
   }
 
-  /** A socket worked (the server welcomed it), so the next loss starts over at the short delay. */
-  resetBackoff(): void {
+  /** The server welcomed the socket: it works, so the next loss starts over at the short delay. */
+  established(): void {
     this.attempt = 0;
+    this.stopOpenTimer();
   }
 
   /** Ends the connection at the application's request; no reconnect follows. */
@@ -92,6 +116,7 @@ export class Transport {
     if (this.finished || this.closingByClient) return;
     this.closingByClient = true;
     this.stopWaiting();
+    this.stopOpenTimer();
     if (this.ws !== undefined) {
       this.ws.close(CloseCode.NORMAL);
       return;
@@ -105,6 +130,7 @@ export class Transport {
     if (this.finished || this.closingByClient || this.terminalClose !== undefined) return;
     this.terminalClose = { code, reason };
     this.stopWaiting();
+    this.stopOpenTimer();
     const ws = this.ws;
     if (ws === undefined) {
       setTimeout(() => this.finish({ code, reason, byClient: false }), 0);
@@ -113,6 +139,15 @@ export class Transport {
     // Nothing more from this socket counts once it is condemned.
     ws.onmessage = null;
     ws.close(code, reason);
+  }
+
+  /** Gives up on the current socket without waiting for the server's echo, and reconnects. */
+  private abandon(code: number, reason: string): void {
+    const ws = this.ws;
+    if (ws === undefined || this.finished || this.closingByClient || this.terminalClose !== undefined) return;
+    this.release(ws);
+    ws.close(CloseCode.NORMAL, reason);
+    this.scheduleReconnect(code, reason);
   }
 
   private connect(resume: ResumePosition | undefined): void {
@@ -144,12 +179,16 @@ export class Transport {
       this.handler.onFrame(event.data);
     };
     ws.onclose = (event: CloseEvent) => this.handleSocketClose(ws, event.code, event.reason);
+    // The close event that follows says all there is to say. Under Node the `ws` package throws an
+    // error nobody listens for (and then never emits the close), so a listener must be there.
+    ws.onerror = ignoreError;
+    const openTimeoutMs = this.options.openTimeoutMs ?? DEFAULT_OPEN_TIMEOUT_MS;
+    this.openTimer = setTimeout(() => this.abandon(CloseCode.ABNORMAL, 'Open+timed+out.'), openTimeoutMs);
   }
 
   private handleSocketClose(ws: WebSocket, code: number, reason: string): void {
     if (ws !== this.ws) return;
-    ws.onopen = ws.onmessage = ws.onclose = null;
-    this.ws = undefined;
+    this.release(ws);
     if (this.closingByClient) {
       this.finish({ code: CloseCode.NORMAL, reason: '', byClient: true });
     } else if (this.terminalClose !== undefined) {
@@ -161,12 +200,20 @@ export class Transport {
     }
   }
 
+  /** Nothing from `ws` counts any more; `onerror` stays, as a late error must still be caught. */
+  private release(ws: WebSocket): void {
+    ws.onopen = ws.onmessage = ws.onclose = null;
+    this.ws = undefined;
+    this.stopOpenTimer();
+  }
+
   private scheduleReconnect(code: number, reason: string): void {
     const attempt = this.attempt++;
     const delayMs = backoffDelayMs(attempt, this.options.backoff);
     this.reconnectTimer = setTimeout(this.reconnectNow, delayMs);
-    // A browser that comes back online need not sit out the rest of a long backoff.
+    // The network being back, or the user looking again, is the moment to try, not the timer's.
     globalThis.addEventListener?.('online', this.reconnectNow);
+    pageDocument()?.addEventListener('visibilitychange', this.reconnectIfVisible);
     this.handler.onReconnecting({ code, reason, delayMs, attempt });
   }
 
@@ -176,16 +223,27 @@ export class Transport {
     this.connect(this.handler.resumePosition());
   };
 
+  private readonly reconnectIfVisible = (): void => {
+    if (pageDocument()?.visibilityState === 'visible') this.reconnectNow();
+  };
+
   private stopWaiting(): void {
     if (this.reconnectTimer !== undefined) clearTimeout(this.reconnectTimer);
     this.reconnectTimer = undefined;
     globalThis.removeEventListener?.('online', this.reconnectNow);
+    pageDocument()?.removeEventListener('visibilitychange', this.reconnectIfVisible);
+  }
+
+  private stopOpenTimer(): void {
+    if (this.openTimer !== undefined) clearTimeout(this.openTimer);
+    this.openTimer = undefined;
   }
 
   private finish(info: CloseInfo): void {
     if (this.finished) return;
     this.finished = true;
     this.stopWaiting();
+    this.stopOpenTimer();
     this.handler.onClosed(info);
   }
 }

@@ -67,6 +67,11 @@ export interface TcpProxy {
   dropAll(): void;
   /** While refusing, new connections are cut as soon as they arrive. */
   refuse(on: boolean): void;
+  /**
+   * While stalling, new connections are accepted and then left hanging, forwarded nowhere, as when
+   * packets are dropped on the way; they stay so until `dropAll()` or `close()`.
+   */
+  stall(on: boolean): void;
   close(): Promise<void>;
 }
 
@@ -75,10 +80,16 @@ export async function startTcpProxy(targetPort: number): Promise<TcpProxy> {
   const open = new Set<Socket>();
   let connections = 0;
   let refusing = false;
+  let stalling = false;
   const server = createTcpServer((client) => {
     connections += 1;
     if (refusing) {
       client.destroy();
+      return;
+    }
+    if (stalling) {
+      open.add(client);
+      client.on('error', () => open.delete(client)).on('close', () => open.delete(client));
       return;
     }
     const upstream = connect(targetPort, '127.0.0.1');
@@ -107,6 +118,9 @@ export async function startTcpProxy(targetPort: number): Promise<TcpProxy> {
     },
     refuse(on) {
       refusing = on;
+    },
+    stall(on) {
+      stalling = on;
     },
     close: () =>
       new Promise((resolve) => {

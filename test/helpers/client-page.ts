@@ -15,12 +15,23 @@ export interface Recorded {
   readonly resumed?: boolean;
   readonly lastSeq?: number;
   readonly byClient?: boolean;
+  /** `reconnecting` events: the backoff delay before the next attempt, and the attempt number. */
+  readonly delayMs?: number;
+  readonly attempt?: number;
+  readonly reason?: string;
+  /** Date.now() in the page when the event was recorded (the same clock as the test's). */
+  readonly at: number;
 }
 export interface PageGlobals {
   events: Recorded[];
   sockets: Record<string, { close(): void; send(): boolean; readyState: number }>;
   openChannel(name: string, token: string, withHandler?: boolean): void;
   openTyped(name: string, token: string, options?: unknown): void;
+  /** URLs of the WebSockets opened since `watchSockets()`. */
+  opened: string[];
+  watchSockets(): void;
+  /** Makes `document.visibilityState` read `state` and fires `visibilitychange`, as a tab switch would. */
+  setVisibility(state: 'hidden' | 'visible'): void;
   esm?: { ChannelSocket: new (token: string, options: unknown) => unknown };
 }
 // Callbacks given to page.evaluate are serialised and run in Chromium, where they cannot see this
@@ -34,8 +45,20 @@ export const PAGE_SCRIPT = `${PAGE_GLOBALS}
 window.events = [];
 window.sockets = {};
 function record(name, socket, type, extra) {
-  window.events.push(Object.assign({ ch: name, type: type, readyState: socket.readyState }, extra || {}));
+  window.events.push(Object.assign({ ch: name, type: type, readyState: socket.readyState, at: Date.now() }, extra || {}));
 }
+window.opened = [];
+window.watchSockets = function () {
+  var PageWebSocket = window.WebSocket;
+  window.WebSocket = class extends PageWebSocket {
+    constructor(url, protocols) { super(url, protocols); window.opened.push(String(url)); }
+  };
+};
+// Headless Chromium keeps every page visible whatever the test does with windows and tabs.
+window.setVisibility = function (state) {
+  Object.defineProperty(document, 'visibilityState', { configurable: true, get: function () { return state; } });
+  document.dispatchEvent(new Event('visibilitychange'));
+};
 window.openChannel = function (name, token, withHandler) {
   var socket;
   var handler = {
@@ -56,7 +79,7 @@ window.openChannel = function (name, token, withHandler) {
 window.openTyped = function (name, token, options) {
   var socket = new channeld.ChannelSocket(token, options);
   ['open', 'message', 'notrecovered', 'reconnecting', 'error', 'close'].forEach(function (type) {
-    socket.on(type, function (e) { window.events.push(Object.assign({ ch: name, type: type }, e)); });
+    socket.on(type, function (e) { window.events.push(Object.assign({ ch: name, type: type, at: Date.now() }, e)); });
   });
   window.sockets[name] = socket;
 };`;
