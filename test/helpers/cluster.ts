@@ -2,7 +2,7 @@ import type { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import * as grpc from '@grpc/grpc-js';
 import { ChannelServiceClient } from '../../gen/ts/channel/v1/channel.js';
-import { spawnCli } from './cli.js';
+import { spawnCli, type CliProcess } from './cli.js';
 import { rpcFor, type Rpc } from './grpc.js';
 
 export const CLUSTER_SECRET = 'cluster-test-secret-0123456789';
@@ -29,11 +29,26 @@ export interface NodeOptions {
 
 /** Starts the real CLI with the Redis engine on free ports; resolves when it logs "channeld ready". */
 export async function startNode(options: NodeOptions): Promise<ClusterNode> {
-  const { child, grpcPort, httpPort, logs } = await spawnCli([
-    '--engine', 'redis', '--redis-url', options.redisUrl, '--redis-prefix', options.prefix,
-    '--token-secret', CLUSTER_SECRET, '--node-lease-seconds', String(options.leaseSeconds ?? 3),
-    '--grpc-port', '0', '--http-port', '0', '--http-host', '127.0.0.1', '--shutdown-grace-ms', '1000',
-  ]);
+  return clusterNode(
+    await spawnCli([
+      '--engine', 'redis', '--redis-url', options.redisUrl, '--redis-prefix', options.prefix,
+      '--token-secret', CLUSTER_SECRET, '--node-lease-seconds', String(options.leaseSeconds ?? 3),
+      '--grpc-port', '0', '--http-port', '0', '--http-host', '127.0.0.1', '--shutdown-grace-ms', '1000',
+    ]),
+  );
+}
+
+/** Starts the real CLI with the memory engine in its own process, for tests that want the clients and the server apart. */
+export async function startMemoryNode(extraArgs: readonly string[] = []): Promise<ClusterNode> {
+  return clusterNode(
+    await spawnCli([
+      '--engine', 'memory', '--token-secret', CLUSTER_SECRET,
+      '--grpc-port', '0', '--http-port', '0', '--http-host', '127.0.0.1', '--shutdown-grace-ms', '1000', ...extraArgs,
+    ]),
+  );
+}
+
+function clusterNode({ child, grpcPort, httpPort, logs }: CliProcess): ClusterNode {
   const ports = { grpcPort, httpPort };
   const client = new ChannelServiceClient(`127.0.0.1:${ports.grpcPort}`, grpc.credentials.createInsecure());
   const end = async (signal: NodeJS.Signals): Promise<void> => {
