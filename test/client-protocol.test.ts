@@ -279,6 +279,74 @@ async function within<T>(promise: Promise<T>, ms: number, what: string): Promise
   }
 }
 
+const GAP = { ...FAST, gapTimeoutMs: 300 };
+
+browserTest('client protocol - a topic seq that never comes: the client resumes on a new socket from the last one delivered', async (t) => {
+  const page = await openPage(t);
+  await page.evaluate(([opts]) => page$().openTyped('tg', 'tok-g1', opts), [GAP] as const);
+  const first = await t.context.gateway.nextConnection();
+  first.send([0, 'ep', 0, true]);
+  first.send([4, 'news', 'tn', 0, true]);
+  first.send([2, 'news', 1, 'n1']);
+  first.send([2, 'news', 3, 'n3']); // 2 was skipped (a server that passed over a slow socket)
+  first.send([2, 'news', 4, 'n4']);
+  first.send([1, 1, 'c1']); // the channel is not held up by a topic
+  const second = await within(t.context.gateway.nextConnection(), 8000, 'reconnect after the missing seq');
+  t.deepEqual(await first.closed, { code: 1000, reason: 'Missing+seq.' }, 'the stuck socket is closed, not left open');
+  t.is(second.url, '/_ah/channel/ws?epoch=ep&seq=1&topics=1');
+  await second.until((received) => received.length > 0);
+  t.deepEqual(second.received[0], [5, [['news', 'tn', 1]]], 'the topic resumes from the last seq delivered');
+  second.send([0, 'ep', 1, true]);
+  second.send([2, 'news', 4, 'n4 live']);
+  second.send([4, 'news', 'tn', 1, true]);
+  second.send([2, 'news', 2, 'n2']);
+  second.send([2, 'news', 3, 'n3']);
+  const events = await waitFor(page, 'tg', 'message', 5);
+  t.deepEqual(summary(events), ['open', 'message:[news] n1', 'message:c1', 'reconnecting', 'open', 'message:[news] n2', 'message:[news] n3', 'message:[news] n4 live']);
+  t.like(events[3], { code: 1000, reason: 'Missing+seq.' });
+  t.false(events.some((e) => e.type === 'notrecovered'), 'the server filled the gap');
+});
+
+browserTest('client protocol - a channel seq that never comes: later ones are held, then the client resumes; a loss is notrecovered', async (t) => {
+  const page = await openPage(t);
+  await page.evaluate(([opts]) => page$().openTyped('cg', 'tok-g2', opts), [GAP] as const);
+  const first = await t.context.gateway.nextConnection();
+  first.send([0, 'ep', 0, true]);
+  first.send([1, 1, 'c1']);
+  first.send([1, 3, 'c3']);
+  first.send([1, 4, 'c4']);
+  const second = await within(t.context.gateway.nextConnection(), 8000, 'reconnect after the missing seq');
+  t.is(second.url, '/_ah/channel/ws?epoch=ep&seq=1', 'it resumes after the last message delivered, not the last received');
+  // The server no longer has 2: it says so, and goes on from 3.
+  second.send([0, 'ep', 2, false]);
+  second.send([1, 3, 'c3']);
+  second.send([1, 4, 'c4']);
+  const events = await waitFor(page, 'cg', 'message', 3);
+  t.deepEqual(summary(events), ['open', 'message:c1', 'reconnecting', 'open', 'notrecovered', 'message:c3', 'message:c4']);
+  t.like(events[4], { epoch: 'ep', previousEpoch: 'ep', lastSeq: 1 });
+  await second.until((received) => received.some((f) => JSON.stringify(f) === '[3,4]'));
+});
+
+browserTest('client protocol - App Engine sockets resume after a missing topic seq too, within the default gap timeout', async (t) => {
+  const page = await openPage(t);
+  await page.evaluate(() => page$().openChannel('ag', 'tok-g3'));
+  const first = await t.context.gateway.nextConnection();
+  first.send([0, 'ep', 0, true]);
+  first.send([4, 'news', 'tn', 0, true]);
+  first.send([2, 'news', 2, 'n2']);
+  const heldSince = Date.now();
+  const second = await within(t.context.gateway.nextConnection(), 15_000, 'reconnect after the missing seq');
+  const waited = Date.now() - heldSince;
+  t.true(waited >= 4500, `it gave the replay a few seconds first (${waited} ms)`);
+  await second.until((received) => received.length > 0);
+  t.deepEqual(second.received[0], [5, [['news', 'tn', 0]]]);
+  second.send([0, 'ep', 0, true]);
+  second.send([4, 'news', 'tn', 0, true]);
+  second.send([2, 'news', 1, 'n1']);
+  second.send([2, 'news', 2, 'n2']);
+  t.deepEqual(summary(await waitFor(page, 'ag', 'message', 2)), ['open', 'message:[news] n1', 'message:[news] n2'], 'invisible to App Engine handlers');
+});
+
 browserTest('client protocol - terminal close codes never reconnect, not even when the browser comes online or the page visible', async (t) => {
   const page = await openPage(t);
   await page.evaluate(() => page$().watchSockets());

@@ -1,14 +1,30 @@
 import test from 'ava';
-import { MAX_RESUME_FRAME_BYTES, TopicStreams, type TopicGap } from '../src/client/topics.js';
+import { MAX_RESUME_FRAME_BYTES, TopicStreams, type TopicSink, type TopicGap } from '../src/client/topics.js';
 
-type Seen = { delivered: string[]; gaps: TopicGap[]; acksDue: number };
+type Seen = { delivered: string[]; gaps: TopicGap[]; acksDue: number; waits: string[] };
+
+/** Records what the sink hears; `waits` logs each wait for a missing seq as a gap watch sees it. */
+function sink(seen: Seen): Pick<TopicSink, 'waiting' | 'caughtUp'> {
+  const waitingNow = new Set<string>();
+  return {
+    waiting: (topic, moved) => {
+      if (waitingNow.has(topic) && !moved) return;
+      waitingNow.add(topic);
+      seen.waits.push(`${topic} waits`);
+    },
+    caughtUp: (topic) => {
+      if (waitingNow.delete(topic)) seen.waits.push(`${topic} caught up`);
+    },
+  };
+}
 
 function streams(): { topics: TopicStreams; seen: Seen } {
-  const seen: Seen = { delivered: [], gaps: [], acksDue: 0 };
+  const seen: Seen = { delivered: [], gaps: [], acksDue: 0, waits: [] };
   const topics = new TopicStreams({
     deliver: (topic, seq, data) => seen.delivered.push(`${topic}/${seq}:${data}`),
     gap: (gap) => seen.gaps.push(gap),
     ackDue: () => void seen.acksDue++,
+    ...sink(seen),
   });
   return { topics, seen };
 }
@@ -144,8 +160,41 @@ test('client topics - a listener that leaves the topic mid-delivery stops the re
     },
     gap: () => undefined,
     ackDue: () => undefined,
+    waiting: () => undefined,
+    caughtUp: () => undefined,
   });
   for (let seq = 1; seq <= 4; seq++) topics.message('news', seq, 'x');
   topics.welcome('news', 'e', 0, true);
   t.deepEqual(delivered, [1, 2]);
+});
+
+test('client topics - a welcomed topic holding messages beyond a missing seq waits; the clock restarts as it moves', (t) => {
+  const { topics, seen } = streams();
+  topics.message('news', 12, 'n12');
+  t.deepEqual(seen.waits, [], 'before the welcome nothing is missing yet');
+  topics.welcome('news', 'e1', 7, true);
+  t.deepEqual(seen.waits, ['news waits']);
+  topics.message('news', 10, 'n10');
+  t.deepEqual(seen.waits, ['news waits'], 'still stuck at 7: the same wait');
+  topics.message('news', 8, 'n8');
+  t.deepEqual(seen.waits, ['news waits', 'news waits'], 'moved to 8 with 9 still missing: a fresh wait');
+  topics.message('news', 9, 'n9');
+  t.deepEqual(seen.waits, ['news waits', 'news waits', 'news waits'], '10 delivered, 11 missing');
+  topics.message('news', 11, 'n11');
+  t.deepEqual(seen.waits.at(-1), 'news caught up');
+  t.deepEqual(seen.delivered, ['news/8:n8', 'news/9:n9', 'news/10:n10', 'news/11:n11', 'news/12:n12']);
+});
+
+test('client topics - leaving a topic ends its wait; other topics wait on their own', (t) => {
+  const { topics, seen } = streams();
+  topics.welcome('a', 'e', 0, true);
+  topics.welcome('b', 'e', 0, true);
+  topics.message('a', 2, 'a2');
+  topics.message('b', 3, 'b3');
+  t.deepEqual(seen.waits, ['a waits', 'b waits']);
+  topics.left('a');
+  topics.message('b', 1, 'b1');
+  topics.message('b', 2, 'b2');
+  t.deepEqual(seen.waits, ['a waits', 'b waits', 'a caught up', 'b waits', 'b caught up']);
+  t.deepEqual(topics.resumeFrame(), '[5,[["b","e",3]]]');
 });

@@ -2,6 +2,7 @@ import type { BackoffOptions } from './backoff.js';
 import { CloseCode, errorForCloseCode, type ChannelErrorInfo } from './close-codes.js';
 import { Emitter, type Listener } from './emitter.js';
 import { decodeServerFrame, encodeAck, FrameType } from './frames.js';
+import { DEFAULT_GAP_TIMEOUT_MS, GapWatch } from './gap-watch.js';
 import { TopicStreams, type TopicGap } from './topics.js';
 import { Transport, type CloseInfo, type ReconnectInfo, type WebSocketConstructor } from './transport.js';
 import { channelSocketUrl, isWellFormedToken, type ResumePosition } from './url.js';
@@ -67,6 +68,11 @@ export interface ChannelSocketOptions {
   readonly backoff?: BackoffOptions;
   /** Acks are coalesced: at most one per this interval. @default 100 */
   readonly ackIntervalMs?: number;
+  /**
+   * How long the channel or a topic may wait for a missing seq while later messages are held;
+   * then the socket is replaced by one that resumes from the last message delivered. @default 5000
+   */
+  readonly gapTimeoutMs?: number;
   /** How long a socket may take from its creation to the server's welcome. @default 10000 */
   readonly openTimeoutMs?: number;
   /** A WebSocket implementation, for runtimes without a global one. @default globalThis.WebSocket */
@@ -82,7 +88,8 @@ function defaultBaseUrl(): string {
 
 /**
  * One channel socket with the channeld protocol's guarantees: it reconnects by itself after a loss
- * and resumes from the last seq, delivers each message once and in order, and says so (event
+ * and resumes from the last seq, delivers each message once and in order (a missing seq that has
+ * not come within `gapTimeoutMs` is asked for again on a new socket), and says so (event
  * `notrecovered`) when a gap could not be filled. The same holds per topic the backend subscribed
  * the client id to: topic messages also come as `message` events (with `topic` set), in order per
  * topic, and resume after a reconnect. Events fire in this order: `open` (again after each
@@ -101,12 +108,17 @@ export class ChannelSocket {
   private ackedSeq = 0;
   private ackTimer: ReturnType<typeof setTimeout> | undefined;
   private welcomed = false;
+  /** Channel messages beyond a missing seq, by seq; the server never reorders them, but may lose one. */
+  private readonly held = new Map<number, string>();
+  private readonly gaps: GapWatch;
   private readonly topics = new TopicStreams({
     deliver: (topic, seq, data) => {
       if (this.currentState !== 'closing' && this.currentState !== 'closed') this.emitter.emit('message', { data, seq, topic });
     },
     gap: (gap) => this.emitter.emit('notrecovered', gap),
     ackDue: () => this.scheduleAck(),
+    waiting: (topic, moved) => this.gaps.waiting(topic, moved),
+    caughtUp: (topic) => this.gaps.caughtUp(topic),
   });
   /** The topic resume frame the socket being opened announced in its URL; sent as its first frame. */
   private topicResume: string | undefined;
@@ -116,6 +128,8 @@ export class ChannelSocket {
     // A bad base URL is a programming error: throw now (TypeError), not as a socket error later.
     channelSocketUrl(baseUrl);
     this.ackIntervalMs = options.ackIntervalMs ?? DEFAULT_ACK_INTERVAL_MS;
+    // This socket will not bring the missing seq: a new one resumes from what was delivered.
+    this.gaps = new GapWatch(options.gapTimeoutMs ?? DEFAULT_GAP_TIMEOUT_MS, () => this.transport.reconnect('Missing+seq.'));
     this.transport = new Transport(
       token,
       { baseUrl, backoff: options.backoff, openTimeoutMs: options.openTimeoutMs, webSocket: options.webSocket },
@@ -215,6 +229,8 @@ export class ChannelSocket {
     this.seq = epoch === previousEpoch ? Math.max(this.seq, seq) : seq;
     this.currentEpoch = epoch;
     this.ackedSeq = seq;
+    if (epoch !== previousEpoch) this.held.clear();
+    else for (const held of this.held.keys()) if (held <= this.seq) this.held.delete(held);
     if (firstOnSocket) {
       this.currentState = 'open';
       this.transport.established();
@@ -223,20 +239,36 @@ export class ChannelSocket {
     if (previousEpoch !== undefined && (!recovered || epoch !== previousEpoch)) {
       this.emitter.emit('notrecovered', { epoch, previousEpoch, lastSeq: previousSeq });
     }
-    if (this.seq > this.ackedSeq) this.scheduleAck();
+    this.deliverHeld(true);
   }
 
   private handleMessage(seq: number, data: string): void {
     // Protocol §2: a seq already seen in this epoch is a duplicate (e.g. replayed after a resume).
     if (seq <= this.seq) return;
-    this.seq = seq;
-    this.scheduleAck();
-    this.emitter.emit('message', { data, seq });
+    if (!this.held.has(seq)) this.held.set(seq, data);
+    this.deliverHeld(false);
+  }
+
+  /** Delivers held channel messages in seq order, as far as none is missing. */
+  private deliverHeld(moved: boolean): void {
+    const from = this.seq;
+    let data: string | undefined;
+    while ((data = this.held.get(this.seq + 1)) !== undefined) {
+      this.held.delete(++this.seq);
+      this.emitter.emit('message', { data, seq: this.seq });
+      // A listener may have closed the socket meanwhile.
+      if (this.currentState !== 'open') return;
+    }
+    if (this.seq > this.ackedSeq) this.scheduleAck();
+    if (this.held.size > 0) this.gaps.waiting(undefined, moved || this.seq > from);
+    else this.gaps.caughtUp(undefined);
   }
 
   private handleReconnecting(info: ReconnectInfo): void {
     this.cancelAck();
     this.welcomed = false;
+    this.held.clear();
+    this.gaps.clear();
     this.topics.socketLost();
     this.currentState = 'reconnecting';
     this.emitter.emit('reconnecting', info);
@@ -244,6 +276,8 @@ export class ChannelSocket {
 
   private handleClosed(info: CloseInfo): void {
     this.cancelAck();
+    this.held.clear();
+    this.gaps.clear();
     globalThis.removeEventListener?.('pagehide', this.flushAck);
     this.currentState = 'closed';
     const error = info.byClient ? undefined : errorForCloseCode(info.code, info.reason);

@@ -25,4 +25,5 @@ export {
 export { CloseCode, isTerminalCloseCode, errorForCloseCode, type ChannelErrorInfo } from './close-codes.js';
 export { DEFAULT_BASE_DELAY_MS, DEFAULT_MAX_DELAY_MS, type BackoffOptions } from './backoff.js';
 export { DEFAULT_OPEN_TIMEOUT_MS, PROTOCOL, type WebSocketConstructor } from './transport.js';
+export { DEFAULT_GAP_TIMEOUT_MS } from './gap-watch.js';
 export type { Listener } from './emitter.js';

@@ -19,6 +19,13 @@ export interface TopicSink {
   gap(gap: TopicGap): void;
   /** A topic position moved past what the server was told: an ack is due. */
   ackDue(): void;
+  /**
+   * The topic, welcomed on this socket, holds messages beyond a missing seq. `moved`: its position
+   * advanced (or it was welcomed) since it last waited.
+   */
+  waiting(topic: string, moved: boolean): void;
+  /** The topic waits for no missing seq (any more): it caught up, or was left. */
+  caughtUp(topic: string): void;
 }
 
 interface TopicState {
@@ -39,7 +46,8 @@ interface TopicState {
  * the replay the topic welcome starts, so they may arrive before that welcome and out of order
  * around it. Each topic therefore delivers strictly in seq order: a message waits until the topic
  * is welcomed on this socket and every seq before it has been delivered, and one at or below the
- * position is a duplicate. Positions outlive sockets, so a reconnect can resume them.
+ * position is a duplicate. How long a welcomed topic may wait for a missing seq is the sink's to
+ * bound (`waiting`). Positions outlive sockets, so a reconnect can resume them.
  */
 export class TopicStreams {
   private readonly topics = new Map<string, TopicState>();
@@ -70,12 +78,13 @@ export class TopicStreams {
       this.sink.gap({ topic, epoch, previousEpoch, lastSeq });
     }
     for (const held of state.held.keys()) if (held <= state.seq) state.held.delete(held);
-    this.drain(topic, state);
+    this.drain(topic, state, true);
   }
 
   /** The client id left the topic: its position means nothing any more. */
   left(topic: string): void {
     this.topics.delete(topic);
+    this.sink.caughtUp(topic);
   }
 
   /** The socket is gone: the next one must welcome each topic again; held messages will be resent. */
@@ -122,7 +131,8 @@ export class TopicStreams {
     return state;
   }
 
-  private drain(topic: string, state: TopicState): void {
+  private drain(topic: string, state: TopicState, justWelcomed = false): void {
+    const from = state.seq;
     let data: string | undefined;
     while ((data = state.held.get(state.seq + 1)) !== undefined) {
       state.held.delete(++state.seq);
@@ -131,5 +141,8 @@ export class TopicStreams {
       if (this.topics.get(topic) !== state || !state.welcomed) return;
     }
     if (state.seq > state.acked) this.sink.ackDue();
+    // Whatever is still held lies beyond a missing seq.
+    if (state.held.size > 0) this.sink.waiting(topic, justWelcomed || state.seq > from);
+    else this.sink.caughtUp(topic);
   }
 }

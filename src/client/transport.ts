@@ -29,7 +29,8 @@ export const DEFAULT_OPEN_TIMEOUT_MS = 10_000;
 export interface ReconnectInfo {
   /**
    * Close code of the lost socket: 1006 when the connection dropped without a close frame (reason
-   * `Open+timed+out.` when it never got its welcome in time).
+   * `Open+timed+out.` when it never got its welcome in time), 1000 when this client gave it up
+   * (reason `Missing+seq.`: a seq it waited for did not come).
    */
   readonly code: number;
   readonly reason: string;
@@ -141,7 +142,15 @@ export class Transport {
     ws.close(code, reason);
   }
 
-  /** Gives up on the current socket without waiting for the server's echo, and reconnects. */
+  /**
+   * Gives up on the current socket, which can make no more progress (say, a seq it waits for will
+   * not come), and reconnects as after a loss, so the owner resumes from its positions. The old
+   * socket is closed with 1000 and `reason`, without waiting for the server's echo.
+   */
+  reconnect(reason: string): void {
+    this.abandon(CloseCode.NORMAL, reason);
+  }
+
   private abandon(code: number, reason: string): void {
     const ws = this.ws;
     if (ws === undefined || this.finished || this.closingByClient || this.terminalClose !== undefined) return;
