@@ -68,13 +68,14 @@ export class SessionRegistry {
     const { engine, interest, clock, logger } = this.options;
     const session = new Session(socketId, claims, sink, { engine, interest, log: logger });
     const clientId = claims.clientId;
-    this.bySocket.set(socketId, session);
-    session.older = this.byClient.get(clientId);
-    this.byClient.set(clientId, session);
     if (this.draining) {
+      // Never registered: the transport may report this close before it even has the session.
       session.end(SessionEnd.Shutdown);
       return session;
     }
+    this.bySocket.set(socketId, session);
+    session.older = this.byClient.get(clientId);
+    this.byClient.set(clientId, session);
     session.expiryTimer = clock.setTimer(claims.expiresAtMs - clock.nowMs(), () => session.end(SessionEnd.TokenExpired));
     void session.open(resume, topicResume);
     return session;
@@ -103,6 +104,11 @@ export class SessionRegistry {
     await Promise.all([...this.detaching]);
   }
 
+  /** Sockets open on this node, displaced ones still closing included. */
+  get size(): number {
+    return this.bySocket.size;
+  }
+
   /** No more detach retries: the node is going away. */
   stop(): void {
     this.stopping = true;
@@ -111,7 +117,10 @@ export class SessionRegistry {
   // ---- engine events -------------------------------------------------------------------------
 
   message(clientId: ClientId, epoch: Epoch, message: ChannelMessage): void {
-    for (let s = this.byClient.get(clientId); s !== undefined; s = s.older) s.deliver(epoch, message);
+    const newest = this.byClient.get(clientId);
+    if (newest === undefined) return;
+    if (newest.older === undefined) newest.deliver(epoch, message);
+    else for (const s of this.sessionsOf(newest)) s.deliver(epoch, message);
   }
 
   displaced(socketId: SocketId): void {
@@ -119,15 +128,15 @@ export class SessionRegistry {
   }
 
   channelClosed(clientId: ClientId): void {
-    for (let s = this.byClient.get(clientId); s !== undefined; s = s.older) s.end(SessionEnd.ChannelClosed);
+    for (const s of this.sessionsOf(this.byClient.get(clientId))) s.end(SessionEnd.ChannelClosed);
   }
 
   subscribed(clientId: ClientId, topic: Topic, position: StreamPosition): void {
-    for (let s = this.byClient.get(clientId); s !== undefined; s = s.older) s.join(topic, position);
+    for (const s of this.sessionsOf(this.byClient.get(clientId))) s.join(topic, position);
   }
 
   unsubscribed(clientId: ClientId, topic: Topic): void {
-    for (let s = this.byClient.get(clientId); s !== undefined; s = s.older) s.leave(topic);
+    for (const s of this.sessionsOf(this.byClient.get(clientId))) s.leave(topic);
   }
 
   /** Catches every local socket up from history, a few at a time; a resync during one runs after it. */
@@ -155,6 +164,16 @@ export class SessionRegistry {
   }
 
   // ---- helpers -------------------------------------------------------------------------------
+
+  /**
+   * The sessions of one client id, newest first, as a copy: ending one closes its socket at once
+   * (the transport reports the close synchronously), which unlinks it from the chain.
+   */
+  private sessionsOf(newest: Session | undefined): Session[] {
+    const sessions: Session[] = [];
+    for (let s = newest; s !== undefined; s = s.older) sessions.push(s);
+    return sessions;
+  }
 
   private unlink(session: Session): void {
     const clientId = session.clientId;

@@ -63,6 +63,12 @@ interface TopicStream {
   epoch: Epoch | undefined;
   /** Live messages taken while the catch-up is being read. */
   captured: { epoch: Epoch; message: ChannelMessage }[] | undefined;
+  /**
+   * The catch-up is out, up to `last`, but the node's feed has not passed it yet (history can be
+   * read further than the feed has delivered): the socket joins the live feed at the first
+   * message after `last`, so no seq reaches it twice.
+   */
+  handover: { epoch: Epoch; last: number } | undefined;
 }
 
 function delay(ms: number): Promise<void> {
@@ -82,8 +88,11 @@ export class Session implements TopicReceiver {
   private epoch: Epoch | undefined;
   private lastSeq = 0;
   private ended: SessionEnd | undefined;
-  /** The engine made this socket the client's socket: its close must detach it. */
-  private attachedInEngine = false;
+  /**
+   * An attach was sent (and not refused): the engine may have made this socket the client's
+   * socket even if its reply was lost, so the close must detach it (a no-op if it did not).
+   */
+  private attachSent = false;
   /** A resync arrived while history was being read: read again once that read is done. */
   private resyncWanted = false;
   private readonly steps = new StepQueue();
@@ -118,7 +127,7 @@ export class Session implements TopicReceiver {
 
   /** Whether closing it must detach it from the engine. */
   get isAttached(): boolean {
-    return this.attachedInEngine;
+    return this.attachSent;
   }
 
   /** Settles when every channel step queued so far has run (an attach in flight among them). */
@@ -139,18 +148,21 @@ export class Session implements TopicReceiver {
   private async runOpen(resume: StreamPosition | undefined, topicResume: TopicResume | undefined): Promise<void> {
     const { engine } = this.deps;
     if (this.isClosed) return;
+    this.attachSent = true;
     const attach = await engine.attach(this.clientId, this.socketId, this.claims.issuedAtMs);
     if (!attach.attached) {
+      this.attachSent = false;
       this.end(SessionEnd.Revoked);
       return;
     }
-    this.attachedInEngine = true;
     if (this.isClosed) return;
     // A join or leave that arrives while memberships are read is newer than what the read says.
     const gens = new Map([...this.topics].map(([topic, stream]) => [topic, stream.gen]));
     const unchanged = (topic: Topic): boolean => (this.topics.get(topic)?.gen ?? 0) === (gens.get(topic) ?? 0);
     const memberships = await engine.memberships(this.clientId);
     if (this.isClosed) return;
+    // Not a step of the channel queue: it only waits for the client's topic resume frame and then
+    // queues each topic's join on that topic's own queue.
     void (async () => {
       const positions = topicResume === undefined ? new Map<Topic, StreamPosition>() : await topicResume;
       if (this.isClosed) return;
@@ -162,18 +174,20 @@ export class Session implements TopicReceiver {
       // The client resumed topics it no longer belongs to: it forgets them.
       for (const topic of positions.keys()) if (!members.has(topic) && unchanged(topic)) this.leave(topic);
     })();
+    const mark = this.pending.length;
     const history = await engine.history(this.clientId, resume);
-    this.begin(history);
+    this.begin(history, mark);
   }
 
-  private begin(history: HistoryResult): void {
+  /** `mark`: how many held messages had arrived when the history read was sent. */
+  private begin(history: HistoryResult, mark: number): void {
     if (this.state !== 'opening') return;
     this.epoch = history.epoch;
     this.lastSeq = history.fromSeq;
     this.sink.welcome(history.epoch, history.fromSeq, history.recovered);
     this.state = 'live';
     this.markWelcomed();
-    this.deliverAll(history.epoch, history.messages);
+    this.deliverAll(history.epoch, history.messages, mark);
   }
 
   deliver(epoch: Epoch, message: ChannelMessage): void {
@@ -199,12 +213,20 @@ export class Session implements TopicReceiver {
     if (!this.sink.message(message)) this.end(SessionEnd.SlowConsumer);
   }
 
-  /** Delivers `messages`, then whatever was held meanwhile; reads again if a resync asked to. */
-  private deliverAll(epoch: Epoch, messages: readonly ChannelMessage[]): void {
+  /**
+   * Delivers `messages` (read in `epoch`), then whatever was held meanwhile; reads again if a
+   * resync asked to. A message held from before the read (the first `mark`) in another epoch is
+   * older than the read: its history was replaced, and delivering it would flip the socket back.
+   */
+  private deliverAll(epoch: Epoch, messages: readonly ChannelMessage[], mark: number): void {
     for (const message of messages) this.deliver(epoch, message);
     const pending = this.pending;
     this.pending = [];
-    for (const item of pending) this.deliver(item.epoch, item.message);
+    for (let i = 0; i < pending.length; i++) {
+      const item = pending[i]!;
+      if (i < mark && item.epoch !== epoch) continue;
+      this.deliver(item.epoch, item.message);
+    }
     if (this.resyncWanted && this.state === 'live') {
       this.resyncWanted = false;
       this.startFill();
@@ -222,8 +244,9 @@ export class Session implements TopicReceiver {
     for (let attempt = 1; ; attempt++) {
       if (this.isClosed) return;
       try {
+        const mark = this.pending.length;
         const history = await this.deps.engine.history(this.clientId, after);
-        this.fill(history);
+        this.fill(history, mark);
         return;
       } catch (err) {
         if (attempt >= GAP_FILL_ATTEMPTS) throw err;
@@ -232,7 +255,7 @@ export class Session implements TopicReceiver {
     }
   }
 
-  private fill(history: HistoryResult): void {
+  private fill(history: HistoryResult, mark: number): void {
     if (this.state !== 'filling') return;
     this.state = 'live';
     if (!history.recovered) {
@@ -241,7 +264,7 @@ export class Session implements TopicReceiver {
       this.lastSeq = history.fromSeq;
       this.sink.welcome(history.epoch, history.fromSeq, false);
     }
-    this.deliverAll(history.epoch, history.messages);
+    this.deliverAll(history.epoch, history.messages, mark);
   }
 
   /**
@@ -287,10 +310,11 @@ export class Session implements TopicReceiver {
   private async runJoin(topic: Topic, stream: TopicStream, gen: number, position: StreamPosition): Promise<void> {
     if (this.isClosed || stream.gen !== gen || stream.epoch !== undefined) return;
     const { interest, engine } = this.deps;
-    const following = this.followOnce(topic, stream);
+    const following = this.follow(topic, stream);
     stream.captured = [];
     interest.startCapture(topic, this);
     await following;
+    const mark = stream.captured?.length ?? 0;
     const history = await engine.topicHistory(topic, position);
     await this.welcomed;
     if (this.isClosed || stream.gen !== gen) {
@@ -310,7 +334,10 @@ export class Session implements TopicReceiver {
       return false;
     };
     for (const message of history.messages) if (!send(message)) return;
-    for (const item of captured) {
+    for (let i = 0; i < captured.length; i++) {
+      const item = captured[i]!;
+      // Taken before the read was sent, in another epoch: older than the history just sent.
+      if (i < mark && item.epoch !== epoch) continue;
       if (item.epoch !== epoch) {
         // The topic's history was replaced while it was read: a gap the client must hear of.
         epoch = item.epoch;
@@ -321,7 +348,13 @@ export class Session implements TopicReceiver {
     }
     stream.epoch = epoch;
     interest.noteEpoch(topic, epoch);
-    this.sink.subscribe(topic);
+    const feed = interest.position(topic);
+    if (feed !== undefined && feed.epoch === epoch && feed.seq >= last) {
+      this.sink.subscribe(topic);
+      return;
+    }
+    stream.handover = { epoch, last };
+    interest.startCapture(topic, this);
   }
 
   /** The client id left `topic`: stop it and tell the client, after its welcome. */
@@ -339,6 +372,9 @@ export class Session implements TopicReceiver {
         stream.followed = false;
         stream.epoch = undefined;
         this.sink.unsubscribe(topic);
+        // Nothing was asked of this topic since: forget it, so a long-lived socket does not keep
+        // one stream per topic it ever had.
+        if (stream.gen === gen) this.topics.delete(topic);
       },
       (err) => this.fail(err, 'could not leave a topic', topic),
     );
@@ -358,12 +394,29 @@ export class Session implements TopicReceiver {
   }
 
   captureTopic(topic: Topic, epoch: Epoch, message: ChannelMessage): void {
-    this.topics.get(topic)?.captured?.push({ epoch, message });
+    const stream = this.topics.get(topic);
+    if (stream === undefined) return;
+    if (stream.captured !== undefined) {
+      stream.captured.push({ epoch, message });
+      return;
+    }
+    const handover = stream.handover;
+    if (handover === undefined || this.isClosed) return;
+    if (epoch === handover.epoch && message.seq <= handover.last) return;
+    // The feed has passed the catch-up: this message reaches the socket through the transport's
+    // pub/sub, which publishes it right after this call.
+    stream.handover = undefined;
+    this.deps.interest.stopCapture(topic, this);
+    if (epoch !== handover.epoch) {
+      stream.epoch = epoch;
+      this.sink.topicWelcome(topic, epoch, message.seq - 1, false);
+    }
+    this.sink.subscribe(topic);
   }
 
   topicEpochChanged(topic: Topic, epoch: Epoch, seq: number): void {
     const stream = this.topics.get(topic);
-    if (this.isClosed || stream?.epoch === undefined || stream.epoch === epoch) return;
+    if (this.isClosed || stream?.epoch === undefined || stream.handover !== undefined || stream.epoch === epoch) return;
     stream.epoch = epoch;
     this.sink.topicWelcome(topic, epoch, seq, false);
   }
@@ -371,13 +424,14 @@ export class Session implements TopicReceiver {
   private stream(topic: Topic): TopicStream {
     let stream = this.topics.get(topic);
     if (stream === undefined) {
-      stream = { gen: 0, steps: new StepQueue(), followed: false, epoch: undefined, captured: undefined };
+      stream = { gen: 0, steps: new StepQueue(), followed: false, epoch: undefined, captured: undefined, handover: undefined };
       this.topics.set(topic, stream);
     }
     return stream;
   }
 
-  private followOnce(topic: Topic, stream: TopicStream): Promise<void> {
+  /** Counts this socket in the node's interest in `topic` (idempotent); resolves when live messages flow. */
+  private follow(topic: Topic, stream: TopicStream): Promise<void> {
     const following = this.deps.interest.follow(topic, this);
     stream.followed = true;
     return following;
@@ -385,6 +439,7 @@ export class Session implements TopicReceiver {
 
   private stopCapture(topic: Topic, stream: TopicStream): void {
     stream.captured = undefined;
+    stream.handover = undefined;
     this.deps.interest.stopCapture(topic, this);
   }
 
@@ -405,6 +460,7 @@ export class Session implements TopicReceiver {
     this.expiryTimer?.cancel();
     for (const [topic, stream] of this.topics) {
       stream.captured = undefined;
+      stream.handover = undefined;
       if (stream.followed) this.deps.interest.unfollow(topic, this);
       stream.followed = false;
     }

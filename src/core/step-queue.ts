@@ -7,7 +7,14 @@ export class StepQueue {
   private tail: Promise<void> = Promise.resolve();
 
   run(step: () => Promise<void> | void, onError: (err: unknown) => void): Promise<void> {
-    const next = this.tail.then(step).catch(onError);
+    const next = this.tail.then(step).catch((err: unknown) => {
+      // The queue must go on whatever the handler does.
+      try {
+        onError(err);
+      } catch {
+        // nothing more to do
+      }
+    });
     this.tail = next;
     return next;
   }

@@ -21,6 +21,8 @@ interface FollowedTopic {
   readonly following: Promise<void>;
   /** The epoch of the last message seen, to notice a history replaced under live sockets. */
   epoch: Epoch | undefined;
+  /** The seq of the last message passed on (in `epoch`, when it came from the feed). */
+  seq: number;
 }
 
 /**
@@ -52,7 +54,7 @@ export class TopicInterest {
       return followed.following;
     }
     const following = this.engine.followTopic(topic);
-    const created: FollowedTopic = { receivers: new Set([receiver]), capturing: new Set(), following, epoch: undefined };
+    const created: FollowedTopic = { receivers: new Set([receiver]), capturing: new Set(), following, epoch: undefined, seq: 0 };
     this.topics.set(topic, created);
     following.catch(() => {
       // A later follow tries again rather than sharing this failure.
@@ -85,6 +87,12 @@ export class TopicInterest {
     if (followed !== undefined && followed.epoch === undefined) followed.epoch = epoch;
   }
 
+  /** The last message the feed passed on, if any since the node began to follow the topic. */
+  position(topic: Topic): { epoch: Epoch; seq: number } | undefined {
+    const followed = this.topics.get(topic);
+    return followed?.epoch === undefined || followed.seq === 0 ? undefined : { epoch: followed.epoch, seq: followed.seq };
+  }
+
   /** A live topic message reached this node (the engine's onTopicMessage). */
   deliver(topic: Topic, epoch: Epoch, message: ChannelMessage): void {
     const followed = this.topics.get(topic);
@@ -93,6 +101,7 @@ export class TopicInterest {
         for (const receiver of followed.receivers) receiver.topicEpochChanged(topic, epoch, message.seq - 1);
       }
       followed.epoch = epoch;
+      followed.seq = message.seq;
       for (const receiver of followed.capturing) receiver.captureTopic(topic, epoch, message);
     }
     this.publisher?.(topic, epoch, message);
