@@ -49,6 +49,12 @@ export interface Config {
   presenceWatcherQueue: number;
   /** Serve the demo page and its token-minting endpoint. Never with API keys. @default false */
   demo: boolean;
+  /** Serve Prometheus metrics at /metrics (on the HTTP port, or on metricsPort). @default true */
+  metrics: boolean;
+  /** A listener of its own for /metrics, /healthz and /readyz (HTTP/1.0 and 1.1); -1: none, they are on the HTTP port. @default -1 */
+  metricsPort: number;
+  /** @default '0.0.0.0' */
+  metricsHost: string;
   /** pino level. @default 'info' */
   logLevel: string;
   /** How long shutdown waits for in-flight RPCs before cancelling them. @default 10000 */
@@ -91,6 +97,9 @@ export const DEFAULT_CONFIG: Readonly<Config> = {
   presenceHistorySize: 10_000,
   presenceWatcherQueue: 10_000,
   demo: false,
+  metrics: true,
+  metricsPort: -1,
+  metricsHost: '0.0.0.0',
   logLevel: 'info',
   shutdownGraceMs: 10_000,
   presenceWebhook: '',
@@ -139,6 +148,9 @@ export const SETTINGS: readonly Setting[] = [
   { key: 'presenceHistorySize', flag: 'presence-history-size', env: 'CHANNELD_PRESENCE_HISTORY_SIZE', kind: 'int', min: 1, max: 10_000_000, help: 'presence changes kept for WatchPresence resume' },
   { key: 'presenceWatcherQueue', flag: 'presence-watcher-queue', env: 'CHANNELD_PRESENCE_WATCHER_QUEUE', kind: 'int', min: 1, max: 10_000_000, help: 'presence events a slow watcher may lag before it is cut off' },
   { key: 'demo', flag: 'demo', env: 'CHANNELD_DEMO', kind: 'bool', help: 'serve the demo page at / and its token-minting endpoint (off whenever API keys are set)' },
+  { key: 'metrics', flag: 'metrics', env: 'CHANNELD_METRICS', kind: 'bool', help: 'serve Prometheus metrics at /metrics (on the HTTP port, or on --metrics-port); --no-metrics: off' },
+  { key: 'metricsPort', flag: 'metrics-port', env: 'CHANNELD_METRICS_PORT', kind: 'int', min: -1, max: 65_535, help: 'a listener of its own for /metrics, /healthz and /readyz that speaks HTTP/1.0 and 1.1 (for load balancers); /metrics then leaves the HTTP port; -1: none; 0: any free port' },
+  { key: 'metricsHost', flag: 'metrics-host', env: 'CHANNELD_METRICS_HOST', kind: 'string', help: 'listen address of --metrics-port' },
   { key: 'logLevel', flag: 'log-level', env: 'CHANNELD_LOG_LEVEL', kind: 'string', choices: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], help: 'log level' },
   { key: 'shutdownGraceMs', flag: 'shutdown-grace-ms', env: 'CHANNELD_SHUTDOWN_GRACE_MS', kind: 'int', min: 0, max: 600_000, help: 'how long shutdown waits for in-flight RPCs' },
   { key: 'presenceWebhook', flag: 'presence-webhook', env: 'CHANNELD_PRESENCE_WEBHOOK', kind: 'string', help: 'base URL that gets App Engine-style presence POSTs (<url>/_ah/channel/connected/ and /disconnected/, form field "from"); empty: off' },

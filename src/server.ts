@@ -9,6 +9,11 @@ import { RedisEngine } from './engine/redis.js';
 import { startGateway, type Gateway } from './gateway/gateway.js';
 import { startGrpc, type GrpcEndpoint } from './grpc/server.js';
 import { createLogger } from './logger.js';
+import { GatewayCounters, GrpcCounters } from './metrics/counters.js';
+import { startOpsListener } from './metrics/ops-server.js';
+import { OpsAnswers } from './metrics/probes.js';
+import { Readiness } from './metrics/readiness.js';
+import { createMetrics } from './metrics/registry.js';
 import { startPresenceWebhook } from './webhooks/presence-webhook.js';
 
 export interface ServerOptions extends Partial<Config> {
@@ -20,6 +25,10 @@ export interface ServerOptions extends Partial<Config> {
 export interface RunningServer {
   readonly grpcPort: number;
   readonly httpPort: number;
+  /** The --metrics-port listener's port, when there is one. */
+  readonly metricsPort: number | undefined;
+  /** What /readyz and gRPC health say. */
+  readonly readiness: Readiness;
   readonly hub: Hub;
   readonly config: Readonly<Config>;
   /**
@@ -28,6 +37,9 @@ export interface RunningServer {
    */
   close(): Promise<void>;
 }
+
+/** How often readiness looks at the engine (Redis reachable or not). */
+const ENGINE_POLL_MS = 1000;
 
 function isLoopback(host: string): boolean {
   return host === 'localhost' || host === '::1' || host.startsWith('127.');
@@ -81,27 +93,52 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     config.tokenSecrets.length > 0 ? new TokenAuthority(config.tokenSecrets) : TokenAuthority.withRandomSecret();
   if (config.tokenSecrets.length === 0) log.info('no token secret configured: tokens from this run die with it');
 
-  const hub = new Hub({ engine: createEngine(config, clock, logger), tokens, clock, logger, presenceWatcherQueue: config.presenceWatcherQueue });
-  await hub.start();
-  // Subscribed before the gateway opens, so no presence change goes unnoticed.
-  const presenceWebhook =
-    config.presenceWebhook === ''
-      ? undefined
-      : startPresenceWebhook(
-          hub.presence,
-          {
-            url: config.presenceWebhook,
-            secret: config.presenceWebhookSecret,
-            maxQueued: config.presenceWebhookQueue,
-            maxAttempts: config.presenceWebhookMaxAttempts,
-            maxRetryMs: config.presenceWebhookRetrySeconds * 1000,
-            requestTimeoutMs: config.presenceWebhookTimeoutMs,
-          },
-          logger,
-        );
+  const engine = createEngine(config, clock, logger);
+  const hub = new Hub({ engine, tokens, clock, logger, presenceWatcherQueue: config.presenceWatcherQueue });
+  const readiness = new Readiness(() => engine.isUp());
+  const gatewayCounters = new GatewayCounters();
+  const grpcCounters = new GrpcCounters();
+  let presenceWebhook: ReturnType<typeof startPresenceWebhook> | undefined;
+  const metrics = config.metrics
+    ? createMetrics({
+        engineName: config.engine,
+        engine,
+        gateway: gatewayCounters,
+        sessions: hub.sessions.counters,
+        grpc: grpcCounters,
+        presenceWatchers: () => hub.presence.watcherCount,
+        webhook: config.presenceWebhook === '' ? undefined : () => presenceWebhook?.webhook,
+        readiness,
+      })
+    : undefined;
+  // Its own listener starts first, so /readyz answers 503 while the rest starts.
+  const opsListener =
+    config.metricsPort < 0 ? undefined : await startOpsListener(config.metricsHost, config.metricsPort, new OpsAnswers(readiness, metrics), logger);
+  // For the HTTP port (wired in the gateway once its owner's slow-consumer work has landed).
+  const httpOps = new OpsAnswers(readiness, opsListener === undefined ? metrics : undefined);
+  void httpOps;
+  void gatewayCounters;
+
   let grpc: GrpcEndpoint | undefined;
   let gateway: Gateway;
   try {
+    await hub.start();
+    // Subscribed before the gateway opens, so no presence change goes unnoticed.
+    presenceWebhook =
+      config.presenceWebhook === ''
+        ? undefined
+        : startPresenceWebhook(
+            hub.presence,
+            {
+              url: config.presenceWebhook,
+              secret: config.presenceWebhookSecret,
+              maxQueued: config.presenceWebhookQueue,
+              maxAttempts: config.presenceWebhookMaxAttempts,
+              maxRetryMs: config.presenceWebhookRetrySeconds * 1000,
+              requestTimeoutMs: config.presenceWebhookTimeoutMs,
+            },
+            logger,
+          );
     grpc = await startGrpc(
       hub.api,
       {
@@ -112,6 +149,8 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
         ...(config.grpcTlsCert === ''
           ? {}
           : { tls: { certFile: config.grpcTlsCert, keyFile: config.grpcTlsKey, clientCaFile: config.grpcTlsClientCa } }),
+        counters: grpcCounters,
+        readiness,
       },
       logger,
     );
@@ -127,29 +166,36 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
       logger,
     );
   } catch (err) {
-    // A node that cannot listen must not linger half-started (its port, its engine, its lease).
+    // A node that cannot start must not linger half-started (its ports, its engine, its lease).
+    readiness.markDraining();
     await grpc?.shutdown();
-    await hub.stop();
+    await hub.stop().catch(() => undefined);
     await presenceWebhook?.close(0);
+    await opsListener?.close();
     throw err;
   }
   const grpcEndpoint = grpc;
+  readiness.markReady(ENGINE_POLL_MS);
 
   let closing: Promise<void> | undefined;
   return {
     grpcPort: grpcEndpoint.port,
     httpPort: gateway.port,
+    metricsPort: opsListener?.port,
+    readiness,
     hub,
     config,
     close() {
       closing ??= (async () => {
         log.info('shutting down');
+        readiness.markDraining();
         gateway.stopListening();
         await hub.drain();
         await grpcEndpoint.shutdown();
         await hub.stop();
         // After the hub stopped, so the DISCONNECTED notices of the drained sockets are sent too.
         await presenceWebhook?.close(config.shutdownGraceMs);
+        await opsListener?.close();
         log.info('stopped');
       })();
       return closing;

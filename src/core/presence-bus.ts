@@ -49,6 +49,13 @@ export class PresenceBus {
     return watcher;
   }
 
+  /** Presence streams open now (metrics). */
+  get watcherCount(): number {
+    let open = 0;
+    for (const watcher of this.watchers) if (!watcher.isEnded) open++;
+    return open;
+  }
+
   unwatch(watcher: PresenceWatcher): void {
     this.watchers.delete(watcher);
   }

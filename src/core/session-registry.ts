@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { MessageLog, SocketDirectory, TopicStore } from '../engine/engine.js';
+import { SessionCounters } from '../metrics/counters.js';
 import type { Clock } from './clock.js';
 import { Session, SessionEnd, type SessionSink, type TopicResume } from './session.js';
 import type { TopicInterest } from './topic-interest.js';
@@ -48,6 +49,8 @@ export class SessionRegistry {
   private readonly log: Logger;
   private resyncing: Promise<void> | undefined;
   private resyncAgain = false;
+  /** Read by the metrics at scrape time. */
+  readonly counters = new SessionCounters();
 
   constructor(private readonly options: SessionRegistryOptions) {
     this.log = options.logger.child({ mod: 'sessions' });
@@ -66,7 +69,7 @@ export class SessionRegistry {
   open(claims: TokenClaims, sink: SessionSink, resume?: StreamPosition, topicResume?: TopicResume): Session {
     const socketId = `${this.nodeId}:${++this.socketCounter}`;
     const { engine, interest, clock, logger } = this.options;
-    const session = new Session(socketId, claims, sink, { engine, interest, log: logger });
+    const session = new Session(socketId, claims, sink, { engine, interest, log: logger, counters: this.counters });
     const clientId = claims.clientId;
     if (this.draining) {
       // Never registered: the transport may report this close before it even has the session.

@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { HistoryResult, MessageLog, SocketDirectory, TopicStore } from '../engine/engine.js';
+import type { SessionCounters } from '../metrics/counters.js';
 import type { TimerHandle } from './clock.js';
 import { StepQueue } from './step-queue.js';
 import type { TopicInterest, TopicReceiver } from './topic-interest.js';
@@ -44,6 +45,7 @@ export interface SessionDeps {
   readonly engine: MessageLog & SocketDirectory & TopicStore;
   readonly interest: TopicInterest;
   readonly log: Logger;
+  readonly counters: SessionCounters;
 }
 
 /** Where a reconnecting client stands in its topics; resolves when the transport knows. */
@@ -176,6 +178,10 @@ export class Session implements TopicReceiver {
     })();
     const mark = this.pending.length;
     const history = await engine.history(this.clientId, resume);
+    if (resume !== undefined) {
+      if (history.recovered) this.deps.counters.resumesRecovered++;
+      else this.deps.counters.resumesNotRecovered++;
+    }
     this.begin(history, mark);
   }
 

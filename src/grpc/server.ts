@@ -5,7 +5,10 @@ import { HealthImplementation } from 'grpc-health-check';
 import type { Logger } from 'pino';
 import type { ChannelApi } from '../core/channel-api.js';
 import { MAX_REQUEST_BYTES } from '../core/limits.js';
+import type { GrpcCounters } from '../metrics/counters.js';
+import type { Readiness } from '../metrics/readiness.js';
 import { apiKeyInterceptor } from './auth.js';
+import { callMetricsInterceptor } from './call-metrics.js';
 import { channelService } from './channel-service.js';
 import { addReflection } from './reflection.js';
 import { StrictChannelService, strictUtf8Interceptor } from './strict-utf8.js';
@@ -19,6 +22,10 @@ export interface GrpcOptions {
   readonly shutdownGraceMs: number;
   /** Serve TLS only; without it, plaintext. */
   readonly tls?: GrpcTls;
+  /** Where calls are counted (metrics). */
+  readonly counters: GrpcCounters;
+  /** gRPC health says SERVING exactly while this says ready. */
+  readonly readiness: Readiness;
 }
 
 /** PEM files; `clientCaFile` makes it mutual TLS (every client presents a certificate the CA signed). */
@@ -57,11 +64,21 @@ export interface GrpcEndpoint {
 
 export async function startGrpc(hub: ChannelApi, options: GrpcOptions, logger: Logger): Promise<GrpcEndpoint> {
   const log = logger.child({ mod: 'grpc' });
-  const interceptors = [...(options.apiKeys.length > 0 ? [apiKeyInterceptor(options.apiKeys)] : []), strictUtf8Interceptor];
+  // The first is the innermost: the call metrics see the calls the others refuse.
+  const interceptors = [
+    callMetricsInterceptor(options.counters),
+    ...(options.apiKeys.length > 0 ? [apiKeyInterceptor(options.apiKeys)] : []),
+    strictUtf8Interceptor,
+  ];
   const server = new grpc.Server({ interceptors, 'grpc.max_receive_message_length': MAX_REQUEST_BYTES });
   server.addService(StrictChannelService, channelService(hub, logger));
 
-  const health = new HealthImplementation({ '': 'SERVING', [SERVICE_NAME]: 'SERVING' });
+  const servingStatus = (): 'SERVING' | 'NOT_SERVING' => (options.readiness.ready ? 'SERVING' : 'NOT_SERVING');
+  const health = new HealthImplementation({ '': servingStatus(), [SERVICE_NAME]: servingStatus() });
+  options.readiness.onChange(() => {
+    health.setStatus('', servingStatus());
+    health.setStatus(SERVICE_NAME, servingStatus());
+  });
   health.addToServer(server);
   addReflection(server);
 

@@ -38,13 +38,13 @@ export class SessionCounters {
   resumesNotRecovered = 0;
 }
 
-/** What the gRPC API answered, per method (the proto's name: CreateChannel, SendMessage, …). */
+/** What the gRPC API answered, per method path ('/channel.v1.ChannelService/SendMessage'). */
 export class GrpcCounters {
   /** Calls by method, then by gRPC status code (0 OK … 16 UNAUTHENTICATED). */
   readonly calls = new Map<string, number[]>();
   /** How long calls took, by method: unary calls to their answer, streams to their end. */
   readonly durations = new Map<string, LatencyHistogram>();
-  /** Messages the core took (each got a seq), by the RPC that sent them. */
+  /** Messages the core took (each got a seq), by the ChannelService RPC that sent them (SendMessage, …). */
   readonly accepted = new Map<string, number>();
 
   callEnded(method: string, code: number, seconds: number): void {

@@ -1,6 +1,7 @@
 import { createHmac, randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import { PresenceState, type ClientId, type PresenceChange } from '../core/types.js';
+import type { WebhookDrops } from '../metrics/counters.js';
 
 /** The header carrying `t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<body>">` when a secret is set. */
 export const SIGNATURE_HEADER = 'X-Channeld-Signature';
@@ -116,6 +117,7 @@ export class PresenceWebhook {
   private queued = 0;
   private inFlight = 0;
   private droppedWhileFull = 0;
+  private readonly dropCounts = { queueFull: 0, retriesExhausted: 0, shutdown: 0 };
   /** Notices whose last try, during shutdown, failed. */
   private droppedAtShutdown = 0;
   private lastShutdownFailure = '';
@@ -157,6 +159,11 @@ export class PresenceWebhook {
     return this.queued;
   }
 
+  /** Notices dropped so far, by why (metrics). */
+  get drops(): WebhookDrops {
+    return this.dropCounts;
+  }
+
   /** Takes one presence change. Synchronous and cheap: the HTTP work happens later. */
   notify(change: PresenceChange): void {
     if (this.closed) return;
@@ -168,6 +175,7 @@ export class PresenceWebhook {
         );
       }
       this.droppedWhileFull += 1;
+      this.dropCounts.queueFull += 1;
       return;
     }
     if (this.droppedWhileFull > 0) {
@@ -218,6 +226,7 @@ export class PresenceWebhook {
       );
     }
     if (this.queued > 0) {
+      this.dropCounts.shutdown += this.queued;
       this.log.warn({ dropped: this.queued, graceMs }, `shutdown: dropped ${this.queued} presence notices not delivered within ${graceMs} ms`);
     }
     this.queued = 0;
@@ -290,11 +299,13 @@ export class PresenceWebhook {
       // Shutdown gave this notice its last try; waiting for a receiver that fails would only
       // hold up the exit.
       this.droppedAtShutdown += 1;
+      this.dropCounts.shutdown += 1;
       this.lastShutdownFailure = failure;
       this.finish(queue, notice);
       return;
     }
     if (attempts >= this.options.maxAttempts || elapsed + delay > this.options.maxRetryMs) {
+      this.dropCounts.retriesExhausted += 1;
       this.log.warn(
         { clientId, state, attempts, elapsedMs: elapsed, failure },
         `dropped presence notice (${state} ${clientId}) after ${attempts} attempts in ${elapsed} ms: ${failure}`,
