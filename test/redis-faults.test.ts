@@ -10,6 +10,8 @@ import { TopicFeed, type TopicWire } from '../src/engine/redis/topic-feed.js';
 import { RecordingHandler } from './helpers/engine-contract.js';
 import { ManualClock } from './helpers/manual-clock.js';
 import { redisAvailability, RedisSwitch, TestRedis, TestRedisCluster } from './helpers/redis.js';
+import { startTestServer } from './helpers/server.js';
+import { RawSocket, type Frame } from './helpers/socket.js';
 import { Signal } from './helpers/wait.js';
 
 const availability = redisAvailability();
@@ -204,6 +206,42 @@ async function registeredAgain(
   }
 }
 
+/**
+ * What a client following the protocol (docs/protocol.md) delivers from `frames` for the channel
+ * (topic undefined) or one topic: a welcome in the same epoch keeps the higher position, one in
+ * another epoch takes its own; a message not above the position is a repeat; topic messages wait
+ * for their welcome and for every seq before them.
+ */
+function deliveredBy(frames: readonly Frame[], topic?: Topic): string[] {
+  const delivered: string[] = [];
+  let epoch: Epoch | undefined;
+  let last = 0;
+  const held = new Map<number, string>();
+  const drain = (): void => {
+    for (const seq of [...held.keys()]) if (seq <= last) held.delete(seq);
+    while (held.has(last + 1)) {
+      delivered.push(held.get(last + 1)!);
+      held.delete(last + 1);
+      last++;
+    }
+  };
+  for (const f of frames) {
+    const welcome = topic === undefined ? f[0] === 0 : f[0] === 4 && f[1] === topic;
+    const message = topic === undefined ? f[0] === 1 : f[0] === 2 && f[1] === topic;
+    if (welcome) {
+      const [e, seq] = (topic === undefined ? [f[1], f[2]] : [f[2], f[3]]) as [Epoch, number];
+      if (e === epoch) last = Math.max(last, seq);
+      else [epoch, last] = [e, seq];
+      drain();
+    } else if (message) {
+      const [seq, data] = (topic === undefined ? [f[1], f[2]] : [f[2], f[3]]) as [number, string];
+      held.set(seq, data);
+      if (epoch !== undefined) drain();
+    }
+  }
+  return delivered;
+}
+
 if (!availability.run && availability.fail) {
   test('redis faults - redis-server is installed (CI=true)', (t) => t.fail(availability.why));
 } else if (!availability.run) {
@@ -361,6 +399,44 @@ if (!availability.run && availability.fail) {
       t.not(await redis.command('GET', `${prefix}:rid`), 'another-process');
     } finally {
       await engine.stop();
+      await redis.dispose();
+    }
+  });
+
+  test('redis back with older data - a live socket on a real node gets every acknowledged message, or is told', async (t) => {
+    const redis = await TestRedis.start({ snapshots: true });
+    const node = await startTestServer({ engine: 'redis', redisUrl: redis.url, redisPrefix: 'live', nodeLeaseSeconds: 5, tokenSecrets: ['redis-faults-token-secret-0123456789abcdef'] });
+    try {
+      await node.rpc.subscribe({ clientIds: ['viewer'], topic: 'scores' });
+      const { token } = await node.createChannel('viewer');
+      const socket = new RawSocket(node.wsUrl, token);
+      await socket.until(() => socket.topicWelcome('scores') !== undefined, 'topic welcome');
+      for (let i = 1; i <= 6; i++) {
+        if (i === 4) await redis.save();
+        await node.rpc.broadcast({ message: `t${i}`, clientIds: [], topics: ['scores'] });
+        await node.send('viewer', `c${i}`);
+      }
+      await socket.until(() => socket.topicMessages('scores').length === 6 && socket.messages.length === 6, 'the first messages');
+      await redis.restart();
+      const channelAcks: string[] = [];
+      const topicAcks: string[] = [];
+      for (let i = 7; i <= 12; i++) {
+        await untilOk(() => node.rpc.broadcast({ message: `t${i}`, clientIds: [], topics: ['scores'] }), 'broadcast after the restart');
+        topicAcks.push(`t${i}`);
+        await untilOk(() => node.send('viewer', `c${i}`), 'send after the restart');
+        channelAcks.push(`c${i}`);
+      }
+      const missing = (): string[] => [
+        ...channelAcks.filter((d) => !deliveredBy(socket.frames).includes(d)),
+        ...topicAcks.filter((d) => !deliveredBy(socket.frames, 'scores').includes(d)),
+      ];
+      await socket.until(() => missing().length === 0 || socket.closeCode !== undefined, 'every acknowledged message delivered', 15_000).catch(() => undefined);
+      t.deepEqual(missing(), [], `delivered by the protocol's rules; frames ${JSON.stringify(socket.frames)}`);
+      t.is(socket.closeCode, undefined, 'the socket stayed open');
+      socket.close();
+      await socket.closed;
+    } finally {
+      await node.close();
       await redis.dispose();
     }
   });
