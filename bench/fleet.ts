@@ -5,7 +5,7 @@ import type { ReceiverMessage, ReceiverRequest, SenderMessage, SenderRequest } f
 type WithoutReq<T> = T extends { readonly req: number } ? Omit<T, 'req'> : never;
 
 /** One generator process and its request/reply channel. */
-class Generator<Req extends { readonly type: string }, Msg extends { readonly type: string }> {
+export class Generator<Req extends { readonly type: string }, Msg extends { readonly type: string }> {
   readonly child: ChildProcess;
   private nextReq = 1;
   private readonly pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
@@ -51,6 +51,15 @@ class Generator<Req extends { readonly type: string }, Msg extends { readonly ty
 
   post(message: Req): void {
     if (this.child.connected) this.child.send(message);
+  }
+
+  /** Disconnects the IPC channel, which makes the process exit (bench/load/serve.ts). */
+  close(): Promise<void> {
+    return new Promise((resolve) => {
+      if (this.child.exitCode !== null || this.child.signalCode !== null) return resolve();
+      this.child.once('exit', () => resolve());
+      this.child.disconnect();
+    });
   }
 }
 
@@ -141,17 +150,7 @@ export class Fleet {
   }
 
   async close(): Promise<void> {
-    const all = [...this.receivers, ...this.senders];
-    await Promise.all(
-      all.map(
-        (g) =>
-          new Promise<void>((resolve) => {
-            if (g.child.exitCode !== null || g.child.signalCode !== null) return resolve();
-            g.child.once('exit', () => resolve());
-            g.child.disconnect();
-          }),
-      ),
-    );
+    await Promise.all([...this.receivers, ...this.senders].map((g) => g.close()));
   }
 
   private update(): void {

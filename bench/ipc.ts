@@ -3,6 +3,7 @@
  * Every request carries a `req` number; the reply to it carries the same number.
  */
 import type { HistogramData } from './load/histogram.js';
+import type { JitterSize } from './options.js';
 
 /** What a server speaks: channeld's protocol (one node or a cluster) or Socket.IO (the baseline). */
 export type Protocol = 'channeld' | 'baseline';
@@ -99,5 +100,17 @@ export type SenderRequest =
   | { readonly type: 'disconnect'; readonly req: number };
 
 export type SenderMessage = ReceiverMessage | { readonly type: 'sent'; readonly units: number };
+
+/** The jitter process (bench/load/jitter.ts) runs test/helpers/jitter.ts against a target's nodes. */
+export type JitterRequest = {
+  readonly type: 'run';
+  readonly req: number;
+  /** Every node clients may reconnect to; calls go round-robin over them too. */
+  readonly nodes: readonly Endpoint[];
+  readonly size: JitterSize;
+  readonly idPrefix: string;
+};
+
+export type JitterMessage = ReceiverMessage | { readonly type: 'log'; readonly line: string };
 
 export type { HistogramData };

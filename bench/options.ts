@@ -1,7 +1,9 @@
 import { parseArgs } from 'node:util';
 
-export const SCENARIOS = ['storm', 'topic', 'unary', 'latency', 'stream'] as const;
+export const SCENARIOS = ['storm', 'topic', 'unary', 'latency', 'stream', 'jitter'] as const;
 export type ScenarioName = (typeof SCENARIOS)[number];
+/** What runs without --scenarios: jitter takes a minute or more per target, so it is asked for by name. */
+export const DEFAULT_SCENARIOS: readonly ScenarioName[] = ['storm', 'topic', 'unary', 'latency', 'stream'];
 export const TARGETS = ['channeld', 'baseline', 'cluster'] as const;
 /** channeld (one node, memory engine), the grpc-js + Socket.IO baseline, or two channeld nodes over Redis. */
 export type TargetKind = (typeof TARGETS)[number];
@@ -34,6 +36,17 @@ export interface BenchOptions {
   readonly cpuProf: boolean;
   /** The redis-server binary the cluster target starts. */
   readonly redisServer: string;
+  readonly jitter: JitterSize;
+}
+
+/** The jitter scenario's size (issue 8): see test/helpers/jitter.ts. */
+export interface JitterSize {
+  readonly clients: number;
+  readonly sendSeconds: number;
+  readonly dropEveryMs: number;
+  readonly offlineGapMs: number;
+  readonly messagesPerSecond: number;
+  readonly broadcastsPerSecond: number;
 }
 
 export const HELP = `npm run bench -- [flags]          (all numbers per run; defaults in brackets)
@@ -42,7 +55,7 @@ export const HELP = `npm run bench -- [flags]          (all numbers per run; def
                                   which servers to measure [all three]; cluster = two channeld
                                   nodes (--engine redis) and a redis-server the run starts itself
   --scenarios ${SCENARIOS.join(',')}
-                                  which scenarios, always run in this order [all]
+                                  which scenarios, always run in this order [all but jitter]
   --sockets N                     sockets for unary, latency, stream [1000]
   --topic-sockets N               sockets for the connect storm and the topic broadcast [10000]
   --duration S                    seconds of sending per throughput scenario [10]
@@ -64,6 +77,12 @@ export const HELP = `npm run bench -- [flags]          (all numbers per run; def
   --server tsx|dist               run channeld from src/ with tsx, or from dist/ [tsx]
   --cpu-prof                      profile the servers (node --cpu-prof) into DIR/prof/
   --redis-server PATH             redis-server binary for the cluster target [redis-server]
+  --jitter-clients N              jitter: clients, each cut off again and again [1000]
+  --jitter-duration S             jitter: seconds of sending while sockets are cut [60]
+  --jitter-drop-every S           jitter: mean seconds a socket lives before its TCP is destroyed [15]
+  --jitter-gap S                  jitter: mean seconds offline before reconnecting (0…2×) [2]
+  --jitter-rate N                 jitter: SendMessage calls per second over all clients [1000]
+  --jitter-topic-rate N           jitter: Broadcasts per second to the topic all clients are in [2]
 `;
 
 function positive(name: string, raw: string, min = 1): number {
@@ -85,7 +104,7 @@ export function parseOptions(argv: readonly string[]): BenchOptions | 'help' {
     options: {
       help: { type: 'boolean', short: 'h' },
       targets: { type: 'string', default: TARGETS.join(',') },
-      scenarios: { type: 'string', default: SCENARIOS.join(',') },
+      scenarios: { type: 'string', default: DEFAULT_SCENARIOS.join(',') },
       sockets: { type: 'string', default: '1000' },
       'topic-sockets': { type: 'string', default: '10000' },
       duration: { type: 'string', default: '10' },
@@ -107,6 +126,12 @@ export function parseOptions(argv: readonly string[]): BenchOptions | 'help' {
       server: { type: 'string', default: 'tsx' },
       'cpu-prof': { type: 'boolean', default: false },
       'redis-server': { type: 'string', default: 'redis-server' },
+      'jitter-clients': { type: 'string', default: '1000' },
+      'jitter-duration': { type: 'string', default: '60' },
+      'jitter-drop-every': { type: 'string', default: '15' },
+      'jitter-gap': { type: 'string', default: '2' },
+      'jitter-rate': { type: 'string', default: '1000' },
+      'jitter-topic-rate': { type: 'string', default: '2' },
     },
   });
   if (values.help) return 'help';
@@ -138,5 +163,13 @@ export function parseOptions(argv: readonly string[]): BenchOptions | 'help' {
     serverFromDist: values.server === 'dist',
     cpuProf: values['cpu-prof'],
     redisServer: values['redis-server'],
+    jitter: {
+      clients: positive('jitter-clients', values['jitter-clients']),
+      sendSeconds: positive('jitter-duration', values['jitter-duration'], 1),
+      dropEveryMs: positive('jitter-drop-every', values['jitter-drop-every'], 0.1) * 1000,
+      offlineGapMs: positive('jitter-gap', values['jitter-gap'], 0) * 1000,
+      messagesPerSecond: positive('jitter-rate', values['jitter-rate'], 0),
+      broadcastsPerSecond: positive('jitter-topic-rate', values['jitter-topic-rate'], 0),
+    },
   };
 }

@@ -62,6 +62,10 @@ const FIGURES: readonly Figure[] = [
   { scenario: 'latency', key: 'p50Ms', label: 'fixed load: latency p50 (ms)', better: 'lower', digits: 2 },
   { scenario: 'latency', key: 'p95Ms', label: 'fixed load: latency p95 (ms)', better: 'lower', digits: 2 },
   { scenario: 'latency', key: 'p99Ms', label: 'fixed load: latency p99 (ms)', better: 'lower', digits: 2 },
+  { scenario: 'jitter', key: 'exactlyOncePercent', label: 'jitter: deliveries exactly once, in order (%)', better: 'higher', digits: 3 },
+  { scenario: 'jitter', key: 'catchUpP50Ms', label: 'jitter: replay catch-up p50 (ms)', better: 'lower', digits: 1 },
+  { scenario: 'jitter', key: 'catchUpP99Ms', label: 'jitter: replay catch-up p99 (ms)', better: 'lower', digits: 1 },
+  { scenario: 'jitter', key: 'reconnects', label: 'jitter: reconnects', better: 'info', digits: 0 },
 ];
 
 function figure(results: BenchResults['targets'], target: TargetKind, scenario: ScenarioName, key: string): number | null {
@@ -92,7 +96,7 @@ export function compare(targets: BenchResults['targets']): FigureRow[] {
   });
 }
 
-/** The targets of issue 4, checked against this run. */
+/** The targets of issues 4 and 8, checked against this run. */
 export function goals(targets: BenchResults['targets']): GoalRow[] {
   const c = (s: ScenarioName, k: string): number | null => figure(targets, 'channeld', s, k);
   const b = (s: ScenarioName, k: string): number | null => figure(targets, 'baseline', s, k);
@@ -107,6 +111,10 @@ export function goals(targets: BenchResults['targets']): GoalRow[] {
   const storm = c('storm', 'sockets');
   const rss = c('storm', 'rssPerSocketKiB');
   const p99 = c('latency', 'p99Ms');
+  const exactlyOnce = (target: TargetKind, name: string): GoalRow => {
+    const pct = figure(targets, target, 'jitter', 'exactlyOncePercent');
+    return { goal: `jitter, ${name}: 100 % exactly once, in order (issue 8)`, measured: pct === null ? 'not measured' : `${pct.toFixed(3)} %`, met: pct === null ? null : pct === 100 };
+  };
   return [
     atLeast('topic fan-out ≥ 1,000,000 deliveries/s', c('topic', 'deliveriesPerSecond'), 1_000_000, int),
     atLeast('topic fan-out ≥ 5× baseline', ratio(c('topic', 'deliveriesPerSecond'), b('topic', 'deliveriesPerSecond')), 5, times),
@@ -118,6 +126,8 @@ export function goals(targets: BenchResults['targets']): GoalRow[] {
       measured: rss === null ? 'not measured' : `${rss.toFixed(2)} KiB at ${storm ?? 0} sockets`,
       met: rss === null || storm === null || storm < 10_000 ? null : rss * 1024 <= 8000,
     },
+    exactlyOnce('channeld', 'one node'),
+    exactlyOnce('cluster', '3 nodes + Redis'),
   ];
 }
 
@@ -140,6 +150,13 @@ export function markdown(results: BenchResults): string {
       `${o.messageBytes}-byte messages, ${o.receivers} receiver + ${o.senders} sender processes, in flight per sender: unary ${o.unaryInFlight}, ` +
       `stream ${o.streamInFlight} (${o.streamBatch} per request), broadcast ${o.broadcastInFlight}; latency load ${o.latencyLoad * 100} % of each target's own unary peak.`,
   );
+  if (o.scenarios.includes('jitter')) {
+    const j = o.jitter;
+    lines.push(
+      `Jitter: ${j.clients} clients, ${j.sendSeconds} s of sending, each socket's TCP destroyed every ~${j.dropEveryMs / 1000} s and back after 0–${(2 * j.offlineGapMs) / 1000} s ` +
+        `on the next node, ${j.messagesPerSecond} SendMessage/s and ${j.broadcastsPerSecond} Broadcast/s to a topic every client is in.`,
+    );
+  }
   const digits = (row: FigureRow): number => FIGURES.find((x) => x.scenario === row.scenario && x.key === row.key)!.digits;
   const note = (row: FigureRow): string => (row.better === 'lower' ? ' (lower is better)' : '');
   const times = (v: number | null): string => (v === null ? '—' : `${v.toFixed(2)}×`);
@@ -154,7 +171,11 @@ export function markdown(results: BenchResults): string {
   const clusterRows = results.comparison.filter((row) => row.cluster !== null);
   if (clusterRows.length > 0) {
     lines.push('');
-    lines.push('Two nodes + Redis against one node: senders call node A, every socket is on node B, so every delivery goes A → Redis → B.');
+    const jitterRan = (results.targets.cluster ?? []).some((r) => r.scenario === 'jitter' && r.skipped === undefined);
+    lines.push(
+      'Two nodes + Redis against one node: senders call node A, every socket is on node B, so every delivery goes A → Redis → B.' +
+        (jitterRan ? ' The jitter rows use a third node: its clients move between nodes A, B and C, and calls go to all three.' : ''),
+    );
     lines.push('');
     lines.push('| figure | channeld, one node | cluster, 2 nodes + Redis | cluster / one node |');
     lines.push('| --- | ---: | ---: | ---: |');
@@ -162,15 +183,24 @@ export function markdown(results: BenchResults): string {
       lines.push(`| ${row.figure}${note(row)} | ${num(row.channeld, digits(row))} | ${num(row.cluster, digits(row))} | ${times(row.clusterRatio)} |`);
     }
   }
-  lines.push('');
-  lines.push('CPU while each scenario ran, % of one core (server = the one-node target; cluster: nodeA = gRPC node, nodeB = socket node, redis; r* = receiver, s* = sender processes):');
-  lines.push('');
   const ran = TARGET_ORDER.filter((t) => results.targets[t] !== undefined);
+  const measured = (name: string): boolean => ran.some((t) => (results.targets[t] ?? []).some((r) => r.cpu[name] !== undefined));
+  lines.push('');
+  lines.push(
+    'CPU while each scenario ran, % of one core (server = the one-node target; cluster: nodeA = gRPC node, nodeB = socket node, redis' +
+      `${measured('nodeC') ? ', nodeC = the third node of the jitter scenario' : ''}; r* = receiver, s* = sender processes${measured('j0') ? ', j0 = the jitter process' : ''}):`,
+  );
+  lines.push('');
   const serverNames = [
     ...(ran.some((t) => t !== 'cluster') ? ['server'] : []),
-    ...(ran.includes('cluster') ? ['nodeA', 'nodeB', 'redis'] : []),
+    ...(ran.includes('cluster') ? ['nodeA', 'nodeB', ...(measured('nodeC') ? ['nodeC'] : []), 'redis'] : []),
   ];
-  const names = [...serverNames, ...Array.from({ length: o.receivers }, (_, i) => `r${i}`), ...Array.from({ length: o.senders }, (_, i) => `s${i}`)];
+  const names = [
+    ...serverNames,
+    ...Array.from({ length: o.receivers }, (_, i) => `r${i}`),
+    ...Array.from({ length: o.senders }, (_, i) => `s${i}`),
+    ...(measured('j0') ? ['j0'] : []),
+  ];
   lines.push(`| scenario | target | ${names.join(' | ')} |`);
   lines.push(`| --- | --- | ${names.map(() => '---:').join(' | ')} |`);
   for (const target of ran) {
@@ -183,7 +213,7 @@ export function markdown(results: BenchResults): string {
     }
   }
   lines.push('');
-  lines.push('Goals from issue 4:');
+  lines.push('Goals from issues 4 and 8:');
   lines.push('');
   lines.push('| goal | measured | met |');
   lines.push('| --- | --- | --- |');

@@ -12,6 +12,7 @@ import { HELP, parseOptions, type BenchOptions, type ScenarioName, type TargetKi
 import { machine } from './procs.js';
 import { compare, goals, markdown, type BenchResults } from './report.js';
 import { closeSockets, openGroup, type Context, type ScenarioResult, type SocketGroup } from './scenarios/context.js';
+import { jitter } from './scenarios/jitter.js';
 import { latencyAtLoad } from './scenarios/latency.js';
 import { connectStorm } from './scenarios/storm.js';
 import { streaming } from './scenarios/stream.js';
@@ -31,13 +32,15 @@ function summary(r: ScenarioResult): string {
 function describe(target: Target): string {
   const pids = target.processes.map((p) => `${p.name} pid ${p.pid}`).join(', ');
   if (target.kind !== 'cluster') return `${pids}, gRPC :${target.grpc.grpcPort}, HTTP :${target.ws.httpPort}`;
-  return `${pids}; senders → node A gRPC :${target.grpc.grpcPort}, sockets → node B HTTP :${target.ws.httpPort}, every delivery through Redis`;
+  const third = target.nodes.length > 2 ? `; jitter clients move between nodes A, B and C` : '';
+  return `${pids}; senders → node A gRPC :${target.grpc.grpcPort}, sockets → node B HTTP :${target.ws.httpPort}, every delivery through Redis${third}`;
 }
 
 async function runTarget(kind: TargetKind, options: BenchOptions, fleet: Fleet): Promise<ScenarioResult[]> {
   const nodeArgs = (label: string): string[] =>
     options.cpuProf ? ['--cpu-prof', `--cpu-prof-dir=${join(options.out, 'prof', label === 'server' ? kind : `${kind}-${label}`)}`] : [];
-  const target = await startTarget(kind, { fromDist: options.serverFromDist, nodeArgs, redisServer: options.redisServer });
+  const thirdNode = options.scenarios.includes('jitter');
+  const target = await startTarget(kind, { fromDist: options.serverFromDist, nodeArgs, redisServer: options.redisServer, thirdNode });
   console.log(`== ${kind} (${describe(target)})`);
   const results: ScenarioResult[] = [];
   const ctx: Context = { target, fleet, options, earlier: {} };
@@ -68,6 +71,7 @@ async function runTarget(kind: TargetKind, options: BenchOptions, fleet: Fleet):
       if (wants('stream')) record(await streaming(ctx, group));
       await closeSockets(ctx);
     }
+    if (wants('jitter')) record(await jitter(ctx));
   } finally {
     await Promise.all(fleet.senders.map((s) => s.request({ type: 'disconnect' }).catch(() => undefined)));
     await target.stop();

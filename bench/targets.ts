@@ -14,6 +14,8 @@ export interface TargetOptions {
   readonly nodeArgs: (label: string) => readonly string[];
   /** The redis-server binary (cluster only). */
   readonly redisServer: string;
+  /** Cluster only: start a third node, nodeC, for the jitter scenario's clients to move between. */
+  readonly thirdNode: boolean;
 }
 
 /** A process that belongs to a target, named as in the CPU figures. */
@@ -28,6 +30,8 @@ export interface Target {
   readonly grpc: Endpoint;
   /** Where the receivers open their sockets (cluster: node B, so every delivery crosses Redis). */
   readonly ws: Endpoint;
+  /** Every node (one, or nodeA, nodeB and nodeC if started): the jitter clients move between them. */
+  readonly nodes: readonly Endpoint[];
   /** Every server-side process: `server` for one node; `nodeA`, `nodeB`, `redis` for the cluster. */
   readonly processes: readonly TargetProcess[];
   /** The process that holds the sockets, whose RSS the connect storm reads. */
@@ -123,7 +127,15 @@ function channeldArgs(options: TargetOptions, label: string, extra: readonly str
 }
 
 function single(kind: TargetKind, server: Server): Target {
-  return { kind, grpc: server.endpoint, ws: server.endpoint, processes: [{ name: 'server', pid: server.pid }], socketPid: server.pid, stop: () => server.stop() };
+  return {
+    kind,
+    grpc: server.endpoint,
+    ws: server.endpoint,
+    nodes: [server.endpoint],
+    processes: [{ name: 'server', pid: server.pid }],
+    socketPid: server.pid,
+    stop: () => server.stop(),
+  };
 }
 
 function freePort(): Promise<number> {
@@ -171,8 +183,9 @@ async function startRedis(binary: string): Promise<Child & { readonly port: numb
 }
 
 /**
- * Two channeld nodes on one Redis, with one random token secret and key prefix for the run. The
- * senders call node A and the sockets live on node B, so every message goes A → Redis → B.
+ * Two channeld nodes on one Redis (three with `thirdNode`), with one random token secret and key
+ * prefix for the run. The senders call node A and the sockets live on node B, so every message goes
+ * A → Redis → B; node C, when started, serves only the jitter scenario.
  */
 async function startCluster(options: TargetOptions): Promise<Target> {
   const redis = await startRedis(options.redisServer);
@@ -182,25 +195,27 @@ async function startCluster(options: TargetOptions): Promise<Target> {
   const redisArgs = ['--engine', 'redis', '--redis-url', `redis://${HOST}:${redis.port}`, '--redis-prefix', prefix];
   const started: Server[] = [];
   try {
-    for (const label of ['nodeA', 'nodeB']) started.push(await startServer(`cluster ${label}`, 'channeld', channeldArgs(options, label, redisArgs), env));
+    for (const label of options.thirdNode ? ['nodeA', 'nodeB', 'nodeC'] : ['nodeA', 'nodeB']) started.push(await startServer(`cluster ${label}`, 'channeld', channeldArgs(options, label, redisArgs), env));
   } catch (err) {
     await Promise.all(started.map((s) => s.stop()));
     await redis.stop();
     throw err;
   }
-  const [a, b] = started as [Server, Server];
+  const [a, b, c] = started as [Server, Server, Server | undefined];
   return {
     kind: 'cluster',
     grpc: a.endpoint,
     ws: b.endpoint,
+    nodes: started.map((s) => s.endpoint),
     processes: [
       { name: 'nodeA', pid: a.pid },
       { name: 'nodeB', pid: b.pid },
+      ...(c === undefined ? [] : [{ name: 'nodeC', pid: c.pid }]),
       { name: 'redis', pid: redis.pid },
     ],
     socketPid: b.pid,
     async stop() {
-      await Promise.all([a.stop(), b.stop()]);
+      await Promise.all(started.map((s) => s.stop()));
       await redis.stop();
     },
   };

@@ -59,6 +59,8 @@ export interface JitterReport {
   /** From a reconnect (the new socket created) to having every message OK'd before it. */
   readonly catchUp: Percentiles;
   readonly interruptedCatchUps: number;
+  /** How long sending took: more than `sendSeconds` when calls were too slow for the asked rate. */
+  readonly sendingSeconds: number;
   readonly seconds: number;
 }
 
@@ -140,6 +142,8 @@ export async function runJitter(nodes: readonly JitterNode[], o: JitterOptions, 
   let failedCalls = 0;
   let firstFailure = '';
   let dropping = true;
+  let sendingStarted = 0;
+  let sendingSeconds = 0;
   const ledger: JitterLedger = {
     violation(clientIdx, text) {
       violationCount++;
@@ -174,6 +178,7 @@ export async function runJitter(nodes: readonly JitterNode[], o: JitterOptions, 
   try {
     await eachLimited(clients, OPEN_CONCURRENCY, (c) => c.start());
     log(`jitter: ${o.clients} clients open on ${nodes.length} node(s); sending for ${o.sendSeconds} s`);
+    sendingStarted = performance.now();
     await Promise.all([
       paced(o.messagesPerSecond, o.sendSeconds, async (k) => {
         const clientIdx = k % o.clients;
@@ -198,6 +203,7 @@ export async function runJitter(nodes: readonly JitterNode[], o: JitterOptions, 
         }
       }),
     ]);
+    sendingSeconds = (performance.now() - sendingStarted) / 1000;
     dropping = false;
     clients.forEach((c) => c.stopDropping());
     const deadline = performance.now() + o.drainTimeoutMs;
@@ -250,6 +256,7 @@ export async function runJitter(nodes: readonly JitterNode[], o: JitterOptions, 
     topicWireDuplicates,
     catchUp: percentiles(catchUps),
     interruptedCatchUps: interrupted,
+    sendingSeconds,
     seconds: (performance.now() - started) / 1000,
   };
 }
@@ -277,7 +284,7 @@ export function jitterOptionsFromEnv(defaults: JitterOptions, env: NodeJS.Proces
 
 export function describeJitter(r: JitterReport): string {
   return (
-    `${r.clients} clients on ${r.nodes} node(s), ${r.reconnects} reconnects in ${r.seconds.toFixed(1)} s: ` +
+    `${r.clients} clients on ${r.nodes} node(s), ${r.reconnects} reconnects in ${r.seconds.toFixed(1)} s (${r.sendingSeconds.toFixed(1)} s of sending): ` +
     `${r.exactlyOnce}/${r.deliveriesOwed} deliveries exactly once, in order (${r.exactlyOncePercent.toFixed(3)} %; ` +
     `${r.messages} channel messages, ${r.broadcasts} broadcasts); catch-up p50 ${r.catchUp.p50Ms.toFixed(1)} ms, ` +
     `p99 ${r.catchUp.p99Ms.toFixed(1)} ms, max ${r.catchUp.maxMs.toFixed(1)} ms over ${r.catchUp.count} reconnects ` +
