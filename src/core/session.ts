@@ -58,6 +58,8 @@ const GAP_FILL_ATTEMPTS = 6;
 interface TopicStream {
   /** Bumped by every join or leave asked for: a step that started under an older one is dropped. */
   gen: number;
+  /** Whether the last of those was a join: the socket is, or is becoming, a receiver of the topic. */
+  wanted: boolean;
   readonly steps: StepQueue;
   /** Counted in the node's topic interest (so the node follows the topic). */
   followed: boolean;
@@ -95,8 +97,6 @@ export class Session implements TopicReceiver {
    * socket even if its reply was lost, so the close must detach it (a no-op if it did not).
    */
   private attachSent = false;
-  /** A resync arrived while history was being read: read again once that read is done. */
-  private resyncWanted = false;
   private readonly steps = new StepQueue();
   private readonly topics = new Map<Topic, TopicStream>();
   private readonly welcomed: Promise<void>;
@@ -233,10 +233,6 @@ export class Session implements TopicReceiver {
       if (i < mark && item.epoch !== epoch) continue;
       this.deliver(item.epoch, item.message);
     }
-    if (this.resyncWanted && this.state === 'live') {
-      this.resyncWanted = false;
-      this.startFill();
-    }
   }
 
   /** Catches up from history after what the socket has, holding live messages meanwhile. */
@@ -274,17 +270,47 @@ export class Session implements TopicReceiver {
   }
 
   /**
-   * The engine's feed may have lost messages: catch up from history. Resolves when the catch-up
-   * has run (or at once when there is nothing to do), so a node can pace many of them.
+   * The engine's feed of events may have lost some: a step that reads again where this socket
+   * stands (still the client's socket? channel closed? which topics?) and acts on what changed,
+   * then catches up from history. Resolves when it has run, so a node can pace many of them.
    */
   resync(): Promise<void> {
-    if (this.state === 'closed') return Promise.resolve();
-    if (this.state !== 'live') {
-      // The read in flight may predate the loss.
-      this.resyncWanted = true;
-      return this.steps.idle;
+    if (this.isClosed) return Promise.resolve();
+    return this.steps.run(() => this.runResync(), (err) => this.fail(err, 'could not resync'));
+  }
+
+  private async runResync(): Promise<void> {
+    const { engine } = this.deps;
+    // Queued behind the open: a socket the engine refused, or that closed, has nothing to catch up.
+    if (this.isClosed || !this.attachSent) return;
+    const holder = await engine.holder(this.clientId);
+    if (this.isClosed) return;
+    if (holder.revokedAtMs !== undefined && this.claims.issuedAtMs <= holder.revokedAtMs) {
+      this.end(SessionEnd.ChannelClosed);
+      return;
     }
-    return this.startFill();
+    if (holder.socketId !== this.socketId) {
+      // Displaced while the feed was away; with no holder at all, attach again on a new socket.
+      this.end(holder.socketId === undefined ? SessionEnd.Shutdown : SessionEnd.Replaced);
+      return;
+    }
+    const gens = new Map([...this.topics].map(([topic, stream]) => [topic, stream.gen]));
+    const memberships = await engine.memberships(this.clientId);
+    if (this.isClosed) return;
+    const members = new Map(memberships.map((m) => [m.topic, m.position]));
+    for (const [topic, position] of members) {
+      const stream = this.topics.get(topic);
+      // A join or leave that arrived meanwhile is newer than this read.
+      if ((stream?.gen ?? 0) !== (gens.get(topic) ?? 0)) continue;
+      if (stream === undefined || !stream.wanted) this.join(topic, position);
+    }
+    for (const [topic, stream] of this.topics) {
+      if (stream.gen === gens.get(topic) && stream.wanted && !members.has(topic)) this.leave(topic);
+    }
+    // A fill queued behind this step reads after it anyway.
+    if (this.state !== 'live') return;
+    this.state = 'filling';
+    await this.runFill({ epoch: this.epoch!, seq: this.lastSeq });
   }
 
   /** Ends the socket for a core reason; the transport's close event follows. */
@@ -310,6 +336,7 @@ export class Session implements TopicReceiver {
     if (this.isClosed) return;
     const stream = this.stream(topic);
     const gen = ++stream.gen;
+    stream.wanted = true;
     stream.steps.run(() => this.runJoin(topic, stream, gen, position), (err) => this.fail(err, 'could not start a topic', topic));
   }
 
@@ -368,6 +395,7 @@ export class Session implements TopicReceiver {
     if (this.isClosed) return;
     const stream = this.stream(topic);
     const gen = ++stream.gen;
+    stream.wanted = false;
     stream.steps.run(
       async () => {
         if (this.isClosed || stream.gen !== gen) return;
@@ -430,7 +458,7 @@ export class Session implements TopicReceiver {
   private stream(topic: Topic): TopicStream {
     let stream = this.topics.get(topic);
     if (stream === undefined) {
-      stream = { gen: 0, steps: new StepQueue(), followed: false, epoch: undefined, captured: undefined, handover: undefined };
+      stream = { gen: 0, wanted: false, steps: new StepQueue(), followed: false, epoch: undefined, captured: undefined, handover: undefined };
       this.topics.set(topic, stream);
     }
     return stream;

@@ -80,6 +80,14 @@ export interface PresenceSnapshot {
  */
 export type AttachResult = { readonly attached: true } | { readonly attached: false; readonly reason: 'revoked' };
 
+/** Who holds a client id, as the socket directory records it. */
+export interface Holder {
+  /** The socket the client id is attached to, on whichever node; undefined when none is. */
+  readonly socketId: SocketId | undefined;
+  /** The revocation time recorded by CloseChannel, if any is still relevant. */
+  readonly revokedAtMs: number | undefined;
+}
+
 /**
  * A channel's ordered messages: appends, history reads and acknowledgements. Both engines apply
  * one recovery rule (see HistoryResult): a position from another epoch, out of the window, or
@@ -137,6 +145,12 @@ export interface SocketDirectory {
 
   /** The revocation time recorded by closeChannel, if any is still relevant. */
   revokedAt(clientId: ClientId): Promise<number | undefined>;
+
+  /**
+   * Which socket holds `clientId` now, and its revocation: what a node reads again when its feed
+   * of engine events may have lost some (a displacement or a CloseChannel among them).
+   */
+  holder(clientId: ClientId): Promise<Holder>;
 }
 
 /** Who is connected, as point queries, a snapshot, and a resumable log of changes. */

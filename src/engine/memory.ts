@@ -20,6 +20,7 @@ import type {
   EngineHandler,
   EngineOptions,
   HistoryResult,
+  Holder,
   PresenceSnapshot,
   PublishResult,
   TopicMembership,
@@ -181,6 +182,10 @@ export class MemoryEngine implements Engine {
 
   async revokedAt(clientId: ClientId): Promise<number | undefined> {
     return this.revocations.get(clientId);
+  }
+
+  async holder(clientId: ClientId): Promise<Holder> {
+    return { socketId: this.channels.get(clientId)?.socketId, revokedAtMs: this.revocations.get(clientId) };
   }
 
   async presence(clientIds: readonly ClientId[]): Promise<ClientPresence[]> {

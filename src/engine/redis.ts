@@ -21,6 +21,7 @@ import type {
   EngineHandler,
   EngineOptions,
   HistoryResult,
+  Holder,
   PresenceSnapshot,
   PublishResult,
   TopicMembership,
@@ -305,6 +306,12 @@ export class RedisEngine implements Engine {
   async revokedAt(clientId: ClientId): Promise<number | undefined> {
     const value = await this.call((r) => r.get(this.keys.revocation(clientId)));
     return value === null ? undefined : Number(value);
+  }
+
+  async holder(clientId: ClientId): Promise<Holder> {
+    const results = await this.call((r) => r.multi().hget(this.keys.channel(clientId), 's').get(this.keys.revocation(clientId)).exec());
+    const [[, socketId], [, revokedAt]] = results as [[Error | null, string | null], [Error | null, string | null]];
+    return { socketId: socketId ?? undefined, revokedAtMs: revokedAt === null ? undefined : Number(revokedAt) };
   }
 
   async presence(clientIds: readonly ClientId[]): Promise<ClientPresence[]> {

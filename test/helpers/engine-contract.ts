@@ -287,6 +287,16 @@ export function engineContract(title: string, make: () => Promise<EngineFixture>
     t.false(await engine.closeChannel('never-opened', 1));
   });
 
+  it('holder tells which socket holds a client id and its revocation, as a node reads them after losing events', async ({ engine }, t) => {
+    t.deepEqual(await engine.holder('hd'), { socketId: undefined, revokedAtMs: undefined });
+    await engine.attach('hd', 's1', 0);
+    t.deepEqual(await engine.holder('hd'), { socketId: 's1', revokedAtMs: undefined });
+    await engine.attach('hd', 's2', 0);
+    t.is((await engine.holder('hd')).socketId, 's2', 'the newest socket');
+    await engine.closeChannel('hd', 777);
+    t.deepEqual(await engine.holder('hd'), { socketId: undefined, revokedAtMs: 777 });
+  });
+
   it('attach refuses a token issued at or before a CloseChannel, atomically, and changes nothing', async ({ engine, handler }, t) => {
     t.true((await engine.attach('r', 's1', 100)).attached);
     await engine.closeChannel('r', 200);
