@@ -207,7 +207,7 @@ function assign(config: Config, setting: Setting, value: string | number | boole
 }
 
 /** Builds the config from defaults, then the environment, then flags; rejects unknown or bad values. */
-export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): { config: Config; help: boolean } {
+export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): { config: Config; help: boolean; version: boolean } {
   const config: Config = { ...DEFAULT_CONFIG, tokenSecrets: [], apiKeys: [], redisSentinels: [], redisClusterNodes: [] };
   for (const setting of SETTINGS) {
     const raw = env[setting.env];
@@ -218,7 +218,10 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): { c
       assign(config, setting, parseValue(setting, raw, setting.env));
     }
   }
-  const options: Record<string, { type: 'string' | 'boolean'; multiple?: boolean }> = { help: { type: 'boolean' } };
+  const options: Record<string, { type: 'string' | 'boolean'; multiple?: boolean; short?: string }> = {
+    help: { type: 'boolean', short: 'h' },
+    version: { type: 'boolean', short: 'v' },
+  };
   for (const s of SETTINGS) options[s.flag] = s.kind === 'bool' ? { type: 'boolean' } : { type: 'string', multiple: s.kind === 'list' };
   let parsed: ReturnType<typeof parseArgs>;
   try {
@@ -235,7 +238,7 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): { c
     else assign(config, setting, parseValue(setting, value as string, source));
   }
   validate(config);
-  return { config, help: parsed.values.help === true };
+  return { config, help: parsed.values.help === true, version: parsed.values.version === true };
 }
 
 export function validate(config: Config): void {
@@ -281,6 +284,7 @@ export function helpText(): string {
     const shown = Array.isArray(def) ? (def.length === 0 ? 'none' : def.join(',')) : def === '' ? 'none' : String(def);
     lines.push(`  --${s.flag}${arg}`.padEnd(40) + `${s.help} [${s.env}] (default: ${shown})`);
   }
-  lines.push('  --help'.padEnd(40) + 'show this text');
+  lines.push('  -h, --help'.padEnd(40) + 'show this text');
+  lines.push('  -v, --version'.padEnd(40) + 'print the version');
   return lines.join('\n');
 }
