@@ -85,6 +85,12 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
       '!!! gRPC listens beyond loopback WITHOUT API keys: anyone who reaches it can mint tokens and send messages. Set --api-key. !!!',
     );
   }
+  if (config.demo && !isLoopback(config.httpHost)) {
+    log.warn(
+      { httpHost: config.httpHost },
+      '!!! the demo page is reachable beyond loopback: its token-minting endpoints answer requests from this machine only, and only from the demo page itself; do not run --demo in production !!!',
+    );
+  }
   if (config.engine === 'redis' && config.tokenSecrets.length === 0) {
     // A random per-process secret would make every node refuse the others' tokens.
     throw new Error('--engine redis needs --token-secret, the same on every node');
