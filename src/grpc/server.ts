@@ -9,6 +9,7 @@ import type { GrpcCounters } from '../metrics/counters.js';
 import type { Readiness } from '../metrics/readiness.js';
 import { apiKeyInterceptor } from './auth.js';
 import { callMetricsInterceptor } from './call-metrics.js';
+import { connectionGuard } from './connection-guard.js';
 import { channelService } from './channel-service.js';
 import { addReflection } from './reflection.js';
 import { StrictChannelService, strictUtf8Interceptor } from './strict-utf8.js';
@@ -65,8 +66,10 @@ export interface GrpcEndpoint {
 export async function startGrpc(hub: ChannelApi, options: GrpcOptions, logger: Logger): Promise<GrpcEndpoint> {
   const log = logger.child({ mod: 'grpc' });
   // The first is the innermost: the call metrics see the calls the others refuse.
+  const guard = connectionGuard(logger, options.counters);
   const interceptors = [
     callMetricsInterceptor(options.counters),
+    guard.interceptor,
     ...(options.apiKeys.length > 0 ? [apiKeyInterceptor(options.apiKeys)] : []),
     strictUtf8Interceptor,
   ];
@@ -83,15 +86,14 @@ export async function startGrpc(hub: ChannelApi, options: GrpcOptions, logger: L
   addReflection(server);
 
   const credentials = serverCredentials(options.tls);
-  const port = await new Promise<number>((resolve, reject) =>
-    server.bindAsync(`${options.host}:${options.port}`, credentials, (err, bound) => (err === null ? resolve(bound) : reject(err))),
-  );
+  const port = await guard.listen(server, credentials, options.host, options.port);
   log.info({ host: options.host, port, tls: options.tls !== undefined, mutualTls: (options.tls?.clientCaFile ?? '') !== '' }, 'gRPC listening');
 
   return {
     port,
     shutdown: () =>
       new Promise<void>((resolve) => {
+        guard.close();
         health.setStatus('', 'NOT_SERVING');
         health.setStatus(SERVICE_NAME, 'NOT_SERVING');
         const timer = setTimeout(() => {

@@ -46,6 +46,8 @@ export class GrpcCounters {
   readonly durations = new Map<string, LatencyHistogram>();
   /** Messages the core took (each got a seq), by the ChannelService RPC that sent them (SendMessage, …). */
   readonly accepted = new Map<string, number>();
+  /** Backend connections moved to a new one before HTTP/2's rapid-reset guard would end them. */
+  connectionsRecycled = 0;
 
   callEnded(method: string, code: number, seconds: number): void {
     let codes = this.calls.get(method);

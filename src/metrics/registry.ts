@@ -184,6 +184,15 @@ export function createMetrics(sources: MetricSources): Metrics {
       [...grpc.durations].map(([path, histogram]) => [serviceAndMethod(path), histogram] as const),
     ),
   );
+  new Counter({
+    name: 'channeld_grpc_connections_recycled_total',
+    help: "Backend connections that cancelled calls faster than HTTP/2's rapid-reset guard allows, moved to a new connection (graceful GOAWAY).",
+    registers,
+    collect() {
+      this.reset();
+      this.inc(grpc.connectionsRecycled);
+    },
+  });
   new Gauge({
     name: 'channeld_presence_watchers',
     help: 'WatchPresence streams open on this node.',
