@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Clock, TimerHandle } from '../core/clock.js';
 import { ReplayBuffer } from '../core/replay-buffer.js';
+import { recover } from './recovery.js';
 import {
   PresenceReason,
   PresenceState,
@@ -116,17 +117,7 @@ export class MemoryEngine implements Engine {
   async history(clientId: ClientId, since?: StreamPosition): Promise<HistoryResult> {
     const channel = this.channel(clientId, this.clock.nowMs());
     channel.buffer.trimOlderThan(this.clock.nowMs() - this.options.replayWindowMs);
-    if (since === undefined) {
-      const { messages } = channel.buffer.after(channel.ackedSeq);
-      return { epoch: channel.epoch, fromSeq: channel.ackedSeq, messages, recovered: true };
-    }
-    if (since.epoch !== channel.epoch) {
-      const { messages } = channel.buffer.after(0);
-      return { epoch: channel.epoch, fromSeq: channel.buffer.firstSeq - 1, messages, recovered: false };
-    }
-    const { messages, complete } = channel.buffer.after(since.seq);
-    const fromSeq = complete ? since.seq : channel.buffer.firstSeq - 1;
-    return { epoch: channel.epoch, fromSeq, messages, recovered: complete };
+    return recover({ epoch: channel.epoch, lastSeq: channel.buffer.lastSeq, kept: channel.buffer.after(0).messages }, since, channel.ackedSeq);
   }
 
   async acknowledge(clientId: ClientId, position: StreamPosition): Promise<void> {
@@ -263,11 +254,7 @@ export class MemoryEngine implements Engine {
   async topicHistory(topic: Topic, since: StreamPosition): Promise<HistoryResult> {
     const state = this.topic(topic);
     state.buffer.trimOlderThan(this.clock.nowMs() - this.options.replayWindowMs);
-    if (since.epoch !== state.epoch) {
-      return { epoch: state.epoch, fromSeq: state.buffer.firstSeq - 1, messages: state.buffer.after(0).messages, recovered: false };
-    }
-    const { messages, complete } = state.buffer.after(since.seq);
-    return { epoch: state.epoch, fromSeq: complete ? since.seq : state.buffer.firstSeq - 1, messages, recovered: complete };
+    return recover({ epoch: state.epoch, lastSeq: state.buffer.lastSeq, kept: state.buffer.after(0).messages }, since);
   }
 
   async acknowledgeTopic(clientId: ClientId, topic: Topic, position: StreamPosition): Promise<void> {

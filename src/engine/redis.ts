@@ -31,6 +31,7 @@ import { LATENCY_BOUNDS_SECONDS, LatencyHistogram } from '../metrics/counters.js
 import { RedisKeys } from './redis/keys.js';
 import { Scripts, type ScriptName } from './redis/scripts.js';
 import { parseEntries, type Connection } from './redis/streams.js';
+import { recover } from './recovery.js';
 import { describeTarget, openConnection } from './redis/connection.js';
 import { DataGeneration } from './redis/generation.js';
 import { LocalSockets } from './redis/local-sockets.js';
@@ -489,13 +490,7 @@ export class RedisEngine implements Engine {
     )) as [string, number, number, string, unknown];
     const cutoff = this.clock.nowMs() - this.options.replayWindowMs;
     const kept = parseEntries(entries).filter((m) => m.timeMs >= cutoff);
-    const fromKept = kept.length > 0 ? kept[0]!.seq - 1 : last;
-    if (since === undefined) {
-      const complete = channel && (acked === last || kept[0]?.seq === acked + 1);
-      return { epoch, fromSeq: complete ? acked : fromKept, messages: kept, recovered: true };
-    }
-    const complete = since.epoch === epoch && since.seq <= last && (since.seq === last || kept[0]?.seq === since.seq + 1);
-    return { epoch, fromSeq: complete ? since.seq : fromKept, messages: kept, recovered: complete };
+    return recover({ epoch, lastSeq: Number(last), kept }, since, channel ? Number(acked) : 0);
   }
 
   /** The keys the attach and detach scripts touch, in their KEYS order. */

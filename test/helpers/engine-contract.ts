@@ -287,6 +287,25 @@ export function engineContract(title: string, make: () => Promise<EngineFixture>
     t.false(await engine.closeChannel('never-opened', 1));
   });
 
+  it('one recovery rule: a resume beyond the last seq is not recovered; a fresh open past trimmed history has no gap', async ({ engine }, t) => {
+    const first = await engine.publish('rr', 'one');
+    await engine.publish('rr', 'two');
+    const ahead = await engine.history('rr', { epoch: first.epoch, seq: 99 });
+    t.false(ahead.recovered, 'a position this history never reached cannot be honoured');
+    t.is(ahead.fromSeq, 0);
+    t.deepEqual(ahead.messages.map((m) => m.data), ['one', 'two']);
+    const topicFirst = await engine.publishTopic('rr-topic', 'a');
+    const topicAhead = await engine.topicHistory('rr-topic', { epoch: topicFirst.epoch, seq: 7 });
+    t.false(topicAhead.recovered);
+    t.deepEqual(topicAhead.messages.map((m) => m.data), ['a']);
+    // The buffer keeps 3: seqs 1..5 leave 3..5; nothing acked, so a fresh open starts at the oldest kept.
+    for (const data of ['three', 'four', 'five']) await engine.publish('rr', data);
+    const fresh = await engine.history('rr');
+    t.true(fresh.recovered);
+    t.is(fresh.fromSeq, 2, 'the welcome position is just before the oldest message kept');
+    t.deepEqual(fresh.messages.map((m) => m.seq), [3, 4, 5]);
+  });
+
   it('holder tells which socket holds a client id and its revocation, as a node reads them after losing events', async ({ engine }, t) => {
     t.deepEqual(await engine.holder('hd'), { socketId: undefined, revokedAtMs: undefined });
     await engine.attach('hd', 's1', 0);
