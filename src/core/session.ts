@@ -398,9 +398,10 @@ export class Session implements TopicReceiver {
     stream.wanted = false;
     stream.steps.run(
       async () => {
-        if (this.isClosed || stream.gen !== gen) return;
+        // Run even when a join follows: the socket must stop receiving the topic while its client
+        // id is not a member, and the client hears [6] before the new welcome.
         await this.welcomed;
-        if (this.isClosed || stream.gen !== gen) return;
+        if (this.isClosed) return;
         this.stopCapture(topic, stream);
         if (stream.followed) this.deps.interest.unfollow(topic, this);
         stream.followed = false;
