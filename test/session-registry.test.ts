@@ -1,6 +1,7 @@
 import test from 'ava';
 import { pino } from 'pino';
 import { Hub } from '../src/core/hub.js';
+import { DISPLACED_GRACE_MS } from '../src/core/session-registry.js';
 import { SessionEnd, type Session, type SessionSink } from '../src/core/session.js';
 import { TokenAuthority } from '../src/core/tokens.js';
 import { PresenceState, type ChannelMessage, type ClientId, type SocketId } from '../src/core/types.js';
@@ -139,5 +140,41 @@ test('registry - a socket that opens while the node drains is closed and never r
   t.is(n.hub.sessions.size, 0);
   await settle();
   t.false((await n.engine.presence(['late']))[0]!.connected);
+  await n.hub.stop();
+});
+
+test('registry - a newer socket that closes at once gives the client id back: the first tab stays, catches up and is CONNECTED', async (t) => {
+  const n = await node();
+  const first = open(n, 'tab');
+  await settle();
+  const second = open(n, 'tab');
+  await settle();
+  t.is(second.frames[0]?.[0], 0, 'the newer socket was welcomed');
+  await n.hub.api.sendMessage({ target: { clientId: 'tab' }, message: 'to the newer tab', idempotencyKey: '' });
+  second.close(SessionEnd.Shutdown);
+  await settle();
+  await n.hub.api.sendMessage({ target: { clientId: 'tab' }, message: 'while nobody holds it', idempotencyKey: '' });
+  t.is(first.closedWith, undefined, 'not closed before the grace');
+  await new Promise((resolve) => setTimeout(resolve, DISPLACED_GRACE_MS + 50));
+  for (let i = 0; i < 5; i++) await settle();
+  t.is(first.closedWith, undefined, 'the first tab is not replaced by a socket that is gone');
+  t.true((await n.engine.presence(['tab']))[0]!.connected);
+  await n.hub.api.sendMessage({ target: { clientId: 'tab' }, message: 'after', idempotencyKey: '' });
+  await settle();
+  t.deepEqual(first.data, ['to the newer tab', 'while nobody holds it', 'after'], 'every message, once, in order');
+  await n.hub.stop();
+});
+
+test('registry - a newer socket that stays replaces the first after the grace (4502)', async (t) => {
+  const n = await node();
+  const first = open(n, 'stay');
+  await settle();
+  const second = open(n, 'stay');
+  await settle();
+  t.is(first.closedWith, undefined);
+  await new Promise((resolve) => setTimeout(resolve, DISPLACED_GRACE_MS + 50));
+  for (let i = 0; i < 5; i++) await settle();
+  t.is(first.closedWith, SessionEnd.Replaced);
+  t.is(second.closedWith, undefined);
   await n.hub.stop();
 });

@@ -18,6 +18,8 @@ export interface SessionRegistryOptions {
 
 /** Tries to detach a closed socket from the engine (about 2 minutes in all) before giving up. */
 const DETACH_ATTEMPTS = 30;
+/** How long a displaced socket waits to see whether the newer one stays (see displaced()). */
+export const DISPLACED_GRACE_MS = 1000;
 /** Sessions that read history at once after the engine's feed came back, so a resync is no burst. */
 const RESYNC_CONCURRENCY = 32;
 
@@ -126,8 +128,15 @@ export class SessionRegistry {
     else for (const s of this.sessionsOf(newest)) s.deliver(epoch, message);
   }
 
+  /**
+   * A newer socket took the client id. The older one waits a moment before it is told it was
+   * replaced (a terminal close): a newer socket that closes at once gives the client id back.
+   */
   displaced(socketId: SocketId): void {
-    this.bySocket.get(socketId)?.end(SessionEnd.Replaced);
+    const session = this.bySocket.get(socketId);
+    if (session === undefined) return;
+    // Real time, not the injected clock: this waits on other sockets, not on token or window age.
+    setTimeout(() => void session.takeBack(), DISPLACED_GRACE_MS).unref();
   }
 
   channelClosed(clientId: ClientId): void {

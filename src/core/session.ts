@@ -313,6 +313,35 @@ export class Session implements TopicReceiver {
     await this.runFill({ epoch: this.epoch!, seq: this.lastSeq });
   }
 
+  /**
+   * Another socket took the client id a while ago (the registry waits a grace first). If nobody
+   * holds it now — the newer socket closed at once, as a tab that opens and closes does — this
+   * socket takes it back and catches up from history; otherwise it ends as replaced.
+   */
+  takeBack(): Promise<void> {
+    if (this.isClosed) return Promise.resolve();
+    return this.steps.run(() => this.runTakeBack(), (err) => this.fail(err, 'could not take the client id back'));
+  }
+
+  private async runTakeBack(): Promise<void> {
+    const { engine } = this.deps;
+    if (this.isClosed) return;
+    const holder = await engine.holder(this.clientId);
+    if (this.isClosed || holder.socketId === this.socketId) return;
+    if (holder.socketId !== undefined) {
+      this.end(SessionEnd.Replaced);
+      return;
+    }
+    const attach = await engine.attach(this.clientId, this.socketId, this.claims.issuedAtMs);
+    if (!attach.attached) {
+      this.end(SessionEnd.Revoked);
+      return;
+    }
+    if (this.state !== 'live') return;
+    this.state = 'filling';
+    await this.runFill({ epoch: this.epoch!, seq: this.lastSeq });
+  }
+
   /** Ends the socket for a core reason; the transport's close event follows. */
   end(reason: SessionEnd): void {
     if (this.state === 'closed' || this.ended !== undefined) return;
