@@ -6,7 +6,8 @@ import { reply } from './http.js';
 import { encodeTopicMessage } from './frames.js';
 import type { SocketData } from './socket-data.js';
 import { socketHandlers } from './socket-handlers.js';
-import { uwsTopic } from './socket-writer.js';
+import { BACKLOG_OVERSHOOT_BYTES } from './socket-writer.js';
+import { TopicFanout } from './topic-fanout.js';
 import { uWS, type HttpRequest, type HttpResponse, type us_listen_socket } from './uws.js';
 
 export interface GatewayOptions {
@@ -25,8 +26,12 @@ export interface Gateway {
 
 /** Frames past this are cut off by uWS without a close frame (ours are checked at 16 KiB). */
 const MAX_INCOMING_FRAME_BYTES = 64 * 1024;
-/** Headroom over our own cap: the largest message frame (JSON-escaped) plus the close frame. */
-const BACKPRESSURE_HEADROOM_BYTES = 256 * 1024;
+/**
+ * Headroom of uWS's limit over our own cap: what a socket's backlog can grow by before the writer
+ * or the fan-out sees it, and the close frame. Over its limit uWS skips frames, so it must never
+ * be reached: a slow socket is closed with 4001 and resumes instead.
+ */
+const BACKPRESSURE_HEADROOM_BYTES = BACKLOG_OVERSHOOT_BYTES + 256;
 const ASSET_CACHE = 'public, max-age=300';
 
 function serveAsset(asset: Asset) {
@@ -44,22 +49,30 @@ export async function startGateway(hub: Hub, options: GatewayOptions, logger: Lo
   const assets = loadAssets(options.demo);
   const handlers = socketHandlers(hub, options.socketSendBufferBytes, logger);
   const app = uWS.App();
+  const fanout = new TopicFanout(app);
 
   app.ws<SocketData>('/_ah/channel/ws', {
     maxPayloadLength: MAX_INCOMING_FRAME_BYTES,
     idleTimeout: options.socketIdleTimeoutSeconds,
     maxBackpressure: options.socketSendBufferBytes + BACKPRESSURE_HEADROOM_BYTES,
+    // Should the headroom ever fall short, uWS closes the socket (the client resumes) rather
+    // than skip a frame and leave it open.
+    closeOnBackpressureLimit: 1,
     sendPingsAutomatically: true,
     upgrade: handlers.handleUpgrade,
-    open: handlers.handleOpen,
+    open: (ws) => {
+      ws.getUserData().fanout = fanout;
+      handlers.handleOpen(ws);
+    },
     message: handlers.handleMessage,
-    close: handlers.handleClose,
+    close: (ws) => {
+      handlers.handleClose(ws);
+      ws.getUserData().writer?.socketClosed();
+    },
   });
 
   // Encoded once, then fanned out by uWS itself to every subscribed socket.
-  hub.setTopicPublisher((topic, _epoch, message) => {
-    app.publish(uwsTopic(topic), encodeTopicMessage(topic, message), false);
-  });
+  hub.setTopicPublisher((topic, _epoch, message) => fanout.publish(topic, encodeTopicMessage(topic, message)));
 
   app.get('/_ah/channel/jsapi', serveAsset(assets.jsapi));
   app.get('/_ah/channel/channeld.mjs', serveAsset(assets.module));

@@ -2,6 +2,8 @@ import type { Session } from '../core/session.js';
 import type { TokenCheck } from '../core/tokens.js';
 import type { StreamPosition, Topic } from '../core/types.js';
 import type { CloseCode } from './close-codes.js';
+import type { SocketWriter } from './socket-writer.js';
+import type { TopicFanout } from './topic-fanout.js';
 import type { WebSocket } from './uws.js';
 
 /** Per-socket state, carried by uWS as the socket's user data. */
@@ -14,6 +16,10 @@ export interface SocketData {
   awaitTopics: ((positions: ReadonlyMap<Topic, StreamPosition>) => void) | undefined;
   session: Session | undefined;
   closed: boolean;
+  /** The node's topic fan-out, set by the gateway before open, so the socket's writer can join it. */
+  fanout?: TopicFanout;
+  /** The socket's writer, so the gateway can take it out of the fan-out when the socket closes. */
+  writer?: SocketWriter;
 }
 
 /** Closes the socket with `close` unless it is closed already. */

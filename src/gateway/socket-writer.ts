@@ -1,21 +1,45 @@
+import { MAX_MESSAGE_BYTES } from '../core/limits.js';
 import { SessionEnd, type SessionSink } from '../core/session.js';
 import type { ChannelMessage, Epoch, Topic } from '../core/types.js';
-import { CLOSE_FOR_SESSION_END } from './close-codes.js';
+import { CLOSE_FOR_SESSION_END, CloseCode } from './close-codes.js';
 import { encodeMessage, encodeTopicLeft, encodeTopicMessage, encodeTopicWelcome, encodeWelcome } from './frames.js';
 import { endSocket, type SocketData } from './socket-data.js';
+import { TOPIC_CHECK_BYTES, uwsTopic, type TopicFanout, type TopicMember } from './topic-fanout.js';
 import type { WebSocket } from './uws.js';
 
 // uWS send() results.
 const DROPPED = 2;
-/** Our pub/sub namespace inside uWS, so later kinds of topics cannot collide with backend topics. */
-const UWS_TOPIC_PREFIX = 't:';
 
-export function uwsTopic(topic: Topic): string {
-  return UWS_TOPIC_PREFIX + topic;
-}
-
-/** Queued bytes (UTF-16 units, close enough) past which a socket's queue is sent at once. */
+/** Queued frames (UTF-16 units, close enough) past which a socket's queue is sent at once. */
 const FLUSH_EARLY_BYTES = 16 * 1024;
+
+/** The largest frame: a message's data JSON-escaped (a control character becomes \u00XX, 6 bytes), and the frame around it. */
+const MAX_FRAME_BYTES = 6 * MAX_MESSAGE_BYTES + 512;
+/** uWS holds up to this many topic frames per socket before writing them, each under UWS_HELD_FRAME_BYTES (larger ones it writes at once). */
+const UWS_HELD_FRAMES = 32;
+const UWS_HELD_FRAME_BYTES = 16 * 1024;
+
+/**
+ * How far past its cap a socket's backlog can grow before a writer or the topic fan-out sees it:
+ * a channel batch (FLUSH_EARLY_BYTES of UTF-16 units, up to 3 bytes each, and the frame that
+ * crossed it), the topic frames published since the fan-out last looked (TOPIC_CHECK_BYTES, or one
+ * larger frame) and the topic frames uWS still holds for the socket. uWS's own limit must sit at
+ * least this far (and a close frame) above the cap, so it never has to skip a frame: a slow socket
+ * is closed with 4001 and resumes from history, whatever kind of frame filled it.
+ */
+export const BACKLOG_OVERSHOOT_BYTES =
+  3 * FLUSH_EARLY_BYTES + MAX_FRAME_BYTES + Math.max(TOPIC_CHECK_BYTES, MAX_FRAME_BYTES) + UWS_HELD_FRAMES * UWS_HELD_FRAME_BYTES;
+
+/**
+ * The pinned uWS build writes frames of 16 KiB or more to a socket that is not a pub/sub
+ * subscriber straight to the kernel, and when that write finds the kernel buffer full it keeps the
+ * frame's header but loses its payload: the stream is corrupt from there (the client fails the
+ * socket with 1006 after a garbled frame). Subscribers take uWS's ordinary buffered path, so a
+ * socket is made one (of this topic, never published to) before its first frame that may be that
+ * large. UTF-16 units × 3 bounds the UTF-8 size.
+ */
+const SUBSCRIBER_TOPIC = 'w:';
+const UWS_LONG_FRAME_UNITS = Math.floor((16 * 1024) / 3);
 
 /**
  * Sends queued frames once per event-loop turn. A turn of gRPC calls often carries several
@@ -42,14 +66,24 @@ export class FlushQueue {
 }
 
 /**
- * The core's view of one socket. A class rather than closures: its methods live on the prototype,
- * so an idle socket costs one small object.
+ * The core's view of one socket, and its slow-consumer policy: every frame it sends, and every
+ * topic frame uWS fans out to it, counts against the socket's cap; over it the socket gets nothing
+ * more and is ended as a slow consumer (4001), so the client resumes from history rather than
+ * miss a frame. A class rather than closures: its methods live on the prototype, so an idle
+ * socket costs one small object.
  */
-export class SocketWriter implements SessionSink {
+export class SocketWriter implements SessionSink, TopicMember {
   private readonly data: SocketData;
-  /** Frames not yet handed to uWS, in order, and their UTF-8 size (counted against the cap). */
+  private readonly fanout: TopicFanout | undefined;
+  /** Frames not yet handed to uWS, in order, and their size (counted against the cap). */
   private queue: string[] | undefined;
   private queuedBytes = 0;
+  /** Over its cap: nothing more is sent, and the session is being ended as a slow consumer. */
+  private overflowed = false;
+  /** Subscribed to SUBSCRIBER_TOPIC. */
+  private subscriber = false;
+  /** Topics it receives through the fan-out. */
+  private topics: Set<Topic> | undefined;
 
   constructor(
     private readonly ws: WebSocket<SocketData>,
@@ -57,15 +91,22 @@ export class SocketWriter implements SessionSink {
     private readonly flushes: FlushQueue,
   ) {
     this.data = ws.getUserData();
+    this.fanout = this.data.fanout;
+    this.data.writer = this;
   }
 
-  /** Hands the queue to uWS in one corked write; false when a send was dropped or the socket is over its cap. */
+  /** Hands the queue to uWS in one corked write; false when the socket is over its cap. */
   private flushNow(): boolean {
     const frames = this.queue;
     this.queue = undefined;
     this.queuedBytes = 0;
+    if (this.overflowed) return false;
     if (frames === undefined || this.data.closed) return true;
     const ws = this.ws;
+    if (!this.subscriber && frames.some((frame) => frame.length >= UWS_LONG_FRAME_UNITS)) {
+      this.subscriber = true;
+      ws.subscribe(SUBSCRIBER_TOPIC);
+    }
     let dropped = false;
     ws.cork(() => {
       for (const frame of frames) {
@@ -76,13 +117,44 @@ export class SocketWriter implements SessionSink {
         }
       }
     });
-    // Our cap sits below uWS's maxBackpressure, so the 4001 close frame still fits behind the data.
-    return !dropped && ws.getBufferedAmount() <= this.sendBufferBytes;
+    if (dropped || ws.getBufferedAmount() > this.sendBufferBytes) {
+      this.overflow();
+      return false;
+    }
+    return true;
   }
 
-  /** The end-of-turn flush. The cap is checked as frames are queued, so this only trips if uWS still dropped one. */
+  /** The end-of-turn flush, and where an overflow found outside a core call ends the session. */
   flush(): void {
-    if (!this.flushNow()) this.data.session?.end(SessionEnd.SlowConsumer);
+    if (this.flushNow() || this.data.closed) return;
+    const session = this.data.session;
+    if (session !== undefined) session.end(SessionEnd.SlowConsumer);
+    else endSocket(this.ws, CloseCode.SlowConsumer);
+  }
+
+  /**
+   * Over the cap: stop everything at once, so no frame can follow a gap. Queued frames are
+   * dropped (the resume fetches them) and the socket leaves the fan-out, which also keeps uWS's
+   * backlog low enough for the close frame. The session is ended at the end of the turn, outside
+   * whatever core or uWS call found the overflow.
+   */
+  private overflow(): void {
+    if (this.overflowed) return;
+    this.overflowed = true;
+    this.queue = undefined;
+    this.queuedBytes = 0;
+    for (const topic of this.topics ?? []) {
+      this.ws.unsubscribe(uwsTopic(topic));
+      this.fanout?.leave(topic, this);
+    }
+    this.topics = undefined;
+    this.flushes.add(this);
+  }
+
+  /** The fan-out's look at this socket: what it has not taken yet, against the cap. */
+  checkBacklog(): void {
+    if (this.overflowed || this.data.closed) return;
+    if (this.ws.getBufferedAmount() > this.sendBufferBytes) this.overflow();
   }
 
   /**
@@ -93,13 +165,16 @@ export class SocketWriter implements SessionSink {
    */
   private enqueue(frame: string): boolean {
     if (this.data.closed) return true;
+    if (this.overflowed) return false;
     if (this.queue === undefined) {
       this.queue = [frame];
       this.flushes.add(this);
     } else this.queue.push(frame);
     this.queuedBytes += frame.length;
     if (this.queuedBytes >= FLUSH_EARLY_BYTES) return this.flushNow();
-    return this.ws.getBufferedAmount() <= this.sendBufferBytes;
+    if (this.ws.getBufferedAmount() <= this.sendBufferBytes) return true;
+    this.overflow();
+    return false;
   }
 
   /**
@@ -107,9 +182,7 @@ export class SocketWriter implements SessionSink {
    * straight to uWS, and a topic's welcome and catch-up must keep their place among those.
    */
   private sendNow(frame: string): boolean {
-    if (this.data.closed) return true;
-    this.enqueue(frame);
-    return this.flushNow();
+    return this.enqueue(frame) && this.flushNow();
   }
 
   welcome(epoch: Epoch, seq: number, recovered: boolean): void {
@@ -121,19 +194,24 @@ export class SocketWriter implements SessionSink {
   }
 
   close(reason: SessionEnd): void {
-    // What was queued before the close goes out before the close frame.
+    // What was queued before the close goes out before the close frame (unless it overflowed).
     this.flushNow();
     endSocket(this.ws, CLOSE_FOR_SESSION_END[reason]);
   }
 
   subscribe(topic: Topic): void {
-    if (!this.data.closed) this.ws.subscribe(uwsTopic(topic));
+    if (this.data.closed || this.overflowed) return;
+    this.ws.subscribe(uwsTopic(topic));
+    (this.topics ??= new Set()).add(topic);
+    this.fanout?.join(topic, this);
   }
 
   unsubscribe(topic: Topic): void {
-    if (this.data.closed) return;
+    if (this.data.closed || this.overflowed) return;
     this.flushNow();
     this.ws.unsubscribe(uwsTopic(topic));
+    this.topics?.delete(topic);
+    this.fanout?.leave(topic, this);
     this.sendNow(encodeTopicLeft(topic));
   }
 
@@ -143,5 +221,11 @@ export class SocketWriter implements SessionSink {
 
   topicMessage(topic: Topic, message: ChannelMessage): boolean {
     return this.sendNow(encodeTopicMessage(topic, message));
+  }
+
+  /** The transport saw the socket close: uWS dropped its subscriptions, the fan-out forgets it. */
+  socketClosed(): void {
+    for (const topic of this.topics ?? []) this.fanout?.leave(topic, this);
+    this.topics = undefined;
   }
 }
