@@ -47,10 +47,16 @@ const pause = (ms: number): Promise<void> => new Promise((resolve) => setTimeout
 
 /** Resolves true once `predicate` holds on `socket`, false if it has not within `timeoutMs`. */
 function within(socket: RawSocket, predicate: () => boolean, timeoutMs: number): Promise<boolean> {
-  return socket.until(predicate, 'condition', timeoutMs).then(
+  // Our own deadline too: RawSocket.until can miss its own when its timer fires a hair early.
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<boolean>((resolve) => {
+    timer = setTimeout(() => resolve(predicate()), timeoutMs + 50);
+  });
+  const met = socket.until(predicate, 'condition', timeoutMs).then(
     () => true,
     () => false,
   );
+  return Promise.race([met, deadline]).finally(() => clearTimeout(timer));
 }
 
 /**
@@ -298,7 +304,7 @@ raceTest('races - Subscribe then Unsubscribe on a live socket: after [6] no topi
   });
 });
 
-raceTest('races - Unsubscribe then Subscribe on a live member socket: it ends welcomed again after its last [6] and receives the topic', async (t) => {
+raceTest('races - Unsubscribe then Subscribe on a live member socket: it ends welcomed again after its last [6], receives the topic, and nothing sent while it was out', async (t) => {
   const { a, b } = t.context;
   await loop(t, 'Unsubscribe then Subscribe', 31_000, async (run, trace) => {
     const id = unique('unsub-sub');
@@ -312,9 +318,12 @@ raceTest('races - Unsubscribe then Subscribe on a live member socket: it ends we
         return `no topic welcome at open: ${socket.closeCode} ${socket.closeReason}; frames ${show(socket.frames)}`;
       }
       const gap = TOGGLE_GAPS_MS[run % TOGGLE_GAPS_MS.length]!;
+      // Every other pair of runs broadcasts while the client id is out: that one must not reach it.
+      const meanwhile = Math.floor(run / 2) % 2 === 1;
       trace.push('unsubscribe');
       await caller.rpc.unsubscribe({ clientIds: [id], topic });
       if (gap > 0) await pause(gap);
+      const outside = meanwhile ? await caller.rpc.broadcast({ message: 'while out', clientIds: [], topics: [topic] }) : undefined;
       trace.push('subscribe');
       await caller.rpc.subscribe({ clientIds: [id], topic });
       trace.push('awaiting the rejoin');
@@ -336,7 +345,9 @@ raceTest('races - Unsubscribe then Subscribe on a live member socket: it ends we
       if (topicStanding(socket.frames, topic) !== 'member') problems.push('told it is not a member at the end');
       if (sent.topics[0]?.members !== 1) problems.push(`Broadcast saw ${sent.topics[0]?.members} members`);
       if (!receives || socket.closeCode !== undefined) problems.push(`the broadcast (seq ${seq}) did not arrive`);
-      return problems.length === 0 ? undefined : `gap ${gap} ms, via ${caller === a ? 'the socket\'s node' : 'another node'}: ${problems.join('; ')}; topic frames ${show(topicTrail(socket.frames, topic))}`;
+      if (outside !== undefined && outside.topics[0]?.members !== 0) problems.push(`Broadcast while out saw ${outside.topics[0]?.members} members`);
+      if (socket.topicMessages(topic).some((m) => m.data === 'while out')) problems.push('the broadcast sent while out of the topic reached it');
+      return problems.length === 0 ? undefined : `gap ${gap} ms${meanwhile ? ', a broadcast while out' : ''}, via ${caller === a ? 'the socket\'s node' : 'another node'}: ${problems.join('; ')}; topic frames ${show(topicTrail(socket.frames, topic))}`;
     } finally {
       await shut(socket);
     }
