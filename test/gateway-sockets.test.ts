@@ -113,9 +113,9 @@ test.serial('sockets - a socket that does not read is closed with 4001 once over
   t.true(slowClosed, 'the server should close the socket as a slow consumer');
   socketStream.resume();
   const closed = await socket.closed;
-  // The 4001 close frame sits behind ~100 KiB of unread data; on rare runs the TCP connection is
-  // torn down before the client reads it (1006). Either way the client reconnects and resumes.
-  if (closed.code !== 1006) t.deepEqual(closed, { code: 4001, reason: 'Slow+consumer.' });
+  // The 4001 close frame waits behind the unread data and must survive it (the pinned uWS build
+  // once lost large frames' payloads on EAGAIN, which showed here as a 1006; see socket-writer.ts).
+  t.deepEqual(closed, { code: 4001, reason: 'Slow+consumer.' });
   const got = socket.messages.length;
   const again = new RawSocket(ts.wsUrl, token, { resume: { epoch, seq: socket.messages.at(-1)?.seq ?? 0 } });
   await again.until(() => again.welcome !== undefined, 'welcome');
