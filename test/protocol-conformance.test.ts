@@ -122,8 +122,6 @@ class Sockets {
 
 interface Case {
   readonly name: string;
-  /** Set while a known defect makes the case fail: it then runs as test.failing, and says why. */
-  readonly failsToday?: string;
   run(t: ExecutionContext, target: Target, sockets: Sockets): Promise<void>;
 }
 
@@ -620,7 +618,6 @@ const CASES: readonly Case[] = [
   },
   {
     name: '4001 - topic frames: a socket that does not read is closed with 4001 Slow+consumer. and resumes its topic without loss',
-    failsToday: 'issue 8 defect 5: topic frames go out through uWS publish, which skips a socket over maxBackpressure without closing it',
     async run(t, { ts }, sockets) {
       const id = unique('slow-topic');
       const topic = unique('firehose');
@@ -662,9 +659,7 @@ for (const engine of ['memory', 'redis'] as const) {
       continue;
     }
     // Serial: cases share a server and its clock, and some move the clock.
-    const register = c.failsToday === undefined ? test.serial : test.serial.failing;
-    register(title, async (t) => {
-      if (c.failsToday !== undefined) t.log(`expected to fail until fixed: ${c.failsToday}`);
+    test.serial(title, async (t) => {
       const target = t.context.targets.get(engine)!;
       const sockets = new Sockets(target.ts);
       try {
