@@ -18,7 +18,7 @@ function displayHost(host: string): string {
 /** The one line for humans: where to go. */
 function readyLine(server: RunningServer, config: Readonly<Config>): string {
   const tls = config.grpcTlsCert === '' ? '' : config.grpcTlsClientCa === '' ? ' (TLS)' : ' (mutual TLS)';
-  const parts = [`gRPC ${displayHost(config.grpcHost)}:${server.grpcPort}${tls}`, `http://${displayHost(config.httpHost)}:${server.httpPort}/${config.demo ? ' (demo)' : ''}`];
+  const parts = [`gRPC ${displayHost(config.grpcHost)}:${server.grpcPort}${tls}`, `${config.httpTlsCert === '' ? 'http' : 'https'}://${displayHost(config.httpHost)}:${server.httpPort}/${config.demo ? ' (demo)' : ''}`];
   if (server.metricsPort !== undefined) parts.push(`probes http://${displayHost(config.metricsHost)}:${server.metricsPort}/readyz`);
   return `channeld ready — ${parts.join(' · ')}\n`;
 }

@@ -49,6 +49,22 @@ export interface Config {
   presenceWatcherQueue: number;
   /** Serve the demo page and its token-minting endpoint. Never with API keys. @default false */
   demo: boolean;
+  /** Let the demo's endpoints answer requests from beyond this machine. @default false */
+  demoPublic: boolean;
+  /** PEM certificate chain file: serve HTTPS and wss:// on the HTTP port. @default '' (plain HTTP) */
+  httpTlsCert: string;
+  /** PEM private key file of httpTlsCert. @default '' */
+  httpTlsKey: string;
+  /** permessage-deflate for channel and topic frames. @default 'off' */
+  compression: 'off' | 'shared' | 'dedicated';
+  /** Sockets this node holds at most; past it upgrades get 503. @default 0 (no limit) */
+  maxSockets: number;
+  /** WebSocket upgrades per second one IP address may make on average; past it 429. @default 0 (no limit) */
+  upgradeRatePerIp: number;
+  /** Upgrades one IP address may make at once on top of the rate. @default 50 */
+  upgradeBurstPerIp: number;
+  /** Origins whose pages may open sockets; empty: any origin. @default none */
+  allowedOrigins: string[];
   /** Serve Prometheus metrics at /metrics (on the HTTP port, or on metricsPort). @default true */
   metrics: boolean;
   /** A listener of its own for /metrics, /healthz and /readyz (HTTP/1.0 and 1.1); -1: none, they are on the HTTP port. @default -1 */
@@ -97,6 +113,14 @@ export const DEFAULT_CONFIG: Readonly<Config> = {
   presenceHistorySize: 10_000,
   presenceWatcherQueue: 10_000,
   demo: false,
+  demoPublic: false,
+  httpTlsCert: '',
+  httpTlsKey: '',
+  compression: 'off',
+  maxSockets: 0,
+  upgradeRatePerIp: 0,
+  upgradeBurstPerIp: 50,
+  allowedOrigins: [],
   metrics: true,
   metricsPort: -1,
   metricsHost: '0.0.0.0',
@@ -148,6 +172,14 @@ export const SETTINGS: readonly Setting[] = [
   { key: 'presenceHistorySize', flag: 'presence-history-size', env: 'CHANNELD_PRESENCE_HISTORY_SIZE', kind: 'int', min: 1, max: 10_000_000, help: 'presence changes kept for WatchPresence resume' },
   { key: 'presenceWatcherQueue', flag: 'presence-watcher-queue', env: 'CHANNELD_PRESENCE_WATCHER_QUEUE', kind: 'int', min: 1, max: 10_000_000, help: 'presence events a slow watcher may lag before it is cut off' },
   { key: 'demo', flag: 'demo', env: 'CHANNELD_DEMO', kind: 'bool', help: 'serve the demo page at / and its token-minting endpoint (off whenever API keys are set)' },
+  { key: 'demoPublic', flag: 'demo-public', env: 'CHANNELD_DEMO_PUBLIC', kind: 'bool', help: "let the demo's token-minting endpoints answer requests from beyond this machine (anyone who reaches the port can then mint tokens)" },
+  { key: 'httpTlsCert', flag: 'http-tls-cert', env: 'CHANNELD_HTTP_TLS_CERT', kind: 'string', help: 'PEM certificate chain file: serve HTTPS and wss:// on the HTTP port (needs --http-tls-key); empty: plain HTTP' },
+  { key: 'httpTlsKey', flag: 'http-tls-key', env: 'CHANNELD_HTTP_TLS_KEY', kind: 'string', help: 'PEM private key file of --http-tls-cert' },
+  { key: 'compression', flag: 'compression', env: 'CHANNELD_COMPRESSION', kind: 'string', choices: ['off', 'shared', 'dedicated'], help: 'permessage-deflate for channel and topic frames: off, shared (one compressor for all sockets, little memory) or dedicated (one per socket: better ratio, more memory per socket)' },
+  { key: 'maxSockets', flag: 'max-sockets', env: 'CHANNELD_MAX_SOCKETS', kind: 'int', min: 0, max: 100_000_000, help: 'sockets this node holds at most; past it WebSocket upgrades get 503 (clients retry, elsewhere); 0: no limit' },
+  { key: 'upgradeRatePerIp', flag: 'upgrade-rate-per-ip', env: 'CHANNELD_UPGRADE_RATE_PER_IP', kind: 'int', min: 0, max: 1_000_000, help: 'WebSocket upgrades per second one IP address may make on average (past it: 429); 0: no limit' },
+  { key: 'upgradeBurstPerIp', flag: 'upgrade-burst-per-ip', env: 'CHANNELD_UPGRADE_BURST_PER_IP', kind: 'int', min: 1, max: 1_000_000, help: 'upgrades one IP address may make at once on top of --upgrade-rate-per-ip' },
+  { key: 'allowedOrigins', flag: 'allowed-origin', env: 'CHANNELD_ALLOWED_ORIGINS', kind: 'list', help: 'an origin (scheme://host[:port]) whose pages may open sockets (repeatable; env: comma-separated); none: any origin, as on App Engine' },
   { key: 'metrics', flag: 'metrics', env: 'CHANNELD_METRICS', kind: 'bool', help: 'serve Prometheus metrics at /metrics (on the HTTP port, or on --metrics-port); --no-metrics: off' },
   { key: 'metricsPort', flag: 'metrics-port', env: 'CHANNELD_METRICS_PORT', kind: 'int', min: -1, max: 65_535, help: 'a listener of its own for /metrics, /healthz and /readyz that speaks HTTP/1.0 and 1.1 (for load balancers); /metrics then leaves the HTTP port; -1: none; 0: any free port' },
   { key: 'metricsHost', flag: 'metrics-host', env: 'CHANNELD_METRICS_HOST', kind: 'string', help: 'listen address of --metrics-port' },
@@ -208,7 +240,7 @@ function assign(config: Config, setting: Setting, value: string | number | boole
 
 /** Builds the config from defaults, then the environment, then flags; rejects unknown or bad values. */
 export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): { config: Config; help: boolean; version: boolean } {
-  const config: Config = { ...DEFAULT_CONFIG, tokenSecrets: [], apiKeys: [], redisSentinels: [], redisClusterNodes: [] };
+  const config: Config = { ...DEFAULT_CONFIG, tokenSecrets: [], apiKeys: [], redisSentinels: [], redisClusterNodes: [], allowedOrigins: [] };
   for (const setting of SETTINGS) {
     const raw = env[setting.env];
     if (raw === undefined || raw === '') continue;
@@ -247,6 +279,24 @@ export function validate(config: Config): void {
   }
   validatePresenceWebhook(config);
   validateGrpcTls(config);
+  validateHttp(config);
+}
+
+function validateHttp(config: Config): void {
+  if ((config.httpTlsCert === '') !== (config.httpTlsKey === '')) {
+    throw new ConfigError('--http-tls-cert and --http-tls-key go together: give both or neither');
+  }
+  for (const origin of config.allowedOrigins) {
+    let url: URL | undefined;
+    try {
+      url = new URL(origin);
+    } catch {
+      url = undefined;
+    }
+    if (url === undefined || url.origin === 'null' || url.origin !== origin.replace(/\/+$/, '').toLowerCase()) {
+      throw new ConfigError(`allowed origin "${origin}" is not an origin; write scheme://host[:port], e.g. https://app.example.com`);
+    }
+  }
 }
 
 function validateGrpcTls(config: Config): void {

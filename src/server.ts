@@ -85,7 +85,12 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
       '!!! gRPC listens beyond loopback WITHOUT API keys: anyone who reaches it can mint tokens and send messages. Set --api-key. !!!',
     );
   }
-  if (config.demo && !isLoopback(config.httpHost)) {
+  if (config.demo && config.demoPublic) {
+    log.warn(
+      { httpHost: config.httpHost },
+      '!!! --demo-public: ANYONE who reaches the HTTP port can mint tokens and send messages through the demo; never in production !!!',
+    );
+  } else if (config.demo && !isLoopback(config.httpHost)) {
     log.warn(
       { httpHost: config.httpHost },
       '!!! the demo page is reachable beyond loopback: its token-minting endpoints answer requests from this machine only, and only from the demo page itself; do not run --demo in production !!!',
@@ -120,10 +125,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   // Its own listener starts first, so /readyz answers 503 while the rest starts.
   const opsListener =
     config.metricsPort < 0 ? undefined : await startOpsListener(config.metricsHost, config.metricsPort, new OpsAnswers(readiness, metrics), logger);
-  // For the HTTP port (wired in the gateway once its owner's slow-consumer work has landed).
   const httpOps = new OpsAnswers(readiness, opsListener === undefined ? metrics : undefined);
-  void httpOps;
-  void gatewayCounters;
 
   let grpc: GrpcEndpoint | undefined;
   let gateway: Gateway;
@@ -168,6 +170,17 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
         socketSendBufferBytes: config.socketSendBufferBytes,
         socketIdleTimeoutSeconds: config.socketIdleTimeoutSeconds,
         demo: config.demo,
+        demoPublic: config.demoPublic,
+        tls: config.httpTlsCert === '' ? undefined : { certFile: config.httpTlsCert, keyFile: config.httpTlsKey },
+        compression: config.compression,
+        limits: {
+          maxSockets: config.maxSockets,
+          upgradesPerIpPerSecond: config.upgradeRatePerIp,
+          upgradeBurstPerIp: config.upgradeBurstPerIp,
+          allowedOrigins: config.allowedOrigins,
+        },
+        ops: httpOps,
+        counters: gatewayCounters,
       },
       logger,
     );

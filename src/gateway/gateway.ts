@@ -1,13 +1,18 @@
 import type { Logger } from 'pino';
 import type { Hub } from '../core/hub.js';
+import { GatewayCounters } from '../metrics/counters.js';
+import type { OpsAnswers } from '../metrics/probes.js';
+import { compressionOption, createApp, listenExclusive, type Compression, type HttpTls } from './app.js';
 import { loadAssets, type Asset } from './assets.js';
 import { mountDemo } from './demo.js';
 import { reply } from './http.js';
 import { encodeTopicMessage } from './frames.js';
+import { mountOpsRoutes } from './ops-routes.js';
 import type { SocketData } from './socket-data.js';
 import { socketHandlers } from './socket-handlers.js';
 import { BACKLOG_OVERSHOOT_BYTES } from './socket-writer.js';
 import { TopicFanout } from './topic-fanout.js';
+import { limitUpgrades, UpgradeLimits, type UpgradeLimitOptions } from './upgrade-limits.js';
 import { uWS, type HttpRequest, type HttpResponse, type us_listen_socket } from './uws.js';
 
 export interface GatewayOptions {
@@ -16,6 +21,15 @@ export interface GatewayOptions {
   readonly socketSendBufferBytes: number;
   readonly socketIdleTimeoutSeconds: number;
   readonly demo: boolean;
+  /** Let the demo's endpoints answer requests from beyond this machine. */
+  readonly demoPublic?: boolean;
+  /** HTTPS and wss:// on the HTTP port. */
+  readonly tls?: HttpTls | undefined;
+  readonly compression?: Compression;
+  readonly limits?: UpgradeLimitOptions;
+  /** /healthz, /readyz and /metrics answers for this port. */
+  readonly ops?: OpsAnswers;
+  readonly counters?: GatewayCounters;
 }
 
 export interface Gateway {
@@ -48,8 +62,11 @@ export async function startGateway(hub: Hub, options: GatewayOptions, logger: Lo
   const log = logger.child({ mod: 'gateway' });
   const assets = loadAssets(options.demo);
   const handlers = socketHandlers(hub, options.socketSendBufferBytes, logger);
-  const app = uWS.App();
-  const fanout = new TopicFanout(app);
+  const app = createApp(options.tls);
+  const counters = options.counters ?? new GatewayCounters();
+  const compress = (options.compression ?? 'off') !== 'off';
+  const fanout = new TopicFanout(app, counters, compress);
+  const limits = new UpgradeLimits(options.limits ?? { maxSockets: 0, upgradesPerIpPerSecond: 0, upgradeBurstPerIp: 1, allowedOrigins: [] });
 
   app.ws<SocketData>('/_ah/channel/ws', {
     maxPayloadLength: MAX_INCOMING_FRAME_BYTES,
@@ -59,13 +76,19 @@ export async function startGateway(hub: Hub, options: GatewayOptions, logger: Lo
     // than skip a frame and leave it open.
     closeOnBackpressureLimit: 1,
     sendPingsAutomatically: true,
-    upgrade: handlers.handleUpgrade,
+    compression: compressionOption(options.compression ?? 'off'),
+    upgrade: limitUpgrades(limits, counters, handlers.handleUpgrade),
     open: (ws) => {
-      ws.getUserData().fanout = fanout;
+      const data = ws.getUserData();
+      data.fanout = fanout;
+      data.counters = counters;
+      data.compress = compress;
+      counters.socketOpened();
       handlers.handleOpen(ws);
     },
     message: handlers.handleMessage,
-    close: (ws) => {
+    close: (ws, code) => {
+      counters.socketClosed(code);
       handlers.handleClose(ws);
       ws.getUserData().writer?.socketClosed();
     },
@@ -76,23 +99,26 @@ export async function startGateway(hub: Hub, options: GatewayOptions, logger: Lo
 
   app.get('/_ah/channel/jsapi', serveAsset(assets.jsapi));
   app.get('/_ah/channel/channeld.mjs', serveAsset(assets.module));
-  app.get('/healthz', (res) => reply(res).send('200 OK', 'text/plain', 'ok\n'));
+  if (options.ops !== undefined) mountOpsRoutes(app, options.ops);
+  else app.get('/healthz', (res) => reply(res).send('200 OK', 'text/plain', 'ok\n'));
   let demo: { endStreams(): void } | undefined;
   if (assets.demoPage !== undefined) {
     app.get('/', serveAsset(assets.demoPage));
-    demo = mountDemo(app, hub, logger);
+    demo = mountDemo(app, hub, logger, { allowRemote: options.demoPublic === true, scheme: options.tls === undefined ? 'http' : 'https' });
   } else {
     app.get('/', (res) => reply(res).send('200 OK', 'text/plain', 'channeld: browsers load /_ah/channel/jsapi\n'));
   }
   app.any('/*', (res) => reply(res).send('404 Not Found', 'text/plain', 'not found\n'));
 
-  const listenSocket = await new Promise<us_listen_socket>((resolve, reject) =>
-    app.listen(options.host, options.port, (socket) =>
-      socket ? resolve(socket) : reject(new Error(`cannot listen for HTTP on ${options.host}:${options.port}`)),
-    ),
-  );
+  let listenSocket: us_listen_socket;
+  try {
+    listenSocket = await listenExclusive(app, options.host, options.port);
+  } catch (err) {
+    limits.stop();
+    throw err;
+  }
   const port = uWS.us_socket_local_port(listenSocket);
-  log.info({ host: options.host, port }, 'HTTP/WebSocket listening');
+  log.info({ host: options.host, port, tls: options.tls !== undefined, compression: options.compression ?? 'off' }, 'HTTP/WebSocket listening');
   let listening = true;
   return {
     port,
@@ -100,6 +126,7 @@ export async function startGateway(hub: Hub, options: GatewayOptions, logger: Lo
       if (!listening) return;
       listening = false;
       uWS.us_listen_socket_close(listenSocket);
+      limits.stop();
       demo?.endStreams();
     },
   };

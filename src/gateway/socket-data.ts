@@ -1,4 +1,5 @@
 import type { Session } from '../core/session.js';
+import type { GatewayCounters } from '../metrics/counters.js';
 import type { TokenCheck } from '../core/tokens.js';
 import type { StreamPosition, Topic } from '../core/types.js';
 import type { CloseCode } from './close-codes.js';
@@ -20,6 +21,10 @@ export interface SocketData {
   fanout?: TopicFanout;
   /** The socket's writer, so the gateway can take it out of the fan-out when the socket closes. */
   writer?: SocketWriter;
+  /** Where the writer counts frames and bytes (metrics), set by the gateway before open. */
+  counters?: GatewayCounters;
+  /** Send frames compressed (permessage-deflate, when the client negotiated it). */
+  compress?: boolean;
 }
 
 /** Closes the socket with `close` unless it is closed already. */

@@ -1,6 +1,7 @@
 import { MAX_MESSAGE_BYTES } from '../core/limits.js';
 import { SessionEnd, type SessionSink } from '../core/session.js';
 import type { ChannelMessage, Epoch, Topic } from '../core/types.js';
+import { GatewayCounters } from '../metrics/counters.js';
 import { CLOSE_FOR_SESSION_END, CloseCode } from './close-codes.js';
 import { encodeMessage, encodeTopicLeft, encodeTopicMessage, encodeTopicWelcome, encodeWelcome } from './frames.js';
 import { endSocket, type SocketData } from './socket-data.js';
@@ -9,6 +10,9 @@ import type { WebSocket } from './uws.js';
 
 // uWS send() results.
 const DROPPED = 2;
+
+/** For a writer whose gateway counts nothing (tests that build one by hand). */
+const UNCOUNTED = new GatewayCounters();
 
 /** Queued frames (UTF-16 units, close enough) past which a socket's queue is sent at once. */
 const FLUSH_EARLY_BYTES = 16 * 1024;
@@ -84,6 +88,8 @@ export class SocketWriter implements SessionSink, TopicMember {
   private subscriber = false;
   /** Topics it receives through the fan-out. */
   private topics: Set<Topic> | undefined;
+  private readonly counters: GatewayCounters;
+  private readonly compress: boolean;
 
   constructor(
     private readonly ws: WebSocket<SocketData>,
@@ -93,6 +99,8 @@ export class SocketWriter implements SessionSink, TopicMember {
     this.data = ws.getUserData();
     this.fanout = this.data.fanout;
     this.data.writer = this;
+    this.counters = this.data.counters ?? UNCOUNTED;
+    this.compress = this.data.compress === true;
   }
 
   /** Hands the queue to uWS in one corked write; false when the socket is over its cap. */
@@ -108,13 +116,15 @@ export class SocketWriter implements SessionSink, TopicMember {
       ws.subscribe(SUBSCRIBER_TOPIC);
     }
     let dropped = false;
+    const counters = this.counters;
     ws.cork(() => {
       for (const frame of frames) {
         // Never send past a dropped frame: the socket would see a gap instead of being closed.
-        if (ws.send(frame, false) === DROPPED) {
+        if (ws.send(frame, false, this.compress) === DROPPED) {
           dropped = true;
           return;
         }
+        counters.bytesSent += Buffer.byteLength(frame);
       }
     });
     if (dropped || ws.getBufferedAmount() > this.sendBufferBytes) {
@@ -186,10 +196,12 @@ export class SocketWriter implements SessionSink, TopicMember {
   }
 
   welcome(epoch: Epoch, seq: number, recovered: boolean): void {
+    this.counters.framesControl++;
     this.enqueue(encodeWelcome(epoch, seq, recovered));
   }
 
   message(message: ChannelMessage): boolean {
+    this.counters.framesChannel++;
     return this.enqueue(encodeMessage(message));
   }
 
@@ -212,14 +224,17 @@ export class SocketWriter implements SessionSink, TopicMember {
     this.ws.unsubscribe(uwsTopic(topic));
     this.topics?.delete(topic);
     this.fanout?.leave(topic, this);
+    this.counters.framesControl++;
     this.sendNow(encodeTopicLeft(topic));
   }
 
   topicWelcome(topic: Topic, epoch: Epoch, seq: number, recovered: boolean): void {
+    this.counters.framesControl++;
     this.sendNow(encodeTopicWelcome(topic, epoch, seq, recovered));
   }
 
   topicMessage(topic: Topic, message: ChannelMessage): boolean {
+    this.counters.framesTopic++;
     return this.sendNow(encodeTopicMessage(topic, message));
   }
 

@@ -1,4 +1,5 @@
 import type { Topic } from '../core/types.js';
+import { GatewayCounters } from '../metrics/counters.js';
 import type { TemplatedApp } from './uws.js';
 
 /** Our pub/sub namespace inside uWS, so later kinds of topics cannot collide with backend topics. */
@@ -36,7 +37,13 @@ export class TopicFanout {
   private readonly published = new Set<Topic>();
   private publishedBytes = 0;
 
-  constructor(private readonly app: TemplatedApp) {}
+  constructor(
+    private readonly app: TemplatedApp,
+    /** Where each fan-out copy is counted (metrics). */
+    private readonly counters: GatewayCounters = new GatewayCounters(),
+    /** Send compressed to sockets that negotiated permessage-deflate. */
+    private readonly compress = false,
+  ) {}
 
   join(topic: Topic, member: TopicMember): void {
     let members = this.members.get(topic);
@@ -59,7 +66,10 @@ export class TopicFanout {
     if (this.publishedBytes + bytes > TOPIC_CHECK_BYTES) this.checkBacklogs();
     this.publishedBytes += bytes;
     this.published.add(topic);
-    this.app.publish(uwsTopic(topic), frame, false);
+    const copies = this.members.get(topic)?.size ?? 0;
+    this.counters.framesTopic += copies;
+    this.counters.bytesSent += copies * bytes;
+    this.app.publish(uwsTopic(topic), frame, false, this.compress);
   }
 
   private checkBacklogs(): void {

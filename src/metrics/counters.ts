@@ -7,6 +7,8 @@
 /** What the gateway did with sockets and frames. */
 export class GatewayCounters {
   socketOpens = 0;
+  /** Sockets open now: opened and not yet closed. */
+  socketsOpen = 0;
   /** Closes by WebSocket close code (1000, 1001, 1006, 4001, 4500, …). */
   readonly socketCloses: Record<number, number> = {};
   framesChannel = 0;
@@ -18,15 +20,14 @@ export class GatewayCounters {
   upgradesRefusedRate = 0;
   upgradesRefusedOrigin = 0;
 
-  socketClosed(code: number): void {
-    this.socketCloses[code] = (this.socketCloses[code] ?? 0) + 1;
+  socketOpened(): void {
+    this.socketOpens++;
+    this.socketsOpen++;
   }
 
-  /** Sockets open now: opened and not yet closed. */
-  get socketsOpen(): number {
-    let closed = 0;
-    for (const n of Object.values(this.socketCloses)) closed += n;
-    return this.socketOpens - closed;
+  socketClosed(code: number): void {
+    this.socketsOpen--;
+    this.socketCloses[code] = (this.socketCloses[code] ?? 0) + 1;
   }
 }
 

@@ -144,6 +144,18 @@ export function createMetrics(sources: MetricSources): Metrics {
     },
   });
   new Counter({
+    name: 'channeld_upgrades_refused_total',
+    help: 'WebSocket upgrades refused by an operator limit, by reason: max_sockets (503), rate (429, per IP), origin (403).',
+    labelNames: ['reason'],
+    registers,
+    collect() {
+      this.reset();
+      this.inc({ reason: 'max_sockets' }, gateway.upgradesRefusedMaxSockets);
+      this.inc({ reason: 'rate' }, gateway.upgradesRefusedRate);
+      this.inc({ reason: 'origin' }, gateway.upgradesRefusedOrigin);
+    },
+  });
+  new Counter({
     name: 'channeld_resumes_total',
     help: 'Reconnects that asked to resume from their last seq, by outcome: recovered (every missed message replayed) or not_recovered (told of a gap).',
     labelNames: ['outcome'],

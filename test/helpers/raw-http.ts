@@ -40,9 +40,12 @@ export function rawRequest(port: number, request: string, waitMs = 5000, host = 
       if (text === '') reject(err);
       else finish();
     });
+    // A HEAD answer is complete at the end of its headers; the server may keep the connection.
+    const head = request.startsWith('HEAD ');
     socket.on('data', (chunk) => {
       firstByteMs ??= performance.now() - started;
       text += chunk.toString('latin1');
+      if (head && text.includes('\r\n\r\n')) finish();
     });
     socket.on('end', finish);
     socket.write(request);
