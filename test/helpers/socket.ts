@@ -79,11 +79,16 @@ export class RawSocket {
 
   /** Resolves once `predicate` holds (checked after every frame and at close). */
   async until(predicate: () => boolean, what = 'condition', timeoutMs = 10_000): Promise<void> {
-    const deadline = setTimeout(() => this.wake(), timeoutMs);
+    // A flag the deadline sets, not a clock comparison: a timer may fire a hair before the
+    // elapsed time reaches timeoutMs, and then nothing would ever wake the loop again.
+    let timedOut = false;
+    const deadline = setTimeout(() => {
+      timedOut = true;
+      this.wake();
+    }, timeoutMs);
     try {
-      const start = Date.now();
       while (!predicate()) {
-        if (Date.now() - start >= timeoutMs) throw new Error(`timed out waiting for ${what}; frames: ${JSON.stringify(this.frames).slice(0, 500)}`);
+        if (timedOut) throw new Error(`timed out waiting for ${what}; frames: ${JSON.stringify(this.frames).slice(0, 500)}`);
         await new Promise<void>((resolve) => this.waiters.push(resolve));
       }
     } finally {
