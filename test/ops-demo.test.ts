@@ -98,3 +98,18 @@ test('demo - a loud warning when the demo is reachable beyond loopback, none on 
   await local.close();
   t.false(lines.some((l) => l.msg.includes('reachable beyond loopback')));
 });
+
+(outside === undefined ? test.skip : test)('demo - --demo-public opens the endpoints to other machines (still only for the demo page, with JSON), loudly', async (t) => {
+  const lines: { level: number; msg: string }[] = [];
+  const logger = pino({ level: 'warn' }, { write: (line: string) => void lines.push(JSON.parse(line) as { level: number; msg: string }) });
+  const open = await startTestServer({ demo: true, demoPublic: true, httpHost: '0.0.0.0', logger });
+  t.teardown(() => open.close());
+  t.true(lines.some((l) => l.level === 40 && l.msg.includes('--demo-public: ANYONE')));
+  const port = open.server.httpPort;
+  const request = (headers: string): string =>
+    `POST /demo/channels HTTP/1.1\r\nHost: ${outside}:${port}\r\nConnection: close\r\n${headers}Content-Length: ${Buffer.byteLength(mint)}\r\n\r\n${mint}`;
+  const minted = await rawRequest(port, request('Content-Type: application/json\r\n'), 5000, outside!);
+  t.is(minted.status, 200, minted.text);
+  const crossSite = await rawRequest(port, request('Content-Type: application/json\r\nOrigin: http://evil.example\r\n'), 5000, outside!);
+  t.is(crossSite.status, 403);
+});
