@@ -67,17 +67,8 @@ function createEngine(config: Config, clock: Clock, logger: Logger): Engine {
   );
 }
 
-/** Starts one channeld node: the core, the gRPC API and the gateway. */
-export async function startServer(options: ServerOptions = {}): Promise<RunningServer> {
-  const { clock = systemClock, logger: given, ...overrides } = options;
-  const config: Config = { ...DEFAULT_CONFIG, ...overrides };
-  const logger = given ?? createLogger(config.logLevel);
-  const log = logger.child({ mod: 'server' });
-  if (config.demo && config.apiKeys.length > 0) {
-    log.warn('demo mode lets anyone mint tokens, so it is off while API keys are configured');
-    config.demo = false;
-  }
-  validate(config);
+/** Says loudly what an operator may not have meant: a port anyone can mint tokens through. */
+function warnAboutExposure(config: Config, log: Logger): void {
   // Mutual TLS authenticates every backend as API keys do.
   if (config.apiKeys.length === 0 && config.grpcTlsClientCa === '' && !isLoopback(config.grpcHost)) {
     log.warn(
@@ -96,6 +87,20 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
       '!!! the demo page is reachable beyond loopback: its token-minting endpoints answer requests from this machine only, and only from the demo page itself; do not run --demo in production !!!',
     );
   }
+}
+
+/** Starts one channeld node: the core, the gRPC API and the gateway. */
+export async function startServer(options: ServerOptions = {}): Promise<RunningServer> {
+  const { clock = systemClock, logger: given, ...overrides } = options;
+  const config: Config = { ...DEFAULT_CONFIG, ...overrides };
+  const logger = given ?? createLogger(config.logLevel);
+  const log = logger.child({ mod: 'server' });
+  if (config.demo && config.apiKeys.length > 0) {
+    log.warn('demo mode lets anyone mint tokens, so it is off while API keys are configured');
+    config.demo = false;
+  }
+  validate(config);
+  warnAboutExposure(config, log);
   if (config.engine === 'redis' && config.tokenSecrets.length === 0) {
     // A random per-process secret would make every node refuse the others' tokens.
     throw new Error('--engine redis needs --token-secret, the same on every node');
