@@ -110,7 +110,14 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   if (config.tokenSecrets.length === 0) log.info('no token secret configured: tokens from this run die with it');
 
   const engine = createEngine(config, clock, logger);
-  const hub = new Hub({ engine, tokens, clock, logger, presenceWatcherQueue: config.presenceWatcherQueue });
+  const hub = new Hub({
+    engine,
+    tokens,
+    clock,
+    logger,
+    presenceWatcherQueue: config.presenceWatcherQueue,
+    dropWhenDisconnected: config.dropWhenDisconnected,
+  });
   const readiness = new Readiness(() => engine.isUp());
   const gatewayCounters = new GatewayCounters();
   const grpcCounters = new GrpcCounters();

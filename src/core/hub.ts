@@ -17,6 +17,8 @@ export interface HubOptions {
   readonly logger: Logger;
   /** Presence events a watcher may fall behind before it is cut off. */
   readonly presenceWatcherQueue: number;
+  /** A socket opened afresh starts after the channel's last message (App Engine's behaviour). */
+  readonly dropWhenDisconnected?: boolean;
 }
 
 /**
@@ -37,7 +39,14 @@ export class Hub implements EngineHandler {
     const log = logger.child({ mod: 'hub' });
     this.presence = new PresenceBus(engine, options.presenceWatcherQueue);
     this.interest = new TopicInterest(engine, log);
-    this.sessions = new SessionRegistry({ engine, interest: this.interest, tokens, clock, logger });
+    this.sessions = new SessionRegistry({
+      engine,
+      interest: this.interest,
+      tokens,
+      clock,
+      logger,
+      dropWhenDisconnected: options.dropWhenDisconnected ?? false,
+    });
     this.api = new ChannelApi({ engine, tokens, clock, presence: this.presence });
   }
 

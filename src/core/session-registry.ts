@@ -14,6 +14,8 @@ export interface SessionRegistryOptions {
   readonly tokens: TokenAuthority;
   readonly clock: Clock;
   readonly logger: Logger;
+  /** A socket opened afresh starts after the channel's last message (App Engine's behaviour). */
+  readonly dropWhenDisconnected: boolean;
 }
 
 /** Tries to detach a closed socket from the engine (about 2 minutes in all) before giving up. */
@@ -71,7 +73,7 @@ export class SessionRegistry {
   open(claims: TokenClaims, sink: SessionSink, resume?: StreamPosition, topicResume?: TopicResume): Session {
     const socketId = `${this.nodeId}:${++this.socketCounter}`;
     const { engine, interest, clock, logger } = this.options;
-    const session = new Session(socketId, claims, sink, { engine, interest, log: logger, counters: this.counters });
+    const session = new Session(socketId, claims, sink, { engine, interest, log: logger, counters: this.counters, dropWhenDisconnected: this.options.dropWhenDisconnected });
     const clientId = claims.clientId;
     if (this.draining) {
       // Never registered: the transport may report this close before it even has the session.

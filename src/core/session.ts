@@ -46,6 +46,8 @@ export interface SessionDeps {
   readonly interest: TopicInterest;
   readonly log: Logger;
   readonly counters: SessionCounters;
+  /** A fresh open (no resume) starts after the channel's last message, as on App Engine. */
+  readonly dropWhenDisconnected: boolean;
 }
 
 /** Where a reconnecting client stands in its topics; resolves when the transport knows. */
@@ -177,7 +179,11 @@ export class Session implements TopicReceiver {
       for (const topic of positions.keys()) if (!members.has(topic) && unchanged(topic)) this.leave(topic);
     })();
     const mark = this.pending.length;
-    const history = await engine.history(this.clientId, resume);
+    let history = await engine.history(this.clientId, resume);
+    if (resume === undefined && this.deps.dropWhenDisconnected) {
+      // What was sent before the welcome stays undelivered, as on App Engine; a resume still replays.
+      history = { ...history, fromSeq: history.messages.at(-1)?.seq ?? history.fromSeq, messages: [] };
+    }
     if (resume !== undefined) {
       if (history.recovered) this.deps.counters.resumesRecovered++;
       else this.deps.counters.resumesNotRecovered++;
