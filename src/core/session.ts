@@ -2,43 +2,14 @@ import type { Logger } from 'pino';
 import type { HistoryResult, MessageLog, SocketDirectory, TopicStore } from '../engine/engine.js';
 import type { SessionCounters } from '../metrics/counters.js';
 import type { TimerHandle } from './clock.js';
+import { SessionEnd, type SessionSink } from './session-sink.js';
 import { StepQueue } from './step-queue.js';
-import type { TopicInterest, TopicReceiver } from './topic-interest.js';
+import type { TopicInterest } from './topic-interest.js';
+import { TopicStream } from './topic-stream.js';
 import type { TokenClaims } from './tokens.js';
 import type { ChannelMessage, ClientId, Epoch, SocketId, StreamPosition, Topic } from './types.js';
 
-/** Why the core ends a socket. Each transport maps these to its own codes. */
-export const SessionEnd = {
-  Replaced: 'replaced',
-  TokenExpired: 'token-expired',
-  ChannelClosed: 'channel-closed',
-  SlowConsumer: 'slow-consumer',
-  Shutdown: 'shutdown',
-  /** The token was revoked by a CloseChannel before the socket could attach. */
-  Revoked: 'revoked',
-} as const;
-export type SessionEnd = (typeof SessionEnd)[keyof typeof SessionEnd];
-
-/** The transport side of one socket, as the core drives it. */
-export interface SessionSink {
-  /** The first thing a socket is told: where its history stands. */
-  welcome(epoch: Epoch, seq: number, recovered: boolean): void;
-  /** Returns false when the socket is over its outgoing-bytes cap; the core then ends it as slow. */
-  message(message: ChannelMessage): boolean;
-  /**
-   * Closes the socket for `reason`. The transport reports the close back through the session
-   * registry, as for any other close.
-   */
-  close(reason: SessionEnd): void;
-  /** Starts passing the topic's published messages to this socket. */
-  subscribe(topic: Topic): void;
-  /** Stops them and tells the client it left the topic. */
-  unsubscribe(topic: Topic): void;
-  /** Where the socket's history of a topic stands; its catch-up messages follow. */
-  topicWelcome(topic: Topic, epoch: Epoch, seq: number, recovered: boolean): void;
-  /** One catch-up message of a topic. Returns false when over the outgoing cap. */
-  topicMessage(topic: Topic, message: ChannelMessage): boolean;
-}
+export { SessionEnd, type SessionSink } from './session-sink.js';
 
 /** What a session needs of its node. */
 export interface SessionDeps {
@@ -56,27 +27,6 @@ export type TopicResume = Promise<ReadonlyMap<Topic, StreamPosition>>;
 /** Tries to read history for a gap (about 6 s in all) before closing the socket so it resumes. */
 const GAP_FILL_ATTEMPTS = 6;
 
-/** One topic of one socket. */
-interface TopicStream {
-  /** Bumped by every join or leave asked for: a step that started under an older one is dropped. */
-  gen: number;
-  /** Whether the last of those was a join: the socket is, or is becoming, a receiver of the topic. */
-  wanted: boolean;
-  readonly steps: StepQueue;
-  /** Counted in the node's topic interest (so the node follows the topic). */
-  followed: boolean;
-  /** Set once welcomed into the topic and subscribed in the transport: the epoch acks refer to. */
-  epoch: Epoch | undefined;
-  /** Live messages taken while the catch-up is being read. */
-  captured: { epoch: Epoch; message: ChannelMessage }[] | undefined;
-  /**
-   * The catch-up is out, up to `last`, but the node's feed has not passed it yet (history can be
-   * read further than the feed has delivered): the socket joins the live feed at the first
-   * message after `last`, so no seq reaches it twice.
-   */
-  handover: { epoch: Epoch; last: number } | undefined;
-}
-
 function delay(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms).unref());
 }
@@ -88,7 +38,7 @@ function delay(ms: number): Promise<void> {
  * reaches the socket before its welcome; live messages that arrive while history is read are held
  * and merged by seq, so the socket sees every message once and in order.
  */
-export class Session implements TopicReceiver {
+export class Session {
   private state: 'opening' | 'live' | 'filling' | 'closed' = 'opening';
   private pending: { epoch: Epoch; message: ChannelMessage }[] = [];
   private epoch: Epoch | undefined;
@@ -368,86 +318,12 @@ export class Session implements TopicReceiver {
 
   /** The client id joined `topic` (or is found a member at open): catch up from `position`, then live. */
   join(topic: Topic, position: StreamPosition): void {
-    if (this.isClosed) return;
-    const stream = this.stream(topic);
-    const gen = ++stream.gen;
-    stream.wanted = true;
-    stream.steps.run(() => this.runJoin(topic, stream, gen, position), (err) => this.fail(err, 'could not start a topic', topic));
-  }
-
-  private async runJoin(topic: Topic, stream: TopicStream, gen: number, position: StreamPosition): Promise<void> {
-    if (this.isClosed || stream.gen !== gen || stream.epoch !== undefined) return;
-    const { interest, engine } = this.deps;
-    const following = this.follow(topic, stream);
-    stream.captured = [];
-    interest.startCapture(topic, this);
-    await following;
-    const mark = stream.captured?.length ?? 0;
-    const history = await engine.topicHistory(topic, position);
-    await this.welcomed;
-    if (this.isClosed || stream.gen !== gen) {
-      this.stopCapture(topic, stream);
-      return;
-    }
-    // From here to the transport's subscribe nothing awaits, so no live message can slip between.
-    const captured = stream.captured ?? [];
-    this.stopCapture(topic, stream);
-    let epoch = history.epoch;
-    let last = history.fromSeq;
-    this.sink.topicWelcome(topic, epoch, last, history.recovered);
-    const send = (message: ChannelMessage): boolean => {
-      last = message.seq;
-      if (this.sink.topicMessage(topic, message)) return true;
-      this.end(SessionEnd.SlowConsumer);
-      return false;
-    };
-    for (const message of history.messages) if (!send(message)) return;
-    for (let i = 0; i < captured.length; i++) {
-      const item = captured[i]!;
-      // Taken before the read was sent, in another epoch: older than the history just sent.
-      if (i < mark && item.epoch !== epoch) continue;
-      if (item.epoch !== epoch) {
-        // The topic's history was replaced while it was read: a gap the client must hear of.
-        epoch = item.epoch;
-        last = item.message.seq - 1;
-        this.sink.topicWelcome(topic, epoch, last, false);
-      }
-      if (item.message.seq > last && !send(item.message)) return;
-    }
-    stream.epoch = epoch;
-    interest.noteEpoch(topic, epoch);
-    const feed = interest.position(topic);
-    if (feed !== undefined && feed.epoch === epoch && feed.seq >= last) {
-      this.sink.subscribe(topic);
-      return;
-    }
-    stream.handover = { epoch, last };
-    interest.startCapture(topic, this);
+    if (!this.isClosed) this.stream(topic).join(position);
   }
 
   /** The client id left `topic`: stop it and tell the client, after its welcome. */
   leave(topic: Topic): void {
-    if (this.isClosed) return;
-    const stream = this.stream(topic);
-    const gen = ++stream.gen;
-    stream.wanted = false;
-    stream.steps.run(
-      async () => {
-        // Run even when a join follows: the socket must stop receiving the topic while its client
-        // id is not a member, and the client hears [6] before the new welcome.
-        await this.welcomed;
-        if (this.isClosed) return;
-        this.stopCapture(topic, stream);
-        if (stream.followed) this.deps.interest.unfollow(topic, this);
-        stream.followed = false;
-        stream.epoch = undefined;
-        this.sink.unsubscribe(topic);
-        // Nothing was asked of this topic since: forget it, so a long-lived socket does not keep
-        // one stream per topic it ever had.
-        if (stream.gen === gen) this.topics.delete(topic);
-      },
-      (err) => this.fail(err, 'could not leave a topic', topic),
-    );
+    if (!this.isClosed) this.stream(topic).leave();
   }
 
   /** The epoch this socket was welcomed into for `topic`, if it receives the topic. */
@@ -463,54 +339,21 @@ export class Session implements TopicReceiver {
       .catch((err: unknown) => this.deps.log.warn({ err, clientId: this.clientId, topic }, 'topic acknowledge failed'));
   }
 
-  captureTopic(topic: Topic, epoch: Epoch, message: ChannelMessage): void {
-    const stream = this.topics.get(topic);
-    if (stream === undefined) return;
-    if (stream.captured !== undefined) {
-      stream.captured.push({ epoch, message });
-      return;
-    }
-    const handover = stream.handover;
-    if (handover === undefined || this.isClosed) return;
-    if (epoch === handover.epoch && message.seq <= handover.last) return;
-    // The feed has passed the catch-up: this message reaches the socket through the transport's
-    // pub/sub, which publishes it right after this call.
-    stream.handover = undefined;
-    this.deps.interest.stopCapture(topic, this);
-    if (epoch !== handover.epoch) {
-      stream.epoch = epoch;
-      this.sink.topicWelcome(topic, epoch, message.seq - 1, false);
-    }
-    this.sink.subscribe(topic);
-  }
-
-  topicEpochChanged(topic: Topic, epoch: Epoch, seq: number): void {
-    const stream = this.topics.get(topic);
-    if (this.isClosed || stream?.epoch === undefined || stream.handover !== undefined || stream.epoch === epoch) return;
-    stream.epoch = epoch;
-    this.sink.topicWelcome(topic, epoch, seq, false);
-  }
-
   private stream(topic: Topic): TopicStream {
     let stream = this.topics.get(topic);
     if (stream === undefined) {
-      stream = { gen: 0, wanted: false, steps: new StepQueue(), followed: false, epoch: undefined, captured: undefined, handover: undefined };
+      stream = new TopicStream(topic, this.sink, this.deps, {
+        welcomed: this.welcomed,
+        isClosed: () => this.isClosed,
+        end: (reason) => this.end(reason),
+        fail: (err, what) => this.fail(err, what, topic),
+        forget: (left) => {
+          if (this.topics.get(topic) === left) this.topics.delete(topic);
+        },
+      });
       this.topics.set(topic, stream);
     }
     return stream;
-  }
-
-  /** Counts this socket in the node's interest in `topic` (idempotent); resolves when live messages flow. */
-  private follow(topic: Topic, stream: TopicStream): Promise<void> {
-    const following = this.deps.interest.follow(topic, this);
-    stream.followed = true;
-    return following;
-  }
-
-  private stopCapture(topic: Topic, stream: TopicStream): void {
-    stream.captured = undefined;
-    stream.handover = undefined;
-    this.deps.interest.stopCapture(topic, this);
   }
 
   /** A step failed (the engine is unreachable, say): close the socket so the client resumes. */
@@ -528,12 +371,7 @@ export class Session implements TopicReceiver {
     this.state = 'closed';
     this.pending = [];
     this.expiryTimer?.cancel();
-    for (const [topic, stream] of this.topics) {
-      stream.captured = undefined;
-      stream.handover = undefined;
-      if (stream.followed) this.deps.interest.unfollow(topic, this);
-      stream.followed = false;
-    }
+    for (const stream of this.topics.values()) stream.close();
     // Steps waiting for the welcome see the close and stop.
     this.markWelcomed();
   }
