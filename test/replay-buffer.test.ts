@@ -57,3 +57,36 @@ test('replay-buffer - a position beyond the last seq belongs to another history'
 test('replay-buffer - capacity must be a positive integer', (t) => {
   t.throws(() => new ReplayBuffer(0), { instanceOf: RangeError });
 });
+
+test('replay-buffer - grows as messages come, and behaves at every size as a plain list of the last capacity messages', (t) => {
+  for (const capacity of [1, 3, 8, 9, 50, 500]) {
+    const buffer = new ReplayBuffer(capacity);
+    let model: { seq: number; data: string; timeMs: number }[] = [];
+    let seq = 0;
+    let now = 0;
+    // A fixed pseudo-random walk of appends and age trims (no Math.random: the test must repeat).
+    let state = capacity;
+    const next = (): number => (state = (state * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+    for (let step = 0; step < 3000; step++) {
+      now += 1;
+      if (next() < 0.85) {
+        seq++;
+        buffer.append(`m${seq}`, now);
+        model.push({ seq, data: `m${seq}`, timeMs: now });
+        if (model.length > capacity) model = model.slice(model.length - capacity);
+      } else {
+        const cutoff = now - Math.floor(next() * 40);
+        buffer.trimOlderThan(cutoff);
+        model = model.filter((m) => m.timeMs >= cutoff);
+      }
+      t.is(buffer.length, model.length);
+      const from = Math.max(0, seq - Math.floor(next() * (capacity + 2)));
+      const { messages } = buffer.after(from);
+      if (messages.length !== model.filter((m) => m.seq > from).length) {
+        t.fail(`capacity ${capacity}, step ${step}: after(${from}) gave ${messages.length} messages`);
+        return;
+      }
+    }
+    t.deepEqual(buffer.after(0).messages, model, `capacity ${capacity}`);
+  }
+});
