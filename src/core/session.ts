@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { HistoryResult, MessageLog, SocketDirectory, TopicStore } from '../engine/engine.js';
+import type { HistoryResult, MessageLog, SocketDirectory, TopicMembership, TopicStore } from '../engine/engine.js';
 import type { SessionCounters } from '../metrics/counters.js';
 import type { TimerHandle } from './clock.js';
 import { SessionEnd, type SessionSink } from './session-sink.js';
@@ -51,6 +51,11 @@ export class Session {
   private attachSent = false;
   private readonly steps = new StepQueue();
   private readonly topics = new Map<Topic, TopicStream>();
+  /**
+   * Membership reads whose answer is still to be weighed against the joins and leaves that came
+   * meanwhile: while any is, a left topic's stream (and so its generation) is kept.
+   */
+  private membershipReads = 0;
   private readonly welcomed: Promise<void>;
   private markWelcomed!: () => void;
   expiryTimer: TimerHandle | undefined;
@@ -113,20 +118,35 @@ export class Session {
     // A join or leave that arrives while memberships are read is newer than what the read says.
     const gens = new Map([...this.topics].map(([topic, stream]) => [topic, stream.gen]));
     const unchanged = (topic: Topic): boolean => (this.topics.get(topic)?.gen ?? 0) === (gens.get(topic) ?? 0);
-    const memberships = await engine.memberships(this.clientId);
-    if (this.isClosed) return;
+    this.membershipReads++;
+    let memberships: TopicMembership[];
+    try {
+      memberships = await engine.memberships(this.clientId);
+    } catch (err) {
+      this.membershipReads--;
+      throw err;
+    }
+    if (this.isClosed) {
+      this.membershipReads--;
+      return;
+    }
+    const read = memberships;
     // Not a step of the channel queue: it only waits for the client's topic resume frame and then
     // queues each topic's join on that topic's own queue.
     void (async () => {
-      const positions = topicResume === undefined ? new Map<Topic, StreamPosition>() : await topicResume;
-      if (this.isClosed) return;
-      const members = new Set<Topic>();
-      for (const m of memberships) {
-        members.add(m.topic);
-        if (unchanged(m.topic)) this.join(m.topic, positions.get(m.topic) ?? m.position);
+      try {
+        const positions = topicResume === undefined ? new Map<Topic, StreamPosition>() : await topicResume;
+        if (this.isClosed) return;
+        const members = new Set<Topic>();
+        for (const m of read) {
+          members.add(m.topic);
+          if (unchanged(m.topic)) this.join(m.topic, positions.get(m.topic) ?? m.position);
+        }
+        // The client resumed topics it no longer belongs to: it forgets them.
+        for (const topic of positions.keys()) if (!members.has(topic) && unchanged(topic)) this.leave(topic);
+      } finally {
+        this.membershipReads--;
       }
-      // The client resumed topics it no longer belongs to: it forgets them.
-      for (const topic of positions.keys()) if (!members.has(topic) && unchanged(topic)) this.leave(topic);
     })();
     const mark = this.pending.length;
     let history = await engine.history(this.clientId, resume);
@@ -251,7 +271,13 @@ export class Session {
       return;
     }
     const gens = new Map([...this.topics].map(([topic, stream]) => [topic, stream.gen]));
-    const memberships = await engine.memberships(this.clientId);
+    this.membershipReads++;
+    let memberships: TopicMembership[];
+    try {
+      memberships = await engine.memberships(this.clientId);
+    } finally {
+      this.membershipReads--;
+    }
     if (this.isClosed) return;
     const members = new Map(memberships.map((m) => [m.topic, m.position]));
     for (const [topic, position] of members) {
@@ -348,7 +374,7 @@ export class Session {
         end: (reason) => this.end(reason),
         fail: (err, what) => this.fail(err, what, topic),
         forget: (left) => {
-          if (this.topics.get(topic) === left) this.topics.delete(topic);
+          if (this.membershipReads === 0 && this.topics.get(topic) === left) this.topics.delete(topic);
         },
       });
       this.topics.set(topic, stream);
