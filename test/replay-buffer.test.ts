@@ -90,3 +90,41 @@ test('replay-buffer - grows as messages come, and behaves at every size as a pla
     t.deepEqual(buffer.after(0).messages, model, `capacity ${capacity}`);
   }
 });
+
+test('replay-buffer - gives back every kept message byte for byte, whatever its size and script', (t) => {
+  // Kept messages live as UTF-8 in an arena that moves and doubles: sizes from one byte to tens
+  // of kilobytes and characters of one to four bytes cross every boundary it has.
+  const pieces = ['a', 'é', '€', '😀', 'x'.repeat(300), '\u0000', '"\\'];
+  for (const capacity of [1, 2, 7, 64]) {
+    const buffer = new ReplayBuffer(capacity);
+    let model: { seq: number; data: string; timeMs: number }[] = [];
+    let state = capacity + 7;
+    const next = (): number => (state = (state * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+    for (let seq = 1; seq <= 400; seq++) {
+      const big = next() < 0.05;
+      let data = '';
+      const parts = big ? 60 + Math.floor(next() * 60) : 1 + Math.floor(next() * 6);
+      for (let i = 0; i < parts; i++) data += pieces[Math.floor(next() * pieces.length)];
+      const stored = buffer.append(data, seq);
+      t.is(stored.data, data);
+      model.push({ seq, data, timeMs: seq });
+      if (model.length > capacity) model = model.slice(model.length - capacity);
+      if (next() < 0.1) {
+        const cutoff = seq - Math.floor(next() * 5);
+        buffer.trimOlderThan(cutoff);
+        model = model.filter((m) => m.timeMs >= cutoff);
+      }
+      if (seq % 37 === 0) t.deepEqual(buffer.after(0).messages, model, `capacity ${capacity}, seq ${seq}`);
+    }
+    t.deepEqual(buffer.after(0).messages, model, `capacity ${capacity}`);
+  }
+});
+
+test('replay-buffer - an emptied buffer goes on counting seqs and keeps new messages', (t) => {
+  const buffer = filled(4, 6);
+  buffer.trimOlderThan(7000);
+  t.is(buffer.length, 0);
+  t.deepEqual(buffer.after(6), { messages: [], complete: true });
+  t.is(buffer.append('again', 8000).seq, 7);
+  t.deepEqual(buffer.after(0), { messages: [{ seq: 7, data: 'again', timeMs: 8000 }], complete: false });
+});
