@@ -35,9 +35,10 @@ interface ChannelState {
   socketId: SocketId | undefined;
   connectedSinceMs: number | undefined;
   retainUntilMs: number;
-  idempotency: Map<string, { result: PublishResult; timeMs: number }>;
-  /** Topic memberships and the position a fresh open starts each from. */
-  topics: Map<Topic, StreamPosition>;
+  /** Made by the first message with a key: most channels never see one. */
+  idempotency: Map<string, { result: PublishResult; timeMs: number }> | undefined;
+  /** Topic memberships and the position a fresh open starts each from; made by the first Subscribe. */
+  topics: Map<Topic, StreamPosition> | undefined;
 }
 
 interface TopicState {
@@ -97,18 +98,17 @@ export class MemoryEngine implements Engine {
     const now = this.clock.nowMs();
     const channel = this.channel(clientId, now);
     if (idempotencyKey !== undefined) {
-      const seen = channel.idempotency.get(idempotencyKey);
+      const seen = channel.idempotency?.get(idempotencyKey);
       if (seen !== undefined && seen.timeMs >= now - this.options.replayWindowMs) return seen.result;
     }
     const message = channel.buffer.append(data, now);
     channel.retainUntilMs = Math.max(channel.retainUntilMs, now + this.options.replayWindowMs);
     const result: PublishResult = { seq: message.seq, epoch: channel.epoch, connected: channel.socketId !== undefined };
     if (idempotencyKey !== undefined) {
-      channel.idempotency.set(idempotencyKey, { result, timeMs: now });
+      const keys = (channel.idempotency ??= new Map());
+      keys.set(idempotencyKey, { result, timeMs: now });
       // Bounded like the replay window itself: a key older than the window's messages is moot.
-      if (channel.idempotency.size > this.options.replayBufferSize) {
-        channel.idempotency.delete(channel.idempotency.keys().next().value!);
-      }
+      if (keys.size > this.options.replayBufferSize) keys.delete(keys.keys().next().value!);
     }
     this.handler?.onMessage(clientId, channel.epoch, message);
     return result;
@@ -207,7 +207,7 @@ export class MemoryEngine implements Engine {
     const state = this.topic(topic);
     const joining = [...new Set(clientIds)].filter((id) => !state.members.has(id));
     for (const clientId of joining) {
-      const count = this.channels.get(clientId)?.topics.size ?? 0;
+      const count = this.channels.get(clientId)?.topics?.size ?? 0;
       if (count >= maxTopicsPerClient) {
         throw new ChannelError(
           ErrorCode.FailedPrecondition,
@@ -218,7 +218,7 @@ export class MemoryEngine implements Engine {
     const position: StreamPosition = { epoch: state.epoch, seq: state.buffer.lastSeq };
     for (const clientId of joining) {
       const channel = this.channel(clientId, now);
-      channel.topics.set(topic, position);
+      (channel.topics ??= new Map()).set(topic, position);
       state.members.add(clientId);
       this.handler?.onSubscribed(clientId, topic, position);
     }
@@ -231,7 +231,7 @@ export class MemoryEngine implements Engine {
     let removed = 0;
     for (const clientId of new Set(clientIds)) {
       if (!state.members.delete(clientId)) continue;
-      this.channels.get(clientId)?.topics.delete(topic);
+      this.channels.get(clientId)?.topics?.delete(topic);
       removed++;
       this.handler?.onUnsubscribed(clientId, topic);
     }
@@ -240,7 +240,7 @@ export class MemoryEngine implements Engine {
 
   async memberships(clientId: ClientId): Promise<TopicMembership[]> {
     const channel = this.channels.get(clientId);
-    if (channel === undefined) return [];
+    if (channel?.topics === undefined) return [];
     return [...channel.topics].map(([topic, position]) => ({ topic, position }));
   }
 
@@ -283,7 +283,7 @@ export class MemoryEngine implements Engine {
 
   /** Drops a channel and its topic memberships. */
   private forget(clientId: ClientId, channel: ChannelState): void {
-    for (const topic of channel.topics.keys()) this.topics.get(topic)?.members.delete(clientId);
+    for (const topic of channel.topics?.keys() ?? []) this.topics.get(topic)?.members.delete(clientId);
     this.channels.delete(clientId);
   }
 
@@ -303,8 +303,8 @@ export class MemoryEngine implements Engine {
         socketId: undefined,
         connectedSinceMs: undefined,
         retainUntilMs: now + this.options.replayWindowMs,
-        idempotency: new Map(),
-        topics: new Map(),
+        idempotency: undefined,
+        topics: undefined,
       };
       this.channels.set(clientId, channel);
     }
@@ -348,9 +348,13 @@ export class MemoryEngine implements Engine {
     const cutoff = now - this.options.replayWindowMs;
     for (const [clientId, channel] of this.channels) {
       channel.buffer.trimOlderThan(cutoff);
-      for (const [key, seen] of channel.idempotency) {
-        if (seen.timeMs >= cutoff) break;
-        channel.idempotency.delete(key);
+      const keys = channel.idempotency;
+      if (keys !== undefined) {
+        for (const [key, seen] of keys) {
+          if (seen.timeMs >= cutoff) break;
+          keys.delete(key);
+        }
+        if (keys.size === 0) channel.idempotency = undefined;
       }
       if (channel.socketId === undefined && channel.retainUntilMs <= now) this.forget(clientId, channel);
     }
