@@ -1,5 +1,5 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
-import { ServerInterceptingCall, status, type Metadata, type ServerInterceptor } from '@grpc/grpc-js';
+import type { Metadata } from '@grpc/grpc-js';
 
 // Load balancers probe health without credentials.
 const OPEN_SERVICES = ['/grpc.health.v1.Health/'];
@@ -10,9 +10,11 @@ function digest(value: string): Buffer {
 
 /**
  * Requires `authorization: Bearer <key>` on every call when keys are configured. Keys are compared
- * as SHA-256 digests in constant time, so neither their length nor their content leaks.
+ * as SHA-256 digests in constant time, so neither their length nor their content leaks. Returns
+ * the check a call's metadata gets (what is wrong, or undefined), or undefined when `path` needs
+ * no key.
  */
-export function apiKeyInterceptor(apiKeys: readonly string[]): ServerInterceptor {
+export function apiKeyCheck(apiKeys: readonly string[]): (path: string) => ((metadata: Metadata) => string | undefined) | undefined {
   const digests = apiKeys.map(digest);
   const check = (metadata: Metadata): string | undefined => {
     const values = metadata.get('authorization');
@@ -25,15 +27,5 @@ export function apiKeyInterceptor(apiKeys: readonly string[]): ServerInterceptor
     for (const d of digests) if (timingSafeEqual(d, presented)) ok = true;
     return ok ? undefined : 'API key is not valid';
   };
-  return (method, call) =>
-    new ServerInterceptingCall(call, {
-      start: (next) =>
-        next({
-          onReceiveMetadata: (metadata, forward) => {
-            const problem = OPEN_SERVICES.some((p) => method.path.startsWith(p)) ? undefined : check(metadata);
-            if (problem === undefined) forward(metadata);
-            else call.sendStatus({ code: status.UNAUTHENTICATED, details: problem });
-          },
-        }),
-    });
+  return (path) => (OPEN_SERVICES.some((p) => path.startsWith(p)) ? undefined : check);
 }

@@ -1,4 +1,3 @@
-import { ServerInterceptingCall, status, type ServerInterceptor } from '@grpc/grpc-js';
 import type { SendMessageResult, SendMessagesResponse, StreamMessagesResponse } from '../../gen/ts/channel/v1/channel.js';
 import type { GrpcCounters } from '../metrics/counters.js';
 
@@ -21,36 +20,29 @@ const ACCEPTED: Record<string, (response: unknown) => number> = {
   [`${SERVICE}Broadcast`]: () => 1,
 };
 
+/** One call's metering: its end is counted once, with its status and duration. */
+export interface CallMeter {
+  /** Counts the messages a response of a sending RPC got accepted; undefined for other RPCs. */
+  readonly response: ((message: unknown) => void) | undefined;
+  /** The call ended with `code` (a second end is ignored: a cancel may follow a status). */
+  end(code: number): void;
+}
+
 /**
  * Counts every call by method and final status, with its duration, and the messages the sending
- * RPCs got accepted. It must be the innermost interceptor (first in the list): calls refused by
- * the API-key or UTF-8 interceptors end there and are counted too.
+ * RPCs got accepted. The gRPC interceptor (interceptor.ts) ends a meter on every status it
+ * sends, its own refusals (API key, UTF-8) included, and on a cancel.
  */
-export function callMetricsInterceptor(counters: GrpcCounters): ServerInterceptor {
-  return (method, call) => {
-    const path = method.path;
-    const started = performance.now();
-    const accepted = ACCEPTED[path];
-    let ended = false;
-    const end = (code: number): void => {
+export function meterCall(counters: GrpcCounters, path: string): CallMeter {
+  const started = performance.now();
+  const accepted = ACCEPTED[path];
+  let ended = false;
+  return {
+    response: accepted === undefined ? undefined : (message) => counters.messagesAccepted(path.slice(SERVICE.length), accepted(message)),
+    end(code) {
       if (ended) return;
       ended = true;
       counters.callEnded(path, code, (performance.now() - started) / 1000);
-    };
-    return new ServerInterceptingCall(call, {
-      start: (next) => next({ onCancel: () => end(status.CANCELLED) }),
-      ...(accepted === undefined
-        ? {}
-        : {
-            sendMessage: (message: unknown, next: (message: unknown) => void) => {
-              counters.messagesAccepted(path.slice(SERVICE.length), accepted(message));
-              next(message);
-            },
-          }),
-      sendStatus: (callStatus, next) => {
-        end(callStatus.code);
-        next(callStatus);
-      },
-    });
+    },
   };
 }

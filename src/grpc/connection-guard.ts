@@ -1,6 +1,6 @@
 import { lookup } from 'node:dns/promises';
 import { createServer, isIP, type Server as NetServer, type Socket } from 'node:net';
-import { ServerInterceptingCall, type Server, type ServerCredentials, type ServerInterceptor } from '@grpc/grpc-js';
+import type { Server, ServerCredentials, ServerInterceptingCallInterface } from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import type { GrpcCounters } from '../metrics/counters.js';
 
@@ -47,8 +47,8 @@ function key(address: string | undefined, port: number | undefined): string {
 }
 
 export interface ConnectionGuard {
-  /** Counts each cancelled call against its connection; goes in the server's interceptors. */
-  readonly interceptor: ServerInterceptor;
+  /** Counts a cancelled call against its connection (the interceptor calls it). */
+  cancelled(call: ServerInterceptingCallInterface): void;
   /** Connections moved on so far. */
   readonly recycled: number;
   /** Listens on host:port and hands each connection to `server`; resolves with the port bound. */
@@ -82,16 +82,10 @@ export function connectionGuard(logger: Logger, counters: GrpcCounters): Connect
   };
 
   return {
-    interceptor: (_method, call) =>
-      new ServerInterceptingCall(call, {
-        start: (next) =>
-          next({
-            onCancel: () => {
-              const info = call.getConnectionInfo();
-              cancelled(info.remoteAddress, info.remotePort);
-            },
-          }),
-      }),
+    cancelled(call) {
+      const info = call.getConnectionInfo();
+      cancelled(info.remoteAddress, info.remotePort);
+    },
     get recycled() {
       return recycled;
     },

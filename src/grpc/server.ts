@@ -7,12 +7,12 @@ import type { ChannelApi } from '../core/channel-api.js';
 import { MAX_REQUEST_BYTES } from '../core/limits.js';
 import type { GrpcCounters } from '../metrics/counters.js';
 import type { Readiness } from '../metrics/readiness.js';
-import { apiKeyInterceptor } from './auth.js';
-import { callMetricsInterceptor } from './call-metrics.js';
+import { apiKeyCheck } from './auth.js';
 import { connectionGuard } from './connection-guard.js';
 import { channelService } from './channel-service.js';
+import { channeldInterceptor } from './interceptor.js';
 import { addReflection } from './reflection.js';
-import { StrictChannelService, strictUtf8Interceptor } from './strict-utf8.js';
+import { StrictChannelService } from './strict-utf8.js';
 
 const SERVICE_NAME = 'channel.v1.ChannelService';
 
@@ -65,15 +65,16 @@ export interface GrpcEndpoint {
 
 export async function startGrpc(hub: ChannelApi, options: GrpcOptions, logger: Logger): Promise<GrpcEndpoint> {
   const log = logger.child({ mod: 'grpc' });
-  // The first is the innermost: the call metrics see the calls the others refuse.
   const guard = connectionGuard(logger, options.counters);
-  const interceptors = [
-    callMetricsInterceptor(options.counters),
-    guard.interceptor,
-    ...(options.apiKeys.length > 0 ? [apiKeyInterceptor(options.apiKeys)] : []),
-    strictUtf8Interceptor,
-  ];
-  const server = new grpc.Server({ interceptors, 'grpc.max_receive_message_length': MAX_REQUEST_BYTES });
+  const interceptor = channeldInterceptor({
+    counters: options.counters,
+    guard,
+    ...(options.apiKeys.length > 0 ? { apiKeys: apiKeyCheck(options.apiKeys) } : {}),
+  });
+  const server = new grpc.Server({
+    interceptors: [interceptor],
+    'grpc.max_receive_message_length': MAX_REQUEST_BYTES,
+  });
   server.addService(StrictChannelService, channelService(hub, logger));
 
   const servingStatus = (): 'SERVING' | 'NOT_SERVING' => (options.readiness.ready ? 'SERVING' : 'NOT_SERVING');

@@ -1,5 +1,4 @@
 import { BinaryReader } from '@bufbuild/protobuf/wire';
-import { ServerInterceptingCall, status, type ServerInterceptor } from '@grpc/grpc-js';
 import {
   BroadcastRequest,
   ChannelServiceService,
@@ -110,14 +109,8 @@ export const StrictChannelService = {
   streamMessages: { ...ChannelServiceService.streamMessages, requestDeserialize: DECODERS.streamMessages },
 } as const satisfies typeof ChannelServiceService;
 
-export const strictUtf8Interceptor: ServerInterceptor = (_method, call) =>
-  new ServerInterceptingCall(call, {
-    start: (next) =>
-      next({
-        onReceiveMessage: (message: unknown, forward) => {
-          const field = typeof message === 'object' && message !== null ? invalid.get(message) : undefined;
-          if (field === undefined) forward(message);
-          else call.sendStatus({ code: status.INVALID_ARGUMENT, details: `${field} is not valid UTF-8` });
-        },
-      }),
-  });
+/** For a request refused as a whole: what to answer (INVALID_ARGUMENT), naming the fields that were not UTF-8. */
+export function notUtf8Request(message: unknown): string | undefined {
+  const field = typeof message === 'object' && message !== null ? invalid.get(message) : undefined;
+  return field === undefined ? undefined : `${field} is not valid UTF-8`;
+}
