@@ -74,6 +74,9 @@ export async function startGrpc(hub: ChannelApi, options: GrpcOptions, logger: L
   const server = new grpc.Server({
     interceptors: [interceptor],
     'grpc.max_receive_message_length': MAX_REQUEST_BYTES,
+    // channelz (grpc-js's introspection service, which channeld does not serve) keeps per-call
+    // counters and a trace on every server and connection; nobody reads them.
+    'grpc.enable_channelz': 0,
   });
   server.addService(StrictChannelService, channelService(hub, logger));
 
