@@ -62,18 +62,32 @@ if (process.argv.includes('--package')) {
   const packageDist = `${packageDir}/dist`;
   await mkdir(packageDist, { recursive: true });
   // Byte for byte what the server serves at /_ah/channel/channeld.mjs and /_ah/channel/jsapi.
-  for (const name of ['channeld.mjs', 'jsapi.js']) await copyFile(`${outdir}/${name}`, `${packageDist}/${name}`);
+  // Swapped in whole, like the bundles: tests pack the package while other tests build it.
+  for (const name of ['channeld.mjs', 'jsapi.js']) {
+    const temp = `${packageDist}/${name}.${process.pid}.tmp`;
+    await copyFile(`${outdir}/${name}`, temp);
+    await rename(temp, `${packageDist}/${name}`);
+  }
 
   const { default: ts } = await import('typescript');
   const host = { ...ts.sys, onUnRecoverableConfigFileDiagnostic: (d) => fail([d]) };
   const parsed = ts.getParsedCommandLineOfConfigFile(`${packageDir}/tsconfig.json`, undefined, host);
   if (parsed.errors.length > 0) fail(parsed.errors);
-  // A module removed from src/client must not linger in the package.
-  await rm(parsed.options.outDir, { recursive: true, force: true });
-  const program = ts.createProgram(parsed.fileNames, parsed.options);
+  // Emitted afresh beside the old ones, then swapped in, so a module removed from src/client does
+  // not linger in the package and a concurrent `npm pack` never sees half a directory.
+  const typesDir = parsed.options.outDir;
+  const fresh = `${typesDir}.${process.pid}.tmp`;
+  const stale = `${typesDir}.${process.pid}.old`;
+  await rm(fresh, { recursive: true, force: true });
+  const program = ts.createProgram(parsed.fileNames, { ...parsed.options, outDir: fresh });
   const { diagnostics, emitSkipped } = program.emit();
   const all = [...ts.getPreEmitDiagnostics(program), ...diagnostics];
   if (emitSkipped || all.length > 0) fail(all);
+  await rename(typesDir, stale).catch((error) => {
+    if (error.code !== 'ENOENT') throw error;
+  });
+  await rename(fresh, typesDir);
+  await rm(stale, { recursive: true, force: true });
   console.log(`packages/client/dist (bundles + types) in ${Math.round(performance.now() - started)} ms`);
 
   function fail(diagnostics) {
