@@ -1,0 +1,325 @@
+// Runs one README snippet as written and checks what it did, inside the network namespace that
+// test/readme-snippets.test.ts makes for it (so channeld, Redis and nginx take their default
+// ports). Usage: node --import tsx test/helpers/readme-harness.ts <runner> <snippet line> <work dir>
+// Exits 0 when the snippet did what the README says, 1 with the reason on stderr otherwise.
+import * as grpc from '@grpc/grpc-js';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import WebSocket from 'ws';
+import { ChannelServiceClient } from '../../gen/ts/channel/v1/channel.js';
+import { launchChromium, startPageServer } from './browser.js';
+import { GRPCURL, ROOT, run, type Ran } from './go.js';
+import { rpcFor, toClient, type Rpc } from './grpc.js';
+import { NGINX } from './nginx.js';
+import { PYTHONPATH, VENV_PYTHON } from './python.js';
+import { README, readmeSnippets, type Snippet } from './readme-snippets.js';
+import { startTestServer, type TestServer } from './server.js';
+import { RawSocket } from './socket.js';
+import { makeTestPki } from './tls.js';
+
+const GRPC = '127.0.0.1:50051';
+const WS = 'ws://127.0.0.1:8080/_ah/channel/ws';
+
+class SnippetFailed extends Error {}
+
+function check(condition: boolean, message: string): asserts condition {
+  if (!condition) throw new SnippetFailed(message);
+}
+
+function ranOk(what: string, ran: Ran): Ran {
+  check(ran.code === 0, `${what} exited ${ran.code}\nstdout:\n${ran.stdout}\nstderr:\n${ran.stderr}`);
+  return ran;
+}
+
+/** channeld on its default ports, as `npm start` runs it (without the demo). */
+function defaultServer(): Promise<TestServer> {
+  return startTestServer({ grpcPort: 50051, httpPort: 8080, httpHost: '0.0.0.0' });
+}
+
+/** A fresh socket for clientId gets exactly these channel messages (kept for it since they were sent). */
+async function receives(ts: TestServer, clientId: string, expected: readonly string[]): Promise<void> {
+  const { token } = await ts.createChannel(clientId);
+  const socket = new RawSocket(WS, token);
+  try {
+    await socket.until(() => socket.messages.length >= expected.length || socket.closeCode !== undefined, `${expected.length} messages for ${clientId}`);
+    check(
+      JSON.stringify(socket.messages.map((m) => m.data)) === JSON.stringify(expected),
+      `${clientId} got ${JSON.stringify(socket.messages)}, expected ${JSON.stringify(expected)}`,
+    );
+  } finally {
+    socket.close();
+  }
+}
+
+/** A gRPC client of one node, with every unary call as a promise. */
+function rpcAt(address: string): { rpc: Rpc; close(): void } {
+  const client = new ChannelServiceClient(address, grpc.credentials.createInsecure());
+  return { rpc: rpcFor(client), close: () => client.close() };
+}
+
+async function retry<T>(what: string, timeoutMs: number, attempt: () => Promise<T>): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      return await attempt();
+    } catch (error) {
+      if (Date.now() > deadline) throw new SnippetFailed(`${what}: ${String(error)}`);
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+  }
+}
+
+/** A shell snippet's process group (its `&` jobs included), with its output kept. */
+class Group {
+  stdout = '';
+  stderr = '';
+  readonly exited: Promise<number | null>;
+  private readonly child: ChildProcess;
+
+  constructor(file: string, args: readonly string[], env: Record<string, string>) {
+    this.child = spawn(file, args, { cwd: ROOT, env: { ...process.env, ...env }, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+    this.child.stdout!.on('data', (c: Buffer) => (this.stdout += c.toString()));
+    this.child.stderr!.on('data', (c: Buffer) => (this.stderr += c.toString()));
+    this.exited = new Promise((resolve) => this.child.once('exit', (code) => resolve(code)));
+  }
+
+  async stop(): Promise<void> {
+    try {
+      process.kill(-this.child.pid!, 'SIGTERM');
+    } catch {
+      // Already gone.
+    }
+    await this.exited;
+  }
+}
+
+/**
+ * What a snippet's process gets on top of this process's environment, from which main() has taken
+ * every CHANNELD_* setting: a user's shell has none left over from a test run.
+ */
+function userEnv(extra: Record<string, string> = {}): Record<string, string> {
+  return extra;
+}
+
+type Runner = (snippet: Snippet, work: string) => Promise<void>;
+
+const runners: Record<string, Runner> = {
+  // `npm ci && npm start` and `npm test`: .ci/run runs `npm ci` and `npm test` on a clean clone
+  // (the test file checks that); here `npm start` runs and must say what the README says it says.
+  async commands(snippet) {
+    check(/^npm ci && npm start\b/m.test(snippet.code) && /^npm test\b/m.test(snippet.code), `unexpected commands:\n${snippet.code}`);
+    const promised = /`(channeld ready — [^`]+)`/.exec(readFileSync(README, 'utf8'))?.[1]?.replace(/\s+/g, ' ');
+    check(promised !== undefined, 'the README no longer quotes the "channeld ready" line');
+    const start = new Group('npm', ['start'], userEnv());
+    try {
+      await retry('npm start to print its ready line', 240_000, async () => {
+        if (!start.stderr.includes('channeld ready')) throw new Error(`not yet; stderr so far: ${start.stderr.slice(-800)}`);
+      });
+      const line = start.stderr.split('\n').find((l) => l.includes('channeld ready'))!;
+      check(line === promised, `npm start said\n  ${line}\nthe README says\n  ${promised}`);
+      const demo = await fetch('http://localhost:8080/');
+      check(demo.status === 200 && (await demo.text()).includes('<html'), `the demo page answered ${demo.status}`);
+      const node = rpcAt(GRPC);
+      const { token } = await node.rpc.createChannel({ clientId: 'readme', durationMinutes: 0 });
+      node.close();
+      check(token.length > 0, 'CreateChannel on 127.0.0.1:50051 gave no token');
+    } finally {
+      await start.stop();
+    }
+  },
+
+  async 'node-backend'(_snippet, work) {
+    const ts = await defaultServer();
+    const ran = ranOk('node send.mjs', await run(process.execPath, ['send.mjs'], { cwd: work, env: userEnv() }));
+    check(/seq: '1'/.test(ran.stdout) && /connected: false/.test(ran.stdout), `unexpected output: ${ran.stdout}`);
+    await receives(ts, 'user-42', ['{"hello":"world"}']);
+    await ts.close();
+    const down = await run(process.execPath, ['send.mjs'], { cwd: work, env: userEnv() });
+    check(down.code === 1, `with channeld down, node send.mjs exited ${down.code}`);
+    check(/14 UNAVAILABLE: No connection established/.test(down.stderr), `with channeld down: ${down.stderr}`);
+    check(!/TypeError/.test(down.stderr), `with channeld down, a TypeError: ${down.stderr}`);
+  },
+
+  async 'node-fanout'(_snippet, work) {
+    const ts = await defaultServer();
+    const members = await Promise.all(
+      ['alice', 'bob'].map(async (id) => {
+        const socket = new RawSocket(WS, (await ts.createChannel(id)).token);
+        await socket.until(() => socket.welcome !== undefined, `${id}'s welcome`);
+        return socket;
+      }),
+    );
+    ranOk('node send.mjs (with the fan-out lines)', await run(process.execPath, ['send.mjs'], { cwd: work, env: userEnv() }));
+    for (const socket of members) {
+      await socket.until(() => socket.topicMessages('room:42').length >= 1, 'the broadcast');
+      check(JSON.stringify(socket.topicMessages('room:42')) === JSON.stringify([{ seq: 1, data: '{"text":"hi"}' }]), JSON.stringify(socket.frames));
+      socket.close();
+    }
+    await ts.close();
+  },
+
+  async python(snippet, work) {
+    // The snippet's first line says how to run it: `PYTHONPATH=gen/python:sdk/python`.
+    const path = /PYTHONPATH=(\S+)/.exec(snippet.code)?.[1];
+    check(path !== undefined, 'the Python snippet no longer says its PYTHONPATH');
+    check(path.split(':').map((p) => join(ROOT, p)).join(':') === PYTHONPATH, `PYTHONPATH=${path} is not where the stubs and the module are`);
+    const file = join(work, 'snippet.py');
+    writeFileSync(file, snippet.code);
+    const ts = await defaultServer();
+    ranOk('python snippet.py', await run(VENV_PYTHON, [file], { env: userEnv({ PYTHONPATH }) }));
+    await receives(ts, 'user-42', ['{"hello": "world"}']);
+    await ts.close();
+  },
+
+  async go(_snippet, work) {
+    const ts = await defaultServer();
+    const ran = ranOk('the Go program', await run(join(work, 'snippet'), [], { env: userEnv() }));
+    check(/token for user-42's browser: \S+/.test(ran.stderr), `unexpected output: ${ran.stderr}`);
+    await receives(ts, 'user-42', ['{"hello":"world"}']);
+    await ts.close();
+  },
+
+  async java(_snippet, work) {
+    const ts = await defaultServer();
+    const classpath = readFileSync(join(work, 'classpath'), 'utf8').trim();
+    ranOk('java Snippet', await run('java', ['-cp', `${work}:${classpath}`, 'Snippet'], { env: userEnv() }));
+    await receives(ts, 'user-42', ['{"hello": "world"}']);
+    await ts.close();
+  },
+
+  async grpcurl(snippet) {
+    const ts = await defaultServer();
+    const ran = ranOk('the grpcurl lines', await run('bash', ['-euo', 'pipefail', '-c', snippet.code], { env: userEnv({ PATH: `${join(GRPCURL, '..')}:${process.env['PATH']}` }) }));
+    check(/"token": "[\w.-]+"/.test(ran.stdout) && /"seq": "1"/.test(ran.stdout), `unexpected output: ${ran.stdout}`);
+    await receives(ts, 'alice', ['hi']);
+    await ts.close();
+  },
+
+  async browser(snippet) {
+    check(snippet.code.includes('http://HOST:8080/'), 'the browser snippet no longer loads http://HOST:8080/');
+    const ts = await defaultServer();
+    const pages = await startPageServer();
+    const browser = await launchChromium();
+    try {
+      const { token } = await ts.createChannel('reader');
+      await ts.send('reader', '{"hello":"browser"}');
+      const forged = `${token.slice(0, 20)}${token[20] === 'A' ? 'B' : 'A'}${token.slice(21)}`;
+      // HOST is the reader's placeholder for channeld's host; the page is on an origin of its own.
+      const page = (t: string): string =>
+        pages.add(`<!doctype html><script>var token = ${JSON.stringify(t)};</script>\n${snippet.code.replaceAll('HOST', '127.0.0.1')}`);
+      const logs: string[] = [];
+      const tab = await browser.newPage();
+      tab.on('console', (m) => logs.push(m.text()));
+      const until = (text: string): Promise<void> =>
+        retry(`the page to log "${text}"`, 15_000, async () => {
+          if (!logs.includes(text)) throw new Error(`console: ${JSON.stringify(logs)}`);
+        });
+      await tab.goto(page(token));
+      await until('{"hello":"browser"}');
+      await ts.rpc.closeChannel({ clientId: 'reader' });
+      await until('410 Channel+closed.');
+      await tab.goto(page(forged));
+      await until('401 Invalid+token.');
+    } finally {
+      await browser.close();
+      await pages.close();
+      await ts.close();
+    }
+  },
+
+  async cluster(snippet) {
+    check(existsSync('/usr/bin/redis-server') || (await run('sh', ['-c', 'command -v redis-server'])).code === 0, 'redis-server is not installed');
+    const aof = join(ROOT, 'appendonlydir');
+    const hadAof = existsSync(aof);
+    const nodes = new Group('bash', ['-c', snippet.code], userEnv());
+    try {
+      const clients = [1, 2, 3].map((i) => rpcAt(`127.0.0.1:5005${i}`));
+      for (const [i, c] of clients.entries()) {
+        await retry(`node ${i + 1} (gRPC 5005${i + 1}) to answer; output:\n${nodes.stdout.slice(-500)}\n${nodes.stderr.slice(-1500)}`, 240_000, () =>
+          c.rpc.createChannel({ clientId: 'probe', durationMinutes: 0 }),
+        );
+      }
+      // A token from node 1, a socket on node 2, a message through node 3.
+      const { token } = await clients[0]!.rpc.createChannel({ clientId: 'across', durationMinutes: 0 });
+      const socket = new RawSocket('ws://127.0.0.1:8082/_ah/channel/ws', token);
+      await socket.until(() => socket.welcome !== undefined || socket.closeCode !== undefined, 'the welcome on node 2');
+      check(socket.welcome !== undefined, `node 2 closed the socket: ${socket.closeCode} ${socket.closeReason}`);
+      await clients[2]!.rpc.sendMessage(toClient('across', 'through redis'));
+      await socket.untilMessages(1);
+      check(socket.messages[0]?.data === 'through redis', JSON.stringify(socket.frames));
+      socket.close();
+      for (const c of clients) c.close();
+    } finally {
+      await nodes.stop();
+      if (!hadAof) rmSync(aof, { recursive: true, force: true });
+    }
+  },
+
+  async nginx(snippet, work) {
+    check(/^\s*listen 443 ssl;/m.test(snippet.code), 'the nginx recipe no longer listens on 443 with ssl');
+    const pki = makeTestPki();
+    // The recipe as written, its certificate lines filled in, in a minimal nginx.conf.
+    const server = snippet.code.replace(/^(\s*listen 443 ssl;.*)$/m, `$1\n  ssl_certificate ${pki.server.certFile};\n  ssl_certificate_key ${pki.server.keyFile};`);
+    const temps = ['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi'].map((k) => `${k}_temp_path ${work}/${k};`).join('\n');
+    writeFileSync(
+      join(work, 'nginx.conf'),
+      `worker_processes 1;\nerror_log ${work}/error.log warn;\npid ${work}/nginx.pid;\nevents { worker_connections 64; }\nhttp {\naccess_log off;\n${temps}\n${server}\n}\n`,
+    );
+    const ts = await defaultServer();
+    const nginx = new Group(NGINX, ['-p', work, '-c', join(work, 'nginx.conf'), '-g', 'daemon off;'], userEnv());
+    try {
+      const { token } = await ts.createChannel('proxied');
+      await ts.send('proxied', 'through nginx');
+      const frames = await retry(`a socket through nginx; nginx: ${nginx.stderr}`, 15_000, () =>
+        new Promise<unknown[][]>((resolve, reject) => {
+          const seen: unknown[][] = [];
+          const ws = new WebSocket('wss://localhost/_ah/channel/ws', ['channeld.v1', `token.${token}`], { ca: pki.ca.cert });
+          ws.on('message', (data) => {
+            seen.push(JSON.parse(String(data)) as unknown[]);
+            if (seen.length === 2) {
+              ws.close();
+              resolve(seen);
+            }
+          });
+          ws.on('error', reject);
+        }),
+      );
+      check(frames[0]?.[0] === 0 && JSON.stringify(frames[1]) === JSON.stringify([1, 1, 'through nginx']), JSON.stringify(frames));
+    } finally {
+      await nginx.stop();
+      await ts.close();
+      pki.remove();
+    }
+  },
+
+  // A shell block with no marker of its own (a later section's curl or grpcurl lines): it runs
+  // with bash -euo pipefail against a default channeld, must exit 0 and print something.
+  async shell(snippet) {
+    const ts = await defaultServer();
+    const ran = ranOk('the shell block', await run('bash', ['-euo', 'pipefail', '-c', snippet.code], { env: userEnv({ PATH: `${join(GRPCURL, '..')}:${process.env['PATH']}` }) }));
+    check(ran.stdout.trim() !== '', 'the shell block printed nothing');
+    await ts.close();
+  },
+};
+
+export const HARNESS_RUNNERS = Object.keys(runners);
+
+async function main(): Promise<void> {
+  for (const key of Object.keys(process.env)) if (key.startsWith('CHANNELD_')) delete process.env[key];
+  const [name, line, work] = process.argv.slice(2);
+  const runner = runners[name ?? ''];
+  const snippet = readmeSnippets().find((s) => String(s.line) === line);
+  if (runner === undefined || snippet === undefined || work === undefined) throw new Error(`usage: readme-harness.ts <${HARNESS_RUNNERS.join('|')}> <line> <work dir>`);
+  await runner(snippet, work);
+}
+
+if (process.argv[1] !== undefined && import.meta.filename === process.argv[1]) {
+  main().then(
+    () => process.exit(0),
+    (error: unknown) => {
+      console.error(error instanceof SnippetFailed ? error.message : error);
+      process.exit(1);
+    },
+  );
+}
