@@ -1,25 +1,36 @@
-import { fork, type ChildProcess } from 'node:child_process';
+import { fork, spawn, type ChildProcess } from 'node:child_process';
+import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import type { ReceiverMessage, ReceiverRequest, SenderMessage, SenderRequest } from './ipc.js';
 
 type WithoutReq<T> = T extends { readonly req: number } ? Omit<T, 'req'> : never;
 
-/** One generator process and its request/reply channel. */
+/** How a generator process is started: a Node script over Node's IPC, or a program speaking JSON lines. */
+export type Launch =
+  | { readonly kind: 'fork'; readonly script: string }
+  | { readonly kind: 'exec'; readonly command: string; readonly args: readonly string[] };
+
+/**
+ * One generator process and its request/reply channel. A forked script talks over Node's IPC
+ * channel; an exec'd program (bench/loadgen, Go) reads one JSON message a line on stdin and
+ * writes its replies and progress the same way on stdout. Closing the channel (IPC disconnect,
+ * stdin EOF) makes the process exit.
+ */
 export class Generator<Req extends { readonly type: string }, Msg extends { readonly type: string }> {
   readonly child: ChildProcess;
   private nextReq = 1;
   private readonly pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
+  private readonly write: (message: object) => void;
+  private readonly connected: () => boolean;
+  private readonly hangUp: () => void;
 
   constructor(
     readonly name: string,
-    script: string,
+    launch: string | Launch,
     onMessage: (message: Msg) => void,
   ) {
-    this.child = fork(fileURLToPath(new URL(script, import.meta.url)), [], {
-      execArgv: ['--import', 'tsx'],
-      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-    });
-    this.child.on('message', (raw) => {
+    const how: Launch = typeof launch === 'string' ? { kind: 'fork', script: launch } : launch;
+    const receive = (raw: unknown): void => {
       const message = raw as Msg | { type: 'reply'; req: number; ok: boolean; value?: unknown; error?: string };
       if (message.type !== 'reply' || !('req' in message)) {
         onMessage(message as Msg);
@@ -28,8 +39,46 @@ export class Generator<Req extends { readonly type: string }, Msg extends { read
       const waiter = this.pending.get(message.req);
       this.pending.delete(message.req);
       if (waiter === undefined) return;
-      if (message.ok) waiter.resolve(message.value);
+      if (message.ok) waiter.resolve(message.value ?? null);
       else waiter.reject(new Error(`${this.name}: ${message.error}`));
+    };
+    if (how.kind === 'fork') {
+      const child = fork(fileURLToPath(new URL(how.script, import.meta.url)), [], {
+        execArgv: ['--import', 'tsx'],
+        stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+      });
+      this.child = child;
+      child.on('message', receive);
+      this.write = (m) => child.send(m);
+      this.connected = () => child.connected;
+      this.hangUp = () => child.disconnect();
+    } else {
+      const child = spawn(how.command, [...how.args], { stdio: ['pipe', 'pipe', 'inherit'] });
+      this.child = child;
+      let open = true;
+      child.stdin.on('error', () => (open = false));
+      createInterface({ input: child.stdout }).on('line', (line) => {
+        let parsed: unknown;
+        try {
+          parsed = JSON.parse(line);
+        } catch {
+          process.stderr.write(`[${name}] ${line}\n`);
+          return;
+        }
+        receive(parsed);
+      });
+      this.write = (m) => {
+        if (open) child.stdin.write(`${JSON.stringify(m)}\n`);
+      };
+      this.connected = () => open && child.exitCode === null;
+      this.hangUp = () => {
+        open = false;
+        child.stdin.end();
+      };
+    }
+    this.child.on('error', (err) => {
+      for (const waiter of this.pending.values()) waiter.reject(new Error(`${this.name}: ${err.message}`));
+      this.pending.clear();
     });
     this.child.on('exit', (code, signal) => {
       for (const waiter of this.pending.values()) waiter.reject(new Error(`${this.name} exited (code ${code}, signal ${signal})`));
@@ -45,20 +94,20 @@ export class Generator<Req extends { readonly type: string }, Msg extends { read
     const req = this.nextReq++;
     return new Promise<T>((resolve, reject) => {
       this.pending.set(req, { resolve: resolve as (v: unknown) => void, reject });
-      this.child.send({ ...message, req });
+      this.write({ ...message, req });
     });
   }
 
   post(message: Req): void {
-    if (this.child.connected) this.child.send(message);
+    if (this.connected()) this.write(message);
   }
 
-  /** Disconnects the IPC channel, which makes the process exit (bench/load/serve.ts). */
+  /** Closes the request channel, which makes the process exit (bench/load/serve.ts, bench/loadgen). */
   close(): Promise<void> {
     return new Promise((resolve) => {
       if (this.child.exitCode !== null || this.child.signalCode !== null) return resolve();
       this.child.once('exit', () => resolve());
-      this.child.disconnect();
+      this.hangUp();
     });
   }
 }
@@ -81,7 +130,8 @@ export class Fleet {
   lastDeliveryMs = 0;
   private listeners = new Set<() => void>();
 
-  constructor(receivers: number, senders: number) {
+  /** `sender` launches each sender process: the Go load generator, or bench/load/sender.ts. */
+  constructor(receivers: number, senders: number, sender: Launch) {
     this.deliveredBy = new Array<number>(receivers).fill(0);
     this.sentBy = new Array<number>(senders).fill(0);
     this.receivers = Array.from(
@@ -97,7 +147,7 @@ export class Fleet {
     this.senders = Array.from(
       { length: senders },
       (_, i) =>
-        new Generator<SenderRequest, SenderMessage>(`sender ${i}`, './load/sender.ts', (m) => {
+        new Generator<SenderRequest, SenderMessage>(`sender ${i}`, sender, (m) => {
           if (m.type !== 'sent') return;
           this.sentBy[i] = m.units;
           this.update();

@@ -5,8 +5,11 @@
 import type { HistogramData } from './load/histogram.js';
 import type { JitterSize } from './options.js';
 
-/** What a server speaks: channeld's protocol (one node or a cluster) or Socket.IO (the baseline). */
-export type Protocol = 'channeld' | 'baseline';
+/**
+ * What a server speaks: channeld's protocol (one node or a cluster), Socket.IO (the baseline) or
+ * Centrifugo's (JSON client protocol on the sockets, its gRPC server API for the senders).
+ */
+export type Protocol = 'channeld' | 'baseline' | 'centrifugo';
 
 /** How a generator reaches one server: senders use `grpcPort`, receivers `httpPort`. */
 export interface Endpoint {
@@ -14,6 +17,12 @@ export interface Endpoint {
   readonly host: string;
   readonly httpPort: number;
   readonly grpcPort: number;
+  /** Centrifugo: the HMAC secret the senders sign connection tokens (JWT, HS256) with. */
+  readonly tokenSecret?: string;
+  /** Sent as `authorization: Bearer <key>` when set (gRPC metadata, HTTP header). */
+  readonly apiKey?: string;
+  /** Receivers offer permessage-deflate on their upgrade and inflate what comes compressed. */
+  readonly deflate?: boolean;
 }
 
 /** One socket a receiver opens; `clientIdx` is the client's index in its socket group, as in payloads. */
@@ -23,7 +32,8 @@ export interface SocketSpec {
 }
 
 export type ReceiverRequest =
-  | { readonly type: 'open'; readonly req: number; readonly endpoint: Endpoint; readonly sockets: readonly SocketSpec[]; readonly concurrency: number }
+  /** `topic`: the fan-out topic these sockets may be added to (Centrifugo's subscribe push names it). */
+  | { readonly type: 'open'; readonly req: number; readonly endpoint: Endpoint; readonly sockets: readonly SocketSpec[]; readonly concurrency: number; readonly topic?: string }
   | { readonly type: 'await-topic'; readonly req: number; readonly topic: string; readonly timeoutMs: number }
   | { readonly type: 'phase'; readonly req: number }
   | { readonly type: 'report'; readonly req: number }
@@ -52,6 +62,8 @@ export interface ReceiverReport {
   readonly unexpectedCloses: number;
   readonly firstProblem: string;
   readonly latency: HistogramData;
+  /** Bytes read from the sockets since the last `phase` (frames and their headers, as on the wire). */
+  readonly wireBytes: number;
 }
 
 export type ReceiverMessage =
@@ -59,7 +71,13 @@ export type ReceiverMessage =
   | { readonly type: 'reply'; readonly req: number; readonly ok: false; readonly error: string }
   | { readonly type: 'progress'; readonly delivered: number };
 
-export type RunKind = 'unary' | 'stream' | 'broadcast';
+/**
+ * unary: SendMessage (Centrifugo: Publish); batch: SendMessages with `batch` messages per call
+ * (Centrifugo: Batch of Publish commands); stream: StreamMessages; broadcast: Broadcast to a topic
+ * (Centrifugo: Publish to the channel every socket is in); http-unary, http-batch: channeld's
+ * HTTP/JSON API (Go sender only).
+ */
+export type RunKind = 'unary' | 'batch' | 'stream' | 'broadcast' | 'http-unary' | 'http-batch';
 
 export interface RunSpec {
   readonly kind: RunKind;
@@ -70,7 +88,7 @@ export interface RunSpec {
   /** Messages (or broadcasts) per second for this sender; 0 = as fast as the window allows. */
   readonly rate: number;
   readonly inFlight: number;
-  /** Messages per StreamMessages request: 1 sends `request`, more send a batch in `requests`. */
+  /** Messages per call (batch, http-batch) or per StreamMessages request (1 sends `request`, more a batch in `requests`). */
   readonly batch: number;
   readonly messageBytes: number;
   /** Deliveries one successful call produces (1, or the topic's members for a broadcast). */
@@ -90,11 +108,14 @@ export interface RunReply {
   readonly elapsedMs: number;
 }
 
+/** `http`: channeld's HTTP/JSON API answers something other than 404 (Go sender only). */
+export type ProbeMethod = 'broadcast' | 'streamMessages' | 'sendMessages' | 'http';
+
 export type SenderRequest =
   | { readonly type: 'connect'; readonly req: number; readonly endpoint: Endpoint }
   | { readonly type: 'mint'; readonly req: number; readonly clientIds: readonly string[]; readonly concurrency: number }
   | { readonly type: 'subscribe'; readonly req: number; readonly clientIds: readonly string[]; readonly topic: string }
-  | { readonly type: 'probe'; readonly req: number; readonly method: 'broadcast' | 'streamMessages' }
+  | { readonly type: 'probe'; readonly req: number; readonly method: ProbeMethod }
   | { readonly type: 'run'; readonly req: number; readonly spec: RunSpec }
   | { readonly type: 'gate'; readonly open: boolean }
   | { readonly type: 'disconnect'; readonly req: number };

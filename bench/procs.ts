@@ -36,6 +36,13 @@ export class CpuMeter {
     this.startCpu = this.pids.map((p) => cpuSeconds(p.pid));
   }
 
+  /** CPU seconds per process since `start()`. */
+  used(): Record<string, number> {
+    const out: Record<string, number> = {};
+    this.pids.forEach((p, i) => (out[p.name] = cpuSeconds(p.pid) - this.startCpu[i]!));
+    return out;
+  }
+
   /** Percent of one core per process since `start()`. */
   read(): Record<string, number> {
     const seconds = (performance.now() - this.startMs) / 1000;

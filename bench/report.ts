@@ -31,9 +31,16 @@ export interface FigureRow {
   readonly key: string;
   readonly better: Figure['better'];
   readonly channeld: number | null;
+  readonly centrifugo: number | null;
+  /** channeld / Centrifugo. */
+  readonly centrifugoRatio: number | null;
   readonly baseline: number | null;
   /** channeld / baseline. */
   readonly ratio: number | null;
+  /** One channeld node with --compression on (receivers inflate). */
+  readonly deflate: number | null;
+  /** channeld-deflate / channeld. */
+  readonly deflateRatio: number | null;
   /** Two channeld nodes over Redis (senders → node A, sockets on node B). */
   readonly cluster: number | null;
   /** cluster / channeld: what going through Redis to another node costs. */
@@ -47,13 +54,29 @@ export interface GoalRow {
 }
 
 const FIGURES: readonly Figure[] = [
-  { scenario: 'unary', key: 'messagesPerSecond', label: 'unary SendMessage → 1k sockets: delivered msg/s', better: 'higher', digits: 0 },
+  { scenario: 'unary', key: 'messagesPerSecond', label: 'unary SendMessage (Centrifugo: Publish) → 1k sockets: delivered msg/s', better: 'higher', digits: 0 },
+  { scenario: 'unary', key: 'serverCpuMsPer1k', label: 'unary: server CPU ms per 1,000 messages', better: 'lower', digits: 1 },
   { scenario: 'unary', key: 'p50Ms', label: 'unary at full speed: latency p50 (ms)', better: 'lower', digits: 2 },
   { scenario: 'unary', key: 'p95Ms', label: 'unary at full speed: latency p95 (ms)', better: 'lower', digits: 2 },
   { scenario: 'unary', key: 'p99Ms', label: 'unary at full speed: latency p99 (ms)', better: 'lower', digits: 2 },
+  { scenario: 'unary', key: 'wireBytesPerDelivery', label: 'unary: bytes on the wire per delivery', better: 'lower', digits: 1 },
+  { scenario: 'fixed-rate', key: 'targetRate', label: 'fixed rate, same for all: offered msg/s', better: 'info', digits: 0 },
+  { scenario: 'fixed-rate', key: 'p50Ms', label: 'fixed rate: latency p50 (ms)', better: 'lower', digits: 2 },
+  { scenario: 'fixed-rate', key: 'p95Ms', label: 'fixed rate: latency p95 (ms)', better: 'lower', digits: 2 },
+  { scenario: 'fixed-rate', key: 'p99Ms', label: 'fixed rate: latency p99 (ms)', better: 'lower', digits: 2 },
+  { scenario: 'fixed-rate', key: 'serverCpuMsPer1k', label: 'fixed rate: server CPU ms per 1,000 messages', better: 'lower', digits: 1 },
+  { scenario: 'batch', key: 'messagesPerSecond', label: 'batch API (SendMessages; Centrifugo: Batch) → 1k sockets: delivered msg/s', better: 'higher', digits: 0 },
+  { scenario: 'batch', key: 'serverCpuMsPer1k', label: 'batch: server CPU ms per 1,000 messages', better: 'lower', digits: 1 },
   { scenario: 'stream', key: 'messagesPerSecond', label: 'StreamMessages → 1k sockets: delivered msg/s', better: 'higher', digits: 0 },
-  { scenario: 'topic', key: 'deliveriesPerSecond', label: 'topic Broadcast → 10k sockets: deliveries/s', better: 'higher', digits: 0 },
+  { scenario: 'stream', key: 'serverCpuMsPer1k', label: 'stream: server CPU ms per 1,000 messages', better: 'lower', digits: 1 },
+  { scenario: 'http-unary', key: 'messagesPerSecond', label: 'HTTP API SendMessage → 1k sockets: delivered msg/s', better: 'higher', digits: 0 },
+  { scenario: 'http-unary', key: 'serverCpuMsPer1k', label: 'HTTP API SendMessage: server CPU ms per 1,000 messages', better: 'lower', digits: 1 },
+  { scenario: 'http-batch', key: 'messagesPerSecond', label: 'HTTP API SendMessages → 1k sockets: delivered msg/s', better: 'higher', digits: 0 },
+  { scenario: 'http-batch', key: 'serverCpuMsPer1k', label: 'HTTP API SendMessages: server CPU ms per 1,000 messages', better: 'lower', digits: 1 },
+  { scenario: 'topic', key: 'deliveriesPerSecond', label: 'topic Broadcast (Centrifugo: Publish to one channel) → 10k sockets: deliveries/s', better: 'higher', digits: 0 },
   { scenario: 'topic', key: 'broadcastsPerSecond', label: 'topic Broadcast: Broadcast calls/s', better: 'info', digits: 0 },
+  { scenario: 'topic', key: 'serverCpuMsPer1k', label: 'topic: server CPU ms per 1,000 deliveries', better: 'lower', digits: 2 },
+  { scenario: 'topic', key: 'wireBytesPerDelivery', label: 'topic: bytes on the wire per delivery', better: 'lower', digits: 1 },
   { scenario: 'storm', key: 'connectionsPerSecond', label: 'connect storm: connections/s', better: 'higher', digits: 0 },
   { scenario: 'storm', key: 'connectP99Ms', label: 'connect storm: handshake→welcome p99 (ms)', better: 'lower', digits: 1 },
   { scenario: 'storm', key: 'tokensPerSecond', label: 'connect storm: CreateChannel tokens/s', better: 'higher', digits: 0 },
@@ -80,16 +103,22 @@ function over(x: number | null, y: number | null): number | null {
 export function compare(targets: BenchResults['targets']): FigureRow[] {
   return FIGURES.map((f) => {
     const channeld = figure(targets, 'channeld', f.scenario, f.key);
+    const centrifugo = figure(targets, 'centrifugo', f.scenario, f.key);
     const baseline = figure(targets, 'baseline', f.scenario, f.key);
     const cluster = figure(targets, 'cluster', f.scenario, f.key);
+    const deflate = figure(targets, 'channeld-deflate', f.scenario, f.key);
     return {
       scenario: f.scenario,
       figure: f.label,
       key: f.key,
       better: f.better,
       channeld,
+      centrifugo,
+      centrifugoRatio: over(channeld, centrifugo),
       baseline,
       ratio: over(channeld, baseline),
+      deflate,
+      deflateRatio: over(deflate, channeld),
       cluster,
       clusterRatio: over(cluster, channeld),
     };
@@ -100,6 +129,12 @@ export function compare(targets: BenchResults['targets']): FigureRow[] {
 export function goals(targets: BenchResults['targets']): GoalRow[] {
   const c = (s: ScenarioName, k: string): number | null => figure(targets, 'channeld', s, k);
   const b = (s: ScenarioName, k: string): number | null => figure(targets, 'baseline', s, k);
+  const z = (s: ScenarioName, k: string): number | null => figure(targets, 'centrifugo', s, k);
+  const atMost = (goal: string, value: number | null, max: number, show: (v: number) => string): GoalRow => ({
+    goal,
+    measured: value === null ? 'not measured' : show(value),
+    met: value === null ? null : value <= max,
+  });
   const atLeast = (goal: string, value: number | null, min: number, show: (v: number) => string): GoalRow => ({
     goal,
     measured: value === null ? 'not measured' : show(value),
@@ -128,10 +163,21 @@ export function goals(targets: BenchResults['targets']): GoalRow[] {
     },
     exactlyOnce('channeld', 'one node'),
     exactlyOnce('cluster', '3 nodes + Redis'),
+    atLeast('issue 9: unary msg/s ≥ 1.5× Centrifugo', ratio(c('unary', 'messagesPerSecond'), z('unary', 'messagesPerSecond')), 1.5, times),
+    atMost('issue 9: unary server CPU per message ≤ Centrifugo', ratio(c('unary', 'serverCpuMsPer1k'), z('unary', 'serverCpuMsPer1k')), 1, times),
+    atMost('issue 9: p99 at the fixed rate ≤ Centrifugo', ratio(c('fixed-rate', 'p99Ms'), z('fixed-rate', 'p99Ms')), 1, times),
+    atMost('issue 9: p99 ≤ 5 ms at the fixed rate', c('fixed-rate', 'p99Ms'), 5, (v) => `${v.toFixed(2)} ms at ${Math.round(c('fixed-rate', 'targetRate') ?? 0)} msg/s`),
+    atLeast(
+      'issue 9: best of batch/stream ≥ 2× Centrifugo batch',
+      ratio(Math.max(c('batch', 'messagesPerSecond') ?? 0, c('stream', 'messagesPerSecond') ?? 0) || null, z('batch', 'messagesPerSecond')),
+      2,
+      times,
+    ),
+    atLeast('issue 9: fan-out ≥ 10× Centrifugo', ratio(c('topic', 'deliveriesPerSecond'), z('topic', 'deliveriesPerSecond')), 10, times),
   ];
 }
 
-const TARGET_ORDER: readonly TargetKind[] = ['channeld', 'baseline', 'cluster'];
+const TARGET_ORDER: readonly TargetKind[] = ['channeld', 'centrifugo', 'baseline', 'cluster', 'channeld-deflate'];
 
 function num(v: number | null, digits: number): string {
   if (v === null) return '—';
@@ -148,7 +194,9 @@ export function markdown(results: BenchResults): string {
   lines.push(
     `Parameters: ${o.sockets} sockets (unary, stream, latency), ${o.topicSockets} sockets (storm, topic), ${o.durationSeconds} s per scenario, ` +
       `${o.messageBytes}-byte messages, ${o.receivers} receiver + ${o.senders} sender processes, in flight per sender: unary ${o.unaryInFlight}, ` +
-      `stream ${o.streamInFlight} (${o.streamBatch} per request), broadcast ${o.broadcastInFlight}; latency load ${o.latencyLoad * 100} % of each target's own unary peak.`,
+      `stream ${o.streamInFlight} (${o.streamBatch} per request), batch ${o.batchInFlight} calls of ${o.batchSize}, broadcast ${o.broadcastInFlight}; ` +
+      `latency load ${o.latencyLoad * 100} % of each target's own unary peak; fixed rate ${o.fixedRate} msg/s for every target; ` +
+      `senders: ${o.nodeSenders ? 'Node (grpc-js, bench/load/sender.ts)' : 'Go (bench/loadgen)'}.`,
   );
   if (o.scenarios.includes('jitter')) {
     const j = o.jitter;
@@ -160,12 +208,26 @@ export function markdown(results: BenchResults): string {
   const digits = (row: FigureRow): number => FIGURES.find((x) => x.scenario === row.scenario && x.key === row.key)!.digits;
   const note = (row: FigureRow): string => (row.better === 'lower' ? ' (lower is better)' : '');
   const times = (v: number | null): string => (v === null ? '—' : `${v.toFixed(2)}×`);
-  if (results.targets.channeld !== undefined || results.targets.baseline !== undefined) {
+  const mainRows = results.comparison.filter((row) => row.channeld !== null || row.centrifugo !== null || row.baseline !== null);
+  if (mainRows.length > 0) {
     lines.push('');
-    lines.push('| figure | channeld | baseline (grpc-js + Socket.IO) | channeld / baseline |');
+    lines.push('| figure | channeld | Centrifugo | baseline (grpc-js + Socket.IO) | channeld / Centrifugo | channeld / baseline |');
+    lines.push('| --- | ---: | ---: | ---: | ---: | ---: |');
+    for (const row of mainRows) {
+      lines.push(
+        `| ${row.figure}${note(row)} | ${num(row.channeld, digits(row))} | ${num(row.centrifugo, digits(row))} | ${num(row.baseline, digits(row))} | ${times(row.centrifugoRatio)} | ${times(row.ratio)} |`,
+      );
+    }
+  }
+  const deflateRows = results.comparison.filter((row) => row.deflate !== null);
+  if (deflateRows.length > 0) {
+    lines.push('');
+    lines.push(`channeld with \`--compression ${o.compression}\` (receivers offer permessage-deflate and inflate every frame) against channeld without:`);
+    lines.push('');
+    lines.push('| figure | channeld, compression off | channeld, compression on | on / off |');
     lines.push('| --- | ---: | ---: | ---: |');
-    for (const row of results.comparison) {
-      lines.push(`| ${row.figure}${note(row)} | ${num(row.channeld, digits(row))} | ${num(row.baseline, digits(row))} | ${times(row.ratio)} |`);
+    for (const row of deflateRows) {
+      lines.push(`| ${row.figure}${note(row)} | ${num(row.channeld, digits(row))} | ${num(row.deflate, digits(row))} | ${times(row.deflateRatio)} |`);
     }
   }
   const clusterRows = results.comparison.filter((row) => row.cluster !== null);
@@ -187,7 +249,7 @@ export function markdown(results: BenchResults): string {
   const measured = (name: string): boolean => ran.some((t) => (results.targets[t] ?? []).some((r) => r.cpu[name] !== undefined));
   lines.push('');
   lines.push(
-    'CPU while each scenario ran, % of one core (server = the one-node target; cluster: nodeA = gRPC node, nodeB = socket node, redis' +
+    'CPU while each scenario ran, % of one core (server = the one-process target: channeld, Centrifugo or the baseline; cluster: nodeA = gRPC node, nodeB = socket node, redis' +
       `${measured('nodeC') ? ', nodeC = the third node of the jitter scenario' : ''}; r* = receiver, s* = sender processes${measured('j0') ? ', j0 = the jitter process' : ''}):`,
   );
   lines.push('');
@@ -213,7 +275,7 @@ export function markdown(results: BenchResults): string {
     }
   }
   lines.push('');
-  lines.push('Goals from issues 4 and 8:');
+  lines.push('Goals from issues 4, 8 and 9:');
   lines.push('');
   lines.push('| goal | measured | met |');
   lines.push('| --- | --- | --- |');

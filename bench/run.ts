@@ -4,16 +4,19 @@
  * and sender processes, and writes <out>/<name>.json and .md. Exits 1 when any message was lost, duplicated or misrouted, or any
  * call failed.
  */
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Fleet } from './fleet.js';
+import { Fleet, type Launch } from './fleet.js';
 import { HELP, parseOptions, type BenchOptions, type ScenarioName, type TargetKind } from './options.js';
 import { machine } from './procs.js';
 import { compare, goals, markdown, type BenchResults } from './report.js';
 import { closeSockets, openGroup, type Context, type ScenarioResult, type SocketGroup } from './scenarios/context.js';
 import { jitter } from './scenarios/jitter.js';
-import { latencyAtLoad } from './scenarios/latency.js';
+import { batch } from './scenarios/batch.js';
+import { httpApi } from './scenarios/http.js';
+import { latencyAtFixedRate, latencyAtLoad } from './scenarios/latency.js';
 import { connectStorm } from './scenarios/storm.js';
 import { streaming } from './scenarios/stream.js';
 import { topicFanOut } from './scenarios/topic.js';
@@ -40,7 +43,14 @@ async function runTarget(kind: TargetKind, options: BenchOptions, fleet: Fleet):
   const nodeArgs = (label: string): string[] =>
     options.cpuProf ? ['--cpu-prof', `--cpu-prof-dir=${join(options.out, 'prof', label === 'server' ? kind : `${kind}-${label}`)}`] : [];
   const thirdNode = options.scenarios.includes('jitter');
-  const target = await startTarget(kind, { fromDist: options.serverFromDist, nodeArgs, redisServer: options.redisServer, thirdNode });
+  const target = await startTarget(kind, {
+    fromDist: options.serverFromDist,
+    nodeArgs,
+    redisServer: options.redisServer,
+    thirdNode,
+    centrifugo: options.centrifugo,
+    compression: options.compression,
+  });
   console.log(`== ${kind} (${describe(target)})`);
   const results: ScenarioResult[] = [];
   const ctx: Context = { target, fleet, options, earlier: {} };
@@ -59,7 +69,8 @@ async function runTarget(kind: TargetKind, options: BenchOptions, fleet: Fleet):
       if (wants('topic') && result.problems.length === 0) record(await topicFanOut(ctx, group));
       await closeSockets(ctx);
     }
-    if (wants('unary') || wants('latency') || wants('stream')) {
+    const groupScenarios: readonly ScenarioName[] = ['unary', 'latency', 'fixed-rate', 'batch', 'stream', 'http-unary', 'http-batch'];
+    if (groupScenarios.some(wants)) {
       const group: SocketGroup = await openGroup(ctx, 'u', options.sockets);
       if (group.problems.length > 0) throw new Error(group.problems.join('; '));
       if (wants('unary') || wants('latency')) {
@@ -68,7 +79,11 @@ async function runTarget(kind: TargetKind, options: BenchOptions, fleet: Fleet):
         else ctx.earlier.unary = peak;
       }
       if (wants('latency')) record(await latencyAtLoad(ctx, group));
+      if (wants('fixed-rate')) record(await latencyAtFixedRate(ctx, group));
+      if (wants('batch')) record(await batch(ctx, group));
       if (wants('stream')) record(await streaming(ctx, group));
+      if (wants('http-unary')) record(await httpApi(ctx, group, 'http-unary'));
+      if (wants('http-batch')) record(await httpApi(ctx, group, 'http-batch'));
       await closeSockets(ctx);
     }
     if (wants('jitter')) record(await jitter(ctx));
@@ -77,6 +92,27 @@ async function runTarget(kind: TargetKind, options: BenchOptions, fleet: Fleet):
     await target.stop();
   }
   return results;
+}
+
+/** The Go load generator (bench/loadgen), built from the module proxy's pinned modules. */
+const LOADGEN_BINARY = 'bench/loadgen/bin/loadgen';
+
+/**
+ * Builds bench/loadgen (a no-op when nothing changed: Go caches the build) and says how to start
+ * it; or the Node sender with --node-senders.
+ */
+export function senderLaunch(nodeSenders: boolean): Launch {
+  if (nodeSenders) return { kind: 'fork', script: './load/sender.ts' };
+  try {
+    execFileSync('go', ['build', '-o', 'bin/loadgen', '.'], {
+      cwd: 'bench/loadgen',
+      env: { ...process.env, GOTOOLCHAIN: 'local', PATH: `${process.env['PATH'] ?? ''}:/usr/local/go/bin` },
+      stdio: ['ignore', 'inherit', 'inherit'],
+    });
+  } catch (err) {
+    throw new Error(`cannot build the Go load generator in bench/loadgen (${err instanceof Error ? err.message : String(err)}): install Go >= 1.26 (scripts/install-bench-tools.sh), or use --node-senders`);
+  }
+  return { kind: 'exec', command: LOADGEN_BINARY, args: [] };
 }
 
 async function main(): Promise<number> {
@@ -100,7 +136,11 @@ async function main(): Promise<number> {
     console.warn(`!!! open files limit is ${fdLimit}; ${options.topicSockets} sockets need about ${needed} in the server process. Raise ulimit -n. !!!`);
   }
   const startedAt = new Date().toISOString();
-  const fleet = new Fleet(options.receivers, options.senders);
+  if (options.nodeSenders && options.targets.includes('centrifugo')) {
+    process.stderr.write('bench: --node-senders speak ChannelService only; leave centrifugo out of --targets\n');
+    return 2;
+  }
+  const fleet = new Fleet(options.receivers, options.senders, senderLaunch(options.nodeSenders));
   const targets: BenchResults['targets'] = {};
   const problems: string[] = [];
   try {

@@ -1,6 +1,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { connect } from 'node:net';
+import { join } from 'node:path';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { createInterface } from 'node:readline';
@@ -16,6 +18,12 @@ export interface TargetOptions {
   readonly redisServer: string;
   /** Cluster only: start a third node, nodeC, for the jitter scenario's clients to move between. */
   readonly thirdNode: boolean;
+  /** The centrifugo binary (centrifugo target only). */
+  readonly centrifugo: string;
+  /** `--compression` of the channeld-deflate target (shared or dedicated). */
+  readonly compression: 'shared' | 'dedicated';
+  /** Extra channeld flags for the one-node targets (e.g. --no-metrics for the metrics A/B). */
+  readonly channeldArgs?: readonly string[];
 }
 
 /** A process that belongs to a target, named as in the CPU figures. */
@@ -221,11 +229,90 @@ async function startCluster(options: TargetOptions): Promise<Target> {
   };
 }
 
+/** Resolves once something accepts TCP connections on `port`. */
+async function listening(port: number, deadline: number, exited: () => string | undefined): Promise<void> {
+  for (;;) {
+    const ok = await new Promise<boolean>((resolve) => {
+      const probe = connect({ host: HOST, port });
+      probe.once('connect', () => {
+        probe.destroy();
+        resolve(true);
+      });
+      probe.once('error', () => resolve(false));
+    });
+    if (ok) return;
+    const why = exited();
+    if (why !== undefined) throw new Error(why);
+    if (Date.now() > deadline) throw new Error(`nothing listens on ${HOST}:${port} after ${READY_TIMEOUT_MS} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+/**
+ * Centrifugo v6 on loopback (bench/README.md): client connections on its HTTP port
+ * (/connection/websocket), the gRPC server API enabled, connection tokens signed with a random
+ * HMAC secret, memory engine, everything else at its defaults. Each client id gets a personal
+ * channel of the same name as a server-side subscription in its token (the senders mint them).
+ */
+async function startCentrifugo(options: TargetOptions): Promise<Target> {
+  const httpPort = await freePort();
+  const grpcPort = await freePort();
+  const secret = randomBytes(32).toString('hex');
+  const dir = mkdtempSync(join(tmpdir(), 'bench-centrifugo-'));
+  const config = join(dir, 'config.json');
+  writeFileSync(
+    config,
+    JSON.stringify({
+      log: { level: 'warn' },
+      http_server: { address: HOST, port: httpPort },
+      grpc_api: { enabled: true, address: HOST, port: grpcPort },
+      client: { token: { hmac_secret_key: secret }, allowed_origins: ['*'] },
+      usage_stats: { disabled: true },
+    }),
+    { mode: 0o600 },
+  );
+  const child = spawn(options.centrifugo, ['--config', config], { stdio: ['ignore', 'inherit', 'inherit'], cwd: dir });
+  let failure: string | undefined;
+  child.once('error', (err) => {
+    failure = `cannot run ${options.centrifugo} (${err.message}): install it with scripts/install-bench-tools.sh, pass --centrifugo PATH, or leave centrifugo out of --targets`;
+  });
+  child.once('exit', (code, signal) => (failure ??= `centrifugo exited (code ${code}, signal ${signal}) before it listened`));
+  const proc = stoppable(child);
+  try {
+    const deadline = Date.now() + READY_TIMEOUT_MS;
+    await listening(grpcPort, deadline, () => failure);
+    await listening(httpPort, deadline, () => failure);
+  } catch (err) {
+    await proc.stop();
+    rmSync(dir, { recursive: true, force: true });
+    throw err;
+  }
+  const endpoint: Endpoint = { kind: 'centrifugo', host: HOST, grpcPort, httpPort, tokenSecret: secret };
+  return {
+    kind: 'centrifugo',
+    grpc: endpoint,
+    ws: endpoint,
+    nodes: [endpoint],
+    processes: [{ name: 'server', pid: proc.pid }],
+    socketPid: proc.pid,
+    async stop() {
+      await proc.stop();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
 /** Starts a target as child processes and resolves once every process is ready. */
 export async function startTarget(kind: TargetKind, options: TargetOptions): Promise<Target> {
   if (kind === 'cluster') return startCluster(options);
+  if (kind === 'centrifugo') return startCentrifugo(options);
+  if (kind === 'channeld-deflate') {
+    // Receivers offer permessage-deflate and inflate what comes compressed.
+    const server = await startServer(kind, 'channeld', channeldArgs(options, 'server', ['--compression', options.compression, ...(options.channeldArgs ?? [])]), process.env);
+    return single(kind, { ...server, endpoint: { ...server.endpoint, deflate: true } });
+  }
   if (kind === 'baseline') {
     return single(kind, await startServer(kind, 'baseline', [...options.nodeArgs('server'), '--import', 'tsx', 'bench/baseline/server.ts', '--host', HOST], process.env));
   }
-  return single(kind, await startServer(kind, 'channeld', channeldArgs(options, 'server', []), process.env));
+  return single(kind, await startServer(kind, 'channeld', channeldArgs(options, 'server', options.channeldArgs ?? []), process.env));
 }

@@ -1,4 +1,5 @@
 import { connect, type Socket } from 'node:net';
+import { constants, createInflateRaw, inflateRawSync, type InflateRaw } from 'node:zlib';
 
 /**
  * A minimal WebSocket client for load generation: it does the HTTP upgrade by hand and parses only
@@ -15,6 +16,9 @@ export interface RawWsHandler {
 }
 
 const HEADER_END = Buffer.from('\r\n\r\n');
+/** RFC 7692 §7.2.2: the tail a sender strips from each compressed message, put back before inflating. */
+const DEFLATE_TAIL = Buffer.from([0x00, 0x00, 0xff, 0xff]);
+const RSV1 = 0x40;
 const OPCODE_TEXT = 0x1;
 const OPCODE_BINARY = 0x2;
 const OPCODE_CLOSE = 0x8;
@@ -37,8 +41,27 @@ function maskedFrame(opcode: number, payload: Buffer): Buffer {
   return frame;
 }
 
+/** A compressed message waiting for its turn in a context-takeover inflater, or a plain one behind it. */
+interface QueuedFrame {
+  readonly data: Buffer;
+  readonly compressed: boolean;
+  readonly nowUs: number;
+}
+
 export class RawWs {
   readonly socket: Socket;
+  /** Bytes read from the socket so far (headers, frames and their headers: what crossed the wire). */
+  wireBytes = 0;
+  /** permessage-deflate was negotiated. */
+  deflate = false;
+  /**
+   * With context takeover (uWS's DEDICATED compressor) each message refers back to the ones before
+   * it, so one inflater per socket keeps the window, fed in order; with server_no_context_takeover
+   * (SHARED) every message inflates on its own, synchronously.
+   */
+  private inflater: InflateRaw | undefined;
+  private inflateQueue: QueuedFrame[] = [];
+  private inflateBusy = false;
   private pending: Buffer | undefined;
   private upgraded = false;
   /** Frames read after the upgrade, for the error when the server drops the connection. */
@@ -54,12 +77,15 @@ export class RawWs {
     /** Index of this socket in its owner's tables. */
     readonly slot: number,
     clock: () => number,
+    /** Offer permessage-deflate (RFC 7692) on the upgrade. */
+    offerDeflate = false,
   ) {
     this.socket = connect({ host, port, noDelay: true });
     const request =
       `GET ${path} HTTP/1.1\r\nHost: ${host}:${port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
       `Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n` +
       (protocols === undefined ? '' : `Sec-WebSocket-Protocol: ${protocols}\r\n`) +
+      (offerDeflate ? 'Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\n' : '') +
       '\r\n';
     this.socket.on('connect', () => this.socket.write(request));
     this.socket.on('data', (chunk: Buffer) => this.onData(chunk, clock()));
@@ -77,16 +103,77 @@ export class RawWs {
   destroy(): void {
     this.ended = true;
     this.socket.destroy();
+    this.inflater?.close();
   }
 
   private end(why: string): void {
     if (this.ended) return;
     this.ended = true;
     this.socket.destroy();
+    this.inflater?.close();
     this.handler.onEnd(this, why);
   }
 
+  /** Reads the upgrade's Sec-WebSocket-Extensions: what was agreed decides how frames inflate. */
+  private negotiate(headers: string): void {
+    const line = /^sec-websocket-extensions:\s*(.*)$/im.exec(headers)?.[1] ?? '';
+    if (!/permessage-deflate/i.test(line)) return;
+    this.deflate = true;
+    if (/server_no_context_takeover/i.test(line)) return;
+    const bits = /server_max_window_bits=(\d+)/i.exec(line)?.[1];
+    const inflater = createInflateRaw({ windowBits: bits === undefined ? 15 : Number(bits) });
+    inflater.on('error', (err) => this.end(`permessage-deflate: ${err.message}`));
+    this.inflater = inflater;
+  }
+
+  private onMessage(data: Buffer, compressed: boolean, nowUs: number): void {
+    if (this.inflater !== undefined && (compressed || this.inflateBusy)) {
+      // Copied: the chunk's memory is reused by the next read.
+      this.inflateQueue.push({ data: Buffer.from(data), compressed, nowUs });
+      this.pumpInflate();
+      return;
+    }
+    if (!compressed) {
+      this.handler.onText(this, data, 0, data.length, nowUs);
+      return;
+    }
+    let plain: Buffer;
+    try {
+      plain = inflateRawSync(Buffer.concat([data, DEFLATE_TAIL]), { finishFlush: constants.Z_SYNC_FLUSH });
+    } catch (err) {
+      this.end(`permessage-deflate: ${err instanceof Error ? err.message : String(err)}`);
+      return;
+    }
+    this.handler.onText(this, plain, 0, plain.length, nowUs);
+  }
+
+  /** Inflates the queued messages one at a time, in order: each one's output ends at its flush. */
+  private pumpInflate(): void {
+    const inflater = this.inflater!;
+    while (!this.inflateBusy && this.inflateQueue.length > 0 && !this.ended) {
+      const next = this.inflateQueue.shift()!;
+      if (!next.compressed) {
+        this.handler.onText(this, next.data, 0, next.data.length, next.nowUs);
+        continue;
+      }
+      this.inflateBusy = true;
+      const parts: Buffer[] = [];
+      const onData = (chunk: Buffer): void => void parts.push(chunk);
+      inflater.on('data', onData);
+      inflater.write(Buffer.concat([next.data, DEFLATE_TAIL]));
+      inflater.flush(constants.Z_SYNC_FLUSH, () => {
+        inflater.off('data', onData);
+        this.inflateBusy = false;
+        if (this.ended) return;
+        const plain = parts.length === 1 ? parts[0]! : Buffer.concat(parts);
+        this.handler.onText(this, plain, 0, plain.length, next.nowUs);
+        this.pumpInflate();
+      });
+    }
+  }
+
   private onData(chunk: Buffer, nowUs: number): void {
+    this.wireBytes += chunk.length;
     let buf = this.pending === undefined ? chunk : Buffer.concat([this.pending, chunk]);
     this.pending = undefined;
     let pos = 0;
@@ -102,6 +189,7 @@ export class RawWs {
         return;
       }
       this.upgraded = true;
+      this.negotiate(buf.toString('latin1', 0, headerEnd));
       pos = headerEnd + HEADER_END.length;
       this.handler.onUpgraded(this);
     }
@@ -134,7 +222,8 @@ export class RawWs {
       const opcode = b0 & 0x0f;
       this.frames++;
       if (opcode === OPCODE_TEXT || opcode === OPCODE_BINARY) {
-        this.handler.onText(this, buf, start, end, nowUs);
+        if (this.deflate) this.onMessage(buf.subarray(start, end), (b0 & RSV1) !== 0, nowUs);
+        else this.handler.onText(this, buf, start, end, nowUs);
       } else if (opcode === OPCODE_PING) {
         this.socket.write(maskedFrame(OPCODE_PONG, buf.subarray(start, end)));
       } else if (opcode === OPCODE_CLOSE) {

@@ -1,7 +1,8 @@
 /**
  * Receiver generator process: holds many sockets to one target and counts what arrives on each —
  * per-socket counts, duplicates, server seq continuity (channeld) and delivery latency from the send
- * timestamp inside each payload. Driven by the coordinator over IPC (bench/ipc.ts).
+ * timestamp inside each payload. Speaks channeld's protocol, Socket.IO (engine.io v4) and
+ * Centrifugo's JSON client protocol. Driven by the coordinator over IPC (bench/ipc.ts).
  */
 import type { Endpoint, OpenReply, Protocol, ReceiverReport, ReceiverRequest, SocketSpec } from '../ipc.js';
 import { Histogram, monotonicUs } from './histogram.js';
@@ -36,6 +37,9 @@ let unexpectedCloses = 0;
 let firstProblem = '';
 const latency = new Histogram();
 const payload: ParsedPayload = { clientIdx: 0, n: 0, sentAtUs: 0 };
+let wireBytesAtPhase = 0;
+/** The topic (Centrifugo: channel) of the fan-out, named by `await-topic`; '' before. */
+let currentTopic = Buffer.alloc(0);
 let onWelcome: (slot: number) => void = () => undefined;
 let onTopicWelcome: () => void = () => undefined;
 
@@ -164,6 +168,84 @@ function onSocketIoPacket(ws: RawWs, slot: number, buf: Buffer, start: number, e
   }
 }
 
+const NEWLINE = 0x0a;
+const CENTRIFUGO_CONNECT_REPLY = Buffer.from('{"id":1,');
+const CENTRIFUGO_PUSH = Buffer.from('{"push":{');
+const CENTRIFUGO_CHANNEL = Buffer.from('"channel":"');
+const CENTRIFUGO_PUB = Buffer.from('"pub":{');
+const CENTRIFUGO_DATA = Buffer.from('"data":"');
+const CENTRIFUGO_SUBSCRIBE = Buffer.from('"subscribe":{');
+const CENTRIFUGO_DISCONNECT = Buffer.from('"disconnect":{');
+
+function startsWith(buf: Buffer, pos: number, end: number, prefix: Buffer): boolean {
+  return end - pos >= prefix.length && buf.compare(prefix, 0, prefix.length, pos, pos + prefix.length) === 0;
+}
+
+/** The channel name of a push at `pos` equals `name`. */
+function channelIs(buf: Buffer, pos: number, end: number, name: Buffer): boolean {
+  const at = buf.indexOf(CENTRIFUGO_CHANNEL, pos);
+  if (at < 0 || at >= end) return false;
+  const start = at + CENTRIFUGO_CHANNEL.length;
+  return name.length > 0 && start + name.length < end && buf[start + name.length] === QUOTE && buf.compare(name, 0, name.length, start, start + name.length) === 0;
+}
+
+/**
+ * Centrifugo's JSON protocol (v2): replies and pushes, several newline-separated in one frame.
+ * `{}` is a ping (answered with `{}`), `{"id":1,…}` the reply to our connect command,
+ * `{"push":{"channel":…,"pub":{"data":"<payload>"…}}}` a publication, `"subscribe"` the push of a
+ * server-side subscription (the topic welcome), `"disconnect"` the server ending the connection.
+ */
+function onCentrifugoFrame(ws: RawWs, slot: number, buf: Buffer, start: number, end: number, nowUs: number): void {
+  let pos = start;
+  while (pos < end) {
+    let lineEnd = buf.indexOf(NEWLINE, pos);
+    if (lineEnd < 0 || lineEnd > end) lineEnd = end;
+    onCentrifugoLine(ws, slot, buf, pos, lineEnd, nowUs);
+    pos = lineEnd + 1;
+  }
+}
+
+function onCentrifugoLine(ws: RawWs, slot: number, buf: Buffer, pos: number, end: number, nowUs: number): void {
+  if (end - pos === 2 && buf[pos] === 0x7b && buf[pos + 1] === 0x7d) {
+    ws.sendText('{}');
+    return;
+  }
+  if (startsWith(buf, pos, end, CENTRIFUGO_PUSH)) {
+    const pub = buf.indexOf(CENTRIFUGO_PUB, pos);
+    if (pub >= 0 && pub < end) {
+      const data = buf.indexOf(CENTRIFUGO_DATA, pub);
+      if (data < 0 || data >= end) return void unparsed++;
+      const topic = channelIs(buf, pos, pub, currentTopic);
+      deliver(slot, buf, data + CENTRIFUGO_DATA.length, end, nowUs, topic ? -1 : specs[slot]!.clientIdx);
+      return;
+    }
+    const sub = buf.indexOf(CENTRIFUGO_SUBSCRIBE, pos);
+    if (sub >= 0 && sub < end && channelIs(buf, pos, sub, currentTopic) && topicWelcomed[slot] === 0) {
+      topicWelcomed[slot] = 1;
+      topicWelcomes++;
+      onTopicWelcome();
+      return;
+    }
+    const bye = buf.indexOf(CENTRIFUGO_DISCONNECT, pos);
+    if (bye >= 0 && bye < end) {
+      ws.destroy();
+      socketEnded(slot, `Centrifugo disconnected the client: ${buf.toString('utf8', pos, Math.min(end, pos + 200))}`);
+    }
+    return;
+  }
+  if (startsWith(buf, pos, end, CENTRIFUGO_CONNECT_REPLY)) {
+    if (buf.indexOf('"connect":', pos) < 0) {
+      ws.destroy();
+      socketEnded(slot, `Centrifugo refused the connection: ${buf.toString('utf8', pos, Math.min(end, pos + 200))}`);
+      return;
+    }
+    if (welcomed[slot] === 0) {
+      welcomed[slot] = 1;
+      onWelcome(slot);
+    }
+  }
+}
+
 let onEarlyEnd: (slot: number, why: string) => void = () => undefined;
 
 function socketEnded(slot: number, why: string): void {
@@ -177,9 +259,13 @@ function socketEnded(slot: number, why: string): void {
 }
 
 const handler: RawWsHandler = {
-  onUpgraded() {},
+  onUpgraded(ws) {
+    // Centrifugo's client speaks first: a connect command with the JWT.
+    if (kind === 'centrifugo') ws.sendText(`{"id":1,"connect":{"token":${JSON.stringify(specs[ws.slot]!.token)},"name":"bench"}}`);
+  },
   onText(ws, buf, start, end, nowUs) {
     if (kind === 'channeld') onChanneldFrame(ws.slot, buf, start, end, nowUs);
+    else if (kind === 'centrifugo') onCentrifugoFrame(ws, ws.slot, buf, start, end, nowUs);
     else onSocketIoPacket(ws, ws.slot, buf, start, end, nowUs);
   },
   onEnd(ws, why) {
@@ -197,12 +283,20 @@ function resetPhase(): void {
   received.fill(0);
   for (let i = 0; i < seen.length; i++) seen[i] = new Uint8Array(64);
   latency.reset();
+  wireBytesAtPhase = wireBytesNow();
 }
 
-async function open(endpoint: Endpoint, list: readonly SocketSpec[], concurrency: number): Promise<OpenReply> {
+function wireBytesNow(): number {
+  let total = 0;
+  for (const ws of sockets) if (ws !== undefined) total += ws.wireBytes;
+  return total;
+}
+
+async function open(endpoint: Endpoint, list: readonly SocketSpec[], concurrency: number, topic: string): Promise<OpenReply> {
   closing = false;
   kind = endpoint.kind;
   specs = list;
+  currentTopic = Buffer.from(topic);
   const n = list.length;
   sockets = new Array<RawWs>(n);
   received = new Uint32Array(n);
@@ -256,10 +350,13 @@ async function open(endpoint: Endpoint, list: readonly SocketSpec[], concurrency
       const slot = next++;
       const spec = list[slot]!;
       startedAt[slot] = monotonicUs();
+      const deflate = endpoint.deflate === true;
       sockets[slot] =
         kind === 'channeld'
-          ? new RawWs(endpoint.host, endpoint.httpPort, '/_ah/channel/ws', `channeld.v1, token.${spec.token}`, handler, slot, monotonicUs)
-          : new RawWs(endpoint.host, endpoint.httpPort, '/socket.io/?EIO=4&transport=websocket', undefined, handler, slot, monotonicUs);
+          ? new RawWs(endpoint.host, endpoint.httpPort, '/_ah/channel/ws', `channeld.v1, token.${spec.token}`, handler, slot, monotonicUs, deflate)
+          : kind === 'centrifugo'
+            ? new RawWs(endpoint.host, endpoint.httpPort, '/connection/websocket', undefined, handler, slot, monotonicUs, deflate)
+            : new RawWs(endpoint.host, endpoint.httpPort, '/socket.io/?EIO=4&transport=websocket', undefined, handler, slot, monotonicUs, deflate);
       timers.set(
         slot,
         setTimeout(() => {
@@ -300,6 +397,7 @@ function report(): ReceiverReport {
     unexpectedCloses,
     firstProblem,
     latency: latency.toData(),
+    wireBytes: wireBytesNow() - wireBytesAtPhase,
   };
 }
 
@@ -313,7 +411,7 @@ setInterval(() => {
 serveRequests<ReceiverRequest>(async (request) => {
   switch (request.type) {
     case 'open':
-      return open(request.endpoint, request.sockets, request.concurrency);
+      return open(request.endpoint, request.sockets, request.concurrency, request.topic ?? '');
     case 'await-topic':
       return awaitTopic(request.topic, request.timeoutMs);
     case 'phase':

@@ -1,5 +1,6 @@
 /**
- * Sender generator process: one gRPC channel to the target, driving SendMessage, StreamMessages or
+ * The Node sender (`--node-senders`; the bench's default sender is the Go one, bench/loadgen):
+ * one gRPC channel to the target, driving SendMessage, StreamMessages or
  * Broadcast at full speed (bounded by an in-flight window) or at a fixed rate. The coordinator can
  * close a gate when too much is sent but not yet delivered, so a slow receiver side cannot make
  * the server buffer without bound.
@@ -11,7 +12,7 @@ import {
   type StreamMessagesRequest,
   type StreamMessagesResponse,
 } from '../../gen/ts/channel/v1/channel.js';
-import type { Endpoint, RunReply, RunSpec, SenderRequest } from '../ipc.js';
+import type { Endpoint, ProbeMethod, RunReply, RunSpec, SenderRequest } from '../ipc.js';
 import { monotonicUs } from './histogram.js';
 import { encodePayload } from './payload.js';
 import { serveRequests } from './serve.js';
@@ -37,6 +38,7 @@ function describe(err: grpc.ServiceError): string {
 
 async function connect(endpoint: Endpoint): Promise<void> {
   client?.close();
+  if (endpoint.kind === 'centrifugo') throw new Error('the Node sender speaks ChannelService only: drop --node-senders for Centrifugo');
   client = new ChannelServiceClient(`${endpoint.host}:${endpoint.grpcPort}`, grpc.credentials.createInsecure(), {
     'grpc.max_receive_message_length': -1,
   });
@@ -78,9 +80,17 @@ async function subscribe(clientIds: readonly string[], topic: string): Promise<n
 }
 
 /** Whether the target implements `method` (anything but UNIMPLEMENTED counts as implemented). */
-function probe(method: 'broadcast' | 'streamMessages'): Promise<boolean> {
+function probe(method: ProbeMethod): Promise<boolean> {
   const c = connected();
   return new Promise((resolve) => {
+    if (method === 'http') {
+      resolve(false);
+      return;
+    }
+    if (method === 'sendMessages') {
+      c.sendMessages({ requests: [] }, (err) => resolve(err?.code !== grpc.status.UNIMPLEMENTED));
+      return;
+    }
     if (method === 'broadcast') {
       c.broadcast({ message: 'probe', clientIds: [], topics: [] }, (err) => resolve(err?.code !== grpc.status.UNIMPLEMENTED));
       return;
@@ -95,6 +105,7 @@ function probe(method: 'broadcast' | 'streamMessages'): Promise<boolean> {
 
 function run(spec: RunSpec): Promise<RunReply> {
   const c = connected();
+  if (spec.kind === 'http-unary' || spec.kind === 'http-batch') return Promise.reject(new Error(`${spec.kind} needs the Go sender`));
   const count = spec.clients.length;
   const sentPerClient = new Array<number>(count).fill(0);
   const nextN = new Uint32Array(count);
@@ -161,6 +172,30 @@ function run(spec: RunSpec): Promise<RunReply> {
       });
     };
 
+    /** One SendMessages call of `spec.batch` messages; `inFlight` counts calls. */
+    const issueBatch = (): void => {
+      const slots: number[] = [];
+      const requests: SendMessageRequest[] = [];
+      for (let k = 0; k < spec.batch; k++) {
+        const i = rr++ % count;
+        const target = spec.clients[i]!;
+        slots.push(i);
+        requests.push({ target: { $case: 'clientId', value: target.clientId }, message: encodePayload(target.clientIdx, nextN[i]!++, monotonicUs(), spec.messageBytes), idempotencyKey: '' });
+      }
+      c.sendMessages({ requests }, (err, res) => {
+        if (err) for (const _ of slots) fail(`SendMessages: ${describe(err)}`);
+        else if (res.results.length !== slots.length) for (const _ of slots) fail(`SendMessages: ${res.results.length} results for ${slots.length} messages`);
+        else
+          res.results.forEach((result, k) => {
+            if (result.result?.$case === 'sent') {
+              calls++;
+              sentPerClient[slots[k]!]!++;
+            } else fail(`SendMessages item: ${result.result?.$case === 'error' ? `${result.result.value.code} ${result.result.value.message}` : 'empty result'}`);
+          });
+        completed();
+      });
+    };
+
     const issueBroadcast = (): void => {
       const n = spec.nOffset + issued * spec.nStride;
       const message = encodePayload(-1, n, monotonicUs(), spec.messageBytes);
@@ -197,11 +232,13 @@ function run(spec: RunSpec): Promise<RunReply> {
     const pump = (): void => {
       while (!stopped && gateOpen && streamWritable && inFlight < spec.inFlight) {
         if (spec.rate > 0 && issued >= (spec.rate * (monotonicUs() - startUs)) / 1e6) break;
-        const size = spec.kind === 'stream' ? Math.max(1, spec.batch) : 1;
+        const size = spec.kind === 'stream' || spec.kind === 'batch' ? Math.max(1, spec.batch) : 1;
         issued += size;
-        inFlight += size;
+        // A batch takes one slot of the window (calls); a stream's window counts messages.
+        inFlight += spec.kind === 'batch' ? 1 : size;
         units += spec.unitsPerCall * size;
         if (spec.kind === 'unary') issueUnary();
+        else if (spec.kind === 'batch') issueBatch();
         else if (spec.kind === 'broadcast') issueBroadcast();
         else if (stream !== undefined) issueStream(stream, size);
       }

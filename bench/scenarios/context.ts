@@ -92,7 +92,7 @@ export async function mint(ctx: Context, clientIds: readonly string[]): Promise<
  * Opens `tokens.length` sockets, receiver `i` holding the i-th contiguous slice, and resolves once
  * every socket got its welcome (or failed).
  */
-export async function openSockets(ctx: Context, tokens: readonly string[]): Promise<{ seconds: number; replies: OpenReply[] }> {
+export async function openSockets(ctx: Context, tokens: readonly string[], topic?: string): Promise<{ seconds: number; replies: OpenReply[] }> {
   const { receivers } = ctx.fleet;
   const started = performance.now();
   const replies = await Promise.all(
@@ -100,7 +100,7 @@ export async function openSockets(ctx: Context, tokens: readonly string[]): Prom
       const [a, b] = slice(tokens.length, receivers.length, i);
       const sockets: SocketSpec[] = [];
       for (let k = a; k < b; k++) sockets.push({ clientIdx: k, token: tokens[k]! });
-      return r.request<OpenReply>({ type: 'open', endpoint: ctx.target.ws, sockets, concurrency: ctx.options.connectConcurrency });
+      return r.request<OpenReply>({ type: 'open', endpoint: ctx.target.ws, sockets, concurrency: ctx.options.connectConcurrency, ...(topic === undefined ? {} : { topic }) });
     }),
   );
   return { seconds: (performance.now() - started) / 1000, replies };
@@ -143,6 +143,12 @@ export interface PhaseResult {
   readonly calls: number;
   readonly latency: Percentiles;
   readonly cpu: Record<string, number>;
+  /**
+   * Figures every throughput scenario reports: `serverCpuMsPer1k`, the target's CPU (every one of
+   * its processes) in ms per 1,000 deliveries, and `wireBytesPerDelivery`, bytes the receivers read
+   * off their sockets per delivery (frames with their headers).
+   */
+  readonly extra: { serverCpuMsPer1k: number; wireBytesPerDelivery: number };
   readonly problems: string[];
 }
 
@@ -183,6 +189,8 @@ export async function runPhase(ctx: Context, label: string, group: SocketGroup, 
   await fleet.waitFor(() => fleet.delivered >= expected, options.drainTimeoutSeconds * 1000);
   const seconds = (Math.max(fleet.lastDeliveryMs, started + 1) - started) / 1000;
   const cpu = meter.read();
+  const used = meter.used();
+  const serverCpuSeconds = ctx.target.processes.reduce((sum, p) => sum + (used[p.name] ?? 0), 0);
   stopProgress();
 
   const reports = await Promise.all(fleet.receivers.map((r) => r.request<ReceiverReport>({ type: 'report' })));
@@ -190,11 +198,13 @@ export async function runPhase(ctx: Context, label: string, group: SocketGroup, 
   let delivered = 0;
   let missingSockets = 0;
   let missing = 0;
-  let extra = 0;
+  let surplus = 0;
   let firstMismatch = '';
   let idx = 0;
+  let wireBytes = 0;
   for (const report of reports) {
     latency.merge(report.latency);
+    wireBytes += report.wireBytes;
     for (const got of report.received) {
       const want = expectedPerSocket[idx] ?? 0;
       delivered += got;
@@ -203,7 +213,7 @@ export async function runPhase(ctx: Context, label: string, group: SocketGroup, 
         if (got < want) {
           missingSockets++;
           missing += want - got;
-        } else extra += got - want;
+        } else surplus += got - want;
       }
       idx++;
     }
@@ -217,9 +227,13 @@ export async function runPhase(ctx: Context, label: string, group: SocketGroup, 
     for (const [what, n] of counts) if (n > 0) problems.push(`${n} ${what} (${report.firstProblem})`);
   }
   if (missing > 0) problems.push(`lost ${missing} deliveries on ${missingSockets} sockets (${firstMismatch})`);
-  if (extra > 0) problems.push(`${extra} deliveries more than sent (${firstMismatch})`);
+  if (surplus > 0) problems.push(`${surplus} deliveries more than sent (${firstMismatch})`);
   if (calls === 0) problems.push('no call succeeded');
-  return { delivered, expected, seconds, perSecond: delivered / seconds, calls, latency: latency.percentiles(), cpu, problems };
+  const extra = {
+    serverCpuMsPer1k: delivered === 0 ? 0 : (serverCpuSeconds * 1000 * 1000) / delivered,
+    wireBytesPerDelivery: delivered === 0 ? 0 : wireBytes / delivered,
+  };
+  return { delivered, expected, seconds, perSecond: delivered / seconds, calls, latency: latency.percentiles(), cpu, extra, problems };
 }
 
 export function clientsFor(group: SocketGroup, senders: number, i: number): { clientId: string; clientIdx: number }[] {

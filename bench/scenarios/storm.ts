@@ -1,6 +1,7 @@
 import { rssBytes } from '../procs.js';
 import { cpuMeter, mint, openProblems, openSockets, progress, type Context, type ScenarioResult, type SocketGroup } from './context.js';
 import { Histogram } from '../load/histogram.js';
+import { TOPIC } from './topic.js';
 
 /**
  * Scenario 4, connect storm: mint --topic-sockets tokens over gRPC, then open that many sockets as
@@ -22,7 +23,7 @@ export async function connectStorm(ctx: Context): Promise<{ result: ScenarioResu
   ctx.fleet.beginPhase(Number.POSITIVE_INFINITY);
   const stopProgress = progress(ctx, 'connect storm', () => ctx.fleet.delivered, 'sockets open');
   meter.start();
-  const { seconds, replies } = await openSockets(ctx, tokens);
+  const { seconds, replies } = await openSockets(ctx, tokens, TOPIC);
   ctx.fleet.endPhase();
   const cpu = meter.read();
   stopProgress();

@@ -10,7 +10,7 @@ export async function streaming(ctx: Context, group: SocketGroup): Promise<Scena
   const { fleet, options } = ctx;
   const params = { sockets: group.opened, messageBytes: options.messageBytes, inFlightPerSender: options.streamInFlight, batch: options.streamBatch, seconds: options.durationSeconds };
   const implemented = await fleet.senders[0]!.request<boolean>({ type: 'probe', method: 'streamMessages' });
-  if (!implemented) return { scenario: 'stream', skipped: 'StreamMessages is UNIMPLEMENTED on this target', figures: {}, cpu: {}, params, problems: [] };
+  if (!implemented) return { scenario: 'stream', skipped: ctx.target.kind === 'centrifugo' ? 'Centrifugo has no streaming publish API (its batch API is the batch scenario)' : 'StreamMessages is UNIMPLEMENTED on this target', figures: {}, cpu: {}, params, problems: [] };
   const phase = await runPhase(ctx, 'StreamMessages', group, (i) => ({
     kind: 'stream',
     clients: clientsFor(group, fleet.senders.length, i),
@@ -26,7 +26,7 @@ export async function streaming(ctx: Context, group: SocketGroup): Promise<Scena
   }));
   return {
     scenario: 'stream',
-    figures: { messagesPerSecond: phase.perSecond, p50Ms: phase.latency.p50Ms, p99Ms: phase.latency.p99Ms, messages: phase.delivered },
+    figures: { messagesPerSecond: phase.perSecond, p50Ms: phase.latency.p50Ms, p99Ms: phase.latency.p99Ms, messages: phase.delivered, ...phase.extra },
     cpu: phase.cpu,
     params,
     problems: phase.problems,

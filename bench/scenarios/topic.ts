@@ -43,6 +43,7 @@ export async function topicFanOut(ctx: Context, group: SocketGroup): Promise<Sce
       deliveries: phase.delivered,
       p50Ms: phase.latency.p50Ms,
       p99Ms: phase.latency.p99Ms,
+      ...phase.extra,
     },
     cpu: phase.cpu,
     params,

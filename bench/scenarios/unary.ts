@@ -28,6 +28,7 @@ export async function unary(ctx: Context, group: SocketGroup): Promise<ScenarioR
       p95Ms: phase.latency.p95Ms,
       p99Ms: phase.latency.p99Ms,
       messages: phase.delivered,
+      ...phase.extra,
     },
     cpu: phase.cpu,
     params: { sockets: group.opened, messageBytes: options.messageBytes, inFlightPerSender: options.unaryInFlight, seconds: options.durationSeconds },
