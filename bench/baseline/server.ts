@@ -78,6 +78,16 @@ function unimplemented(): Partial<grpc.StatusObject> {
   return { code: grpc.status.UNIMPLEMENTED, details: 'not part of the baseline' };
 }
 
+function toResult(request: SendMessageRequest | undefined): SendMessageResult {
+  const result = request === undefined ? 'request is missing' : send(request);
+  return {
+    result:
+      typeof result === 'string'
+        ? { $case: 'error', value: { code: grpc.status.INVALID_ARGUMENT, message: result } }
+        : { $case: 'sent', value: result },
+  };
+}
+
 function send(request: SendMessageRequest): SendMessageResponse | string {
   if (request.target?.$case !== 'clientId') return 'target: the baseline takes client_id only';
   if (request.message === '') return 'message is empty';
@@ -101,15 +111,6 @@ const service: ChannelServiceServer = {
     else callback(null, result);
   },
   streamMessages(call) {
-    const toResult = (request: SendMessageRequest | undefined): SendMessageResult => {
-      const result = request === undefined ? 'request is missing' : send(request);
-      return {
-        result:
-          typeof result === 'string'
-            ? { $case: 'error', value: { code: grpc.status.INVALID_ARGUMENT, message: result } }
-            : { $case: 'sent', value: result },
-      };
-    };
     call.on('data', (request: StreamMessagesRequest) => {
       // A batch (`requests`) is the same loop a usual handler would write.
       const ok = call.write(
@@ -153,8 +154,9 @@ const service: ChannelServiceServer = {
     });
     callback(null, { clients: clientIds.length, clientsConnected: clientIds.length, topics: positions });
   },
-  sendMessages(_call, callback) {
-    callback(unimplemented());
+  sendMessages(call, callback) {
+    // The batch API as a usual handler would write it: the same loop as a stream batch.
+    callback(null, { results: call.request.requests.map(toResult) });
   },
   getPresence(_call, callback) {
     callback(unimplemented());
