@@ -13,6 +13,19 @@ export const ErrorCode = {
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
+/**
+ * Each code's number and name in gRPC's table (google.rpc.Code): what every transport reports,
+ * as a gRPC status, as `SendMessageError.code`, or by name in an HTTP error body.
+ */
+export const STATUS_OF: Readonly<Record<ErrorCode, { readonly number: number; readonly name: string }>> = {
+  [ErrorCode.InvalidArgument]: { number: 3, name: 'INVALID_ARGUMENT' },
+  [ErrorCode.FailedPrecondition]: { number: 9, name: 'FAILED_PRECONDITION' },
+  [ErrorCode.Unauthenticated]: { number: 16, name: 'UNAUTHENTICATED' },
+  [ErrorCode.ResourceExhausted]: { number: 8, name: 'RESOURCE_EXHAUSTED' },
+  [ErrorCode.Unavailable]: { number: 14, name: 'UNAVAILABLE' },
+  [ErrorCode.Internal]: { number: 13, name: 'INTERNAL' },
+};
+
 export class ChannelError extends Error {
   override readonly name = 'ChannelError';
   constructor(

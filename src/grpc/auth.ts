@@ -1,31 +1,19 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Metadata } from '@grpc/grpc-js';
+import { ApiKeys } from '../core/api-keys.js';
 
 // Load balancers probe health without credentials.
 const OPEN_SERVICES = ['/grpc.health.v1.Health/'];
 
-function digest(value: string): Buffer {
-  return createHash('sha256').update(value, 'utf8').digest();
-}
-
 /**
- * Requires `authorization: Bearer <key>` on every call when keys are configured. Keys are compared
- * as SHA-256 digests in constant time, so neither their length nor their content leaks. Returns
- * the check a call's metadata gets (what is wrong, or undefined), or undefined when `path` needs
- * no key.
+ * Requires `authorization: Bearer <key>` metadata on every call when keys are configured (the
+ * comparison is the core's, shared with the HTTP API). Returns the check a call's metadata gets
+ * (what is wrong, or undefined), or undefined when `path` needs no key.
  */
 export function apiKeyCheck(apiKeys: readonly string[]): (path: string) => ((metadata: Metadata) => string | undefined) | undefined {
-  const digests = apiKeys.map(digest);
+  const keys = new ApiKeys(apiKeys);
   const check = (metadata: Metadata): string | undefined => {
     const values = metadata.get('authorization');
-    if (values.length === 0) return 'missing "authorization: Bearer <api key>" metadata';
-    const value = String(values[0]);
-    const match = /^Bearer\s+(\S+)\s*$/i.exec(value);
-    if (match === null) return 'authorization metadata must be "Bearer <api key>"';
-    const presented = digest(match[1]!);
-    let ok = false;
-    for (const d of digests) if (timingSafeEqual(d, presented)) ok = true;
-    return ok ? undefined : 'API key is not valid';
+    return keys.refusal(values.length === 0 ? undefined : String(values[0]), 'metadata');
   };
   return (path) => (OPEN_SERVICES.some((p) => path.startsWith(p)) ? undefined : check);
 }

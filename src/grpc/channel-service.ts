@@ -1,74 +1,20 @@
-import type { ServerDuplexStream, ServerWritableStream } from '@grpc/grpc-js';
-import {
-  PresenceReason as ProtoReason,
-  PresenceState as ProtoState,
-  type ChannelServiceServer,
-  type SendMessageRequest,
-  type SendMessageResult,
-  type StreamMessagesRequest,
-  type StreamMessagesResponse,
-  type WatchPresenceRequest,
-  type WatchPresenceResponse,
+import type { sendUnaryData, ServerDuplexStream, ServerWritableStream } from '@grpc/grpc-js';
+import type {
+  ChannelServiceServer,
+  StreamMessagesRequest,
+  StreamMessagesResponse,
+  WatchPresenceRequest,
+  WatchPresenceResponse,
 } from '../../gen/ts/channel/v1/channel.js';
 import type { Logger } from 'pino';
 import type { ChannelApi, SendRequest } from '../core/channel-api.js';
 import type { PublishResult } from '../engine/engine.js';
-import type { PresenceItem } from '../core/presence-feed.js';
-import { PresenceReason, PresenceState, type PresenceChange } from '../core/types.js';
-import { grpcCodeOf, toGrpcStatus } from './status.js';
-import { ChannelError, ErrorCode, invalidArgument, toChannelError } from '../core/errors.js';
+import type { PresenceSink, PresenceWatcher } from '../core/presence-feed.js';
+import { isRequest, toItem, toResult, toWatchRequest, toWatchResponse, unaryMethods } from '../api/channel-methods.js';
+import { toGrpcStatus } from './status.js';
+import { ChannelError, ErrorCode, toChannelError } from '../core/errors.js';
 import { MAX_BATCH_ITEMS } from '../core/limits.js';
-import { validateCount, validateStreamBatch } from '../core/validation.js';
-import { notUtf8Fields } from './strict-utf8.js';
-
-const STATES: Record<PresenceState, ProtoState> = {
-  [PresenceState.Connected]: ProtoState.PRESENCE_STATE_CONNECTED,
-  [PresenceState.Disconnected]: ProtoState.PRESENCE_STATE_DISCONNECTED,
-};
-
-const REASONS: Record<PresenceReason, ProtoReason> = {
-  [PresenceReason.Snapshot]: ProtoReason.PRESENCE_REASON_SNAPSHOT,
-  [PresenceReason.SocketOpened]: ProtoReason.PRESENCE_REASON_SOCKET_OPENED,
-  [PresenceReason.SocketClosed]: ProtoReason.PRESENCE_REASON_SOCKET_CLOSED,
-  [PresenceReason.TokenExpired]: ProtoReason.PRESENCE_REASON_TOKEN_EXPIRED,
-  [PresenceReason.ChannelClosed]: ProtoReason.PRESENCE_REASON_CHANNEL_CLOSED,
-  [PresenceReason.SlowConsumer]: ProtoReason.PRESENCE_REASON_SLOW_CONSUMER,
-  [PresenceReason.Shutdown]: ProtoReason.PRESENCE_REASON_SHUTDOWN,
-  [PresenceReason.NodeLost]: ProtoReason.PRESENCE_REASON_NODE_LOST,
-};
-
-function toSendRequest(request: SendMessageRequest): SendRequest {
-  const target = request.target;
-  return {
-    target:
-      target === undefined ? undefined : target.$case === 'clientId' ? { clientId: target.value } : { token: target.value },
-    message: request.message,
-    idempotencyKey: request.idempotencyKey,
-  };
-}
-
-function toResponse(item: PresenceItem): WatchPresenceResponse {
-  if (item.kind === 'snapshot-complete') {
-    return { kind: { $case: 'snapshotComplete', value: { cursor: item.cursor, resumeFailed: item.resumeFailed } } };
-  }
-  return { kind: { $case: 'event', value: toEvent(item.change) } };
-}
-
-function toEvent(change: PresenceChange) {
-  return {
-    clientId: change.clientId,
-    state: STATES[change.state],
-    time: new Date(change.timeMs),
-    cursor: change.cursor,
-    reason: REASONS[change.reason],
-  };
-}
-
-function toResult(r: PublishResult | ChannelError): SendMessageResult {
-  return r instanceof ChannelError
-    ? { result: { $case: 'error', value: { code: grpcCodeOf(r.code), message: r.message } } }
-    : { result: { $case: 'sent', value: r } };
-}
+import { validateStreamBatch } from '../core/validation.js';
 
 /** Stream messages (items of batches count one each) in flight before the server stops reading. */
 const STREAM_MAX_IN_FLIGHT = 1024;
@@ -89,17 +35,6 @@ function refusal(check: () => void): ChannelError | undefined {
   } catch (err) {
     return toChannelError(err);
   }
-}
-
-/** A send, or its refusal; a field that was not UTF-8 on the wire fails that item alone. */
-function toItem(request: SendMessageRequest): SendRequest | ChannelError {
-  const fields = notUtf8Fields(request);
-  if (fields !== undefined) return invalidArgument(`${fields} is not valid UTF-8`);
-  return toSendRequest(request);
-}
-
-function isRequest(item: SendRequest | ChannelError): item is SendRequest {
-  return !(item instanceof ChannelError);
 }
 
 function toJob(item: StreamMessagesRequest): StreamJob {
@@ -129,102 +64,27 @@ async function sendInOrder(hub: ChannelApi, requests: readonly SendRequest[]): P
   return results;
 }
 
-/**
- * SendMessages, where items may fail here already (not UTF-8 on the wire, over a limit the core
- * does not check): those keep their place and their error, worded as the core words a bad item
- * (`requests[i]: …`).
- */
-async function sendBatch(hub: ChannelApi, requests: readonly SendMessageRequest[]): Promise<(PublishResult | ChannelError)[]> {
-  // Before anything is converted: an oversized batch costs no more than its decoding.
-  validateCount('requests', requests.length, 1, MAX_BATCH_ITEMS);
-  const items = requests.map(toItem);
-  if (items.every(isRequest)) return hub.sendMessages(items);
-  const sent = await hub.sendEach(items.filter(isRequest));
-  let next = 0;
-  return items.map((item, i) => {
-    const result = isRequest(item) ? sent[next++]! : item;
-    return result instanceof ChannelError ? new ChannelError(result.code, `requests[${i}]: ${result.message}`) : result;
-  });
+/** Answers a unary call with the method's response or, for anything thrown, its gRPC status. */
+function answer<T>(response: Promise<T>, callback: sendUnaryData<T>): void {
+  response.then(
+    (value) => callback(null, value),
+    (err: unknown) => callback(toGrpcStatus(err)),
+  );
 }
 
 /** channel.v1.ChannelService: one method per RPC, each validate (in the core) → call → map. */
 export function channelService(hub: ChannelApi, logger: Logger): ChannelServiceServer {
   const log = logger.child({ mod: 'grpc' });
+  const unary = unaryMethods(hub);
   return {
-    createChannel(call, callback) {
-      hub.createChannel(call.request.clientId, call.request.durationMinutes).then(
-        (created) =>
-          callback(null, {
-            token: created.token,
-            expireTime: new Date(created.expiresAtMs),
-            durationMinutes: created.durationMinutes,
-          }),
-        (err: unknown) => callback(toGrpcStatus(err)),
-      );
-    },
-
-    sendMessage(call, callback) {
-      const item = toItem(call.request);
-      (isRequest(item) ? hub.sendMessage(item) : Promise.reject(item)).then(
-        (result) => callback(null, result),
-        (err: unknown) => callback(toGrpcStatus(err)),
-      );
-    },
-
-    sendMessages(call, callback) {
-      sendBatch(hub, call.request.requests).then(
-        (results) => callback(null, { results: results.map(toResult) }),
-        (err: unknown) => callback(toGrpcStatus(err)),
-      );
-    },
-
-    getPresence(call, callback) {
-      hub.getPresence(call.request.clientIds).then(
-        (clients) =>
-          callback(null, {
-            clients: clients.map((c) => ({
-              clientId: c.clientId,
-              connected: c.connected,
-              connectedSince: c.sinceMs === undefined ? undefined : new Date(c.sinceMs),
-            })),
-          }),
-        (err: unknown) => callback(toGrpcStatus(err)),
-      );
-    },
-
-    closeChannel(call, callback) {
-      hub.closeChannel(call.request.clientId).then(
-        (wasConnected) => callback(null, { wasConnected }),
-        (err: unknown) => callback(toGrpcStatus(err)),
-      );
-    },
-
-    broadcast(call, callback) {
-      const { message, clientIds, topics } = call.request;
-      hub.broadcast({ message, clientIds, topics }).then(
-        (result) =>
-          callback(null, {
-            clients: result.clients,
-            clientsConnected: result.clientsConnected,
-            topics: result.topics.map((t) => ({ topic: t.topic, seq: t.seq, epoch: t.epoch, members: t.members })),
-          }),
-        (err: unknown) => callback(toGrpcStatus(err)),
-      );
-    },
-
-    subscribe(call, callback) {
-      hub.subscribe(call.request.clientIds, call.request.topic).then(
-        (added) => callback(null, { added }),
-        (err: unknown) => callback(toGrpcStatus(err)),
-      );
-    },
-
-    unsubscribe(call, callback) {
-      hub.unsubscribe(call.request.clientIds, call.request.topic).then(
-        (removed) => callback(null, { removed }),
-        (err: unknown) => callback(toGrpcStatus(err)),
-      );
-    },
+    createChannel: (call, callback) => answer(unary.createChannel(call.request), callback),
+    sendMessage: (call, callback) => answer(unary.sendMessage(call.request), callback),
+    sendMessages: (call, callback) => answer(unary.sendMessages(call.request), callback),
+    getPresence: (call, callback) => answer(unary.getPresence(call.request), callback),
+    closeChannel: (call, callback) => answer(unary.closeChannel(call.request), callback),
+    broadcast: (call, callback) => answer(unary.broadcast(call.request), callback),
+    subscribe: (call, callback) => answer(unary.subscribe(call.request), callback),
+    unsubscribe: (call, callback) => answer(unary.unsubscribe(call.request), callback),
 
     /**
      * Requests are sent in arrival order, so one channel's messages keep their order: whatever
@@ -315,18 +175,17 @@ export function channelService(hub: ChannelApi, logger: Logger): ChannelServiceS
         if (error === undefined) call.end();
         else call.emit('error', toGrpcStatus(error));
       };
-      const watching = hub.watchPresence(
-        {
-          filter: { clientIds: new Set(request.clientIds), prefix: request.clientIdPrefix },
-          snapshot: request.snapshot,
-          cursor: request.cursor,
-        },
-        {
-          write: (item) => !ended && call.write(toResponse(item)),
-          onDrain: (cb) => call.once('drain', cb),
-          end: finish,
-        },
-      );
+      const sink: PresenceSink = {
+        write: (item) => !ended && call.write(toWatchResponse(item)),
+        onDrain: (cb) => call.once('drain', cb),
+        end: finish,
+      };
+      let watching: Promise<PresenceWatcher>;
+      try {
+        watching = hub.watchPresence(toWatchRequest(request), sink);
+      } catch (err) {
+        watching = Promise.reject(err);
+      }
       watching.then(
         (watcher) => {
           const stop = (): void => {

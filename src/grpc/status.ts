@@ -1,21 +1,12 @@
-import { status, type ServerErrorResponse, Metadata } from '@grpc/grpc-js';
-import { ErrorCode, toChannelError } from '../core/errors.js';
-
-const CODES: Record<ErrorCode, status> = {
-  [ErrorCode.InvalidArgument]: status.INVALID_ARGUMENT,
-  [ErrorCode.FailedPrecondition]: status.FAILED_PRECONDITION,
-  [ErrorCode.Unauthenticated]: status.UNAUTHENTICATED,
-  [ErrorCode.ResourceExhausted]: status.RESOURCE_EXHAUSTED,
-  [ErrorCode.Unavailable]: status.UNAVAILABLE,
-  [ErrorCode.Internal]: status.INTERNAL,
-};
+import { type ServerErrorResponse, Metadata, type status } from '@grpc/grpc-js';
+import { STATUS_OF, type ErrorCode, toChannelError } from '../core/errors.js';
 
 /** The single conversion from anything thrown in the core to a gRPC status. */
 export function toGrpcStatus(err: unknown): ServerErrorResponse & { code: status } {
   const error = toChannelError(err);
-  return Object.assign(new Error(error.message), { code: CODES[error.code], details: error.message, metadata: new Metadata() });
+  return Object.assign(new Error(error.message), { code: grpcCodeOf(error.code), details: error.message, metadata: new Metadata() });
 }
 
 export function grpcCodeOf(code: ErrorCode): status {
-  return CODES[code];
+  return STATUS_OF[code].number as status;
 }
