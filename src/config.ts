@@ -17,6 +17,14 @@ export interface Config {
   httpHost: string;
   /** @default 8080 */
   httpPort: number;
+  /** Serve the HTTP/JSON API (POST /channel.v1.ChannelService/<Method>) on the HTTP port. @default true */
+  httpApi: boolean;
+  /** A listener of its own for the HTTP API; -1: none. @default -1 */
+  apiPort: number;
+  /** Listen address of apiPort. @default '127.0.0.1' */
+  apiHost: string;
+  /** Seconds between heartbeats on an idle HTTP presence stream. @default 15 */
+  apiHeartbeatSeconds: number;
   /** @default 'memory' */
   engine: 'memory' | 'redis';
   /** Redis for the redis engine. @default 'redis://127.0.0.1:6379' */
@@ -99,6 +107,10 @@ export const DEFAULT_CONFIG: Readonly<Config> = {
   grpcTlsClientCa: '',
   httpHost: '0.0.0.0',
   httpPort: 8080,
+  httpApi: true,
+  apiPort: -1,
+  apiHost: '127.0.0.1',
+  apiHeartbeatSeconds: 15,
   engine: 'memory',
   redisUrl: 'redis://127.0.0.1:6379',
   redisPrefix: 'channeld',
@@ -159,6 +171,10 @@ export const SETTINGS: readonly Setting[] = [
   { key: 'grpcTlsClientCa', flag: 'grpc-tls-client-ca', env: 'CHANNELD_GRPC_TLS_CLIENT_CA', kind: 'string', help: 'PEM CA file: gRPC clients must present a certificate it signed (mutual TLS; needs --grpc-tls-cert)' },
   { key: 'httpHost', flag: 'http-host', env: 'CHANNELD_HTTP_HOST', kind: 'string', help: 'HTTP/WebSocket listen address' },
   { key: 'httpPort', flag: 'http-port', env: 'CHANNELD_HTTP_PORT', kind: 'port', help: 'HTTP/WebSocket port (0: any free port)' },
+  { key: 'httpApi', flag: 'http-api', env: 'CHANNELD_HTTP_API', kind: 'bool', help: 'serve the HTTP/JSON API (POST /channel.v1.ChannelService/<Method>, API keys as Authorization: Bearer) on the HTTP port; without API keys it answers loopback only; --no-http-api: off' },
+  { key: 'apiPort', flag: 'api-port', env: 'CHANNELD_API_PORT', kind: 'int', min: -1, max: 65_535, help: 'a listener of its own for the HTTP/JSON API (with the HTTP port\'s TLS); -1: none; 0: any free port' },
+  { key: 'apiHost', flag: 'api-host', env: 'CHANNELD_API_HOST', kind: 'string', help: 'listen address of --api-port' },
+  { key: 'apiHeartbeatSeconds', flag: 'api-heartbeat-seconds', env: 'CHANNELD_API_HEARTBEAT_SECONDS', kind: 'int', min: 1, max: 3600, help: 'seconds between heartbeats on an idle HTTP WatchPresence stream (keeps proxies from closing it)' },
   { key: 'engine', flag: 'engine', env: 'CHANNELD_ENGINE', kind: 'string', choices: ['memory', 'redis'], help: 'where channel state lives: memory (one node) or redis (many nodes)' },
   { key: 'redisUrl', flag: 'redis-url', env: 'CHANNELD_REDIS_URL', kind: 'string', help: 'Redis for --engine redis: redis://[user:password@]host:port[/db]' },
   { key: 'redisPrefix', flag: 'redis-prefix', env: 'CHANNELD_REDIS_PREFIX', kind: 'string', help: 'prefix of Redis keys and channels; every node of one cluster uses the same' },

@@ -7,7 +7,10 @@ import type { Engine } from './engine/engine.js';
 import { MemoryEngine } from './engine/memory.js';
 import { RedisEngine } from './engine/redis.js';
 import { startGateway, type Gateway } from './gateway/gateway.js';
+import type { TemplatedApp } from './gateway/uws.js';
 import { startGrpc, type GrpcEndpoint } from './grpc/server.js';
+import { startApiListener, type ApiListener } from './http-api/listener.js';
+import { HttpApi } from './http-api/routes.js';
 import { createLogger } from './logger.js';
 import { GatewayCounters, GrpcCounters } from './metrics/counters.js';
 import { startOpsListener } from './metrics/ops-server.js';
@@ -27,6 +30,8 @@ export interface RunningServer {
   readonly httpPort: number;
   /** The --metrics-port listener's port, when there is one. */
   readonly metricsPort: number | undefined;
+  /** The --api-port listener's port, when there is one. */
+  readonly apiPort: number | undefined;
   /** What /readyz and gRPC health say. */
   readonly readiness: Readiness;
   readonly hub: Hub;
@@ -121,6 +126,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   const readiness = new Readiness(() => engine.isUp());
   const gatewayCounters = new GatewayCounters();
   const grpcCounters = new GrpcCounters();
+  const httpApiCounters = new GrpcCounters();
   let presenceWebhook: ReturnType<typeof startPresenceWebhook> | undefined;
   const metrics = config.metrics
     ? createMetrics({
@@ -129,6 +135,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
         gateway: gatewayCounters,
         sessions: hub.sessions.counters,
         grpc: grpcCounters,
+        httpApi: httpApiCounters,
         presenceWatchers: () => hub.presence.watcherCount,
         webhook: config.presenceWebhook === '' ? undefined : () => presenceWebhook?.webhook,
         readiness,
@@ -139,7 +146,17 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     config.metricsPort < 0 ? undefined : await startOpsListener(config.metricsHost, config.metricsPort, new OpsAnswers(readiness, metrics), logger);
   const httpOps = new OpsAnswers(readiness, opsListener === undefined ? metrics : undefined);
 
+  const httpApi = new HttpApi({
+    api: hub.api,
+    apiKeys: config.apiKeys,
+    counters: httpApiCounters,
+    heartbeatMs: config.apiHeartbeatSeconds * 1000,
+    logger,
+  });
+  const httpTls = config.httpTlsCert === '' ? undefined : { certFile: config.httpTlsCert, keyFile: config.httpTlsKey };
+
   let grpc: GrpcEndpoint | undefined;
+  let apiListener: ApiListener | undefined;
   let gateway: Gateway;
   try {
     await hub.start();
@@ -183,7 +200,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
         socketIdleTimeoutSeconds: config.socketIdleTimeoutSeconds,
         demo: config.demo,
         demoPublic: config.demoPublic,
-        tls: config.httpTlsCert === '' ? undefined : { certFile: config.httpTlsCert, keyFile: config.httpTlsKey },
+        tls: httpTls,
         compression: config.compression,
         limits: {
           maxSockets: config.maxSockets,
@@ -193,9 +210,18 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
         },
         ops: httpOps,
         counters: gatewayCounters,
+        ...(config.httpApi ? { routes: (app: TemplatedApp) => httpApi.mount(app) } : {}),
       },
       logger,
     );
+    if (config.apiPort >= 0) {
+      try {
+        apiListener = await startApiListener(httpApi, config.apiHost, config.apiPort, httpTls, logger);
+      } catch (err) {
+        gateway.stopListening();
+        throw err;
+      }
+    }
   } catch (err) {
     // A node that cannot start must not linger half-started (its ports, its engine, its lease).
     readiness.markDraining();
@@ -213,6 +239,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     grpcPort: grpcEndpoint.port,
     httpPort: gateway.port,
     metricsPort: opsListener?.port,
+    apiPort: apiListener?.port,
     readiness,
     hub,
     config,
@@ -221,6 +248,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
         log.info('shutting down');
         readiness.markDraining();
         gateway.stopListening();
+        apiListener?.close();
         await hub.drain();
         await grpcEndpoint.shutdown();
         await hub.stop();

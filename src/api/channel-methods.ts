@@ -151,6 +151,8 @@ export function unaryMethods(api: ChannelApi): UnaryMethods {
     },
 
     sendMessage(request) {
+      const whole = notUtf8Request(request);
+      if (whole !== undefined) return Promise.reject(invalidArgument(`${whole} is not valid UTF-8`));
       const item = toItem(request);
       return isRequest(item) ? api.sendMessage(item) : Promise.reject(item);
     },

@@ -13,7 +13,7 @@ import { socketHandlers } from './socket-handlers.js';
 import { BACKLOG_OVERSHOOT_BYTES } from './socket-writer.js';
 import { TopicFanout } from './topic-fanout.js';
 import { limitUpgrades, UpgradeLimits, type UpgradeLimitOptions } from './upgrade-limits.js';
-import { uWS, type HttpRequest, type HttpResponse, type us_listen_socket } from './uws.js';
+import { uWS, type HttpRequest, type HttpResponse, type TemplatedApp, type us_listen_socket } from './uws.js';
 
 export interface GatewayOptions {
   readonly host: string;
@@ -30,6 +30,8 @@ export interface GatewayOptions {
   /** /healthz, /readyz and /metrics answers for this port. */
   readonly ops?: OpsAnswers;
   readonly counters?: GatewayCounters;
+  /** More routes on this port (the HTTP API), mounted before the catch-all. */
+  readonly routes?: (app: TemplatedApp) => void;
 }
 
 export interface Gateway {
@@ -108,6 +110,7 @@ export async function startGateway(hub: Hub, options: GatewayOptions, logger: Lo
   } else {
     app.get('/', (res) => reply(res).send('200 OK', 'text/plain', 'channeld: browsers load /_ah/channel/jsapi\n'));
   }
+  options.routes?.(app);
   app.any('/*', (res) => reply(res).send('404 Not Found', 'text/plain', 'not found\n'));
 
   let listenSocket: us_listen_socket;

@@ -14,6 +14,8 @@ export interface MetricSources {
   readonly gateway: GatewayCounters;
   readonly sessions: SessionCounters;
   readonly grpc: GrpcCounters;
+  /** The HTTP API's calls, counted as the gRPC ones are (by gRPC code). */
+  readonly httpApi?: GrpcCounters;
   readonly presenceWatchers: () => number;
   /** The presence webhook, when one is configured (it starts after the metrics exist). */
   readonly webhook?: (() => { readonly pending: number; readonly drops: WebhookDrops } | undefined) | undefined;
@@ -196,6 +198,39 @@ export function createMetrics(sources: MetricSources): Metrics {
       [...grpc.durations].map(([path, histogram]) => [serviceAndMethod(path), histogram] as const),
     ),
   );
+  const httpApi = sources.httpApi;
+  if (httpApi !== undefined) {
+    new Counter({
+      name: 'channeld_http_api_calls_total',
+      help: 'HTTP API calls (POST /channel.v1.ChannelService/<Method>) answered, by service, method and the gRPC code of the answer (OK, INVALID_ARGUMENT, UNAUTHENTICATED, RESOURCE_EXHAUSTED for 413, NOT_FOUND for an unknown method, CANCELLED when the client went away, …).',
+      labelNames: ['service', 'method', 'code'],
+      registers,
+      collect() {
+        this.reset();
+        for (const [path, codes] of httpApi.calls) {
+          const labels = serviceAndMethod(path);
+          codes.forEach((n, code) => {
+            if (n > 0) this.inc({ ...labels, code: STATUS_NAMES[code] ?? String(code) }, n);
+          });
+        }
+      },
+    });
+    registry.registerMetric(
+      new HistogramView('channeld_http_api_call_duration_seconds', 'How long HTTP API calls took, by service and method: unary calls to their answer, WatchPresence streams to their end.', ['service', 'method'], () =>
+        [...httpApi.durations].map(([path, histogram]) => [serviceAndMethod(path), histogram] as const),
+      ),
+    );
+    new Counter({
+      name: 'channeld_http_api_messages_accepted_total',
+      help: 'Messages accepted (given a seq) by the HTTP API, by RPC; a Broadcast counts once.',
+      labelNames: ['rpc'],
+      registers,
+      collect() {
+        this.reset();
+        for (const [rpc, n] of httpApi.accepted) this.inc({ rpc }, n);
+      },
+    });
+  }
   new Counter({
     name: 'channeld_grpc_connections_recycled_total',
     help: "Backend connections that cancelled calls faster than HTTP/2's rapid-reset guard allows, moved to a new connection (graceful GOAWAY).",
