@@ -194,7 +194,10 @@ export class HttpApi {
     readLimitedBody(res, declared, limit, (outcome) => {
       if (!outcome.ok) {
         end('RESOURCE_EXHAUSTED');
-        response.error(tooLarge(`over ${outcome.bytes - 1}`), {}, true);
+        // Not closed: the client is still sending, and closing on unread bytes resets the
+        // connection, which can destroy the 413 before the client reads it. uWS throws the rest
+        // of the body away as it comes; nothing of it is kept.
+        response.error(tooLarge(`over ${outcome.bytes - 1}`));
         return;
       }
       if (route.kind === 'unary') this.unary(route, outcome.body, format, response, end);
