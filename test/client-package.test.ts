@@ -1,10 +1,14 @@
 import anyTest, { type TestFn } from 'ava';
 import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { PROTOCOL as SERVER_PROTOCOL } from '../src/gateway/socket-handlers.js';
+import { chromiumAvailability, launchChromium } from './helpers/browser.js';
 import { ROOT, run, type Ran } from './helpers/go.js';
+import { snippets } from './helpers/readme-snippets.js';
 import { startTestServer, type TestServer } from './helpers/server.js';
 
 // The npm package @channeld/client as a user gets it: built by `npm run build:client`, packed by
@@ -217,4 +221,78 @@ test.serial('client package - a consumer that misuses the API fails to type-chec
   const ran = await run(TSC, ['-p', 'tsconfig.misuse.json'], { cwd: app });
   t.not(ran.code, 0);
   t.regex(ran.stdout, /misuse\.ts\(2,\d+\): error TS2345: Argument of type 'number' is not assignable to parameter of type 'string'/);
+});
+
+const packageReadme = snippets(readFileSync(join(PACKAGE_DIR, 'README.md'), 'utf8'));
+
+test('client package - every code block of its README is checked here', (t) => {
+  const known = new Set(['sh', 'ts', 'html']);
+  t.deepEqual(
+    packageReadme.filter((s) => !known.has(s.lang)).map((s) => `packages/client/README.md:${s.line} (${s.lang})`),
+    [],
+    'a block of a language this test does not check',
+  );
+  // The sh block is the install command, which the before hook runs on the packed tarball.
+  t.deepEqual(
+    packageReadme.filter((s) => s.lang === 'sh').map((s) => s.code.trim()),
+    ['npm install @channeld/client'],
+  );
+});
+
+test.serial('client package - the TypeScript blocks of its README type-check against the installed package', async (t) => {
+  const { app } = t.context;
+  const blocks = packageReadme.filter((s) => s.lang === 'ts');
+  t.true(blocks.length >= 2);
+  // What the blocks take from the page around them.
+  const context = '\ndeclare const token: string;\ndeclare function reload(topic?: string): void;\n';
+  const files = blocks.map((block) => {
+    const file = `readme-${block.line}.ts`;
+    writeFileSync(join(app, file), block.code + context);
+    return file;
+  });
+  const config = tsconfig('NodeNext') as { compilerOptions: object };
+  writeFileSync(join(app, 'tsconfig.readme.json'), JSON.stringify({ compilerOptions: { ...config.compilerOptions, noEmit: true }, files }));
+  ok(t, 'tsc -p tsconfig.readme.json', await run(TSC, ['-p', 'tsconfig.readme.json'], { cwd: app }));
+});
+
+const chromium = chromiumAvailability();
+if (!chromium.run && chromium.fail) {
+  test('client package - Chromium is installed (CI=true)', (t) => t.fail(chromium.why));
+} else if (!chromium.run) {
+  console.warn(`\n!!! SKIPPING the client package's browser test: ${chromium.why} !!!\n`);
+}
+
+(chromium.run ? test.serial : test.skip)('client package - its jsapi.js hosted on another origin, with data-channeld-url, works as its README shows (Chromium)', async (t) => {
+  const { app, ts } = t.context;
+  const block = packageReadme.find((s) => s.lang === 'html');
+  t.truthy(block, 'the README has its html block');
+  const example = 'https://channeld.example.com';
+  t.true(block!.code.includes(example));
+  const jsapi = readFileSync(join(app, 'node_modules', '@channeld', 'client', 'dist', 'jsapi.js'));
+  const { token } = await ts.createChannel('package-cdn');
+  await ts.send('package-cdn', 'from a hosted copy');
+  // The application's own site, which hosts the script among its assets (not channeld's origin).
+  const page = `<!doctype html><script>var token = ${JSON.stringify(token)};</script>\n${block!.code.replaceAll(example, ts.httpUrl)}`;
+  const site = createServer((req, res) => {
+    if (req.url === '/assets/channeld-jsapi.js') res.writeHead(200, { 'content-type': 'text/javascript' }).end(jsapi);
+    else if (req.url === '/') res.writeHead(200, { 'content-type': 'text/html' }).end(page);
+    else res.writeHead(404).end();
+  });
+  await new Promise<void>((resolve) => site.listen(0, '127.0.0.1', resolve));
+  const browser = await launchChromium();
+  try {
+    const tab = await browser.newPage();
+    const logs: string[] = [];
+    // Only what the page logs itself (not Chromium's note about a missing favicon).
+    tab.on('console', (m) => m.type() === 'log' && logs.push(m.text()));
+    const logged = new Promise<void>((resolve) => tab.on('console', (m) => m.text() === 'from a hosted copy' && resolve()));
+    await tab.goto(`http://127.0.0.1:${(site.address() as AddressInfo).port}/`);
+    await Promise.race([logged, new Promise((_, reject) => setTimeout(() => reject(new Error(`console: ${JSON.stringify(logs)}`)), 15_000))]);
+    t.deepEqual(logs, ['from a hosted copy']);
+    t.is(await tab.evaluate(() => (globalThis as unknown as { channeld: { baseUrl: string } }).channeld.baseUrl), `${ts.httpUrl}/`);
+  } finally {
+    await browser.close();
+    site.closeAllConnections();
+    await new Promise((resolve) => site.close(resolve));
+  }
 });
