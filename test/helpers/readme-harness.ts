@@ -102,6 +102,30 @@ function userEnv(extra: Record<string, string> = {}): Record<string, string> {
   return extra;
 }
 
+/** The JSON objects of a text, one after another (curl prints answers with no newline between them). */
+function jsonValues(text: string): Record<string, unknown>[] {
+  const values: Record<string, unknown>[] = [];
+  let depth = 0;
+  let start = -1;
+  let inString = false;
+  for (let i = 0; i < text.length; i += 1) {
+    const c = text[i];
+    if (inString) {
+      if (c === '\\') i += 1;
+      else if (c === '"') inString = false;
+    } else if (c === '"') inString = true;
+    else if (c === '{') {
+      if (depth === 0) start = i;
+      depth += 1;
+    } else if (c === '}') {
+      depth -= 1;
+      if (depth === 0) values.push(JSON.parse(text.slice(start, i + 1)) as Record<string, unknown>);
+    } else if (depth === 0 && c!.trim() !== '') throw new SnippetFailed(`not JSON at ${i}: ${text}`);
+  }
+  check(depth === 0 && !inString, `unfinished JSON: ${text}`);
+  return values;
+}
+
 type Runner = (snippet: Snippet, work: string) => Promise<void>;
 
 const runners: Record<string, Runner> = {
@@ -291,6 +315,37 @@ const runners: Record<string, Runner> = {
       await ts.close();
       pki.remove();
     }
+  },
+
+  // The HTTP API in five lines: each answer has the fields (and the values, but for "…") of the
+  // comment under its command, the message reaches user-42, and with --api-key the lines work
+  // once they add the header their first comment names.
+  async curl(snippet) {
+    const expected = snippet.code.split('\n').filter((l) => l.startsWith('# {')).map((l) => JSON.parse(l.slice(2)) as Record<string, unknown>);
+    check(expected.length >= 2, 'the HTTP block no longer shows its answers as # {…} comments');
+    const shell = (code: string, env: Record<string, string> = {}) => run('bash', ['-euo', 'pipefail', '-c', code], { env: userEnv(env) });
+    const answers = (ran: Ran): Record<string, unknown>[] => jsonValues(ran.stdout);
+    let ts = await defaultServer();
+    const got = answers(ranOk('the curl lines', await shell(snippet.code)));
+    check(got.length === expected.length, `${got.length} answers for ${expected.length} commented ones: ${JSON.stringify(got)}`);
+    for (const [i, want] of expected.entries()) {
+      const have = got[i]!;
+      check(JSON.stringify(Object.keys(have).sort()) === JSON.stringify(Object.keys(want).sort()), `answer ${i + 1} is ${JSON.stringify(have)}; the README shows ${JSON.stringify(want)}`);
+      for (const [key, value] of Object.entries(want)) {
+        if (value !== '…') check(JSON.stringify(have[key]) === JSON.stringify(value), `answer ${i + 1}: ${key} is ${JSON.stringify(have[key])}; the README shows ${JSON.stringify(value)}`);
+      }
+    }
+    await receives(ts, 'user-42', ['{"hello":"world"}']);
+    await ts.close();
+
+    const hint = /add (-H "authorization: Bearer \$KEY")/.exec(snippet.code)?.[1];
+    check(hint !== undefined, 'the HTTP block no longer says how to send an API key');
+    ts = await startTestServer({ grpcPort: 50051, httpPort: 8080, httpHost: '0.0.0.0', apiKeys: ['readme-http-key-0123456789'] });
+    const refused = answers(await shell(snippet.code));
+    check(refused.length === expected.length && refused.every((a) => a['code'] === 'UNAUTHENTICATED'), `without the key: ${JSON.stringify(refused)}`);
+    const keyed = answers(ranOk('the curl lines with the key', await shell(snippet.code.replaceAll('curl -s ', `curl -s ${hint} `), { KEY: 'readme-http-key-0123456789' })));
+    check(typeof keyed[0]?.['token'] === 'string' && keyed[1]?.['seq'] === '1', `with the key: ${JSON.stringify(keyed)}`);
+    await ts.close();
   },
 
   // A shell block with no marker of its own (a later section's curl or grpcurl lines): it runs
