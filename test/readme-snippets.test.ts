@@ -8,7 +8,7 @@ import { javaAvailability, MVN } from './helpers/java.js';
 import { nginxAvailability } from './helpers/nginx.js';
 import { pythonAvailability } from './helpers/python.js';
 import { HARNESS_RUNNERS } from './helpers/readme-harness.js';
-import { inNetns, netnsAvailability, readmeSnippets, type Snippet } from './helpers/readme-snippets.js';
+import { inNetns, netnsAvailability, readmeSnippets, snippets, type Snippet } from './helpers/readme-snippets.js';
 import { redisAvailability } from './helpers/redis.js';
 
 // Every fenced code block of README.md runs as written against a live channeld, each in a network
@@ -37,6 +37,36 @@ test('readme snippets - every fenced block of README.md is run by this file', (t
     `not covered: put <!-- readme-test: NAME --> on the line before the fence, NAME one of ${[...HARNESS_RUNNERS, ...STATIC].join(', ')} (test/helpers/readme-harness.ts), or add a runner`,
   );
   t.true(all.length >= 10, `only ${all.length} blocks found: is the fence parser broken?`);
+});
+
+test('readme snippets - a block no runner knows is not covered; markers, languages and fences are read as CommonMark has them', (t) => {
+  const sample = [
+    '<!-- readme-test: node-backend -->',
+    '```js',
+    'one',
+    '```',
+    '',
+    '<!-- readme-test: no-such-runner -->',
+    '~~~~sh',
+    '```',
+    '~~~~',
+    '```ruby',
+    'puts 1',
+    '```',
+    '```Python title="x"',
+    'print(1)',
+    '```',
+  ].join('\n');
+  const found = snippets(sample);
+  t.deepEqual(
+    found.map((s) => [s.line, s.lang, s.marker, s.code, runnerOf(s)]),
+    [
+      [2, 'js', 'node-backend', 'one\n', 'node-backend'],
+      [7, 'sh', 'no-such-runner', '```\n', undefined],
+      [10, 'ruby', undefined, 'puts 1\n', undefined],
+      [13, 'python', undefined, 'print(1)\n', 'python'],
+    ],
+  );
 });
 
 test('readme snippets - the layout names directories that exist', (t) => {
