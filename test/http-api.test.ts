@@ -1,4 +1,5 @@
 import { request as httpRequest } from 'node:http';
+import { createConnection } from 'node:net';
 import * as grpc from '@grpc/grpc-js';
 import test from 'ava';
 import {
@@ -480,4 +481,37 @@ test('http api - a reader that stops reading is cut off with a final error event
   t.true(stream.events.length < injected / 2, `${stream.events.length} events were written before the cut-off`);
   const cursor = /"(0\.\d+)"/.exec(String(error?.['message']))?.[1];
   t.is(stream.events.at(-1)?.['cursor'], cursor, 'the cursor named is that of the last event the reader got');
+});
+
+test('http api - a client that goes away mid-body is counted CANCELLED; the server goes on', async (t) => {
+  const own = await startTestServer({ apiKeys: [KEY] });
+  t.teardown(() => own.close());
+  await new Promise<void>((resolve, reject) => {
+    const socket = createConnection(own.server.httpPort, '127.0.0.1', () => {
+      socket.write(
+        `POST ${SERVICE_PATH}/SendMessage HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\nAuthorization: Bearer ${KEY}\r\nContent-Length: 1000\r\n\r\n{"clientId":"a",`,
+        () => setTimeout(() => {
+          socket.destroy();
+          resolve();
+        }, 100),
+      );
+    });
+    socket.on('error', reject);
+  });
+  const after = await apiCall(own.httpUrl, 'SendMessage', { clientId: 'a', message: 'still here' }, { key: KEY });
+  t.is(after.status, 200);
+  t.is(after.json?.['seq'], '1', 'the half-sent message was not sent');
+  const metrics = await (await fetch(`${own.httpUrl}/metrics`)).text();
+  t.true(metrics.includes('channeld_http_api_calls_total{service="channel.v1.ChannelService",method="SendMessage",code="CANCELLED"} 1'), metrics.split('\n').filter((l) => l.includes('http_api_calls')).join('\n'));
+});
+
+test('http api - a graceful shutdown ends open presence streams cleanly (no error line) and does not wait on them', async (t) => {
+  const own = await startTestServer({ apiKeys: [KEY] });
+  const stream = new HttpPresenceStream(own.httpUrl, { snapshot: true }, { key: KEY });
+  await stream.until(() => stream.items.some((i) => 'snapshotComplete' in i), 'the snapshot marker');
+  const started = Date.now();
+  await own.close();
+  await stream.until(() => stream.ended, 'the end of the stream');
+  t.true(Date.now() - started < 2000, 'the shutdown grace was not spent waiting for the stream');
+  t.false(stream.items.some((i) => 'error' in i));
 });
