@@ -123,7 +123,7 @@ export class ReplayBuffer {
     const grown = new Float64Array(count * SLOT_FIELDS);
     for (let i = 0; i < this.size; i++) {
       const from = ((this.head + i) % oldCount) * SLOT_FIELDS;
-      grown.set(old!.subarray(from, from + SLOT_FIELDS), i * SLOT_FIELDS);
+      for (let f = 0; f < SLOT_FIELDS; f++) grown[i * SLOT_FIELDS + f] = old![from + f]!;
     }
     this.slots = grown;
     this.head = 0;
