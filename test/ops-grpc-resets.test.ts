@@ -51,3 +51,29 @@ test('grpc resets - 2,000 WatchPresence open/cancel cycles on one connection: no
   const recycled = Number(/^channeld_grpc_connections_recycled_total (\d+)$/m.exec(metrics)?.[1]);
   t.true(recycled >= 2, `${recycled} connections moved on`);
 });
+
+test('grpc resets - calls that end with a status are not resets: 3,000 unary calls on one connection never move it on', async (t) => {
+  const ts = await startTestServer({ metricsHost: '127.0.0.1', metricsPort: 0 });
+  t.teardown(() => ts.close());
+  const client = new ChannelServiceClient(`127.0.0.1:${ts.server.grpcPort}`, grpc.credentials.createInsecure());
+  t.teardown(() => client.close());
+  // grpc-js reports a cancel after every status it sends; counted as resets, these drained a busy
+  // backend's connection every few hundred calls (GOAWAY, UNAVAILABLE for calls racing it).
+  const calls = 3 * RESET_BURST;
+  let failed = 0;
+  for (let i = 0; i < calls; i += 100) {
+    await Promise.all(
+      Array.from({ length: 100 }, (_, j) =>
+        new Promise<void>((resolve) =>
+          client.sendMessage({ target: { $case: 'clientId', value: `unary-${(i + j) % 10}` }, message: 'm', idempotencyKey: '' }, (err) => {
+            if (err !== null) failed++;
+            resolve();
+          }),
+        ),
+      ),
+    );
+  }
+  t.is(failed, 0);
+  const metrics = await (await fetch(`http://127.0.0.1:${ts.server.metricsPort}/metrics`)).text();
+  t.is(Number(/^channeld_grpc_connections_recycled_total (\d+)$/m.exec(metrics)?.[1]), 0, 'no connection moved on');
+});

@@ -24,8 +24,12 @@ export function channeldInterceptor(parts: InterceptorParts): ServerInterceptor 
     const meter = meterCall(counters, method.path);
     const checkKey = parts.apiKeys?.(method.path);
     const refuse = (refusal: Parameters<ServerInterceptingCall['sendStatus']>[0]): void => intercepting.sendStatus(refusal);
+    // grpc-js calls onCancel after every status it sends, too (its own clean-up); only a call
+    // that ended without one was cancelled, by the client's RST_STREAM or a broken connection.
+    let statusSent = false;
     const listener: ServerListener = {
       onCancel: () => {
+        if (statusSent) return;
         meter.end(status.CANCELLED);
         guard.cancelled(call);
       },
@@ -54,6 +58,7 @@ export function channeldInterceptor(parts: InterceptorParts): ServerInterceptor 
             },
           }),
       sendStatus: (callStatus, next) => {
+        statusSent = true;
         meter.end(callStatus.code);
         next(callStatus);
       },
