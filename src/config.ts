@@ -55,6 +55,8 @@ export interface Config {
   presenceHistorySize: number;
   /** Presence events a watcher may fall behind before it is cut off. @default 10000 */
   presenceWatcherQueue: number;
+  /** Membership and connection changes kept per topic for WatchTopicPresence resume. @default 1000 */
+  topicPresenceHistorySize: number;
   /** App Engine's old behaviour: a fresh open does not get what was sent before it. @default false */
   dropWhenDisconnected: boolean;
   /** Serve the demo page and its token-minting endpoint. Never with API keys. @default false */
@@ -126,6 +128,7 @@ export const DEFAULT_CONFIG: Readonly<Config> = {
   socketIdleTimeoutSeconds: 32,
   presenceHistorySize: 10_000,
   presenceWatcherQueue: 10_000,
+  topicPresenceHistorySize: 1000,
   dropWhenDisconnected: false,
   demo: false,
   demoPublic: false,
@@ -190,6 +193,7 @@ export const SETTINGS: readonly Setting[] = [
   { key: 'socketIdleTimeoutSeconds', flag: 'socket-idle-timeout-seconds', env: 'CHANNELD_SOCKET_IDLE_TIMEOUT_SECONDS', kind: 'int', min: 8, max: 960, help: 'silence before a socket is dropped (pinged first); multiple of 4' },
   { key: 'presenceHistorySize', flag: 'presence-history-size', env: 'CHANNELD_PRESENCE_HISTORY_SIZE', kind: 'int', min: 1, max: 10_000_000, help: 'presence changes kept for WatchPresence resume' },
   { key: 'presenceWatcherQueue', flag: 'presence-watcher-queue', env: 'CHANNELD_PRESENCE_WATCHER_QUEUE', kind: 'int', min: 1, max: 10_000_000, help: 'presence events a slow watcher may lag before it is cut off' },
+  { key: 'topicPresenceHistorySize', flag: 'topic-presence-history-size', env: 'CHANNELD_TOPIC_PRESENCE_HISTORY_SIZE', kind: 'int', min: 1, max: 1_000_000, help: 'changes kept per topic for WatchTopicPresence resume' },
   { key: 'dropWhenDisconnected', flag: 'drop-when-disconnected', env: 'CHANNELD_DROP_WHEN_DISCONNECTED', kind: 'bool', help: "App Engine's old behaviour: a socket opened afresh does not get the messages sent before it (a reconnect still resumes)" },
   { key: 'demo', flag: 'demo', env: 'CHANNELD_DEMO', kind: 'bool', help: 'serve the demo page at / and its token-minting endpoint (off whenever API keys are set)' },
   { key: 'demoPublic', flag: 'demo-public', env: 'CHANNELD_DEMO_PUBLIC', kind: 'bool', help: "let the demo's token-minting endpoints answer requests from beyond this machine (anyone who reaches the port can then mint tokens)" },

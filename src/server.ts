@@ -55,6 +55,7 @@ function createEngine(config: Config, clock: Clock, logger: Logger): Engine {
     replayBufferSize: config.replayBufferSize,
     replayWindowMs: config.replayWindowSeconds * 1000,
     presenceHistorySize: config.presenceHistorySize,
+    topicPresenceHistorySize: config.topicPresenceHistorySize,
   };
   if (config.engine === 'memory') return new MemoryEngine(options, clock);
   return new RedisEngine(

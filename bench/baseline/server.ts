@@ -170,6 +170,15 @@ const service: ChannelServiceServer = {
   watchPresence(call) {
     call.emit('error', unimplemented());
   },
+  getTopicMembers(_call, callback) {
+    callback(unimplemented());
+  },
+  countTopicMembers(_call, callback) {
+    callback(unimplemented());
+  },
+  watchTopicPresence(call) {
+    call.emit('error', unimplemented());
+  },
 };
 
 const grpcServer = new grpc.Server();

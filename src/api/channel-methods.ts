@@ -21,6 +21,10 @@ import {
   type UnsubscribeResponse,
   type WatchPresenceRequest,
   type WatchPresenceResponse,
+  type CountTopicMembersRequest,
+  type CountTopicMembersResponse,
+  type GetTopicMembersRequest,
+  type GetTopicMembersResponse,
 } from '../../gen/ts/channel/v1/channel.js';
 import type { ChannelApi, SendRequest, WatchRequest } from '../core/channel-api.js';
 import { ChannelError, invalidArgument, STATUS_OF } from '../core/errors.js';
@@ -140,6 +144,8 @@ export interface UnaryMethods {
   broadcast(request: BroadcastRequest): Promise<BroadcastResponse>;
   subscribe(request: SubscribeRequest): Promise<SubscribeResponse>;
   unsubscribe(request: UnsubscribeRequest): Promise<UnsubscribeResponse>;
+  getTopicMembers(request: GetTopicMembersRequest): Promise<GetTopicMembersResponse>;
+  countTopicMembers(request: CountTopicMembersRequest): Promise<CountTopicMembersResponse>;
 }
 
 export function unaryMethods(api: ChannelApi): UnaryMethods {
@@ -192,12 +198,23 @@ export function unaryMethods(api: ChannelApi): UnaryMethods {
 
     async subscribe(request) {
       refuseNotUtf8(request);
-      return { added: await api.subscribe(request.clientIds, request.topic) };
+      return { added: await api.subscribe(request.clientIds, request.topic, request.info) };
     },
 
     async unsubscribe(request) {
       refuseNotUtf8(request);
       return { removed: await api.unsubscribe(request.clientIds, request.topic) };
+    },
+
+    async getTopicMembers(request) {
+      refuseNotUtf8(request);
+      const page = await api.getTopicMembers(request);
+      return { members: [...page.members], nextPageToken: page.nextPageToken };
+    },
+
+    async countTopicMembers(request) {
+      refuseNotUtf8(request);
+      return { members: await api.countTopicMembers(request.topic) };
     },
   };
 }

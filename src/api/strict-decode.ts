@@ -10,6 +10,9 @@ import {
   SendMessageRequest,
   SendMessagesRequest,
   WatchPresenceRequest,
+  GetTopicMembersRequest,
+  CountTopicMembersRequest,
+  WatchTopicPresenceRequest,
 } from '../../gen/ts/channel/v1/channel.js';
 
 /**
@@ -98,5 +101,8 @@ export const STRICT_DECODERS = {
   subscribe: strictly((r) => SubscribeRequest.decode(r)),
   unsubscribe: strictly((r) => UnsubscribeRequest.decode(r)),
   streamMessages: strictly((r) => StreamMessagesRequest.decode(r), (m) => [m.request, ...m.requests]),
+  getTopicMembers: strictly((r) => GetTopicMembersRequest.decode(r)),
+  countTopicMembers: strictly((r) => CountTopicMembersRequest.decode(r)),
+  watchTopicPresence: strictly((r) => WatchTopicPresenceRequest.decode(r)),
 } as const;
 

@@ -26,7 +26,12 @@ import {
   validateWatchClientIds,
 } from './validation.js';
 
+import { TopicPresenceApi, validateMemberInfo, type TopicMembersRequest, type TopicMembersResult } from './topic-presence-api.js';
+import type { TopicPresenceBus, TopicPresenceSink, TopicPresenceWatcher, TopicWatchRequest } from './topic-presence-bus.js';
+
 export type { WatchRequest } from './presence-bus.js';
+export type { TopicMembersRequest, TopicMembersResult } from './topic-presence-api.js';
+export type { TopicWatchRequest } from './topic-presence-bus.js';
 
 export type MessageTarget = { readonly clientId: string } | { readonly token: string };
 
@@ -59,6 +64,7 @@ export interface ChannelApiOptions {
   readonly tokens: TokenAuthority;
   readonly clock: Clock;
   readonly presence: PresenceBus;
+  readonly topicPresence: TopicPresenceBus;
 }
 
 /**
@@ -69,11 +75,13 @@ export class ChannelApi {
   private readonly engine: Engine;
   private readonly tokens: TokenAuthority;
   private readonly clock: Clock;
+  private readonly topicPresence: TopicPresenceApi;
 
   constructor(private readonly options: ChannelApiOptions) {
     this.engine = options.engine;
     this.tokens = options.tokens;
     this.clock = options.clock;
+    this.topicPresence = new TopicPresenceApi(options.engine, options.topicPresence);
   }
 
   async createChannel(clientId: string, durationMinutes: number): Promise<CreatedChannel> {
@@ -157,11 +165,12 @@ export class ChannelApi {
     return { clients: clientIds.length, clientsConnected: sent.filter((r) => r.connected).length, topics };
   }
 
-  async subscribe(clientIds: readonly string[], topic: string): Promise<number> {
+  /** `info` (optional member data) applies to every client id of the call, replacing what was set. */
+  async subscribe(clientIds: readonly string[], topic: string, info?: string): Promise<number> {
     validateTopic(topic);
     validateCount('client_ids', clientIds.length, 1, MAX_SUBSCRIBE_CLIENT_IDS);
     clientIds.forEach((id, i) => validateClientId(id, `client_ids[${i}]`));
-    return this.engine.subscribe(clientIds, topic, MAX_TOPICS_PER_CLIENT);
+    return this.engine.subscribe(clientIds, topic, MAX_TOPICS_PER_CLIENT, validateMemberInfo(info));
   }
 
   async unsubscribe(clientIds: readonly string[], topic: string): Promise<number> {
@@ -183,6 +192,26 @@ export class ChannelApi {
 
   unwatchPresence(watcher: PresenceWatcher): void {
     this.options.presence.unwatch(watcher);
+  }
+
+  // ---- Who is in a topic (topic-presence-api.ts) ----------------------------------------------
+
+  /** A page of a topic's members, ordered by client id; pass nextPageToken back for the next. */
+  getTopicMembers(request: TopicMembersRequest): Promise<TopicMembersResult> {
+    return this.topicPresence.members(request);
+  }
+
+  countTopicMembers(topic: string): Promise<number> {
+    return this.topicPresence.count(topic);
+  }
+
+  /** Starts a topic presence stream: snapshot or replay first, then live changes. */
+  watchTopicPresence(request: TopicWatchRequest, sink: TopicPresenceSink): Promise<TopicPresenceWatcher> {
+    return this.topicPresence.watch(request, sink);
+  }
+
+  unwatchTopicPresence(watcher: TopicPresenceWatcher): void {
+    this.topicPresence.unwatch(watcher);
   }
 
   private async prepareSend(request: SendRequest): Promise<{ clientId: ClientId; message: string; key: string | undefined }> {

@@ -3,6 +3,8 @@ import type { Engine, EngineHandler } from '../engine/engine.js';
 import { ChannelApi } from './channel-api.js';
 import type { Clock } from './clock.js';
 import { PresenceBus } from './presence-bus.js';
+import { TopicPresenceBus } from './topic-presence-bus.js';
+import type { TopicPresenceChange } from './topic-presence.js';
 import { SessionRegistry } from './session-registry.js';
 import { TopicInterest, type TopicPublisher } from './topic-interest.js';
 import type { TokenAuthority } from './tokens.js';
@@ -30,6 +32,7 @@ export class Hub implements EngineHandler {
   readonly api: ChannelApi;
   readonly sessions: SessionRegistry;
   readonly presence: PresenceBus;
+  readonly topicPresence: TopicPresenceBus;
   private readonly interest: TopicInterest;
   private readonly engine: Engine;
 
@@ -38,6 +41,7 @@ export class Hub implements EngineHandler {
     this.engine = engine;
     const log = logger.child({ mod: 'hub' });
     this.presence = new PresenceBus(engine, options.presenceWatcherQueue);
+    this.topicPresence = new TopicPresenceBus(engine, options.presenceWatcherQueue, logger.child({ mod: 'topic-presence' }));
     this.interest = new TopicInterest(engine, log);
     this.sessions = new SessionRegistry({
       engine,
@@ -47,7 +51,7 @@ export class Hub implements EngineHandler {
       logger,
       dropWhenDisconnected: options.dropWhenDisconnected ?? false,
     });
-    this.api = new ChannelApi({ engine, tokens, clock, presence: this.presence });
+    this.api = new ChannelApi({ engine, tokens, clock, presence: this.presence, topicPresence: this.topicPresence });
   }
 
   async start(): Promise<void> {
@@ -58,6 +62,7 @@ export class Hub implements EngineHandler {
   async drain(): Promise<void> {
     await this.sessions.drain();
     this.presence.endWatchers();
+    this.topicPresence.endWatchers();
   }
 
   async stop(): Promise<void> {
@@ -103,5 +108,13 @@ export class Hub implements EngineHandler {
 
   onPresence(change: PresenceChange): void {
     this.presence.publish(change);
+  }
+
+  onTopicPresence(change: TopicPresenceChange): void {
+    this.topicPresence.publish(change);
+  }
+
+  onTopicPresenceGap(topic: Topic): void {
+    this.topicPresence.gap(topic);
   }
 }

@@ -35,3 +35,10 @@ export const MAX_STREAM_BATCH_ITEMS = MAX_BATCH_ITEMS;
  * idempotency key, plus room for framing. Larger requests are RESOURCE_EXHAUSTED before decoding.
  */
 export const MAX_REQUEST_BYTES = MAX_BATCH_ITEMS * (MAX_MESSAGE_BYTES + 1024) + 65_536;
+/** SubscribeRequest.info: a small member record (a display name, an avatar URL), not a document. */
+export const MAX_TOPIC_MEMBER_INFO_BYTES = 1024;
+/** GetTopicMembers.page_size when unset, and its most. */
+export const DEFAULT_TOPIC_MEMBERS_PAGE = 100;
+export const MAX_TOPIC_MEMBERS_PAGE = 1000;
+/** A page token holds one client id (≤ 256 bytes) in base64url, with a version mark. */
+export const MAX_PAGE_TOKEN_BYTES = 512;

@@ -10,6 +10,7 @@ import type {
   Topic,
 } from '../core/types.js';
 import type { LatencyHistogram } from '../metrics/counters.js';
+import type { TopicMembersPage, TopicPresenceChange, TopicPresenceSnapshot } from '../core/topic-presence.js';
 
 /**
  * What an engine tells the node it runs in. The memory engine calls these synchronously from
@@ -36,6 +37,16 @@ export interface EngineHandler {
    * history. Never called by the memory engine.
    */
   onResync(): void;
+  /**
+   * A change of a topic's members (see TopicPresenceStore). The memory engine reports every
+   * topic's; the Redis engine those of topics followed with followTopicPresence.
+   */
+  onTopicPresence?(change: TopicPresenceChange): void;
+  /**
+   * The engine's feed of `topic`'s presence lost changes it cannot read back (trimmed, or the log
+   * expired): whoever watches the topic must start again from a snapshot.
+   */
+  onTopicPresenceGap?(topic: Topic): void;
 }
 
 export interface TopicPublishResult {
@@ -170,7 +181,7 @@ export interface TopicStore {
    * changing anything). Each new member starts after the topic's current last seq and is
    * reported through onSubscribed. Returns how many were not members before.
    */
-  subscribe(clientIds: readonly ClientId[], topic: Topic, maxTopicsPerClient: number): Promise<number>;
+  subscribe(clientIds: readonly ClientId[], topic: Topic, maxTopicsPerClient: number, info?: string): Promise<number>;
   /** Ends memberships (onUnsubscribed for each); returns how many there were. */
   unsubscribe(clientIds: readonly ClientId[], topic: Topic): Promise<number>;
   /** The topics a client id belongs to, with the position a fresh open starts from. */
@@ -194,7 +205,7 @@ export interface TopicStore {
  * Where channel state lives and how it reaches the node holding a socket. One implementation per
  * file beside this one; both pass test/helpers/engine-contract.ts.
  */
-export interface Engine extends MessageLog, SocketDirectory, PresenceStore, TopicStore, EngineStatus {
+export interface Engine extends MessageLog, SocketDirectory, PresenceStore, TopicStore, TopicPresenceStore, EngineStatus {
   start(handler: EngineHandler): Promise<void>;
   /** Stops timers and connections; channel state of the memory engine is gone afterwards. */
   stop(): Promise<void>;
@@ -218,4 +229,31 @@ export interface EngineOptions {
   readonly replayWindowMs: number;
   /** Presence changes kept for WatchPresence resume. */
   readonly presenceHistorySize: number;
+  /** Changes kept per topic for WatchTopicPresence resume. @default 1000 */
+  readonly topicPresenceHistorySize?: number;
+}
+
+/**
+ * Who is in a topic: members (with the info their Subscribe set) and a per-topic resumable log of
+ * joins, leaves, info updates, and connects and disconnects of members. subscribe() records the
+ * info (replacing what an earlier Subscribe set; '' clears it). Only real changes are logged: a
+ * join of a member, a connect of a connected client, a displacement log nothing.
+ */
+export interface TopicPresenceStore {
+  /** Members after `after` (all when ''), ordered by client id, at most `pageSize`. */
+  topicMembers(topic: Topic, pageSize: number, after: ClientId): Promise<TopicMembersPage>;
+  /** How many members; constant time. */
+  countTopicMembers(topic: Topic): Promise<number>;
+  /** Every member and the cursor of the last change included, read at one instant. */
+  topicPresenceSnapshot(topic: Topic): Promise<TopicPresenceSnapshot>;
+  /** Changes after `cursor`, oldest first; undefined when they are no longer all kept. */
+  topicPresenceSince(topic: Topic, cursor: string): Promise<TopicPresenceChange[] | undefined>;
+  /** Orders two cursors of one topic: negative when `a` is earlier. */
+  compareTopicPresenceCursors(a: string, b: string): number;
+  /**
+   * This node has (or no longer has) watchers of `topic`: start (stop) passing its changes to
+   * onTopicPresence. Once the promise settles, every later change is passed on.
+   */
+  followTopicPresence(topic: Topic): Promise<void>;
+  unfollowTopicPresence(topic: Topic): Promise<void>;
 }

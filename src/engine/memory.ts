@@ -2,6 +2,8 @@ import { randomBytes } from 'node:crypto';
 import type { Clock, TimerHandle } from '../core/clock.js';
 import { ReplayBuffer } from '../core/replay-buffer.js';
 import { recover } from './recovery.js';
+import { MemoryTopicPresence } from './memory-topic-presence.js';
+import { TopicLeaveReason, type TopicMembersPage, type TopicPresenceChange, type TopicPresenceSnapshot } from '../core/topic-presence.js';
 import {
   PresenceReason,
   PresenceState,
@@ -65,11 +67,18 @@ export class MemoryEngine implements Engine {
   private presenceLogFirst = 1; // number of presenceLog[0]
   private presenceCount = 0;
   private sweepTimer: TimerHandle | undefined;
+  private readonly roster: MemoryTopicPresence;
 
   constructor(
     private readonly options: EngineOptions,
     private readonly clock: Clock,
-  ) {}
+  ) {
+    this.roster = new MemoryTopicPresence({
+      historySize: options.topicPresenceHistorySize ?? 1000,
+      isConnected: (clientId) => this.channels.get(clientId)?.socketId !== undefined,
+      emit: (change) => this.handler?.onTopicPresence?.(change),
+    });
+  }
 
   async start(handler: EngineHandler): Promise<void> {
     this.handler = handler;
@@ -167,7 +176,7 @@ export class MemoryEngine implements Engine {
     if (left !== undefined && left.socketId !== undefined) {
       this.emitPresence(clientId, PresenceState.Disconnected, PresenceReason.ChannelClosed, this.clock.nowMs());
     }
-    if (left !== undefined) this.forget(clientId, left);
+    if (left !== undefined) this.forget(clientId, left, TopicLeaveReason.ChannelClosed);
     return wasConnected;
   }
 
@@ -202,10 +211,11 @@ export class MemoryEngine implements Engine {
     return (this.parseCursor(a) ?? 0) - (this.parseCursor(b) ?? 0);
   }
 
-  async subscribe(clientIds: readonly ClientId[], topic: Topic, maxTopicsPerClient: number): Promise<number> {
+  async subscribe(clientIds: readonly ClientId[], topic: Topic, maxTopicsPerClient: number, info = ''): Promise<number> {
     const now = this.clock.nowMs();
     const state = this.topic(topic);
-    const joining = [...new Set(clientIds)].filter((id) => !state.members.has(id));
+    const unique = [...new Set(clientIds)];
+    const joining = unique.filter((id) => !state.members.has(id));
     for (const clientId of joining) {
       const count = this.channels.get(clientId)?.topics?.size ?? 0;
       if (count >= maxTopicsPerClient) {
@@ -220,7 +230,11 @@ export class MemoryEngine implements Engine {
       const channel = this.channel(clientId, now);
       (channel.topics ??= new Map()).set(topic, position);
       state.members.add(clientId);
+      this.roster.subscribed(topic, clientId, info, true, now);
       this.handler?.onSubscribed(clientId, topic, position);
+    }
+    if (joining.length < unique.length) {
+      for (const clientId of unique) if (!joining.includes(clientId)) this.roster.subscribed(topic, clientId, info, false, now);
     }
     return joining.length;
   }
@@ -233,6 +247,7 @@ export class MemoryEngine implements Engine {
       if (!state.members.delete(clientId)) continue;
       this.channels.get(clientId)?.topics?.delete(topic);
       removed++;
+      this.roster.left(topic, clientId, TopicLeaveReason.Unsubscribed, this.clock.nowMs());
       this.handler?.onUnsubscribed(clientId, topic);
     }
     return removed;
@@ -272,6 +287,31 @@ export class MemoryEngine implements Engine {
 
   async unfollowTopic(): Promise<void> {}
 
+  async topicMembers(topic: Topic, pageSize: number, after: ClientId): Promise<TopicMembersPage> {
+    return this.roster.page(topic, this.topics.get(topic)?.members ?? new Set(), pageSize, after);
+  }
+
+  async countTopicMembers(topic: Topic): Promise<number> {
+    return this.topics.get(topic)?.members.size ?? 0;
+  }
+
+  async topicPresenceSnapshot(topic: Topic): Promise<TopicPresenceSnapshot> {
+    return this.roster.snapshot(topic, this.topics.get(topic)?.members ?? new Set());
+  }
+
+  async topicPresenceSince(topic: Topic, cursor: string): Promise<TopicPresenceChange[] | undefined> {
+    return this.roster.since(topic, cursor);
+  }
+
+  compareTopicPresenceCursors(a: string, b: string): number {
+    return this.roster.compare(a, b);
+  }
+
+  // One process: every change already reaches onTopicPresence.
+  async followTopicPresence(): Promise<void> {}
+
+  async unfollowTopicPresence(): Promise<void> {}
+
   private topic(name: Topic): TopicState {
     let state = this.topics.get(name);
     if (state === undefined) {
@@ -282,8 +322,11 @@ export class MemoryEngine implements Engine {
   }
 
   /** Drops a channel and its topic memberships. */
-  private forget(clientId: ClientId, channel: ChannelState): void {
-    for (const topic of channel.topics?.keys() ?? []) this.topics.get(topic)?.members.delete(clientId);
+  private forget(clientId: ClientId, channel: ChannelState, why: TopicLeaveReason): void {
+    const now = this.clock.nowMs();
+    for (const topic of channel.topics?.keys() ?? []) {
+      if (this.topics.get(topic)?.members.delete(clientId)) this.roster.left(topic, clientId, why, now);
+    }
     this.channels.delete(clientId);
   }
 
@@ -315,6 +358,10 @@ export class MemoryEngine implements Engine {
     this.presenceCount++;
     const change: PresenceChange = { clientId, state, reason, timeMs, cursor: this.cursor(this.presenceCount) };
     this.presenceLog.push(change);
+    const topics = this.channels.get(clientId)?.topics;
+    if (topics !== undefined && topics.size > 0) {
+      this.roster.presence(topics.keys(), clientId, state === PresenceState.Connected, reason, timeMs);
+    }
     const excess = this.presenceLog.length - this.options.presenceHistorySize;
     // Trim in chunks so the log does not shift on every event.
     if (excess > 0 && excess >= Math.max(1, this.options.presenceHistorySize >> 3)) {
@@ -356,12 +403,13 @@ export class MemoryEngine implements Engine {
         }
         if (keys.size === 0) channel.idempotency = undefined;
       }
-      if (channel.socketId === undefined && channel.retainUntilMs <= now) this.forget(clientId, channel);
+      if (channel.socketId === undefined && channel.retainUntilMs <= now) this.forget(clientId, channel, TopicLeaveReason.ChannelExpired);
     }
     for (const [name, topic] of this.topics) {
       topic.buffer.trimOlderThan(cutoff);
       if (topic.members.size === 0 && topic.buffer.length === 0) this.topics.delete(name);
     }
+    this.roster.sweep((topic) => (this.topics.get(topic)?.members.size ?? 0) > 0, cutoff);
     for (const [clientId, atMs] of this.revocations) {
       if (atMs + REVOCATION_TTL_MS <= now) this.revocations.delete(clientId);
     }

@@ -38,6 +38,8 @@ import { LocalSockets } from './redis/local-sockets.js';
 import { NodeLease } from './redis/node-lease.js';
 import { comparePresenceCursors, isPresenceCursor, readPresenceSince, readPresenceSnapshot } from './redis/presence-log.js';
 import { TopicFeed, type TopicWire } from './redis/topic-feed.js';
+import { readTopicPresenceSince, TopicPresenceFeed, type TopicPresenceWire } from './redis/topic-presence-feed.js';
+import type { TopicMember, TopicMembersPage, TopicPresenceChange, TopicPresenceSnapshot } from '../core/topic-presence.js';
 
 export interface RedisEngineOptions extends EngineOptions {
   /** redis://[user:password@]host:port[/db]; with sentinels, only its credentials and db are used. */
@@ -100,6 +102,9 @@ export class RedisEngine implements Engine {
   private subscriber: Connection | undefined;
   private handler: EngineHandler | undefined;
   private readonly topics: TopicFeed;
+  private readonly topicPresence: TopicPresenceFeed;
+  /** What presence.lua's topic helpers take (topic_presence_args). */
+  private readonly topicPresenceArgs: readonly (string | number)[];
   private readonly local: LocalSockets;
   private readonly lease: NodeLease;
   private readonly generation: DataGeneration;
@@ -115,6 +120,7 @@ export class RedisEngine implements Engine {
     // many client ids at once, which a cluster allows only within one slot.
     this.keys = new RedisKeys(options.clusterNodes.length > 0 ? `{${options.prefix}}` : options.prefix);
     this.log = logger.child({ mod: 'engine-redis', node: this.nodeId });
+    this.topicPresenceArgs = [...this.keys.topicPresenceAffixes(), options.topicPresenceHistorySize ?? 1000, this.topicTtlMs()];
     this.lease = new NodeLease({
       keys: this.keys,
       nodeId: this.nodeId,
@@ -125,6 +131,7 @@ export class RedisEngine implements Engine {
       run: (name, keys, args) => this.run(name, keys, args),
       nowMs: () => this.clock.nowMs(),
       onLapsed: () => this.reattachAll(),
+      topicPresenceArgs: this.topicPresenceArgs,
       log: this.log,
     });
     this.local = new LocalSockets({
@@ -132,6 +139,7 @@ export class RedisEngine implements Engine {
       nodeId: this.nodeId,
       presenceHistorySize: options.presenceHistorySize,
       topicTtlMs: this.topicTtlMs(),
+      topicPresenceArgs: this.topicPresenceArgs,
       nowMs: () => this.clock.nowMs(),
       newEpoch,
       onRevoked: (clientId) => this.notify(() => this.handler?.onChannelClosed(clientId)),
@@ -146,6 +154,14 @@ export class RedisEngine implements Engine {
       subscriber: () => this.subscriber!,
       call: (fn) => this.call(fn),
       emit: (topic, epoch, message) => this.handler?.onTopicMessage(topic, epoch, message),
+      log: this.log,
+    });
+    this.topicPresence = new TopicPresenceFeed({
+      keys: this.keys,
+      subscriber: () => this.subscriber!,
+      call: (fn) => this.call(fn),
+      emit: (change) => this.handler?.onTopicPresence?.(change),
+      lost: (topic) => this.handler?.onTopicPresenceGap?.(topic),
       log: this.log,
     });
   }
@@ -252,6 +268,7 @@ export class RedisEngine implements Engine {
         this.keys.presenceChannel(),
         ...this.keys.nodeClientsAffixes(),
         tokenIssuedAtMs,
+        ...this.topicPresenceArgs,
       ],
     );
     if (outcome === -1) return { attached: false, reason: 'revoked' };
@@ -264,7 +281,17 @@ export class RedisEngine implements Engine {
     const changed = await this.run(
       'detach',
       this.socketKeys(clientId),
-      [socketId, clientId, reason, this.clock.nowMs(), this.options.presenceHistorySize, this.keys.presenceChannel(), this.options.replayWindowMs, this.nodeId],
+      [
+        socketId,
+        clientId,
+        reason,
+        this.clock.nowMs(),
+        this.options.presenceHistorySize,
+        this.keys.presenceChannel(),
+        this.options.replayWindowMs,
+        this.nodeId,
+        ...this.topicPresenceArgs,
+      ],
     );
     return changed === 1;
   }
@@ -297,8 +324,8 @@ export class RedisEngine implements Engine {
         this.keys.presenceChannel(),
         this.keys.nodeChannelPrefix(),
         ...this.keys.nodeClientsAffixes(),
-        ...this.keys.topicMembersAffixes(),
         this.nodeId,
+        ...this.topicPresenceArgs,
       ],
     );
     return attached === 1;
@@ -335,10 +362,10 @@ export class RedisEngine implements Engine {
     return comparePresenceCursors(a, b);
   }
 
-  async subscribe(clientIds: readonly ClientId[], topic: Topic, maxTopicsPerClient: number): Promise<number> {
+  async subscribe(clientIds: readonly ClientId[], topic: Topic, maxTopicsPerClient: number, info = ''): Promise<number> {
     const result = (await this.run(
       'subscribe',
-      [this.keys.topic(topic), this.keys.topicLog(topic), this.keys.topicMembers(topic)],
+      [this.keys.topic(topic), this.keys.topicLog(topic), this.keys.topicMembers(topic), this.keys.topicMemberInfo(topic)],
       [
         topic,
         newEpoch(),
@@ -347,6 +374,9 @@ export class RedisEngine implements Engine {
         ...this.keys.channelAffixes(),
         this.keys.nodeChannelPrefix(),
         this.options.replayWindowMs,
+        info,
+        this.clock.nowMs(),
+        ...this.topicPresenceArgs,
         ...clientIds,
       ],
     )) as [number, string?, number?];
@@ -362,8 +392,8 @@ export class RedisEngine implements Engine {
   async unsubscribe(clientIds: readonly ClientId[], topic: Topic): Promise<number> {
     return (await this.run(
       'unsubscribe',
-      [this.keys.topicMembers(topic)],
-      [topic, ...this.keys.channelAffixes(), this.keys.nodeChannelPrefix(), ...clientIds],
+      [this.keys.topicMembers(topic), this.keys.topicMemberInfo(topic)],
+      [topic, ...this.keys.channelAffixes(), this.keys.nodeChannelPrefix(), this.clock.nowMs(), ...this.topicPresenceArgs, ...clientIds],
     )) as number;
   }
 
@@ -379,7 +409,7 @@ export class RedisEngine implements Engine {
   async publishTopic(topic: Topic, data: string): Promise<TopicPublishResult> {
     const [seq, epoch, members] = (await this.run(
       'publish-topic',
-      [this.keys.topic(topic), this.keys.topicLog(topic), this.keys.topicMembers(topic)],
+      [this.keys.topic(topic), this.keys.topicLog(topic), this.keys.topicMembers(topic), this.keys.legacyTopicMembers(topic)],
       [data, this.clock.nowMs(), this.options.replayBufferSize, newEpoch(), this.topicTtlMs(), this.keys.topicChannel(topic), topic],
     )) as [number, string, number];
     return { topic, seq, epoch, members };
@@ -401,6 +431,52 @@ export class RedisEngine implements Engine {
     return this.topics.unfollow(topic);
   }
 
+  async topicMembers(topic: Topic, pageSize: number, after: ClientId): Promise<TopicMembersPage> {
+    const { members, more } = await this.readMembers(topic, pageSize, after);
+    return { members, more };
+  }
+
+  async countTopicMembers(topic: Topic): Promise<number> {
+    const results = await this.call((r) => r.multi().zcard(this.keys.topicMembers(topic)).scard(this.keys.legacyTopicMembers(topic)).exec());
+    const [[, zset], [, legacy]] = results as [[Error | null, number], [Error | null, number]];
+    return zset + legacy;
+  }
+
+  async topicPresenceSnapshot(topic: Topic): Promise<TopicPresenceSnapshot> {
+    const { members, cursor } = await this.readMembers(topic, 0, '');
+    return { members, cursor };
+  }
+
+  topicPresenceSince(topic: Topic, cursor: string): Promise<TopicPresenceChange[] | undefined> {
+    if (!isPresenceCursor(cursor)) return Promise.resolve(undefined);
+    return this.call((r) => readTopicPresenceSince(r, this.keys, topic, cursor));
+  }
+
+  compareTopicPresenceCursors(a: string, b: string): number {
+    return comparePresenceCursors(a, b);
+  }
+
+  followTopicPresence(topic: Topic): Promise<void> {
+    return this.topicPresence.follow(topic);
+  }
+
+  unfollowTopicPresence(topic: Topic): Promise<void> {
+    return this.topicPresence.unfollow(topic);
+  }
+
+  private async readMembers(topic: Topic, count: number, after: ClientId): Promise<{ members: TopicMember[]; more: boolean; cursor: string }> {
+    const reply = (await this.run(
+      'topic-members',
+      [this.keys.topicMembers(topic), this.keys.topicMemberInfo(topic), this.keys.online(), this.keys.topicPresenceLog(topic)],
+      [topic, after, count, ...this.keys.channelAffixes(), this.clock.nowMs(), ...this.topicPresenceArgs],
+    )) as (string | number)[];
+    const members: TopicMember[] = [];
+    for (let i = 2; i < reply.length; i += 3) {
+      members.push({ clientId: String(reply[i]), connected: reply[i + 1] === 1, info: String(reply[i + 2]) });
+    }
+    return { members, more: reply[1] === 1, cursor: String(reply[0]) };
+  }
+
   /**
    * The lease lapsed while this node was cut off, so other nodes may have reported its clients
    * gone: register its sockets again (they are CONNECTED anew) and catch them up from history.
@@ -416,6 +492,7 @@ export class RedisEngine implements Engine {
   private resync(): void {
     this.notify(() => this.handler?.onResync());
     this.topics.catchUp();
+    this.topicPresence.catchUp();
   }
 
   /** Tells the node something; a failure there must not break the engine's own bookkeeping. */
@@ -450,6 +527,10 @@ export class RedisEngine implements Engine {
       if (channel === this.keys.presenceChannel()) {
         const p = JSON.parse(text) as PresenceWire;
         handler.onPresence({ clientId: p.c, state: p.s, reason: p.r, timeMs: p.t, cursor: p.id, local: p.o === this.nodeId });
+        return;
+      }
+      if (channel.startsWith(this.keys.topicPresenceChannelPrefix())) {
+        this.topicPresence.receive(JSON.parse(text) as TopicPresenceWire);
         return;
       }
       if (channel.startsWith(this.keys.topicChannelPrefix())) {

@@ -15,6 +15,7 @@ import { toGrpcStatus } from './status.js';
 import { ChannelError, ErrorCode, toChannelError } from '../core/errors.js';
 import { MAX_BATCH_ITEMS } from '../core/limits.js';
 import { validateStreamBatch } from '../core/validation.js';
+import { topicPresenceHandlers } from './topic-presence-service.js';
 
 /** Stream messages (items of batches count one each) in flight before the server stops reading. */
 const STREAM_MAX_IN_FLIGHT = 1024;
@@ -85,6 +86,9 @@ export function channelService(hub: ChannelApi, logger: Logger): ChannelServiceS
     broadcast: (call, callback) => answer(unary.broadcast(call.request), callback),
     subscribe: (call, callback) => answer(unary.subscribe(call.request), callback),
     unsubscribe: (call, callback) => answer(unary.unsubscribe(call.request), callback),
+    getTopicMembers: (call, callback) => answer(unary.getTopicMembers(call.request), callback),
+    countTopicMembers: (call, callback) => answer(unary.countTopicMembers(call.request), callback),
+    watchTopicPresence: topicPresenceHandlers(hub, log).watchTopicPresence,
 
     /**
      * Requests are sent in arrival order, so one channel's messages keep their order: whatever

@@ -15,6 +15,9 @@ export const StrictChannelService = {
   subscribe: { ...ChannelServiceService.subscribe, requestDeserialize: DECODERS.subscribe },
   unsubscribe: { ...ChannelServiceService.unsubscribe, requestDeserialize: DECODERS.unsubscribe },
   streamMessages: { ...ChannelServiceService.streamMessages, requestDeserialize: DECODERS.streamMessages },
+  getTopicMembers: { ...ChannelServiceService.getTopicMembers, requestDeserialize: DECODERS.getTopicMembers },
+  countTopicMembers: { ...ChannelServiceService.countTopicMembers, requestDeserialize: DECODERS.countTopicMembers },
+  watchTopicPresence: { ...ChannelServiceService.watchTopicPresence, requestDeserialize: DECODERS.watchTopicPresence },
 } as const satisfies typeof ChannelServiceService;
 
 /** For a request refused as a whole: what to answer (INVALID_ARGUMENT), naming the fields that were not UTF-8. */

@@ -17,6 +17,10 @@ import {
   UnsubscribeRequest,
   UnsubscribeResponse,
   WatchPresenceRequest,
+  GetTopicMembersRequest,
+  GetTopicMembersResponse,
+  CountTopicMembersRequest,
+  CountTopicMembersResponse,
   type MessageFns,
 } from '../../gen/ts/channel/v1/channel.js';
 import { invalidArgument } from '../core/errors.js';
@@ -104,6 +108,8 @@ export const ROUTES: ReadonlyMap<string, Route> = new Map<string, Route>(
     unary('Broadcast', BroadcastRequest, BroadcastResponse, STRICT_DECODERS.broadcast, (m, r) => m.broadcast(r), () => 1),
     unary('Subscribe', SubscribeRequest, SubscribeResponse, STRICT_DECODERS.subscribe, (m, r) => m.subscribe(r)),
     unary('Unsubscribe', UnsubscribeRequest, UnsubscribeResponse, STRICT_DECODERS.unsubscribe, (m, r) => m.unsubscribe(r)),
+    unary('GetTopicMembers', GetTopicMembersRequest, GetTopicMembersResponse, STRICT_DECODERS.getTopicMembers, (m, r) => m.getTopicMembers(r)),
+    unary('CountTopicMembers', CountTopicMembersRequest, CountTopicMembersResponse, STRICT_DECODERS.countTopicMembers, (m, r) => m.countTopicMembers(r)),
     {
       kind: 'watch' as const,
       name: 'WatchPresence',

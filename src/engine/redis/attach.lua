@@ -4,7 +4,7 @@
 -- ARGV[1] socket id   ARGV[2] node id   ARGV[3] now ms   ARGV[4] epoch for a new (or renewed, see generation.lua) channel
 -- ARGV[5] node channel prefix   ARGV[6] client id   ARGV[7] presence history size
 -- ARGV[8] presence channel   ARGV[9] node clients key prefix   ARGV[10] node clients key suffix
--- ARGV[11] when the socket's token was issued (ms)
+-- ARGV[11] when the socket's token was issued (ms)   ARGV[12..19] topic presence args (presence.lua)
 -- Returns -1 when a CloseChannel revoked the token (nothing changes), 1 when an older socket was
 -- displaced (no presence change), 0 when the client connected.
 local revoked_at = redis.call('GET', KEYS[7])
@@ -30,4 +30,5 @@ end
 redis.call('HSET', KEYS[1], 't', ARGV[3])
 redis.call('HSET', KEYS[4], ARGV[6], ARGV[3])
 emit_presence(KEYS[6], ARGV[8], ARGV[7], ARGV[6], 'connected', 'socket-opened', ARGV[3], ARGV[2])
+emit_member_presence(topic_presence_args(12), KEYS[3], ARGV[6], 'connected', 'socket-opened', ARGV[3])
 return 0

@@ -3,6 +3,7 @@
 -- KEYS[5] this node's clients set   KEYS[6] presence stream
 -- ARGV[1] socket id   ARGV[2] client id   ARGV[3] reason   ARGV[4] now ms   ARGV[5] presence history size
 -- ARGV[6] presence channel   ARGV[7] replay window ms   ARGV[8] this node's id
+-- ARGV[9..16] topic presence args (presence.lua)
 -- Returns 1 when the client became disconnected.
 if redis.call('HGET', KEYS[1], 's') ~= ARGV[1] then return 0 end
 redis.call('HDEL', KEYS[1], 's', 'n', 't')
@@ -15,4 +16,5 @@ for _, key in ipairs({KEYS[2], KEYS[3]}) do
   if redis.call('EXISTS', key) == 1 then redis.call('PEXPIRE', key, ttl) end
 end
 emit_presence(KEYS[6], ARGV[6], ARGV[5], ARGV[2], 'disconnected', ARGV[3], ARGV[4], ARGV[8])
+emit_member_presence(topic_presence_args(9), KEYS[3], ARGV[2], 'disconnected', ARGV[3], ARGV[4])
 return 1

@@ -15,7 +15,13 @@ import type { ClientId, Topic } from '../../core/types.js';
  *   P:rev:<C>           string  revocation time (ms) set by CloseChannel
  *   P:tp:<T>            hash    e epoch, l last seq, g run id of its last write
  *   P:tp:<T>:log        stream  the topic's replay buffer, like a channel's
- *   P:tp:<T>:m          set     member client ids
+ *   P:tp:<T>:mz         zset    member client ids, all score 0 (so ZRANGE BYLEX pages them in byte order)
+ *   P:tp:<T>:m          set     member client ids as versions before topic presence kept them; moved
+ *                               into :mz (and deleted) by the first script that touches the topic's members
+ *   P:tp:<T>:info       hash    member client id -> the info its Subscribe set (absent when none)
+ *   P:tp:<T>:pres       stream  the topic's presence changes: fields c client id, k kind (joined|left|updated|
+ *                               connected|disconnected), r reason, i info, t ms; the id is the cursor; MAXLEN ~
+ *                               the topic presence history size, expires with the topic
  *   P:online            hash    client id -> connected-since ms, for snapshots and point queries
  *   P:presence          stream  presence changes; fields c, s (connected|disconnected), r reason, t ms; the id is the cursor
  *   P:nodes             set     node ids that have announced themselves
@@ -25,6 +31,7 @@ import type { ClientId, Topic } from '../../core/types.js';
  *   P:pub:node:N        to node N: messages, displacements, channel closes, topic joins/leaves
  *   P:pub:tp:<T>        a topic's messages, to every node holding a member socket
  *   P:pub:presence      presence changes, to every node
+ *   P:pub:tpres:<T>     a topic's presence changes, to the nodes that have watchers of the topic
  * Node ids are made by the engine (base64url) and written as they are. The Lua scripts write ids
  * the same way (id_key in keys.lua) from the affixes below.
  */
@@ -53,7 +60,30 @@ export class RedisKeys {
     return `${this.topic(topic)}:log`;
   }
   topicMembers(topic: Topic): string {
+    return `${this.topic(topic)}:mz`;
+  }
+  legacyTopicMembers(topic: Topic): string {
     return `${this.topic(topic)}:m`;
+  }
+  topicMemberInfo(topic: Topic): string {
+    return `${this.topic(topic)}:info`;
+  }
+  topicPresenceLog(topic: Topic): string {
+    return `${this.topic(topic)}:pres`;
+  }
+  topicPresenceChannel(topic: Topic): string {
+    return `${this.topicPresenceChannelPrefix()}${lengthFirst(topic)}`;
+  }
+  topicPresenceChannelPrefix(): string {
+    return `${this.prefix}:pub:tpres:`;
+  }
+  /**
+   * What presence.lua's topic helpers build a topic's names from, in this order: the topic key
+   * prefix, the suffixes of the members zset, the legacy members set, the info hash and the
+   * presence stream, and the presence pub/sub channel prefix.
+   */
+  topicPresenceAffixes(): [string, string, string, string, string, string] {
+    return [`${this.prefix}:tp:`, ':mz', ':m', ':info', ':pres', this.topicPresenceChannelPrefix()];
   }
   runId(): string {
     return `${this.prefix}:rid`;
@@ -84,9 +114,6 @@ export class RedisKeys {
   }
   topicAffixes(): [string, string] {
     return [`${this.prefix}:tp:`, ''];
-  }
-  topicMembersAffixes(): [string, string] {
-    return [`${this.prefix}:tp:`, ':m'];
   }
   /** Prefixes the Lua scripts complete with a node id or a topic (they build those names themselves). */
   nodeChannelPrefix(): string {

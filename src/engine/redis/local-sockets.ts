@@ -14,6 +14,8 @@ export interface LocalSocketsDeps {
   readonly nodeId: string;
   readonly presenceHistorySize: number;
   readonly topicTtlMs: number;
+  /** What presence.lua's topic helpers take (topic_presence_args). */
+  readonly topicPresenceArgs: readonly (string | number)[];
   readonly nowMs: () => number;
   readonly newEpoch: () => string;
   /** The CloseChannel that revoked the socket's token happened while Redis could not say so. */
@@ -107,6 +109,7 @@ export class LocalSockets {
               epoch,
               keys.topicAffixes()[0],
               this.deps.topicTtlMs,
+              ...this.deps.topicPresenceArgs,
               ...(withTopics ? socket.topics : []),
             ],
           )) as [number, number];

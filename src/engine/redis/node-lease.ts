@@ -14,6 +14,8 @@ export interface NodeLeaseDeps {
   readonly nowMs: () => number;
   /** This node's own lease had lapsed (it was cut off long enough to be reaped). */
   readonly onLapsed: () => Promise<void>;
+  /** What presence.lua's topic helpers take (topic_presence_args). */
+  readonly topicPresenceArgs: readonly (string | number)[];
   readonly log: Logger;
 }
 
@@ -59,7 +61,7 @@ export class NodeLease {
       const reported = await this.deps.run(
         'reap-node',
         [keys.nodeLease(node), keys.nodeClients(node), keys.online(), keys.presence(), keys.nodes()],
-        [node, this.deps.nowMs(), this.deps.presenceHistorySize, keys.presenceChannel(), ...keys.channelAffixes(), this.deps.replayWindowMs, nodeId],
+        [node, this.deps.nowMs(), this.deps.presenceHistorySize, keys.presenceChannel(), ...keys.channelAffixes(), this.deps.replayWindowMs, nodeId, ...this.deps.topicPresenceArgs],
       );
       if (typeof reported === 'number' && reported >= 0) {
         this.deps.log.warn({ deadNode: node, clients: reported }, 'node lease expired: its clients are disconnected');

@@ -3,9 +3,10 @@
 -- KEYS[4] presence stream   KEYS[5] nodes set
 -- ARGV[1] dead node id   ARGV[2] now ms   ARGV[3] presence history size   ARGV[4] presence channel
 -- ARGV[5] channel key prefix   ARGV[6] channel key suffix   ARGV[7] replay window ms
--- ARGV[8] this (reaping) node's id
+-- ARGV[8] this (reaping) node's id   ARGV[9..16] topic presence args (presence.lua)
 -- Returns how many clients were reported.
 if redis.call('EXISTS', KEYS[1]) == 1 then return -1 end
+local tp = topic_presence_args(9)
 local reported = 0
 for _, client in ipairs(redis.call('SMEMBERS', KEYS[2])) do
   local channel = id_key(ARGV[5], client, ARGV[6])
@@ -16,6 +17,7 @@ for _, client in ipairs(redis.call('SMEMBERS', KEYS[2])) do
     end
     redis.call('HDEL', KEYS[3], client)
     emit_presence(KEYS[4], ARGV[4], ARGV[3], client, 'disconnected', 'node-lost', ARGV[2], ARGV[8])
+    emit_member_presence(tp, channel .. ':topics', client, 'disconnected', 'node-lost', ARGV[2])
     reported = reported + 1
   end
 end

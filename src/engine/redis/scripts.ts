@@ -23,6 +23,7 @@ export const SCRIPT_NAMES = [
   'publish-topic',
   'acknowledge-topic',
   'reattach',
+  'topic-members',
   'boot',
 ] as const;
 export type ScriptName = (typeof SCRIPT_NAMES)[number];

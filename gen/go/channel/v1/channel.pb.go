@@ -145,6 +145,124 @@ func (PresenceReason) EnumDescriptor() ([]byte, []int) {
 	return file_channel_v1_channel_proto_rawDescGZIP(), []int{1}
 }
 
+type TopicPresenceKind int32
+
+const (
+	TopicPresenceKind_TOPIC_PRESENCE_KIND_UNSPECIFIED TopicPresenceKind = 0
+	// The client id became a member (Subscribe), or is one (snapshot: reason SNAPSHOT).
+	TopicPresenceKind_TOPIC_PRESENCE_KIND_MEMBER_JOINED TopicPresenceKind = 1
+	// The client id stopped being a member: see leave_reason.
+	TopicPresenceKind_TOPIC_PRESENCE_KIND_MEMBER_LEFT TopicPresenceKind = 2
+	// A member's info changed (it was subscribed again with other info).
+	TopicPresenceKind_TOPIC_PRESENCE_KIND_MEMBER_UPDATED TopicPresenceKind = 3
+	// A member's socket opened (it had none).
+	TopicPresenceKind_TOPIC_PRESENCE_KIND_CONNECTED TopicPresenceKind = 4
+	// A member's socket closed or was lost: see presence_reason.
+	TopicPresenceKind_TOPIC_PRESENCE_KIND_DISCONNECTED TopicPresenceKind = 5
+)
+
+// Enum value maps for TopicPresenceKind.
+var (
+	TopicPresenceKind_name = map[int32]string{
+		0: "TOPIC_PRESENCE_KIND_UNSPECIFIED",
+		1: "TOPIC_PRESENCE_KIND_MEMBER_JOINED",
+		2: "TOPIC_PRESENCE_KIND_MEMBER_LEFT",
+		3: "TOPIC_PRESENCE_KIND_MEMBER_UPDATED",
+		4: "TOPIC_PRESENCE_KIND_CONNECTED",
+		5: "TOPIC_PRESENCE_KIND_DISCONNECTED",
+	}
+	TopicPresenceKind_value = map[string]int32{
+		"TOPIC_PRESENCE_KIND_UNSPECIFIED":    0,
+		"TOPIC_PRESENCE_KIND_MEMBER_JOINED":  1,
+		"TOPIC_PRESENCE_KIND_MEMBER_LEFT":    2,
+		"TOPIC_PRESENCE_KIND_MEMBER_UPDATED": 3,
+		"TOPIC_PRESENCE_KIND_CONNECTED":      4,
+		"TOPIC_PRESENCE_KIND_DISCONNECTED":   5,
+	}
+)
+
+func (x TopicPresenceKind) Enum() *TopicPresenceKind {
+	p := new(TopicPresenceKind)
+	*p = x
+	return p
+}
+
+func (x TopicPresenceKind) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (TopicPresenceKind) Descriptor() protoreflect.EnumDescriptor {
+	return file_channel_v1_channel_proto_enumTypes[2].Descriptor()
+}
+
+func (TopicPresenceKind) Type() protoreflect.EnumType {
+	return &file_channel_v1_channel_proto_enumTypes[2]
+}
+
+func (x TopicPresenceKind) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use TopicPresenceKind.Descriptor instead.
+func (TopicPresenceKind) EnumDescriptor() ([]byte, []int) {
+	return file_channel_v1_channel_proto_rawDescGZIP(), []int{2}
+}
+
+type TopicLeaveReason int32
+
+const (
+	TopicLeaveReason_TOPIC_LEAVE_REASON_UNSPECIFIED TopicLeaveReason = 0
+	// Unsubscribe.
+	TopicLeaveReason_TOPIC_LEAVE_REASON_UNSUBSCRIBED TopicLeaveReason = 1
+	// CloseChannel of the client id.
+	TopicLeaveReason_TOPIC_LEAVE_REASON_CHANNEL_CLOSED TopicLeaveReason = 2
+	// The client id's channel expired (no socket, no live token).
+	TopicLeaveReason_TOPIC_LEAVE_REASON_CHANNEL_EXPIRED TopicLeaveReason = 3
+)
+
+// Enum value maps for TopicLeaveReason.
+var (
+	TopicLeaveReason_name = map[int32]string{
+		0: "TOPIC_LEAVE_REASON_UNSPECIFIED",
+		1: "TOPIC_LEAVE_REASON_UNSUBSCRIBED",
+		2: "TOPIC_LEAVE_REASON_CHANNEL_CLOSED",
+		3: "TOPIC_LEAVE_REASON_CHANNEL_EXPIRED",
+	}
+	TopicLeaveReason_value = map[string]int32{
+		"TOPIC_LEAVE_REASON_UNSPECIFIED":     0,
+		"TOPIC_LEAVE_REASON_UNSUBSCRIBED":    1,
+		"TOPIC_LEAVE_REASON_CHANNEL_CLOSED":  2,
+		"TOPIC_LEAVE_REASON_CHANNEL_EXPIRED": 3,
+	}
+)
+
+func (x TopicLeaveReason) Enum() *TopicLeaveReason {
+	p := new(TopicLeaveReason)
+	*p = x
+	return p
+}
+
+func (x TopicLeaveReason) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (TopicLeaveReason) Descriptor() protoreflect.EnumDescriptor {
+	return file_channel_v1_channel_proto_enumTypes[3].Descriptor()
+}
+
+func (TopicLeaveReason) Type() protoreflect.EnumType {
+	return &file_channel_v1_channel_proto_enumTypes[3]
+}
+
+func (x TopicLeaveReason) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use TopicLeaveReason.Descriptor instead.
+func (TopicLeaveReason) EnumDescriptor() ([]byte, []int) {
+	return file_channel_v1_channel_proto_rawDescGZIP(), []int{3}
+}
+
 type CreateChannelRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// 1 to 256 bytes of UTF-8: the backend's name for one browser client.
@@ -1378,7 +1496,11 @@ type SubscribeRequest struct {
 	// 1 to 10000 client ids.
 	ClientIds []string `protobuf:"bytes,1,rep,name=client_ids,json=clientIds,proto3" json:"client_ids,omitempty"`
 	// 1 to 128 bytes of A-Z a-z 0-9 and . _ - : / @
-	Topic         string `protobuf:"bytes,2,opt,name=topic,proto3" json:"topic,omitempty"`
+	Topic string `protobuf:"bytes,2,opt,name=topic,proto3" json:"topic,omitempty"`
+	// Optional member data (at most 1024 bytes of UTF-8, e.g. a display name as JSON) for each
+	// client id of this call, shown by GetTopicMembers and WatchTopicPresence. Subscribing again
+	// replaces it (unset or empty clears it) and is reported as a MEMBER_UPDATED event when it changed.
+	Info          *string `protobuf:"bytes,3,opt,name=info,proto3,oneof" json:"info,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1423,6 +1545,13 @@ func (x *SubscribeRequest) GetClientIds() []string {
 func (x *SubscribeRequest) GetTopic() string {
 	if x != nil {
 		return x.Topic
+	}
+	return ""
+}
+
+func (x *SubscribeRequest) GetInfo() string {
+	if x != nil && x.Info != nil {
+		return *x.Info
 	}
 	return ""
 }
@@ -1698,6 +1827,535 @@ func (x *StreamMessagesResponse) GetResults() []*SendMessageResult {
 	return nil
 }
 
+type GetTopicMembersRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// 1 to 128 bytes of A-Z a-z 0-9 and . _ - : / @
+	Topic string `protobuf:"bytes,1,opt,name=topic,proto3" json:"topic,omitempty"`
+	// Members per page, 1 to 1000; 0 or unset means 100.
+	PageSize uint32 `protobuf:"varint,2,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	// Empty for the first page, else the next_page_token of the page before (opaque). Pages are
+	// stable: each continues after the last client id of the one before, whatever joined or left.
+	PageToken     string `protobuf:"bytes,3,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetTopicMembersRequest) Reset() {
+	*x = GetTopicMembersRequest{}
+	mi := &file_channel_v1_channel_proto_msgTypes[26]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetTopicMembersRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetTopicMembersRequest) ProtoMessage() {}
+
+func (x *GetTopicMembersRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_channel_v1_channel_proto_msgTypes[26]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetTopicMembersRequest.ProtoReflect.Descriptor instead.
+func (*GetTopicMembersRequest) Descriptor() ([]byte, []int) {
+	return file_channel_v1_channel_proto_rawDescGZIP(), []int{26}
+}
+
+func (x *GetTopicMembersRequest) GetTopic() string {
+	if x != nil {
+		return x.Topic
+	}
+	return ""
+}
+
+func (x *GetTopicMembersRequest) GetPageSize() uint32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *GetTopicMembersRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
+type GetTopicMembersResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Ordered by client id.
+	Members []*TopicMember `protobuf:"bytes,1,rep,name=members,proto3" json:"members,omitempty"`
+	// Empty on the last page.
+	NextPageToken string `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetTopicMembersResponse) Reset() {
+	*x = GetTopicMembersResponse{}
+	mi := &file_channel_v1_channel_proto_msgTypes[27]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetTopicMembersResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetTopicMembersResponse) ProtoMessage() {}
+
+func (x *GetTopicMembersResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_channel_v1_channel_proto_msgTypes[27]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetTopicMembersResponse.ProtoReflect.Descriptor instead.
+func (*GetTopicMembersResponse) Descriptor() ([]byte, []int) {
+	return file_channel_v1_channel_proto_rawDescGZIP(), []int{27}
+}
+
+func (x *GetTopicMembersResponse) GetMembers() []*TopicMember {
+	if x != nil {
+		return x.Members
+	}
+	return nil
+}
+
+func (x *GetTopicMembersResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
+}
+
+type TopicMember struct {
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	ClientId string                 `protobuf:"bytes,1,opt,name=client_id,json=clientId,proto3" json:"client_id,omitempty"`
+	// Whether a socket is open for the client id now.
+	Connected bool `protobuf:"varint,2,opt,name=connected,proto3" json:"connected,omitempty"`
+	// What the member's Subscribe set (empty when none).
+	Info          string `protobuf:"bytes,3,opt,name=info,proto3" json:"info,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *TopicMember) Reset() {
+	*x = TopicMember{}
+	mi := &file_channel_v1_channel_proto_msgTypes[28]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TopicMember) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TopicMember) ProtoMessage() {}
+
+func (x *TopicMember) ProtoReflect() protoreflect.Message {
+	mi := &file_channel_v1_channel_proto_msgTypes[28]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TopicMember.ProtoReflect.Descriptor instead.
+func (*TopicMember) Descriptor() ([]byte, []int) {
+	return file_channel_v1_channel_proto_rawDescGZIP(), []int{28}
+}
+
+func (x *TopicMember) GetClientId() string {
+	if x != nil {
+		return x.ClientId
+	}
+	return ""
+}
+
+func (x *TopicMember) GetConnected() bool {
+	if x != nil {
+		return x.Connected
+	}
+	return false
+}
+
+func (x *TopicMember) GetInfo() string {
+	if x != nil {
+		return x.Info
+	}
+	return ""
+}
+
+type CountTopicMembersRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Topic         string                 `protobuf:"bytes,1,opt,name=topic,proto3" json:"topic,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CountTopicMembersRequest) Reset() {
+	*x = CountTopicMembersRequest{}
+	mi := &file_channel_v1_channel_proto_msgTypes[29]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CountTopicMembersRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CountTopicMembersRequest) ProtoMessage() {}
+
+func (x *CountTopicMembersRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_channel_v1_channel_proto_msgTypes[29]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CountTopicMembersRequest.ProtoReflect.Descriptor instead.
+func (*CountTopicMembersRequest) Descriptor() ([]byte, []int) {
+	return file_channel_v1_channel_proto_rawDescGZIP(), []int{29}
+}
+
+func (x *CountTopicMembersRequest) GetTopic() string {
+	if x != nil {
+		return x.Topic
+	}
+	return ""
+}
+
+type CountTopicMembersResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Members       uint64                 `protobuf:"varint,1,opt,name=members,proto3" json:"members,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CountTopicMembersResponse) Reset() {
+	*x = CountTopicMembersResponse{}
+	mi := &file_channel_v1_channel_proto_msgTypes[30]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CountTopicMembersResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CountTopicMembersResponse) ProtoMessage() {}
+
+func (x *CountTopicMembersResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_channel_v1_channel_proto_msgTypes[30]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CountTopicMembersResponse.ProtoReflect.Descriptor instead.
+func (*CountTopicMembersResponse) Descriptor() ([]byte, []int) {
+	return file_channel_v1_channel_proto_rawDescGZIP(), []int{30}
+}
+
+func (x *CountTopicMembersResponse) GetMembers() uint64 {
+	if x != nil {
+		return x.Members
+	}
+	return 0
+}
+
+type TopicPresenceEvent struct {
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	Topic    string                 `protobuf:"bytes,1,opt,name=topic,proto3" json:"topic,omitempty"`
+	ClientId string                 `protobuf:"bytes,2,opt,name=client_id,json=clientId,proto3" json:"client_id,omitempty"`
+	Kind     TopicPresenceKind      `protobuf:"varint,3,opt,name=kind,proto3,enum=channel.v1.TopicPresenceKind" json:"kind,omitempty"`
+	Time     *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=time,proto3" json:"time,omitempty"`
+	// Pass it back in WatchTopicPresenceRequest.cursor to resume after this event.
+	Cursor string `protobuf:"bytes,5,opt,name=cursor,proto3" json:"cursor,omitempty"`
+	// MEMBER_JOINED, MEMBER_UPDATED: the member's info.
+	Info string `protobuf:"bytes,6,opt,name=info,proto3" json:"info,omitempty"`
+	// CONNECTED, DISCONNECTED: why (as in WatchPresence; NODE_LOST when its node died); SNAPSHOT
+	// for the joined events of a snapshot.
+	PresenceReason PresenceReason `protobuf:"varint,7,opt,name=presence_reason,json=presenceReason,proto3,enum=channel.v1.PresenceReason" json:"presence_reason,omitempty"`
+	// MEMBER_LEFT: why.
+	LeaveReason TopicLeaveReason `protobuf:"varint,8,opt,name=leave_reason,json=leaveReason,proto3,enum=channel.v1.TopicLeaveReason" json:"leave_reason,omitempty"`
+	// Snapshot events: whether the member is connected now.
+	Connected     bool `protobuf:"varint,9,opt,name=connected,proto3" json:"connected,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *TopicPresenceEvent) Reset() {
+	*x = TopicPresenceEvent{}
+	mi := &file_channel_v1_channel_proto_msgTypes[31]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TopicPresenceEvent) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TopicPresenceEvent) ProtoMessage() {}
+
+func (x *TopicPresenceEvent) ProtoReflect() protoreflect.Message {
+	mi := &file_channel_v1_channel_proto_msgTypes[31]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TopicPresenceEvent.ProtoReflect.Descriptor instead.
+func (*TopicPresenceEvent) Descriptor() ([]byte, []int) {
+	return file_channel_v1_channel_proto_rawDescGZIP(), []int{31}
+}
+
+func (x *TopicPresenceEvent) GetTopic() string {
+	if x != nil {
+		return x.Topic
+	}
+	return ""
+}
+
+func (x *TopicPresenceEvent) GetClientId() string {
+	if x != nil {
+		return x.ClientId
+	}
+	return ""
+}
+
+func (x *TopicPresenceEvent) GetKind() TopicPresenceKind {
+	if x != nil {
+		return x.Kind
+	}
+	return TopicPresenceKind_TOPIC_PRESENCE_KIND_UNSPECIFIED
+}
+
+func (x *TopicPresenceEvent) GetTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.Time
+	}
+	return nil
+}
+
+func (x *TopicPresenceEvent) GetCursor() string {
+	if x != nil {
+		return x.Cursor
+	}
+	return ""
+}
+
+func (x *TopicPresenceEvent) GetInfo() string {
+	if x != nil {
+		return x.Info
+	}
+	return ""
+}
+
+func (x *TopicPresenceEvent) GetPresenceReason() PresenceReason {
+	if x != nil {
+		return x.PresenceReason
+	}
+	return PresenceReason_PRESENCE_REASON_UNSPECIFIED
+}
+
+func (x *TopicPresenceEvent) GetLeaveReason() TopicLeaveReason {
+	if x != nil {
+		return x.LeaveReason
+	}
+	return TopicLeaveReason_TOPIC_LEAVE_REASON_UNSPECIFIED
+}
+
+func (x *TopicPresenceEvent) GetConnected() bool {
+	if x != nil {
+		return x.Connected
+	}
+	return false
+}
+
+type WatchTopicPresenceRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// 1 to 128 bytes of A-Z a-z 0-9 and . _ - : / @
+	Topic string `protobuf:"bytes,1,opt,name=topic,proto3" json:"topic,omitempty"`
+	// Start with one MEMBER_JOINED event (reason SNAPSHOT, with connected and info) per member now,
+	// then a snapshot_complete marker, then changes.
+	Snapshot bool `protobuf:"varint,2,opt,name=snapshot,proto3" json:"snapshot,omitempty"`
+	// Resume after this event's cursor (at most 128 bytes). When the server no longer holds the
+	// events after it, it sends a snapshot instead and marks snapshot_complete.resume_failed.
+	Cursor        string `protobuf:"bytes,3,opt,name=cursor,proto3" json:"cursor,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *WatchTopicPresenceRequest) Reset() {
+	*x = WatchTopicPresenceRequest{}
+	mi := &file_channel_v1_channel_proto_msgTypes[32]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *WatchTopicPresenceRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*WatchTopicPresenceRequest) ProtoMessage() {}
+
+func (x *WatchTopicPresenceRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_channel_v1_channel_proto_msgTypes[32]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use WatchTopicPresenceRequest.ProtoReflect.Descriptor instead.
+func (*WatchTopicPresenceRequest) Descriptor() ([]byte, []int) {
+	return file_channel_v1_channel_proto_rawDescGZIP(), []int{32}
+}
+
+func (x *WatchTopicPresenceRequest) GetTopic() string {
+	if x != nil {
+		return x.Topic
+	}
+	return ""
+}
+
+func (x *WatchTopicPresenceRequest) GetSnapshot() bool {
+	if x != nil {
+		return x.Snapshot
+	}
+	return false
+}
+
+func (x *WatchTopicPresenceRequest) GetCursor() string {
+	if x != nil {
+		return x.Cursor
+	}
+	return ""
+}
+
+type WatchTopicPresenceResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Types that are valid to be assigned to Kind:
+	//
+	//	*WatchTopicPresenceResponse_Event
+	//	*WatchTopicPresenceResponse_SnapshotComplete
+	Kind          isWatchTopicPresenceResponse_Kind `protobuf_oneof:"kind"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *WatchTopicPresenceResponse) Reset() {
+	*x = WatchTopicPresenceResponse{}
+	mi := &file_channel_v1_channel_proto_msgTypes[33]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *WatchTopicPresenceResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*WatchTopicPresenceResponse) ProtoMessage() {}
+
+func (x *WatchTopicPresenceResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_channel_v1_channel_proto_msgTypes[33]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use WatchTopicPresenceResponse.ProtoReflect.Descriptor instead.
+func (*WatchTopicPresenceResponse) Descriptor() ([]byte, []int) {
+	return file_channel_v1_channel_proto_rawDescGZIP(), []int{33}
+}
+
+func (x *WatchTopicPresenceResponse) GetKind() isWatchTopicPresenceResponse_Kind {
+	if x != nil {
+		return x.Kind
+	}
+	return nil
+}
+
+func (x *WatchTopicPresenceResponse) GetEvent() *TopicPresenceEvent {
+	if x != nil {
+		if x, ok := x.Kind.(*WatchTopicPresenceResponse_Event); ok {
+			return x.Event
+		}
+	}
+	return nil
+}
+
+func (x *WatchTopicPresenceResponse) GetSnapshotComplete() *SnapshotComplete {
+	if x != nil {
+		if x, ok := x.Kind.(*WatchTopicPresenceResponse_SnapshotComplete); ok {
+			return x.SnapshotComplete
+		}
+	}
+	return nil
+}
+
+type isWatchTopicPresenceResponse_Kind interface {
+	isWatchTopicPresenceResponse_Kind()
+}
+
+type WatchTopicPresenceResponse_Event struct {
+	Event *TopicPresenceEvent `protobuf:"bytes,1,opt,name=event,proto3,oneof"`
+}
+
+type WatchTopicPresenceResponse_SnapshotComplete struct {
+	SnapshotComplete *SnapshotComplete `protobuf:"bytes,2,opt,name=snapshot_complete,json=snapshotComplete,proto3,oneof"`
+}
+
+func (*WatchTopicPresenceResponse_Event) isWatchTopicPresenceResponse_Kind() {}
+
+func (*WatchTopicPresenceResponse_SnapshotComplete) isWatchTopicPresenceResponse_Kind() {}
+
 var File_channel_v1_channel_proto protoreflect.FileDescriptor
 
 const file_channel_v1_channel_proto_rawDesc = "" +
@@ -1778,11 +2436,13 @@ const file_channel_v1_channel_proto_rawDesc = "" +
 	"\x05topic\x18\x01 \x01(\tR\x05topic\x12\x10\n" +
 	"\x03seq\x18\x02 \x01(\x04R\x03seq\x12\x14\n" +
 	"\x05epoch\x18\x03 \x01(\tR\x05epoch\x12\x18\n" +
-	"\amembers\x18\x04 \x01(\rR\amembers\"G\n" +
+	"\amembers\x18\x04 \x01(\rR\amembers\"i\n" +
 	"\x10SubscribeRequest\x12\x1d\n" +
 	"\n" +
 	"client_ids\x18\x01 \x03(\tR\tclientIds\x12\x14\n" +
-	"\x05topic\x18\x02 \x01(\tR\x05topic\")\n" +
+	"\x05topic\x18\x02 \x01(\tR\x05topic\x12\x17\n" +
+	"\x04info\x18\x03 \x01(\tH\x00R\x04info\x88\x01\x01B\a\n" +
+	"\x05_info\")\n" +
 	"\x11SubscribeResponse\x12\x14\n" +
 	"\x05added\x18\x01 \x01(\rR\x05added\"I\n" +
 	"\x12UnsubscribeRequest\x12\x1d\n" +
@@ -1798,7 +2458,41 @@ const file_channel_v1_channel_proto_rawDesc = "" +
 	"\x16StreamMessagesResponse\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\x04R\x02id\x125\n" +
 	"\x06result\x18\x02 \x01(\v2\x1d.channel.v1.SendMessageResultR\x06result\x127\n" +
-	"\aresults\x18\x03 \x03(\v2\x1d.channel.v1.SendMessageResultR\aresults*n\n" +
+	"\aresults\x18\x03 \x03(\v2\x1d.channel.v1.SendMessageResultR\aresults\"j\n" +
+	"\x16GetTopicMembersRequest\x12\x14\n" +
+	"\x05topic\x18\x01 \x01(\tR\x05topic\x12\x1b\n" +
+	"\tpage_size\x18\x02 \x01(\rR\bpageSize\x12\x1d\n" +
+	"\n" +
+	"page_token\x18\x03 \x01(\tR\tpageToken\"t\n" +
+	"\x17GetTopicMembersResponse\x121\n" +
+	"\amembers\x18\x01 \x03(\v2\x17.channel.v1.TopicMemberR\amembers\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\\\n" +
+	"\vTopicMember\x12\x1b\n" +
+	"\tclient_id\x18\x01 \x01(\tR\bclientId\x12\x1c\n" +
+	"\tconnected\x18\x02 \x01(\bR\tconnected\x12\x12\n" +
+	"\x04info\x18\x03 \x01(\tR\x04info\"0\n" +
+	"\x18CountTopicMembersRequest\x12\x14\n" +
+	"\x05topic\x18\x01 \x01(\tR\x05topic\"5\n" +
+	"\x19CountTopicMembersResponse\x12\x18\n" +
+	"\amembers\x18\x01 \x01(\x04R\amembers\"\xfa\x02\n" +
+	"\x12TopicPresenceEvent\x12\x14\n" +
+	"\x05topic\x18\x01 \x01(\tR\x05topic\x12\x1b\n" +
+	"\tclient_id\x18\x02 \x01(\tR\bclientId\x121\n" +
+	"\x04kind\x18\x03 \x01(\x0e2\x1d.channel.v1.TopicPresenceKindR\x04kind\x12.\n" +
+	"\x04time\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\x04time\x12\x16\n" +
+	"\x06cursor\x18\x05 \x01(\tR\x06cursor\x12\x12\n" +
+	"\x04info\x18\x06 \x01(\tR\x04info\x12C\n" +
+	"\x0fpresence_reason\x18\a \x01(\x0e2\x1a.channel.v1.PresenceReasonR\x0epresenceReason\x12?\n" +
+	"\fleave_reason\x18\b \x01(\x0e2\x1c.channel.v1.TopicLeaveReasonR\vleaveReason\x12\x1c\n" +
+	"\tconnected\x18\t \x01(\bR\tconnected\"e\n" +
+	"\x19WatchTopicPresenceRequest\x12\x14\n" +
+	"\x05topic\x18\x01 \x01(\tR\x05topic\x12\x1a\n" +
+	"\bsnapshot\x18\x02 \x01(\bR\bsnapshot\x12\x16\n" +
+	"\x06cursor\x18\x03 \x01(\tR\x06cursor\"\xa9\x01\n" +
+	"\x1aWatchTopicPresenceResponse\x126\n" +
+	"\x05event\x18\x01 \x01(\v2\x1e.channel.v1.TopicPresenceEventH\x00R\x05event\x12K\n" +
+	"\x11snapshot_complete\x18\x02 \x01(\v2\x1c.channel.v1.SnapshotCompleteH\x00R\x10snapshotCompleteB\x06\n" +
+	"\x04kind*n\n" +
 	"\rPresenceState\x12\x1e\n" +
 	"\x1aPRESENCE_STATE_UNSPECIFIED\x10\x00\x12\x1c\n" +
 	"\x18PRESENCE_STATE_CONNECTED\x10\x01\x12\x1f\n" +
@@ -1812,7 +2506,19 @@ const file_channel_v1_channel_proto_rawDesc = "" +
 	"\x1ePRESENCE_REASON_CHANNEL_CLOSED\x10\x05\x12!\n" +
 	"\x1dPRESENCE_REASON_SLOW_CONSUMER\x10\x06\x12\x1c\n" +
 	"\x18PRESENCE_REASON_SHUTDOWN\x10\a\x12\x1d\n" +
-	"\x19PRESENCE_REASON_NODE_LOST\x10\b2\xc5\x06\n" +
+	"\x19PRESENCE_REASON_NODE_LOST\x10\b*\xf5\x01\n" +
+	"\x11TopicPresenceKind\x12#\n" +
+	"\x1fTOPIC_PRESENCE_KIND_UNSPECIFIED\x10\x00\x12%\n" +
+	"!TOPIC_PRESENCE_KIND_MEMBER_JOINED\x10\x01\x12#\n" +
+	"\x1fTOPIC_PRESENCE_KIND_MEMBER_LEFT\x10\x02\x12&\n" +
+	"\"TOPIC_PRESENCE_KIND_MEMBER_UPDATED\x10\x03\x12!\n" +
+	"\x1dTOPIC_PRESENCE_KIND_CONNECTED\x10\x04\x12$\n" +
+	" TOPIC_PRESENCE_KIND_DISCONNECTED\x10\x05*\xaa\x01\n" +
+	"\x10TopicLeaveReason\x12\"\n" +
+	"\x1eTOPIC_LEAVE_REASON_UNSPECIFIED\x10\x00\x12#\n" +
+	"\x1fTOPIC_LEAVE_REASON_UNSUBSCRIBED\x10\x01\x12%\n" +
+	"!TOPIC_LEAVE_REASON_CHANNEL_CLOSED\x10\x02\x12&\n" +
+	"\"TOPIC_LEAVE_REASON_CHANNEL_EXPIRED\x10\x032\xea\b\n" +
 	"\x0eChannelService\x12T\n" +
 	"\rCreateChannel\x12 .channel.v1.CreateChannelRequest\x1a!.channel.v1.CreateChannelResponse\x12N\n" +
 	"\vSendMessage\x12\x1e.channel.v1.SendMessageRequest\x1a\x1f.channel.v1.SendMessageResponse\x12Q\n" +
@@ -1823,7 +2529,10 @@ const file_channel_v1_channel_proto_rawDesc = "" +
 	"\tBroadcast\x12\x1c.channel.v1.BroadcastRequest\x1a\x1d.channel.v1.BroadcastResponse\x12H\n" +
 	"\tSubscribe\x12\x1c.channel.v1.SubscribeRequest\x1a\x1d.channel.v1.SubscribeResponse\x12N\n" +
 	"\vUnsubscribe\x12\x1e.channel.v1.UnsubscribeRequest\x1a\x1f.channel.v1.UnsubscribeResponse\x12[\n" +
-	"\x0eStreamMessages\x12!.channel.v1.StreamMessagesRequest\x1a\".channel.v1.StreamMessagesResponse(\x010\x01B:Z8github.com/channeld/channeld/gen/go/channel/v1;channelv1b\x06proto3"
+	"\x0eStreamMessages\x12!.channel.v1.StreamMessagesRequest\x1a\".channel.v1.StreamMessagesResponse(\x010\x01\x12Z\n" +
+	"\x0fGetTopicMembers\x12\".channel.v1.GetTopicMembersRequest\x1a#.channel.v1.GetTopicMembersResponse\x12`\n" +
+	"\x11CountTopicMembers\x12$.channel.v1.CountTopicMembersRequest\x1a%.channel.v1.CountTopicMembersResponse\x12e\n" +
+	"\x12WatchTopicPresence\x12%.channel.v1.WatchTopicPresenceRequest\x1a&.channel.v1.WatchTopicPresenceResponse0\x01B:Z8github.com/channeld/channeld/gen/go/channel/v1;channelv1b\x06proto3"
 
 var (
 	file_channel_v1_channel_proto_rawDescOnce sync.Once
@@ -1837,82 +2546,105 @@ func file_channel_v1_channel_proto_rawDescGZIP() []byte {
 	return file_channel_v1_channel_proto_rawDescData
 }
 
-var file_channel_v1_channel_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_channel_v1_channel_proto_msgTypes = make([]protoimpl.MessageInfo, 26)
+var file_channel_v1_channel_proto_enumTypes = make([]protoimpl.EnumInfo, 4)
+var file_channel_v1_channel_proto_msgTypes = make([]protoimpl.MessageInfo, 34)
 var file_channel_v1_channel_proto_goTypes = []any{
-	(PresenceState)(0),             // 0: channel.v1.PresenceState
-	(PresenceReason)(0),            // 1: channel.v1.PresenceReason
-	(*CreateChannelRequest)(nil),   // 2: channel.v1.CreateChannelRequest
-	(*CreateChannelResponse)(nil),  // 3: channel.v1.CreateChannelResponse
-	(*SendMessageRequest)(nil),     // 4: channel.v1.SendMessageRequest
-	(*SendMessageResponse)(nil),    // 5: channel.v1.SendMessageResponse
-	(*SendMessagesRequest)(nil),    // 6: channel.v1.SendMessagesRequest
-	(*SendMessagesResponse)(nil),   // 7: channel.v1.SendMessagesResponse
-	(*SendMessageResult)(nil),      // 8: channel.v1.SendMessageResult
-	(*SendMessageError)(nil),       // 9: channel.v1.SendMessageError
-	(*PresenceEvent)(nil),          // 10: channel.v1.PresenceEvent
-	(*WatchPresenceRequest)(nil),   // 11: channel.v1.WatchPresenceRequest
-	(*WatchPresenceResponse)(nil),  // 12: channel.v1.WatchPresenceResponse
-	(*SnapshotComplete)(nil),       // 13: channel.v1.SnapshotComplete
-	(*GetPresenceRequest)(nil),     // 14: channel.v1.GetPresenceRequest
-	(*GetPresenceResponse)(nil),    // 15: channel.v1.GetPresenceResponse
-	(*ClientPresence)(nil),         // 16: channel.v1.ClientPresence
-	(*CloseChannelRequest)(nil),    // 17: channel.v1.CloseChannelRequest
-	(*CloseChannelResponse)(nil),   // 18: channel.v1.CloseChannelResponse
-	(*BroadcastRequest)(nil),       // 19: channel.v1.BroadcastRequest
-	(*BroadcastResponse)(nil),      // 20: channel.v1.BroadcastResponse
-	(*TopicPosition)(nil),          // 21: channel.v1.TopicPosition
-	(*SubscribeRequest)(nil),       // 22: channel.v1.SubscribeRequest
-	(*SubscribeResponse)(nil),      // 23: channel.v1.SubscribeResponse
-	(*UnsubscribeRequest)(nil),     // 24: channel.v1.UnsubscribeRequest
-	(*UnsubscribeResponse)(nil),    // 25: channel.v1.UnsubscribeResponse
-	(*StreamMessagesRequest)(nil),  // 26: channel.v1.StreamMessagesRequest
-	(*StreamMessagesResponse)(nil), // 27: channel.v1.StreamMessagesResponse
-	(*timestamppb.Timestamp)(nil),  // 28: google.protobuf.Timestamp
+	(PresenceState)(0),                 // 0: channel.v1.PresenceState
+	(PresenceReason)(0),                // 1: channel.v1.PresenceReason
+	(TopicPresenceKind)(0),             // 2: channel.v1.TopicPresenceKind
+	(TopicLeaveReason)(0),              // 3: channel.v1.TopicLeaveReason
+	(*CreateChannelRequest)(nil),       // 4: channel.v1.CreateChannelRequest
+	(*CreateChannelResponse)(nil),      // 5: channel.v1.CreateChannelResponse
+	(*SendMessageRequest)(nil),         // 6: channel.v1.SendMessageRequest
+	(*SendMessageResponse)(nil),        // 7: channel.v1.SendMessageResponse
+	(*SendMessagesRequest)(nil),        // 8: channel.v1.SendMessagesRequest
+	(*SendMessagesResponse)(nil),       // 9: channel.v1.SendMessagesResponse
+	(*SendMessageResult)(nil),          // 10: channel.v1.SendMessageResult
+	(*SendMessageError)(nil),           // 11: channel.v1.SendMessageError
+	(*PresenceEvent)(nil),              // 12: channel.v1.PresenceEvent
+	(*WatchPresenceRequest)(nil),       // 13: channel.v1.WatchPresenceRequest
+	(*WatchPresenceResponse)(nil),      // 14: channel.v1.WatchPresenceResponse
+	(*SnapshotComplete)(nil),           // 15: channel.v1.SnapshotComplete
+	(*GetPresenceRequest)(nil),         // 16: channel.v1.GetPresenceRequest
+	(*GetPresenceResponse)(nil),        // 17: channel.v1.GetPresenceResponse
+	(*ClientPresence)(nil),             // 18: channel.v1.ClientPresence
+	(*CloseChannelRequest)(nil),        // 19: channel.v1.CloseChannelRequest
+	(*CloseChannelResponse)(nil),       // 20: channel.v1.CloseChannelResponse
+	(*BroadcastRequest)(nil),           // 21: channel.v1.BroadcastRequest
+	(*BroadcastResponse)(nil),          // 22: channel.v1.BroadcastResponse
+	(*TopicPosition)(nil),              // 23: channel.v1.TopicPosition
+	(*SubscribeRequest)(nil),           // 24: channel.v1.SubscribeRequest
+	(*SubscribeResponse)(nil),          // 25: channel.v1.SubscribeResponse
+	(*UnsubscribeRequest)(nil),         // 26: channel.v1.UnsubscribeRequest
+	(*UnsubscribeResponse)(nil),        // 27: channel.v1.UnsubscribeResponse
+	(*StreamMessagesRequest)(nil),      // 28: channel.v1.StreamMessagesRequest
+	(*StreamMessagesResponse)(nil),     // 29: channel.v1.StreamMessagesResponse
+	(*GetTopicMembersRequest)(nil),     // 30: channel.v1.GetTopicMembersRequest
+	(*GetTopicMembersResponse)(nil),    // 31: channel.v1.GetTopicMembersResponse
+	(*TopicMember)(nil),                // 32: channel.v1.TopicMember
+	(*CountTopicMembersRequest)(nil),   // 33: channel.v1.CountTopicMembersRequest
+	(*CountTopicMembersResponse)(nil),  // 34: channel.v1.CountTopicMembersResponse
+	(*TopicPresenceEvent)(nil),         // 35: channel.v1.TopicPresenceEvent
+	(*WatchTopicPresenceRequest)(nil),  // 36: channel.v1.WatchTopicPresenceRequest
+	(*WatchTopicPresenceResponse)(nil), // 37: channel.v1.WatchTopicPresenceResponse
+	(*timestamppb.Timestamp)(nil),      // 38: google.protobuf.Timestamp
 }
 var file_channel_v1_channel_proto_depIdxs = []int32{
-	28, // 0: channel.v1.CreateChannelResponse.expire_time:type_name -> google.protobuf.Timestamp
-	4,  // 1: channel.v1.SendMessagesRequest.requests:type_name -> channel.v1.SendMessageRequest
-	8,  // 2: channel.v1.SendMessagesResponse.results:type_name -> channel.v1.SendMessageResult
-	5,  // 3: channel.v1.SendMessageResult.sent:type_name -> channel.v1.SendMessageResponse
-	9,  // 4: channel.v1.SendMessageResult.error:type_name -> channel.v1.SendMessageError
+	38, // 0: channel.v1.CreateChannelResponse.expire_time:type_name -> google.protobuf.Timestamp
+	6,  // 1: channel.v1.SendMessagesRequest.requests:type_name -> channel.v1.SendMessageRequest
+	10, // 2: channel.v1.SendMessagesResponse.results:type_name -> channel.v1.SendMessageResult
+	7,  // 3: channel.v1.SendMessageResult.sent:type_name -> channel.v1.SendMessageResponse
+	11, // 4: channel.v1.SendMessageResult.error:type_name -> channel.v1.SendMessageError
 	0,  // 5: channel.v1.PresenceEvent.state:type_name -> channel.v1.PresenceState
-	28, // 6: channel.v1.PresenceEvent.time:type_name -> google.protobuf.Timestamp
+	38, // 6: channel.v1.PresenceEvent.time:type_name -> google.protobuf.Timestamp
 	1,  // 7: channel.v1.PresenceEvent.reason:type_name -> channel.v1.PresenceReason
-	10, // 8: channel.v1.WatchPresenceResponse.event:type_name -> channel.v1.PresenceEvent
-	13, // 9: channel.v1.WatchPresenceResponse.snapshot_complete:type_name -> channel.v1.SnapshotComplete
-	16, // 10: channel.v1.GetPresenceResponse.clients:type_name -> channel.v1.ClientPresence
-	28, // 11: channel.v1.ClientPresence.connected_since:type_name -> google.protobuf.Timestamp
-	21, // 12: channel.v1.BroadcastResponse.topics:type_name -> channel.v1.TopicPosition
-	4,  // 13: channel.v1.StreamMessagesRequest.request:type_name -> channel.v1.SendMessageRequest
-	4,  // 14: channel.v1.StreamMessagesRequest.requests:type_name -> channel.v1.SendMessageRequest
-	8,  // 15: channel.v1.StreamMessagesResponse.result:type_name -> channel.v1.SendMessageResult
-	8,  // 16: channel.v1.StreamMessagesResponse.results:type_name -> channel.v1.SendMessageResult
-	2,  // 17: channel.v1.ChannelService.CreateChannel:input_type -> channel.v1.CreateChannelRequest
-	4,  // 18: channel.v1.ChannelService.SendMessage:input_type -> channel.v1.SendMessageRequest
-	6,  // 19: channel.v1.ChannelService.SendMessages:input_type -> channel.v1.SendMessagesRequest
-	11, // 20: channel.v1.ChannelService.WatchPresence:input_type -> channel.v1.WatchPresenceRequest
-	14, // 21: channel.v1.ChannelService.GetPresence:input_type -> channel.v1.GetPresenceRequest
-	17, // 22: channel.v1.ChannelService.CloseChannel:input_type -> channel.v1.CloseChannelRequest
-	19, // 23: channel.v1.ChannelService.Broadcast:input_type -> channel.v1.BroadcastRequest
-	22, // 24: channel.v1.ChannelService.Subscribe:input_type -> channel.v1.SubscribeRequest
-	24, // 25: channel.v1.ChannelService.Unsubscribe:input_type -> channel.v1.UnsubscribeRequest
-	26, // 26: channel.v1.ChannelService.StreamMessages:input_type -> channel.v1.StreamMessagesRequest
-	3,  // 27: channel.v1.ChannelService.CreateChannel:output_type -> channel.v1.CreateChannelResponse
-	5,  // 28: channel.v1.ChannelService.SendMessage:output_type -> channel.v1.SendMessageResponse
-	7,  // 29: channel.v1.ChannelService.SendMessages:output_type -> channel.v1.SendMessagesResponse
-	12, // 30: channel.v1.ChannelService.WatchPresence:output_type -> channel.v1.WatchPresenceResponse
-	15, // 31: channel.v1.ChannelService.GetPresence:output_type -> channel.v1.GetPresenceResponse
-	18, // 32: channel.v1.ChannelService.CloseChannel:output_type -> channel.v1.CloseChannelResponse
-	20, // 33: channel.v1.ChannelService.Broadcast:output_type -> channel.v1.BroadcastResponse
-	23, // 34: channel.v1.ChannelService.Subscribe:output_type -> channel.v1.SubscribeResponse
-	25, // 35: channel.v1.ChannelService.Unsubscribe:output_type -> channel.v1.UnsubscribeResponse
-	27, // 36: channel.v1.ChannelService.StreamMessages:output_type -> channel.v1.StreamMessagesResponse
-	27, // [27:37] is the sub-list for method output_type
-	17, // [17:27] is the sub-list for method input_type
-	17, // [17:17] is the sub-list for extension type_name
-	17, // [17:17] is the sub-list for extension extendee
-	0,  // [0:17] is the sub-list for field type_name
+	12, // 8: channel.v1.WatchPresenceResponse.event:type_name -> channel.v1.PresenceEvent
+	15, // 9: channel.v1.WatchPresenceResponse.snapshot_complete:type_name -> channel.v1.SnapshotComplete
+	18, // 10: channel.v1.GetPresenceResponse.clients:type_name -> channel.v1.ClientPresence
+	38, // 11: channel.v1.ClientPresence.connected_since:type_name -> google.protobuf.Timestamp
+	23, // 12: channel.v1.BroadcastResponse.topics:type_name -> channel.v1.TopicPosition
+	6,  // 13: channel.v1.StreamMessagesRequest.request:type_name -> channel.v1.SendMessageRequest
+	6,  // 14: channel.v1.StreamMessagesRequest.requests:type_name -> channel.v1.SendMessageRequest
+	10, // 15: channel.v1.StreamMessagesResponse.result:type_name -> channel.v1.SendMessageResult
+	10, // 16: channel.v1.StreamMessagesResponse.results:type_name -> channel.v1.SendMessageResult
+	32, // 17: channel.v1.GetTopicMembersResponse.members:type_name -> channel.v1.TopicMember
+	2,  // 18: channel.v1.TopicPresenceEvent.kind:type_name -> channel.v1.TopicPresenceKind
+	38, // 19: channel.v1.TopicPresenceEvent.time:type_name -> google.protobuf.Timestamp
+	1,  // 20: channel.v1.TopicPresenceEvent.presence_reason:type_name -> channel.v1.PresenceReason
+	3,  // 21: channel.v1.TopicPresenceEvent.leave_reason:type_name -> channel.v1.TopicLeaveReason
+	35, // 22: channel.v1.WatchTopicPresenceResponse.event:type_name -> channel.v1.TopicPresenceEvent
+	15, // 23: channel.v1.WatchTopicPresenceResponse.snapshot_complete:type_name -> channel.v1.SnapshotComplete
+	4,  // 24: channel.v1.ChannelService.CreateChannel:input_type -> channel.v1.CreateChannelRequest
+	6,  // 25: channel.v1.ChannelService.SendMessage:input_type -> channel.v1.SendMessageRequest
+	8,  // 26: channel.v1.ChannelService.SendMessages:input_type -> channel.v1.SendMessagesRequest
+	13, // 27: channel.v1.ChannelService.WatchPresence:input_type -> channel.v1.WatchPresenceRequest
+	16, // 28: channel.v1.ChannelService.GetPresence:input_type -> channel.v1.GetPresenceRequest
+	19, // 29: channel.v1.ChannelService.CloseChannel:input_type -> channel.v1.CloseChannelRequest
+	21, // 30: channel.v1.ChannelService.Broadcast:input_type -> channel.v1.BroadcastRequest
+	24, // 31: channel.v1.ChannelService.Subscribe:input_type -> channel.v1.SubscribeRequest
+	26, // 32: channel.v1.ChannelService.Unsubscribe:input_type -> channel.v1.UnsubscribeRequest
+	28, // 33: channel.v1.ChannelService.StreamMessages:input_type -> channel.v1.StreamMessagesRequest
+	30, // 34: channel.v1.ChannelService.GetTopicMembers:input_type -> channel.v1.GetTopicMembersRequest
+	33, // 35: channel.v1.ChannelService.CountTopicMembers:input_type -> channel.v1.CountTopicMembersRequest
+	36, // 36: channel.v1.ChannelService.WatchTopicPresence:input_type -> channel.v1.WatchTopicPresenceRequest
+	5,  // 37: channel.v1.ChannelService.CreateChannel:output_type -> channel.v1.CreateChannelResponse
+	7,  // 38: channel.v1.ChannelService.SendMessage:output_type -> channel.v1.SendMessageResponse
+	9,  // 39: channel.v1.ChannelService.SendMessages:output_type -> channel.v1.SendMessagesResponse
+	14, // 40: channel.v1.ChannelService.WatchPresence:output_type -> channel.v1.WatchPresenceResponse
+	17, // 41: channel.v1.ChannelService.GetPresence:output_type -> channel.v1.GetPresenceResponse
+	20, // 42: channel.v1.ChannelService.CloseChannel:output_type -> channel.v1.CloseChannelResponse
+	22, // 43: channel.v1.ChannelService.Broadcast:output_type -> channel.v1.BroadcastResponse
+	25, // 44: channel.v1.ChannelService.Subscribe:output_type -> channel.v1.SubscribeResponse
+	27, // 45: channel.v1.ChannelService.Unsubscribe:output_type -> channel.v1.UnsubscribeResponse
+	29, // 46: channel.v1.ChannelService.StreamMessages:output_type -> channel.v1.StreamMessagesResponse
+	31, // 47: channel.v1.ChannelService.GetTopicMembers:output_type -> channel.v1.GetTopicMembersResponse
+	34, // 48: channel.v1.ChannelService.CountTopicMembers:output_type -> channel.v1.CountTopicMembersResponse
+	37, // 49: channel.v1.ChannelService.WatchTopicPresence:output_type -> channel.v1.WatchTopicPresenceResponse
+	37, // [37:50] is the sub-list for method output_type
+	24, // [24:37] is the sub-list for method input_type
+	24, // [24:24] is the sub-list for extension type_name
+	24, // [24:24] is the sub-list for extension extendee
+	0,  // [0:24] is the sub-list for field type_name
 }
 
 func init() { file_channel_v1_channel_proto_init() }
@@ -1932,13 +2664,18 @@ func file_channel_v1_channel_proto_init() {
 		(*WatchPresenceResponse_Event)(nil),
 		(*WatchPresenceResponse_SnapshotComplete)(nil),
 	}
+	file_channel_v1_channel_proto_msgTypes[20].OneofWrappers = []any{}
+	file_channel_v1_channel_proto_msgTypes[33].OneofWrappers = []any{
+		(*WatchTopicPresenceResponse_Event)(nil),
+		(*WatchTopicPresenceResponse_SnapshotComplete)(nil),
+	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_channel_v1_channel_proto_rawDesc), len(file_channel_v1_channel_proto_rawDesc)),
-			NumEnums:      2,
-			NumMessages:   26,
+			NumEnums:      4,
+			NumMessages:   34,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -19,16 +19,19 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	ChannelService_CreateChannel_FullMethodName  = "/channel.v1.ChannelService/CreateChannel"
-	ChannelService_SendMessage_FullMethodName    = "/channel.v1.ChannelService/SendMessage"
-	ChannelService_SendMessages_FullMethodName   = "/channel.v1.ChannelService/SendMessages"
-	ChannelService_WatchPresence_FullMethodName  = "/channel.v1.ChannelService/WatchPresence"
-	ChannelService_GetPresence_FullMethodName    = "/channel.v1.ChannelService/GetPresence"
-	ChannelService_CloseChannel_FullMethodName   = "/channel.v1.ChannelService/CloseChannel"
-	ChannelService_Broadcast_FullMethodName      = "/channel.v1.ChannelService/Broadcast"
-	ChannelService_Subscribe_FullMethodName      = "/channel.v1.ChannelService/Subscribe"
-	ChannelService_Unsubscribe_FullMethodName    = "/channel.v1.ChannelService/Unsubscribe"
-	ChannelService_StreamMessages_FullMethodName = "/channel.v1.ChannelService/StreamMessages"
+	ChannelService_CreateChannel_FullMethodName      = "/channel.v1.ChannelService/CreateChannel"
+	ChannelService_SendMessage_FullMethodName        = "/channel.v1.ChannelService/SendMessage"
+	ChannelService_SendMessages_FullMethodName       = "/channel.v1.ChannelService/SendMessages"
+	ChannelService_WatchPresence_FullMethodName      = "/channel.v1.ChannelService/WatchPresence"
+	ChannelService_GetPresence_FullMethodName        = "/channel.v1.ChannelService/GetPresence"
+	ChannelService_CloseChannel_FullMethodName       = "/channel.v1.ChannelService/CloseChannel"
+	ChannelService_Broadcast_FullMethodName          = "/channel.v1.ChannelService/Broadcast"
+	ChannelService_Subscribe_FullMethodName          = "/channel.v1.ChannelService/Subscribe"
+	ChannelService_Unsubscribe_FullMethodName        = "/channel.v1.ChannelService/Unsubscribe"
+	ChannelService_StreamMessages_FullMethodName     = "/channel.v1.ChannelService/StreamMessages"
+	ChannelService_GetTopicMembers_FullMethodName    = "/channel.v1.ChannelService/GetTopicMembers"
+	ChannelService_CountTopicMembers_FullMethodName  = "/channel.v1.ChannelService/CountTopicMembers"
+	ChannelService_WatchTopicPresence_FullMethodName = "/channel.v1.ChannelService/WatchTopicPresence"
 )
 
 // ChannelServiceClient is the client API for ChannelService service.
@@ -67,6 +70,15 @@ type ChannelServiceClient interface {
 	// Flow control is HTTP/2's: a backend that writes faster than channeld sends is slowed down
 	// rather than buffered without bound.
 	StreamMessages(ctx context.Context, opts ...grpc.CallOption) (grpc.BidiStreamingClient[StreamMessagesRequest, StreamMessagesResponse], error)
+	// GetTopicMembers lists a topic's member client ids, ordered by client id, a page at a time,
+	// each with whether it is connected now and the info its Subscribe set.
+	GetTopicMembers(ctx context.Context, in *GetTopicMembersRequest, opts ...grpc.CallOption) (*GetTopicMembersResponse, error)
+	// CountTopicMembers says how many client ids are members of a topic (constant time).
+	CountTopicMembers(ctx context.Context, in *CountTopicMembersRequest, opts ...grpc.CallOption) (*CountTopicMembersResponse, error)
+	// WatchTopicPresence streams a topic's membership changes (joined, left, info updated) and the
+	// connects and disconnects of its members: optionally a snapshot of the members first, then
+	// every change as it happens; resumable from a cursor like WatchPresence.
+	WatchTopicPresence(ctx context.Context, in *WatchTopicPresenceRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[WatchTopicPresenceResponse], error)
 }
 
 type channelServiceClient struct {
@@ -189,6 +201,45 @@ func (c *channelServiceClient) StreamMessages(ctx context.Context, opts ...grpc.
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
 type ChannelService_StreamMessagesClient = grpc.BidiStreamingClient[StreamMessagesRequest, StreamMessagesResponse]
 
+func (c *channelServiceClient) GetTopicMembers(ctx context.Context, in *GetTopicMembersRequest, opts ...grpc.CallOption) (*GetTopicMembersResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetTopicMembersResponse)
+	err := c.cc.Invoke(ctx, ChannelService_GetTopicMembers_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *channelServiceClient) CountTopicMembers(ctx context.Context, in *CountTopicMembersRequest, opts ...grpc.CallOption) (*CountTopicMembersResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(CountTopicMembersResponse)
+	err := c.cc.Invoke(ctx, ChannelService_CountTopicMembers_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *channelServiceClient) WatchTopicPresence(ctx context.Context, in *WatchTopicPresenceRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[WatchTopicPresenceResponse], error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	stream, err := c.cc.NewStream(ctx, &ChannelService_ServiceDesc.Streams[2], ChannelService_WatchTopicPresence_FullMethodName, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	x := &grpc.GenericClientStream[WatchTopicPresenceRequest, WatchTopicPresenceResponse]{ClientStream: stream}
+	if err := x.ClientStream.SendMsg(in); err != nil {
+		return nil, err
+	}
+	if err := x.ClientStream.CloseSend(); err != nil {
+		return nil, err
+	}
+	return x, nil
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type ChannelService_WatchTopicPresenceClient = grpc.ServerStreamingClient[WatchTopicPresenceResponse]
+
 // ChannelServiceServer is the server API for ChannelService service.
 // All implementations must embed UnimplementedChannelServiceServer
 // for forward compatibility.
@@ -225,6 +276,15 @@ type ChannelServiceServer interface {
 	// Flow control is HTTP/2's: a backend that writes faster than channeld sends is slowed down
 	// rather than buffered without bound.
 	StreamMessages(grpc.BidiStreamingServer[StreamMessagesRequest, StreamMessagesResponse]) error
+	// GetTopicMembers lists a topic's member client ids, ordered by client id, a page at a time,
+	// each with whether it is connected now and the info its Subscribe set.
+	GetTopicMembers(context.Context, *GetTopicMembersRequest) (*GetTopicMembersResponse, error)
+	// CountTopicMembers says how many client ids are members of a topic (constant time).
+	CountTopicMembers(context.Context, *CountTopicMembersRequest) (*CountTopicMembersResponse, error)
+	// WatchTopicPresence streams a topic's membership changes (joined, left, info updated) and the
+	// connects and disconnects of its members: optionally a snapshot of the members first, then
+	// every change as it happens; resumable from a cursor like WatchPresence.
+	WatchTopicPresence(*WatchTopicPresenceRequest, grpc.ServerStreamingServer[WatchTopicPresenceResponse]) error
 	mustEmbedUnimplementedChannelServiceServer()
 }
 
@@ -264,6 +324,15 @@ func (UnimplementedChannelServiceServer) Unsubscribe(context.Context, *Unsubscri
 }
 func (UnimplementedChannelServiceServer) StreamMessages(grpc.BidiStreamingServer[StreamMessagesRequest, StreamMessagesResponse]) error {
 	return status.Error(codes.Unimplemented, "method StreamMessages not implemented")
+}
+func (UnimplementedChannelServiceServer) GetTopicMembers(context.Context, *GetTopicMembersRequest) (*GetTopicMembersResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetTopicMembers not implemented")
+}
+func (UnimplementedChannelServiceServer) CountTopicMembers(context.Context, *CountTopicMembersRequest) (*CountTopicMembersResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method CountTopicMembers not implemented")
+}
+func (UnimplementedChannelServiceServer) WatchTopicPresence(*WatchTopicPresenceRequest, grpc.ServerStreamingServer[WatchTopicPresenceResponse]) error {
+	return status.Error(codes.Unimplemented, "method WatchTopicPresence not implemented")
 }
 func (UnimplementedChannelServiceServer) mustEmbedUnimplementedChannelServiceServer() {}
 func (UnimplementedChannelServiceServer) testEmbeddedByValue()                        {}
@@ -448,6 +517,53 @@ func _ChannelService_StreamMessages_Handler(srv interface{}, stream grpc.ServerS
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
 type ChannelService_StreamMessagesServer = grpc.BidiStreamingServer[StreamMessagesRequest, StreamMessagesResponse]
 
+func _ChannelService_GetTopicMembers_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetTopicMembersRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ChannelServiceServer).GetTopicMembers(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ChannelService_GetTopicMembers_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ChannelServiceServer).GetTopicMembers(ctx, req.(*GetTopicMembersRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _ChannelService_CountTopicMembers_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(CountTopicMembersRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ChannelServiceServer).CountTopicMembers(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ChannelService_CountTopicMembers_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ChannelServiceServer).CountTopicMembers(ctx, req.(*CountTopicMembersRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _ChannelService_WatchTopicPresence_Handler(srv interface{}, stream grpc.ServerStream) error {
+	m := new(WatchTopicPresenceRequest)
+	if err := stream.RecvMsg(m); err != nil {
+		return err
+	}
+	return srv.(ChannelServiceServer).WatchTopicPresence(m, &grpc.GenericServerStream[WatchTopicPresenceRequest, WatchTopicPresenceResponse]{ServerStream: stream})
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type ChannelService_WatchTopicPresenceServer = grpc.ServerStreamingServer[WatchTopicPresenceResponse]
+
 // ChannelService_ServiceDesc is the grpc.ServiceDesc for ChannelService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -487,6 +603,14 @@ var ChannelService_ServiceDesc = grpc.ServiceDesc{
 			MethodName: "Unsubscribe",
 			Handler:    _ChannelService_Unsubscribe_Handler,
 		},
+		{
+			MethodName: "GetTopicMembers",
+			Handler:    _ChannelService_GetTopicMembers_Handler,
+		},
+		{
+			MethodName: "CountTopicMembers",
+			Handler:    _ChannelService_CountTopicMembers_Handler,
+		},
 	},
 	Streams: []grpc.StreamDesc{
 		{
@@ -499,6 +623,11 @@ var ChannelService_ServiceDesc = grpc.ServiceDesc{
 			Handler:       _ChannelService_StreamMessages_Handler,
 			ServerStreams: true,
 			ClientStreams: true,
+		},
+		{
+			StreamName:    "WatchTopicPresence",
+			Handler:       _ChannelService_WatchTopicPresence_Handler,
+			ServerStreams: true,
 		},
 	},
 	Metadata: "channel/v1/channel.proto",

@@ -388,6 +388,358 @@ public final class Channel extends com.google.protobuf.GeneratedFile {
     // @@protoc_insertion_point(enum_scope:channel.v1.PresenceReason)
   }
 
+  /**
+   * Protobuf enum {@code channel.v1.TopicPresenceKind}
+   */
+  public enum TopicPresenceKind
+      implements com.google.protobuf.ProtocolMessageEnum {
+    /**
+     * <code>TOPIC_PRESENCE_KIND_UNSPECIFIED = 0;</code>
+     */
+    TOPIC_PRESENCE_KIND_UNSPECIFIED(0),
+    /**
+     * <pre>
+     * The client id became a member (Subscribe), or is one (snapshot: reason SNAPSHOT).
+     * </pre>
+     *
+     * <code>TOPIC_PRESENCE_KIND_MEMBER_JOINED = 1;</code>
+     */
+    TOPIC_PRESENCE_KIND_MEMBER_JOINED(1),
+    /**
+     * <pre>
+     * The client id stopped being a member: see leave_reason.
+     * </pre>
+     *
+     * <code>TOPIC_PRESENCE_KIND_MEMBER_LEFT = 2;</code>
+     */
+    TOPIC_PRESENCE_KIND_MEMBER_LEFT(2),
+    /**
+     * <pre>
+     * A member's info changed (it was subscribed again with other info).
+     * </pre>
+     *
+     * <code>TOPIC_PRESENCE_KIND_MEMBER_UPDATED = 3;</code>
+     */
+    TOPIC_PRESENCE_KIND_MEMBER_UPDATED(3),
+    /**
+     * <pre>
+     * A member's socket opened (it had none).
+     * </pre>
+     *
+     * <code>TOPIC_PRESENCE_KIND_CONNECTED = 4;</code>
+     */
+    TOPIC_PRESENCE_KIND_CONNECTED(4),
+    /**
+     * <pre>
+     * A member's socket closed or was lost: see presence_reason.
+     * </pre>
+     *
+     * <code>TOPIC_PRESENCE_KIND_DISCONNECTED = 5;</code>
+     */
+    TOPIC_PRESENCE_KIND_DISCONNECTED(5),
+    UNRECOGNIZED(-1),
+    ;
+
+    static {
+      com.google.protobuf.RuntimeVersion.validateProtobufGencodeVersion(
+        com.google.protobuf.RuntimeVersion.RuntimeDomain.PUBLIC,
+        /* major= */ 4,
+        /* minor= */ 36,
+        /* patch= */ 2,
+        /* suffix= */ "",
+        "TopicPresenceKind");
+    }
+    /**
+     * <code>TOPIC_PRESENCE_KIND_UNSPECIFIED = 0;</code>
+     */
+    public static final int TOPIC_PRESENCE_KIND_UNSPECIFIED_VALUE = 0;
+    /**
+     * <pre>
+     * The client id became a member (Subscribe), or is one (snapshot: reason SNAPSHOT).
+     * </pre>
+     *
+     * <code>TOPIC_PRESENCE_KIND_MEMBER_JOINED = 1;</code>
+     */
+    public static final int TOPIC_PRESENCE_KIND_MEMBER_JOINED_VALUE = 1;
+    /**
+     * <pre>
+     * The client id stopped being a member: see leave_reason.
+     * </pre>
+     *
+     * <code>TOPIC_PRESENCE_KIND_MEMBER_LEFT = 2;</code>
+     */
+    public static final int TOPIC_PRESENCE_KIND_MEMBER_LEFT_VALUE = 2;
+    /**
+     * <pre>
+     * A member's info changed (it was subscribed again with other info).
+     * </pre>
+     *
+     * <code>TOPIC_PRESENCE_KIND_MEMBER_UPDATED = 3;</code>
+     */
+    public static final int TOPIC_PRESENCE_KIND_MEMBER_UPDATED_VALUE = 3;
+    /**
+     * <pre>
+     * A member's socket opened (it had none).
+     * </pre>
+     *
+     * <code>TOPIC_PRESENCE_KIND_CONNECTED = 4;</code>
+     */
+    public static final int TOPIC_PRESENCE_KIND_CONNECTED_VALUE = 4;
+    /**
+     * <pre>
+     * A member's socket closed or was lost: see presence_reason.
+     * </pre>
+     *
+     * <code>TOPIC_PRESENCE_KIND_DISCONNECTED = 5;</code>
+     */
+    public static final int TOPIC_PRESENCE_KIND_DISCONNECTED_VALUE = 5;
+
+
+    public final int getNumber() {
+      if (this == UNRECOGNIZED) {
+        throw new java.lang.IllegalArgumentException(
+            "Can't get the number of an unknown enum value.");
+      }
+      return value;
+    }
+
+    /**
+     * @param value The numeric wire value of the corresponding enum entry.
+     * @return The enum associated with the given numeric wire value.
+     * @deprecated Use {@link #forNumber(int)} instead.
+     */
+    @java.lang.Deprecated
+    public static TopicPresenceKind valueOf(int value) {
+      return forNumber(value);
+    }
+
+    /**
+     * @param value The numeric wire value of the corresponding enum entry.
+     * @return The enum associated with the given numeric wire value.
+     */
+    public static TopicPresenceKind forNumber(int value) {
+      switch (value) {
+        case 0: return TOPIC_PRESENCE_KIND_UNSPECIFIED;
+        case 1: return TOPIC_PRESENCE_KIND_MEMBER_JOINED;
+        case 2: return TOPIC_PRESENCE_KIND_MEMBER_LEFT;
+        case 3: return TOPIC_PRESENCE_KIND_MEMBER_UPDATED;
+        case 4: return TOPIC_PRESENCE_KIND_CONNECTED;
+        case 5: return TOPIC_PRESENCE_KIND_DISCONNECTED;
+        default: return null;
+      }
+    }
+
+    public static com.google.protobuf.Internal.EnumLiteMap<TopicPresenceKind>
+        internalGetValueMap() {
+      return internalValueMap;
+    }
+    private static final com.google.protobuf.Internal.EnumLiteMap<
+        TopicPresenceKind> internalValueMap =
+          new com.google.protobuf.Internal.EnumLiteMap<TopicPresenceKind>() {
+            public TopicPresenceKind findValueByNumber(int number) {
+              return TopicPresenceKind.forNumber(number);
+            }
+          };
+
+    public final com.google.protobuf.Descriptors.EnumValueDescriptor
+        getValueDescriptor() {
+      if (this == UNRECOGNIZED) {
+        throw new java.lang.IllegalStateException(
+            "Can't get the descriptor of an unrecognized enum value.");
+      }
+      return getDescriptor().getValue(ordinal());
+    }
+    public final com.google.protobuf.Descriptors.EnumDescriptor
+        getDescriptorForType() {
+      return getDescriptor();
+    }
+    public static com.google.protobuf.Descriptors.EnumDescriptor
+        getDescriptor() {
+      return channel.v1.Channel.getDescriptor().getEnumType(2);
+    }
+
+    private static final TopicPresenceKind[] VALUES = values();
+
+    public static TopicPresenceKind valueOf(
+        com.google.protobuf.Descriptors.EnumValueDescriptor desc) {
+      if (desc.getType() != getDescriptor()) {
+        throw new java.lang.IllegalArgumentException(
+          "EnumValueDescriptor is not for this type.");
+      }
+      if (desc.getIndex() == -1) {
+        return UNRECOGNIZED;
+      }
+      return VALUES[desc.getIndex()];
+    }
+
+    private final int value;
+
+    private TopicPresenceKind(int value) {
+      this.value = value;
+    }
+
+    // @@protoc_insertion_point(enum_scope:channel.v1.TopicPresenceKind)
+  }
+
+  /**
+   * Protobuf enum {@code channel.v1.TopicLeaveReason}
+   */
+  public enum TopicLeaveReason
+      implements com.google.protobuf.ProtocolMessageEnum {
+    /**
+     * <code>TOPIC_LEAVE_REASON_UNSPECIFIED = 0;</code>
+     */
+    TOPIC_LEAVE_REASON_UNSPECIFIED(0),
+    /**
+     * <pre>
+     * Unsubscribe.
+     * </pre>
+     *
+     * <code>TOPIC_LEAVE_REASON_UNSUBSCRIBED = 1;</code>
+     */
+    TOPIC_LEAVE_REASON_UNSUBSCRIBED(1),
+    /**
+     * <pre>
+     * CloseChannel of the client id.
+     * </pre>
+     *
+     * <code>TOPIC_LEAVE_REASON_CHANNEL_CLOSED = 2;</code>
+     */
+    TOPIC_LEAVE_REASON_CHANNEL_CLOSED(2),
+    /**
+     * <pre>
+     * The client id's channel expired (no socket, no live token).
+     * </pre>
+     *
+     * <code>TOPIC_LEAVE_REASON_CHANNEL_EXPIRED = 3;</code>
+     */
+    TOPIC_LEAVE_REASON_CHANNEL_EXPIRED(3),
+    UNRECOGNIZED(-1),
+    ;
+
+    static {
+      com.google.protobuf.RuntimeVersion.validateProtobufGencodeVersion(
+        com.google.protobuf.RuntimeVersion.RuntimeDomain.PUBLIC,
+        /* major= */ 4,
+        /* minor= */ 36,
+        /* patch= */ 2,
+        /* suffix= */ "",
+        "TopicLeaveReason");
+    }
+    /**
+     * <code>TOPIC_LEAVE_REASON_UNSPECIFIED = 0;</code>
+     */
+    public static final int TOPIC_LEAVE_REASON_UNSPECIFIED_VALUE = 0;
+    /**
+     * <pre>
+     * Unsubscribe.
+     * </pre>
+     *
+     * <code>TOPIC_LEAVE_REASON_UNSUBSCRIBED = 1;</code>
+     */
+    public static final int TOPIC_LEAVE_REASON_UNSUBSCRIBED_VALUE = 1;
+    /**
+     * <pre>
+     * CloseChannel of the client id.
+     * </pre>
+     *
+     * <code>TOPIC_LEAVE_REASON_CHANNEL_CLOSED = 2;</code>
+     */
+    public static final int TOPIC_LEAVE_REASON_CHANNEL_CLOSED_VALUE = 2;
+    /**
+     * <pre>
+     * The client id's channel expired (no socket, no live token).
+     * </pre>
+     *
+     * <code>TOPIC_LEAVE_REASON_CHANNEL_EXPIRED = 3;</code>
+     */
+    public static final int TOPIC_LEAVE_REASON_CHANNEL_EXPIRED_VALUE = 3;
+
+
+    public final int getNumber() {
+      if (this == UNRECOGNIZED) {
+        throw new java.lang.IllegalArgumentException(
+            "Can't get the number of an unknown enum value.");
+      }
+      return value;
+    }
+
+    /**
+     * @param value The numeric wire value of the corresponding enum entry.
+     * @return The enum associated with the given numeric wire value.
+     * @deprecated Use {@link #forNumber(int)} instead.
+     */
+    @java.lang.Deprecated
+    public static TopicLeaveReason valueOf(int value) {
+      return forNumber(value);
+    }
+
+    /**
+     * @param value The numeric wire value of the corresponding enum entry.
+     * @return The enum associated with the given numeric wire value.
+     */
+    public static TopicLeaveReason forNumber(int value) {
+      switch (value) {
+        case 0: return TOPIC_LEAVE_REASON_UNSPECIFIED;
+        case 1: return TOPIC_LEAVE_REASON_UNSUBSCRIBED;
+        case 2: return TOPIC_LEAVE_REASON_CHANNEL_CLOSED;
+        case 3: return TOPIC_LEAVE_REASON_CHANNEL_EXPIRED;
+        default: return null;
+      }
+    }
+
+    public static com.google.protobuf.Internal.EnumLiteMap<TopicLeaveReason>
+        internalGetValueMap() {
+      return internalValueMap;
+    }
+    private static final com.google.protobuf.Internal.EnumLiteMap<
+        TopicLeaveReason> internalValueMap =
+          new com.google.protobuf.Internal.EnumLiteMap<TopicLeaveReason>() {
+            public TopicLeaveReason findValueByNumber(int number) {
+              return TopicLeaveReason.forNumber(number);
+            }
+          };
+
+    public final com.google.protobuf.Descriptors.EnumValueDescriptor
+        getValueDescriptor() {
+      if (this == UNRECOGNIZED) {
+        throw new java.lang.IllegalStateException(
+            "Can't get the descriptor of an unrecognized enum value.");
+      }
+      return getDescriptor().getValue(ordinal());
+    }
+    public final com.google.protobuf.Descriptors.EnumDescriptor
+        getDescriptorForType() {
+      return getDescriptor();
+    }
+    public static com.google.protobuf.Descriptors.EnumDescriptor
+        getDescriptor() {
+      return channel.v1.Channel.getDescriptor().getEnumType(3);
+    }
+
+    private static final TopicLeaveReason[] VALUES = values();
+
+    public static TopicLeaveReason valueOf(
+        com.google.protobuf.Descriptors.EnumValueDescriptor desc) {
+      if (desc.getType() != getDescriptor()) {
+        throw new java.lang.IllegalArgumentException(
+          "EnumValueDescriptor is not for this type.");
+      }
+      if (desc.getIndex() == -1) {
+        return UNRECOGNIZED;
+      }
+      return VALUES[desc.getIndex()];
+    }
+
+    private final int value;
+
+    private TopicLeaveReason(int value) {
+      this.value = value;
+    }
+
+    // @@protoc_insertion_point(enum_scope:channel.v1.TopicLeaveReason)
+  }
+
   public interface CreateChannelRequestOrBuilder extends
       // @@protoc_insertion_point(interface_extends:channel.v1.CreateChannelRequest)
       com.google.protobuf.MessageOrBuilder {
@@ -17145,6 +17497,41 @@ public final class Channel extends com.google.protobuf.GeneratedFile {
      */
     com.google.protobuf.ByteString
         getTopicBytes();
+
+    /**
+     * <pre>
+     * Optional member data (at most 1024 bytes of UTF-8, e.g. a display name as JSON) for each
+     * client id of this call, shown by GetTopicMembers and WatchTopicPresence. Subscribing again
+     * replaces it (unset or empty clears it) and is reported as a MEMBER_UPDATED event when it changed.
+     * </pre>
+     *
+     * <code>optional string info = 3 [json_name = "info"];</code>
+     * @return Whether the info field is set.
+     */
+    boolean hasInfo();
+    /**
+     * <pre>
+     * Optional member data (at most 1024 bytes of UTF-8, e.g. a display name as JSON) for each
+     * client id of this call, shown by GetTopicMembers and WatchTopicPresence. Subscribing again
+     * replaces it (unset or empty clears it) and is reported as a MEMBER_UPDATED event when it changed.
+     * </pre>
+     *
+     * <code>optional string info = 3 [json_name = "info"];</code>
+     * @return The info.
+     */
+    java.lang.String getInfo();
+    /**
+     * <pre>
+     * Optional member data (at most 1024 bytes of UTF-8, e.g. a display name as JSON) for each
+     * client id of this call, shown by GetTopicMembers and WatchTopicPresence. Subscribing again
+     * replaces it (unset or empty clears it) and is reported as a MEMBER_UPDATED event when it changed.
+     * </pre>
+     *
+     * <code>optional string info = 3 [json_name = "info"];</code>
+     * @return The bytes for info.
+     */
+    com.google.protobuf.ByteString
+        getInfoBytes();
   }
   /**
    * Protobuf type {@code channel.v1.SubscribeRequest}
@@ -17171,6 +17558,7 @@ public final class Channel extends com.google.protobuf.GeneratedFile {
       clientIds_ =
           com.google.protobuf.LazyStringArrayList.emptyList();
       topic_ = "";
+      info_ = "";
     }
 
     public static final com.google.protobuf.Descriptors.Descriptor
@@ -17191,6 +17579,7 @@ public final class Channel extends com.google.protobuf.GeneratedFile {
               channel.v1.Channel.SubscribeRequest.class, channel.v1.Channel.SubscribeRequest.Builder.class);
     }
 
+    private int bitField0_;
     public static final int CLIENT_IDS_FIELD_NUMBER = 1;
     @SuppressWarnings("serial")
     private com.google.protobuf.LazyStringArrayList clientIds_ =
@@ -17291,6 +17680,71 @@ public final class Channel extends com.google.protobuf.GeneratedFile {
       }
     }
 
+    public static final int INFO_FIELD_NUMBER = 3;
+    @SuppressWarnings("serial")
+    private volatile java.lang.Object info_ = "";
+    /**
+     * <pre>
+     * Optional member data (at most 1024 bytes of UTF-8, e.g. a display name as JSON) for each
+     * client id of this call, shown by GetTopicMembers and WatchTopicPresence. Subscribing again
+     * replaces it (unset or empty clears it) and is reported as a MEMBER_UPDATED event when it changed.
+     * </pre>
+     *
+     * <code>optional string info = 3 [json_name = "info"];</code>
+     * @return Whether the info field is set.
+     */
+    @java.lang.Override
+    public boolean hasInfo() {
+      return ((bitField0_ & 0x00000001) != 0);
+    }
+    /**
+     * <pre>
+     * Optional member data (at most 1024 bytes of UTF-8, e.g. a display name as JSON) for each
+     * client id of this call, shown by GetTopicMembers and WatchTopicPresence. Subscribing again
+     * replaces it (unset or empty clears it) and is reported as a MEMBER_UPDATED event when it changed.
+     * </pre>
+     *
+     * <code>optional string info = 3 [json_name = "info"];</code>
+     * @return The info.
+     */
+    @java.lang.Override
+    public java.lang.String getInfo() {
+      java.lang.Object ref = info_;
+      if (ref instanceof java.lang.String) {
+        return (java.lang.String) ref;
+      } else {
+        com.google.protobuf.ByteString bs = 
+            (com.google.protobuf.ByteString) ref;
+        java.lang.String s = bs.toStringUtf8();
+        info_ = s;
+        return s;
+      }
+    }
+    /**
+     * <pre>
+     * Optional member data (at most 1024 bytes of UTF-8, e.g. a display name as JSON) for each
+     * client id of this call, shown by GetTopicMembers and WatchTopicPresence. Subscribing again
+     * replaces it (unset or empty clears it) and is reported as a MEMBER_UPDATED event when it changed.
+     * </pre>
+     *
+     * <code>optional string info = 3 [json_name = "info"];</code>
+     * @return The bytes for info.
+     */
+    @java.lang.Override
+    public com.google.protobuf.ByteString
+        getInfoBytes() {
+      java.lang.Object ref = info_;
+      if (ref instanceof java.lang.String) {
+        com.google.protobuf.ByteString b = 
+            com.google.protobuf.ByteString.copyFromUtf8(
+                (java.lang.String) ref);
+        info_ = b;
+        return b;
+      } else {
+        return (com.google.protobuf.ByteString) ref;
+      }
+    }
+
     private byte memoizedIsInitialized = -1;
     @java.lang.Override
     public final boolean isInitialized() {
@@ -17311,6 +17765,9 @@ public final class Channel extends com.google.protobuf.GeneratedFile {
       if (!com.google.protobuf.GeneratedMessage.isStringEmpty(topic_)) {
         com.google.protobuf.GeneratedMessage.writeString(output, 2, topic_);
       }
+      if (((bitField0_ & 0x00000001) != 0)) {
+        com.google.protobuf.GeneratedMessage.writeString(output, 3, info_);
+      }
       getUnknownFields().writeTo(output);
     }
     private int computeSerializedSize_0() {
@@ -17325,6 +17782,9 @@ public final class Channel extends com.google.protobuf.GeneratedFile {
       }
       if (!com.google.protobuf.GeneratedMessage.isStringEmpty(topic_)) {
         size += com.google.protobuf.GeneratedMessage.computeStringSize(2, topic_);
+      }
+      if (((bitField0_ & 0x00000001) != 0)) {
+        size += com.google.protobuf.GeneratedMessage.computeStringSize(3, info_);
       }
       return size;
     }
@@ -17354,6 +17814,11 @@ public final class Channel extends com.google.protobuf.GeneratedFile {
           .equals(other.getClientIdsList())) return false;
       if (!getTopic()
           .equals(other.getTopic())) return false;
+      if (hasInfo() != other.hasInfo()) return false;
+      if (hasInfo()) {
+        if (!getInfo()
+            .equals(other.getInfo())) return false;
+      }
       if (!getUnknownFields().equals(other.getUnknownFields())) return false;
       return true;
     }
@@ -17371,6 +17836,10 @@ public final class Channel extends com.google.protobuf.GeneratedFile {
       }
       hash = (37 * hash) + TOPIC_FIELD_NUMBER;
       hash = (53 * hash) + getTopic().hashCode();
+      if (hasInfo()) {
+        hash = (37 * hash) + INFO_FIELD_NUMBER;
+        hash = (53 * hash) + getInfo().hashCode();
+      }
       hash = (29 * hash) + getUnknownFields().hashCode();
       memoizedHashCode = hash;
       return hash;
@@ -17505,6 +17974,7 @@ public final class Channel extends com.google.protobuf.GeneratedFile {
         clientIds_ =
             com.google.protobuf.LazyStringArrayList.emptyList();
         topic_ = "";
+        info_ = "";
         return this;
       }
 
@@ -17545,6 +18015,12 @@ public final class Channel extends com.google.protobuf.GeneratedFile {
         if (((from_bitField0_ & 0x00000002) != 0)) {
           result.topic_ = topic_;
         }
+        int to_bitField0_ = 0;
+        if (((from_bitField0_ & 0x00000004) != 0)) {
+          result.info_ = info_;
+          to_bitField0_ |= 0x00000001;
+        }
+        result.bitField0_ |= to_bitField0_;
       }
 
       @java.lang.Override
@@ -17572,6 +18048,11 @@ public final class Channel extends com.google.protobuf.GeneratedFile {
         if (!other.getTopic().isEmpty()) {
           topic_ = other.topic_;
           bitField0_ |= 0x00000002;
+          onChanged();
+        }
+        if (other.hasInfo()) {
+          info_ = other.info_;
+          bitField0_ |= 0x00000004;
           onChanged();
         }
         this.mergeUnknownFields(other.getUnknownFields());
@@ -17608,6 +18089,11 @@ public final class Channel extends com.google.protobuf.GeneratedFile {
                 bitField0_ |= 0x00000002;
                 break;
               } // case 18
+              case 26: {
+                info_ = input.readStringRequireUtf8();
+                bitField0_ |= 0x00000004;
+                break;
+              } // case 26
               default: {
                 if (!super.parseUnknownField(input, extensionRegistry, tag)) {
                   done = true; // was an endgroup tag
@@ -17860,6 +18346,121 @@ public final class Channel extends com.google.protobuf.GeneratedFile {
         checkByteStringIsUtf8(value);
         topic_ = value;
         bitField0_ |= 0x00000002;
+        onChanged();
+        return this;
+      }
+
+      private java.lang.Object info_ = "";
+      /**
+       * <pre>
+       * Optional member data (at most 1024 bytes of UTF-8, e.g. a display name as JSON) for each
+       * client id of this call, shown by GetTopicMembers and WatchTopicPresence. Subscribing again
+       * replaces it (unset or empty clears it) and is reported as a MEMBER_UPDATED event when it changed.
+       * </pre>
+       *
+       * <code>optional string info = 3 [json_name = "info"];</code>
+       * @return Whether the info field is set.
+       */
+      public boolean hasInfo() {
+        return ((bitField0_ & 0x00000004) != 0);
+      }
+      /**
+       * <pre>
+       * Optional member data (at most 1024 bytes of UTF-8, e.g. a display name as JSON) for each
+       * client id of this call, shown by GetTopicMembers and WatchTopicPresence. Subscribing again
+       * replaces it (unset or empty clears it) and is reported as a MEMBER_UPDATED event when it changed.
+       * </pre>
+       *
+       * <code>optional string info = 3 [json_name = "info"];</code>
+       * @return The info.
+       */
+      public java.lang.String getInfo() {
+        java.lang.Object ref = info_;
+        if (!(ref instanceof java.lang.String)) {
+          com.google.protobuf.ByteString bs =
+              (com.google.protobuf.ByteString) ref;
+          java.lang.String s = bs.toStringUtf8();
+          info_ = s;
+          return s;
+        } else {
+          return (java.lang.String) ref;
+        }
+      }
+      /**
+       * <pre>
+       * Optional member data (at most 1024 bytes of UTF-8, e.g. a display name as JSON) for each
+       * client id of this call, shown by GetTopicMembers and WatchTopicPresence. Subscribing again
+       * replaces it (unset or empty clears it) and is reported as a MEMBER_UPDATED event when it changed.
+       * </pre>
+       *
+       * <code>optional string info = 3 [json_name = "info"];</code>
+       * @return The bytes for info.
+       */
+      public com.google.protobuf.ByteString
+          getInfoBytes() {
+        java.lang.Object ref = info_;
+        if (ref instanceof String) {
+          com.google.protobuf.ByteString b = 
+              com.google.protobuf.ByteString.copyFromUtf8(
+                  (java.lang.String) ref);
+          info_ = b;
+          return b;
+        } else {
+          return (com.google.protobuf.ByteString) ref;
+        }
+      }
+      /**
+       * <pre>
+       * Optional member data (at most 1024 bytes of UTF-8, e.g. a display name as JSON) for each
+       * client id of this call, shown by GetTopicMembers and WatchTopicPresence. Subscribing again
+       * replaces it (unset or empty clears it) and is reported as a MEMBER_UPDATED event when it changed.
+       * </pre>
+       *
+       * <code>optional string info = 3 [json_name = "info"];</code>
+       * @param value The info to set.
+       * @return This builder for chaining.
+       */
+      public Builder setInfo(
+          java.lang.String value) {
+        java.util.Objects.requireNonNull(value);
+        info_ = value;
+        bitField0_ |= 0x00000004;
+        onChanged();
+        return this;
+      }
+      /**
+       * <pre>
+       * Optional member data (at most 1024 bytes of UTF-8, e.g. a display name as JSON) for each
+       * client id of this call, shown by GetTopicMembers and WatchTopicPresence. Subscribing again
+       * replaces it (unset or empty clears it) and is reported as a MEMBER_UPDATED event when it changed.
+       * </pre>
+       *
+       * <code>optional string info = 3 [json_name = "info"];</code>
+       * @return This builder for chaining.
+       */
+      public Builder clearInfo() {
+        info_ = getDefaultInstance().getInfo();
+        bitField0_ = (bitField0_ & ~0x00000004);
+        onChanged();
+        return this;
+      }
+      /**
+       * <pre>
+       * Optional member data (at most 1024 bytes of UTF-8, e.g. a display name as JSON) for each
+       * client id of this call, shown by GetTopicMembers and WatchTopicPresence. Subscribing again
+       * replaces it (unset or empty clears it) and is reported as a MEMBER_UPDATED event when it changed.
+       * </pre>
+       *
+       * <code>optional string info = 3 [json_name = "info"];</code>
+       * @param value The bytes for info to set.
+       * @return This builder for chaining.
+       */
+      public Builder setInfoBytes(
+          com.google.protobuf.ByteString value) {
+        java.util.Objects.requireNonNull(value);
+        checkByteStringIsUtf8(value);
+        info_ = value;
+        bitField0_ |= 0x00000004;
         onChanged();
         return this;
       }
@@ -22143,6 +22744,7096 @@ public final class Channel extends com.google.protobuf.GeneratedFile {
 
   }
 
+  public interface GetTopicMembersRequestOrBuilder extends
+      // @@protoc_insertion_point(interface_extends:channel.v1.GetTopicMembersRequest)
+      com.google.protobuf.MessageOrBuilder {
+
+    /**
+     * <pre>
+     * 1 to 128 bytes of A-Z a-z 0-9 and . _ - : / &#64;
+     * </pre>
+     *
+     * <code>string topic = 1 [json_name = "topic"];</code>
+     * @return The topic.
+     */
+    java.lang.String getTopic();
+    /**
+     * <pre>
+     * 1 to 128 bytes of A-Z a-z 0-9 and . _ - : / &#64;
+     * </pre>
+     *
+     * <code>string topic = 1 [json_name = "topic"];</code>
+     * @return The bytes for topic.
+     */
+    com.google.protobuf.ByteString
+        getTopicBytes();
+
+    /**
+     * <pre>
+     * Members per page, 1 to 1000; 0 or unset means 100.
+     * </pre>
+     *
+     * <code>uint32 page_size = 2 [json_name = "pageSize"];</code>
+     * @return The pageSize.
+     */
+    int getPageSize();
+
+    /**
+     * <pre>
+     * Empty for the first page, else the next_page_token of the page before (opaque). Pages are
+     * stable: each continues after the last client id of the one before, whatever joined or left.
+     * </pre>
+     *
+     * <code>string page_token = 3 [json_name = "pageToken"];</code>
+     * @return The pageToken.
+     */
+    java.lang.String getPageToken();
+    /**
+     * <pre>
+     * Empty for the first page, else the next_page_token of the page before (opaque). Pages are
+     * stable: each continues after the last client id of the one before, whatever joined or left.
+     * </pre>
+     *
+     * <code>string page_token = 3 [json_name = "pageToken"];</code>
+     * @return The bytes for pageToken.
+     */
+    com.google.protobuf.ByteString
+        getPageTokenBytes();
+  }
+  /**
+   * Protobuf type {@code channel.v1.GetTopicMembersRequest}
+   */
+  public static final class GetTopicMembersRequest extends
+      com.google.protobuf.GeneratedMessage implements
+      // @@protoc_insertion_point(message_implements:channel.v1.GetTopicMembersRequest)
+      GetTopicMembersRequestOrBuilder {
+  private static final long serialVersionUID = 0L;
+    static {
+      com.google.protobuf.RuntimeVersion.validateProtobufGencodeVersion(
+        com.google.protobuf.RuntimeVersion.RuntimeDomain.PUBLIC,
+        /* major= */ 4,
+        /* minor= */ 36,
+        /* patch= */ 2,
+        /* suffix= */ "",
+        "GetTopicMembersRequest");
+    }
+    // Use GetTopicMembersRequest.newBuilder() to construct.
+    private GetTopicMembersRequest(com.google.protobuf.GeneratedMessage.Builder<?> builder) {
+      super(builder);
+    }
+    private GetTopicMembersRequest() {
+      topic_ = "";
+      pageToken_ = "";
+    }
+
+    public static final com.google.protobuf.Descriptors.Descriptor
+        getDescriptor() {
+      return channel.v1.Channel.internal_static_channel_v1_GetTopicMembersRequest_descriptor;
+    }
+
+    @java.lang.Override
+    public com.google.protobuf.Descriptors.Descriptor getDescriptorForType() {
+      return channel.v1.Channel.internal_static_channel_v1_GetTopicMembersRequest_descriptor;
+    }
+
+    @java.lang.Override
+    protected com.google.protobuf.GeneratedMessage.FieldAccessorTable
+        internalGetFieldAccessorTable() {
+      return channel.v1.Channel.internal_static_channel_v1_GetTopicMembersRequest_fieldAccessorTable
+          .ensureFieldAccessorsInitialized(
+              channel.v1.Channel.GetTopicMembersRequest.class, channel.v1.Channel.GetTopicMembersRequest.Builder.class);
+    }
+
+    public static final int TOPIC_FIELD_NUMBER = 1;
+    @SuppressWarnings("serial")
+    private volatile java.lang.Object topic_ = "";
+    /**
+     * <pre>
+     * 1 to 128 bytes of A-Z a-z 0-9 and . _ - : / &#64;
+     * </pre>
+     *
+     * <code>string topic = 1 [json_name = "topic"];</code>
+     * @return The topic.
+     */
+    @java.lang.Override
+    public java.lang.String getTopic() {
+      java.lang.Object ref = topic_;
+      if (ref instanceof java.lang.String) {
+        return (java.lang.String) ref;
+      } else {
+        com.google.protobuf.ByteString bs = 
+            (com.google.protobuf.ByteString) ref;
+        java.lang.String s = bs.toStringUtf8();
+        topic_ = s;
+        return s;
+      }
+    }
+    /**
+     * <pre>
+     * 1 to 128 bytes of A-Z a-z 0-9 and . _ - : / &#64;
+     * </pre>
+     *
+     * <code>string topic = 1 [json_name = "topic"];</code>
+     * @return The bytes for topic.
+     */
+    @java.lang.Override
+    public com.google.protobuf.ByteString
+        getTopicBytes() {
+      java.lang.Object ref = topic_;
+      if (ref instanceof java.lang.String) {
+        com.google.protobuf.ByteString b = 
+            com.google.protobuf.ByteString.copyFromUtf8(
+                (java.lang.String) ref);
+        topic_ = b;
+        return b;
+      } else {
+        return (com.google.protobuf.ByteString) ref;
+      }
+    }
+
+    public static final int PAGE_SIZE_FIELD_NUMBER = 2;
+    private int pageSize_ = 0;
+    /**
+     * <pre>
+     * Members per page, 1 to 1000; 0 or unset means 100.
+     * </pre>
+     *
+     * <code>uint32 page_size = 2 [json_name = "pageSize"];</code>
+     * @return The pageSize.
+     */
+    @java.lang.Override
+    public int getPageSize() {
+      return pageSize_;
+    }
+
+    public static final int PAGE_TOKEN_FIELD_NUMBER = 3;
+    @SuppressWarnings("serial")
+    private volatile java.lang.Object pageToken_ = "";
+    /**
+     * <pre>
+     * Empty for the first page, else the next_page_token of the page before (opaque). Pages are
+     * stable: each continues after the last client id of the one before, whatever joined or left.
+     * </pre>
+     *
+     * <code>string page_token = 3 [json_name = "pageToken"];</code>
+     * @return The pageToken.
+     */
+    @java.lang.Override
+    public java.lang.String getPageToken() {
+      java.lang.Object ref = pageToken_;
+      if (ref instanceof java.lang.String) {
+        return (java.lang.String) ref;
+      } else {
+        com.google.protobuf.ByteString bs = 
+            (com.google.protobuf.ByteString) ref;
+        java.lang.String s = bs.toStringUtf8();
+        pageToken_ = s;
+        return s;
+      }
+    }
+    /**
+     * <pre>
+     * Empty for the first page, else the next_page_token of the page before (opaque). Pages are
+     * stable: each continues after the last client id of the one before, whatever joined or left.
+     * </pre>
+     *
+     * <code>string page_token = 3 [json_name = "pageToken"];</code>
+     * @return The bytes for pageToken.
+     */
+    @java.lang.Override
+    public com.google.protobuf.ByteString
+        getPageTokenBytes() {
+      java.lang.Object ref = pageToken_;
+      if (ref instanceof java.lang.String) {
+        com.google.protobuf.ByteString b = 
+            com.google.protobuf.ByteString.copyFromUtf8(
+                (java.lang.String) ref);
+        pageToken_ = b;
+        return b;
+      } else {
+        return (com.google.protobuf.ByteString) ref;
+      }
+    }
+
+    private byte memoizedIsInitialized = -1;
+    @java.lang.Override
+    public final boolean isInitialized() {
+      byte isInitialized = memoizedIsInitialized;
+      if (isInitialized == 1) return true;
+      if (isInitialized == 0) return false;
+
+      memoizedIsInitialized = 1;
+      return true;
+    }
+
+    @java.lang.Override
+    public void writeTo(com.google.protobuf.CodedOutputStream output)
+                        throws java.io.IOException {
+      if (!com.google.protobuf.GeneratedMessage.isStringEmpty(topic_)) {
+        com.google.protobuf.GeneratedMessage.writeString(output, 1, topic_);
+      }
+      if (pageSize_ != 0) {
+        output.writeUInt32(2, pageSize_);
+      }
+      if (!com.google.protobuf.GeneratedMessage.isStringEmpty(pageToken_)) {
+        com.google.protobuf.GeneratedMessage.writeString(output, 3, pageToken_);
+      }
+      getUnknownFields().writeTo(output);
+    }
+    private int computeSerializedSize_0() {
+      int size = 0;
+      if (!com.google.protobuf.GeneratedMessage.isStringEmpty(topic_)) {
+        size += com.google.protobuf.GeneratedMessage.computeStringSize(1, topic_);
+      }
+      if (pageSize_ != 0) {
+        size += com.google.protobuf.CodedOutputStream
+          .computeUInt32Size(2, pageSize_);
+      }
+      if (!com.google.protobuf.GeneratedMessage.isStringEmpty(pageToken_)) {
+        size += com.google.protobuf.GeneratedMessage.computeStringSize(3, pageToken_);
+      }
+      return size;
+    }
+    @java.lang.Override
+    public int getSerializedSize() {
+      int size = memoizedSize;
+      if (size != -1) return size;
+
+      size = 0;
+      size += computeSerializedSize_0();
+      size += getUnknownFields().getSerializedSize();
+      memoizedSize = size;
+      return size;
+    }
+
+    @java.lang.Override
+    public boolean equals(final java.lang.Object obj) {
+      if (obj == this) {
+       return true;
+      }
+      if (!(obj instanceof channel.v1.Channel.GetTopicMembersRequest)) {
+        return super.equals(obj);
+      }
+      channel.v1.Channel.GetTopicMembersRequest other = (channel.v1.Channel.GetTopicMembersRequest) obj;
+
+      if (!getTopic()
+          .equals(other.getTopic())) return false;
+      if (getPageSize()
+          != other.getPageSize()) return false;
+      if (!getPageToken()
+          .equals(other.getPageToken())) return false;
+      if (!getUnknownFields().equals(other.getUnknownFields())) return false;
+      return true;
+    }
+
+    @java.lang.Override
+    public int hashCode() {
+      if (memoizedHashCode != 0) {
+        return memoizedHashCode;
+      }
+      int hash = 41;
+      hash = (19 * hash) + getDescriptor().hashCode();
+      hash = (37 * hash) + TOPIC_FIELD_NUMBER;
+      hash = (53 * hash) + getTopic().hashCode();
+      hash = (37 * hash) + PAGE_SIZE_FIELD_NUMBER;
+      hash = (53 * hash) + getPageSize();
+      hash = (37 * hash) + PAGE_TOKEN_FIELD_NUMBER;
+      hash = (53 * hash) + getPageToken().hashCode();
+      hash = (29 * hash) + getUnknownFields().hashCode();
+      memoizedHashCode = hash;
+      return hash;
+    }
+
+    public static channel.v1.Channel.GetTopicMembersRequest parseFrom(
+        java.nio.ByteBuffer data)
+        throws com.google.protobuf.InvalidProtocolBufferException {
+      return PARSER.parseFrom(data);
+    }
+    public static channel.v1.Channel.GetTopicMembersRequest parseFrom(
+        java.nio.ByteBuffer data,
+        com.google.protobuf.ExtensionRegistryLite extensionRegistry)
+        throws com.google.protobuf.InvalidProtocolBufferException {
+      return PARSER.parseFrom(data, extensionRegistry);
+    }
+    public static channel.v1.Channel.GetTopicMembersRequest parseFrom(
+        com.google.protobuf.ByteString data)
+        throws com.google.protobuf.InvalidProtocolBufferException {
+      return PARSER.parseFrom(data);
+    }
+    public static channel.v1.Channel.GetTopicMembersRequest parseFrom(
+        com.google.protobuf.ByteString data,
+        com.google.protobuf.ExtensionRegistryLite extensionRegistry)
+        throws com.google.protobuf.InvalidProtocolBufferException {
+      return PARSER.parseFrom(data, extensionRegistry);
+    }
+    public static channel.v1.Channel.GetTopicMembersRequest parseFrom(byte[] data)
+        throws com.google.protobuf.InvalidProtocolBufferException {
+      return PARSER.parseFrom(data);
+    }
+    public static channel.v1.Channel.GetTopicMembersRequest parseFrom(
+        byte[] data,
+        com.google.protobuf.ExtensionRegistryLite extensionRegistry)
+        throws com.google.protobuf.InvalidProtocolBufferException {
+      return PARSER.parseFrom(data, extensionRegistry);
+    }
+    public static channel.v1.Channel.GetTopicMembersRequest parseFrom(java.io.InputStream input)
+        throws java.io.IOException {
+      return com.google.protobuf.GeneratedMessage
+          .parseWithIOException(PARSER, input);
+    }
+    public static channel.v1.Channel.GetTopicMembersRequest parseFrom(
+        java.io.InputStream input,
+        com.google.protobuf.ExtensionRegistryLite extensionRegistry)
+        throws java.io.IOException {
+      return com.google.protobuf.GeneratedMessage
+          .parseWithIOException(PARSER, input, extensionRegistry);
+    }
+
+    public static channel.v1.Channel.GetTopicMembersRequest parseDelimitedFrom(java.io.InputStream input)
+        throws java.io.IOException {
+      return com.google.protobuf.GeneratedMessage
+          .parseDelimitedWithIOException(PARSER, input);
+    }
+
+    public static channel.v1.Channel.GetTopicMembersRequest parseDelimitedFrom(
+        java.io.InputStream input,
+        com.google.protobuf.ExtensionRegistryLite extensionRegistry)
+        throws java.io.IOException {
+      return com.google.protobuf.GeneratedMessage
+          .parseDelimitedWithIOException(PARSER, input, extensionRegistry);
+    }
+    public static channel.v1.Channel.GetTopicMembersRequest parseFrom(
+        com.google.protobuf.CodedInputStream input)
+        throws java.io.IOException {
+      return com.google.protobuf.GeneratedMessage
+          .parseWithIOException(PARSER, input);
+    }
+    public static channel.v1.Channel.GetTopicMembersRequest parseFrom(
+        com.google.protobuf.CodedInputStream input,
+        com.google.protobuf.ExtensionRegistryLite extensionRegistry)
+        throws java.io.IOException {
+      return com.google.protobuf.GeneratedMessage
+          .parseWithIOException(PARSER, input, extensionRegistry);
+    }
+
+    @java.lang.Override
+    public Builder newBuilderForType() { return newBuilder(); }
+    public static Builder newBuilder() {
+      return DEFAULT_INSTANCE.toBuilder();
+    }
+    public static Builder newBuilder(channel.v1.Channel.GetTopicMembersRequest prototype) {
+      return DEFAULT_INSTANCE.toBuilder().mergeFrom(prototype);
+    }
+    @java.lang.Override
+    public Builder toBuilder() {
+      return this == DEFAULT_INSTANCE
+          ? new Builder() : new Builder().mergeFrom(this);
+    }
+
+    @java.lang.Override
+    protected Builder newBuilderForType(
+        com.google.protobuf.GeneratedMessage.BuilderParent parent) {
+      Builder builder = new Builder(parent);
+      return builder;
+    }
+    /**
+     * Protobuf type {@code channel.v1.GetTopicMembersRequest}
+     */
+    public static final class Builder extends
+        com.google.protobuf.GeneratedMessage.Builder<Builder> implements
+        // @@protoc_insertion_point(builder_implements:channel.v1.GetTopicMembersRequest)
+        channel.v1.Channel.GetTopicMembersRequestOrBuilder {
+      public static final com.google.protobuf.Descriptors.Descriptor
+          getDescriptor() {
+        return channel.v1.Channel.internal_static_channel_v1_GetTopicMembersRequest_descriptor;
+      }
+
+      @java.lang.Override
+      protected com.google.protobuf.GeneratedMessage.FieldAccessorTable
+          internalGetFieldAccessorTable() {
+        return channel.v1.Channel.internal_static_channel_v1_GetTopicMembersRequest_fieldAccessorTable
+            .ensureFieldAccessorsInitialized(
+                channel.v1.Channel.GetTopicMembersRequest.class, channel.v1.Channel.GetTopicMembersRequest.Builder.class);
+      }
+
+      // Construct using channel.v1.Channel.GetTopicMembersRequest.newBuilder()
+      private Builder() {
+
+      }
+
+      private Builder(
+          com.google.protobuf.GeneratedMessage.BuilderParent parent) {
+        super(parent);
+
+      }
+      @java.lang.Override
+      public Builder clear() {
+        super.clear();
+        bitField0_ = 0;
+        topic_ = "";
+        pageSize_ = 0;
+        pageToken_ = "";
+        return this;
+      }
+
+      @java.lang.Override
+      public com.google.protobuf.Descriptors.Descriptor
+          getDescriptorForType() {
+        return channel.v1.Channel.internal_static_channel_v1_GetTopicMembersRequest_descriptor;
+      }
+
+      @java.lang.Override
+      public channel.v1.Channel.GetTopicMembersRequest getDefaultInstanceForType() {
+        return channel.v1.Channel.GetTopicMembersRequest.getDefaultInstance();
+      }
+
+      @java.lang.Override
+      public channel.v1.Channel.GetTopicMembersRequest build() {
+        channel.v1.Channel.GetTopicMembersRequest result = buildPartial();
+        if (!result.isInitialized()) {
+          throw newUninitializedMessageException(result);
+        }
+        return result;
+      }
+
+      @java.lang.Override
+      public channel.v1.Channel.GetTopicMembersRequest buildPartial() {
+        channel.v1.Channel.GetTopicMembersRequest result = new channel.v1.Channel.GetTopicMembersRequest(this);
+        if (bitField0_ != 0) { buildPartial0(result); }
+        onBuilt();
+        return result;
+      }
+
+      private void buildPartial0(channel.v1.Channel.GetTopicMembersRequest result) {
+        int from_bitField0_ = bitField0_;
+        if (((from_bitField0_ & 0x00000001) != 0)) {
+          result.topic_ = topic_;
+        }
+        if (((from_bitField0_ & 0x00000002) != 0)) {
+          result.pageSize_ = pageSize_;
+        }
+        if (((from_bitField0_ & 0x00000004) != 0)) {
+          result.pageToken_ = pageToken_;
+        }
+      }
+
+      @java.lang.Override
+      public Builder mergeFrom(com.google.protobuf.Message other) {
+        if (other instanceof channel.v1.Channel.GetTopicMembersRequest) {
+          return mergeFrom((channel.v1.Channel.GetTopicMembersRequest)other);
+        } else {
+          super.mergeFrom(other);
+          return this;
+        }
+      }
+
+      public Builder mergeFrom(channel.v1.Channel.GetTopicMembersRequest other) {
+        if (other == channel.v1.Channel.GetTopicMembersRequest.getDefaultInstance()) return this;
+        if (!other.getTopic().isEmpty()) {
+          topic_ = other.topic_;
+          bitField0_ |= 0x00000001;
+          onChanged();
+        }
+        if (other.getPageSize() != 0) {
+          setPageSize(other.getPageSize());
+        }
+        if (!other.getPageToken().isEmpty()) {
+          pageToken_ = other.pageToken_;
+          bitField0_ |= 0x00000004;
+          onChanged();
+        }
+        this.mergeUnknownFields(other.getUnknownFields());
+        onChanged();
+        return this;
+      }
+
+      @java.lang.Override
+      public final boolean isInitialized() {
+        return true;
+      }
+
+      @java.lang.Override
+      public Builder mergeFrom(
+          com.google.protobuf.CodedInputStream input,
+          com.google.protobuf.ExtensionRegistryLite extensionRegistry)
+          throws java.io.IOException {
+        java.util.Objects.requireNonNull(extensionRegistry);
+        try {
+          boolean done = false;
+          while (!done) {
+            int tag = input.readTag();
+            switch (tag) {
+              case 0:
+                done = true;
+                break;
+              case 10: {
+                topic_ = input.readStringRequireUtf8();
+                bitField0_ |= 0x00000001;
+                break;
+              } // case 10
+              case 16: {
+                pageSize_ = input.readUInt32();
+                bitField0_ |= 0x00000002;
+                break;
+              } // case 16
+              case 26: {
+                pageToken_ = input.readStringRequireUtf8();
+                bitField0_ |= 0x00000004;
+                break;
+              } // case 26
+              default: {
+                if (!super.parseUnknownField(input, extensionRegistry, tag)) {
+                  done = true; // was an endgroup tag
+                }
+                break;
+              } // default:
+            } // switch (tag)
+          } // while (!done)
+        } catch (com.google.protobuf.InvalidProtocolBufferException e) {
+          throw e.unwrapIOException();
+        } finally {
+          onChanged();
+        } // finally
+        return this;
+      }
+      private int bitField0_;
+
+      private java.lang.Object topic_ = "";
+      /**
+       * <pre>
+       * 1 to 128 bytes of A-Z a-z 0-9 and . _ - : / &#64;
+       * </pre>
+       *
+       * <code>string topic = 1 [json_name = "topic"];</code>
+       * @return The topic.
+       */
+      public java.lang.String getTopic() {
+        java.lang.Object ref = topic_;
+        if (!(ref instanceof java.lang.String)) {
+          com.google.protobuf.ByteString bs =
+              (com.google.protobuf.ByteString) ref;
+          java.lang.String s = bs.toStringUtf8();
+          topic_ = s;
+          return s;
+        } else {
+          return (java.lang.String) ref;
+        }
+      }
+      /**
+       * <pre>
+       * 1 to 128 bytes of A-Z a-z 0-9 and . _ - : / &#64;
+       * </pre>
+       *
+       * <code>string topic = 1 [json_name = "topic"];</code>
+       * @return The bytes for topic.
+       */
+      public com.google.protobuf.ByteString
+          getTopicBytes() {
+        java.lang.Object ref = topic_;
+        if (ref instanceof String) {
+          com.google.protobuf.ByteString b = 
+              com.google.protobuf.ByteString.copyFromUtf8(
+                  (java.lang.String) ref);
+          topic_ = b;
+          return b;
+        } else {
+          return (com.google.protobuf.ByteString) ref;
+        }
+      }
+      /**
+       * <pre>
+       * 1 to 128 bytes of A-Z a-z 0-9 and . _ - : / &#64;
+       * </pre>
+       *
+       * <code>string topic = 1 [json_name = "topic"];</code>
+       * @param value The topic to set.
+       * @return This builder for chaining.
+       */
+      public Builder setTopic(
+          java.lang.String value) {
+        java.util.Objects.requireNonNull(value);
+        topic_ = value;
+        bitField0_ |= 0x00000001;
+        onChanged();
+        return this;
+      }
+      /**
+       * <pre>
+       * 1 to 128 bytes of A-Z a-z 0-9 and . _ - : / &#64;
+       * </pre>
+       *
+       * <code>string topic = 1 [json_name = "topic"];</code>
+       * @return This builder for chaining.
+       */
+      public Builder clearTopic() {
+        topic_ = getDefaultInstance().getTopic();
+        bitField0_ = (bitField0_ & ~0x00000001);
+        onChanged();
+        return this;
+      }
+      /**
+       * <pre>
+       * 1 to 128 bytes of A-Z a-z 0-9 and . _ - : / &#64;
+       * </pre>
+       *
+       * <code>string topic = 1 [json_name = "topic"];</code>
+       * @param value The bytes for topic to set.
+       * @return This builder for chaining.
+       */
+      public Builder setTopicBytes(
+          com.google.protobuf.ByteString value) {
+        java.util.Objects.requireNonNull(value);
+        checkByteStringIsUtf8(value);
+        topic_ = value;
+        bitField0_ |= 0x00000001;
+        onChanged();
+        return this;
+      }
+
+      private int pageSize_ ;
+      /**
+       * <pre>
+       * Members per page, 1 to 1000; 0 or unset means 100.
+       * </pre>
+       *
+       * <code>uint32 page_size = 2 [json_name = "pageSize"];</code>
+       * @return The pageSize.
+       */
+      @java.lang.Override
+      public int getPageSize() {
+        return pageSize_;
+      }
+      /**
+       * <pre>
+       * Members per page, 1 to 1000; 0 or unset means 100.
+       * </pre>
+       *
+       * <code>uint32 page_size = 2 [json_name = "pageSize"];</code>
+       * @param value The pageSize to set.
+       * @return This builder for chaining.
+       */
+      public Builder setPageSize(int value) {
+
+        pageSize_ = value;
+        bitField0_ |= 0x00000002;
+        onChanged();
+        return this;
+      }
+      /**
+       * <pre>
+       * Members per page, 1 to 1000; 0 or unset means 100.
+       * </pre>
+       *
+       * <code>uint32 page_size = 2 [json_name = "pageSize"];</code>
+       * @return This builder for chaining.
+       */
+      public Builder clearPageSize() {
+        bitField0_ = (bitField0_ & ~0x00000002);
+        pageSize_ = 0;
+        onChanged();
+        return this;
+      }
+
+      private java.lang.Object pageToken_ = "";
+      /**
+       * <pre>
+       * Empty for the first page, else the next_page_token of the page before (opaque). Pages are
+       * stable: each continues after the last client id of the one before, whatever joined or left.
+       * </pre>
+       *
+       * <code>string page_token = 3 [json_name = "pageToken"];</code>
+       * @return The pageToken.
+       */
+      public java.lang.String getPageToken() {
+        java.lang.Object ref = pageToken_;
+        if (!(ref instanceof java.lang.String)) {
+          com.google.protobuf.ByteString bs =
+              (com.google.protobuf.ByteString) ref;
+          java.lang.String s = bs.toStringUtf8();
+          pageToken_ = s;
+          return s;
+        } else {
+          return (java.lang.String) ref;
+        }
+      }
+      /**
+       * <pre>
+       * Empty for the first page, else the next_page_token of the page before (opaque). Pages are
+       * stable: each continues after the last client id of the one before, whatever joined or left.
+       * </pre>
+       *
+       * <code>string page_token = 3 [json_name = "pageToken"];</code>
+       * @return The bytes for pageToken.
+       */
+      public com.google.protobuf.ByteString
+          getPageTokenBytes() {
+        java.lang.Object ref = pageToken_;
+        if (ref instanceof String) {
+          com.google.protobuf.ByteString b = 
+              com.google.protobuf.ByteString.copyFromUtf8(
+                  (java.lang.String) ref);
+          pageToken_ = b;
+          return b;
+        } else {
+          return (com.google.protobuf.ByteString) ref;
+        }
+      }
+      /**
+       * <pre>
+       * Empty for the first page, else the next_page_token of the page before (opaque). Pages are
+       * stable: each continues after the last client id of the one before, whatever joined or left.
+       * </pre>
+       *
+       * <code>string page_token = 3 [json_name = "pageToken"];</code>
+       * @param value The pageToken to set.
+       * @return This builder for chaining.
+       */
+      public Builder setPageToken(
+          java.lang.String value) {
+        java.util.Objects.requireNonNull(value);
+        pageToken_ = value;
+        bitField0_ |= 0x00000004;
+        onChanged();
+        return this;
+      }
+      /**
+       * <pre>
+       * Empty for the first page, else the next_page_token of the page before (opaque). Pages are
+       * stable: each continues after the last client id of the one before, whatever joined or left.
+       * </pre>
+       *
+       * <code>string page_token = 3 [json_name = "pageToken"];</code>
+       * @return This builder for chaining.
+       */
+      public Builder clearPageToken() {
+        pageToken_ = getDefaultInstance().getPageToken();
+        bitField0_ = (bitField0_ & ~0x00000004);
+        onChanged();
+        return this;
+      }
+      /**
+       * <pre>
+       * Empty for the first page, else the next_page_token of the page before (opaque). Pages are
+       * stable: each continues after the last client id of the one before, whatever joined or left.
+       * </pre>
+       *
+       * <code>string page_token = 3 [json_name = "pageToken"];</code>
+       * @param value The bytes for pageToken to set.
+       * @return This builder for chaining.
+       */
+      public Builder setPageTokenBytes(
+          com.google.protobuf.ByteString value) {
+        java.util.Objects.requireNonNull(value);
+        checkByteStringIsUtf8(value);
+        pageToken_ = value;
+        bitField0_ |= 0x00000004;
+        onChanged();
+        return this;
+      }
+
+      // @@protoc_insertion_point(builder_scope:channel.v1.GetTopicMembersRequest)
+    }
+
+    // @@protoc_insertion_point(class_scope:channel.v1.GetTopicMembersRequest)
+    private static final channel.v1.Channel.GetTopicMembersRequest DEFAULT_INSTANCE;
+    static {
+      DEFAULT_INSTANCE = new channel.v1.Channel.GetTopicMembersRequest();
+    }
+
+    public static channel.v1.Channel.GetTopicMembersRequest getDefaultInstance() {
+      return DEFAULT_INSTANCE;
+    }
+
+    private static final com.google.protobuf.Parser<GetTopicMembersRequest>
+        PARSER = new com.google.protobuf.AbstractParser<GetTopicMembersRequest>() {
+      @java.lang.Override
+      public GetTopicMembersRequest parsePartialFrom(
+          com.google.protobuf.CodedInputStream input,
+          com.google.protobuf.ExtensionRegistryLite extensionRegistry)
+          throws com.google.protobuf.InvalidProtocolBufferException {
+        Builder builder = newBuilder();
+        try {
+          builder.mergeFrom(input, extensionRegistry);
+        } catch (com.google.protobuf.InvalidProtocolBufferException e) {
+          throw e.setUnfinishedMessage(builder.buildPartial());
+        } catch (com.google.protobuf.UninitializedMessageException e) {
+          throw e.asInvalidProtocolBufferException().setUnfinishedMessage(builder.buildPartial());
+        } catch (java.io.IOException e) {
+          throw new com.google.protobuf.InvalidProtocolBufferException(e)
+              .setUnfinishedMessage(builder.buildPartial());
+        }
+        return builder.buildPartial();
+      }
+    };
+
+    public static com.google.protobuf.Parser<GetTopicMembersRequest> parser() {
+      return PARSER;
+    }
+
+    @java.lang.Override
+    public com.google.protobuf.Parser<GetTopicMembersRequest> getParserForType() {
+      return PARSER;
+    }
+
+    @java.lang.Override
+    public channel.v1.Channel.GetTopicMembersRequest getDefaultInstanceForType() {
+      return DEFAULT_INSTANCE;
+    }
+
+  }
+
+  public interface GetTopicMembersResponseOrBuilder extends
+      // @@protoc_insertion_point(interface_extends:channel.v1.GetTopicMembersResponse)
+      com.google.protobuf.MessageOrBuilder {
+
+    /**
+     * <pre>
+     * Ordered by client id.
+     * </pre>
+     *
+     * <code>repeated .channel.v1.TopicMember members = 1 [json_name = "members"];</code>
+     */
+    java.util.List<channel.v1.Channel.TopicMember> 
+        getMembersList();
+    /**
+     * <pre>
+     * Ordered by client id.
+     * </pre>
+     *
+     * <code>repeated .channel.v1.TopicMember members = 1 [json_name = "members"];</code>
+     */
+    channel.v1.Channel.TopicMember getMembers(int index);
+    /**
+     * <pre>
+     * Ordered by client id.
+     * </pre>
+     *
+     * <code>repeated .channel.v1.TopicMember members = 1 [json_name = "members"];</code>
+     */
+    int getMembersCount();
+    /**
+     * <pre>
+     * Ordered by client id.
+     * </pre>
+     *
+     * <code>repeated .channel.v1.TopicMember members = 1 [json_name = "members"];</code>
+     */
+    java.util.List<? extends channel.v1.Channel.TopicMemberOrBuilder> 
+        getMembersOrBuilderList();
+    /**
+     * <pre>
+     * Ordered by client id.
+     * </pre>
+     *
+     * <code>repeated .channel.v1.TopicMember members = 1 [json_name = "members"];</code>
+     */
+    channel.v1.Channel.TopicMemberOrBuilder getMembersOrBuilder(
+        int index);
+
+    /**
+     * <pre>
+     * Empty on the last page.
+     * </pre>
+     *
+     * <code>string next_page_token = 2 [json_name = "nextPageToken"];</code>
+     * @return The nextPageToken.
+     */
+    java.lang.String getNextPageToken();
+    /**
+     * <pre>
+     * Empty on the last page.
+     * </pre>
+     *
+     * <code>string next_page_token = 2 [json_name = "nextPageToken"];</code>
+     * @return The bytes for nextPageToken.
+     */
+    com.google.protobuf.ByteString
+        getNextPageTokenBytes();
+  }
+  /**
+   * Protobuf type {@code channel.v1.GetTopicMembersResponse}
+   */
+  public static final class GetTopicMembersResponse extends
+      com.google.protobuf.GeneratedMessage implements
+      // @@protoc_insertion_point(message_implements:channel.v1.GetTopicMembersResponse)
+      GetTopicMembersResponseOrBuilder {
+  private static final long serialVersionUID = 0L;
+    static {
+      com.google.protobuf.RuntimeVersion.validateProtobufGencodeVersion(
+        com.google.protobuf.RuntimeVersion.RuntimeDomain.PUBLIC,
+        /* major= */ 4,
+        /* minor= */ 36,
+        /* patch= */ 2,
+        /* suffix= */ "",
+        "GetTopicMembersResponse");
+    }
+    // Use GetTopicMembersResponse.newBuilder() to construct.
+    private GetTopicMembersResponse(com.google.protobuf.GeneratedMessage.Builder<?> builder) {
+      super(builder);
+    }
+    private GetTopicMembersResponse() {
+      members_ = java.util.Collections.emptyList();
+      nextPageToken_ = "";
+    }
+
+    public static final com.google.protobuf.Descriptors.Descriptor
+        getDescriptor() {
+      return channel.v1.Channel.internal_static_channel_v1_GetTopicMembersResponse_descriptor;
+    }
+
+    @java.lang.Override
+    public com.google.protobuf.Descriptors.Descriptor getDescriptorForType() {
+      return channel.v1.Channel.internal_static_channel_v1_GetTopicMembersResponse_descriptor;
+    }
+
+    @java.lang.Override
+    protected com.google.protobuf.GeneratedMessage.FieldAccessorTable
+        internalGetFieldAccessorTable() {
+      return channel.v1.Channel.internal_static_channel_v1_GetTopicMembersResponse_fieldAccessorTable
+          .ensureFieldAccessorsInitialized(
+              channel.v1.Channel.GetTopicMembersResponse.class, channel.v1.Channel.GetTopicMembersResponse.Builder.class);
+    }
+
+    public static final int MEMBERS_FIELD_NUMBER = 1;
+    @SuppressWarnings("serial")
+    private java.util.List<channel.v1.Channel.TopicMember> members_;
+    /**
+     * <pre>
+     * Ordered by client id.
+     * </pre>
+     *
+     * <code>repeated .channel.v1.TopicMember members = 1 [json_name = "members"];</code>
+     */
+    @java.lang.Override
+    public java.util.List<channel.v1.Channel.TopicMember> getMembersList() {
+      return members_;
+    }
+    /**
+     * <pre>
+     * Ordered by client id.
+     * </pre>
+     *
+     * <code>repeated .channel.v1.TopicMember members = 1 [json_name = "members"];</code>
+     */
+    @java.lang.Override
+    public java.util.List<? extends channel.v1.Channel.TopicMemberOrBuilder> 
+        getMembersOrBuilderList() {
+      return members_;
+    }
+    /**
+     * <pre>
+     * Ordered by client id.
+     * </pre>
+     *
+     * <code>repeated .channel.v1.TopicMember members = 1 [json_name = "members"];</code>
+     */
+    @java.lang.Override
+    public int getMembersCount() {
+      return members_.size();
+    }
+    /**
+     * <pre>
+     * Ordered by client id.
+     * </pre>
+     *
+     * <code>repeated .channel.v1.TopicMember members = 1 [json_name = "members"];</code>
+     */
+    @java.lang.Override
+    public channel.v1.Channel.TopicMember getMembers(int index) {
+      return members_.get(index);
+    }
+    /**
+     * <pre>
+     * Ordered by client id.
+     * </pre>
+     *
+     * <code>repeated .channel.v1.TopicMember members = 1 [json_name = "members"];</code>
+     */
+    @java.lang.Override
+    public channel.v1.Channel.TopicMemberOrBuilder getMembersOrBuilder(
+        int index) {
+      return members_.get(index);
+    }
+
+    public static final int NEXT_PAGE_TOKEN_FIELD_NUMBER = 2;
+    @SuppressWarnings("serial")
+    private volatile java.lang.Object nextPageToken_ = "";
+    /**
+     * <pre>
+     * Empty on the last page.
+     * </pre>
+     *
+     * <code>string next_page_token = 2 [json_name = "nextPageToken"];</code>
+     * @return The nextPageToken.
+     */
+    @java.lang.Override
+    public java.lang.String getNextPageToken() {
+      java.lang.Object ref = nextPageToken_;
+      if (ref instanceof java.lang.String) {
+        return (java.lang.String) ref;
+      } else {
+        com.google.protobuf.ByteString bs = 
+            (com.google.protobuf.ByteString) ref;
+        java.lang.String s = bs.toStringUtf8();
+        nextPageToken_ = s;
+        return s;
+      }
+    }
+    /**
+     * <pre>
+     * Empty on the last page.
+     * </pre>
+     *
+     * <code>string next_page_token = 2 [json_name = "nextPageToken"];</code>
+     * @return The bytes for nextPageToken.
+     */
+    @java.lang.Override
+    public com.google.protobuf.ByteString
+        getNextPageTokenBytes() {
+      java.lang.Object ref = nextPageToken_;
+      if (ref instanceof java.lang.String) {
+        com.google.protobuf.ByteString b = 
+            com.google.protobuf.ByteString.copyFromUtf8(
+                (java.lang.String) ref);
+        nextPageToken_ = b;
+        return b;
+      } else {
+        return (com.google.protobuf.ByteString) ref;
+      }
+    }
+
+    private byte memoizedIsInitialized = -1;
+    @java.lang.Override
+    public final boolean isInitialized() {
+      byte isInitialized = memoizedIsInitialized;
+      if (isInitialized == 1) return true;
+      if (isInitialized == 0) return false;
+
+      memoizedIsInitialized = 1;
+      return true;
+    }
+
+    @java.lang.Override
+    public void writeTo(com.google.protobuf.CodedOutputStream output)
+                        throws java.io.IOException {
+      for (int i = 0; i < members_.size(); i++) {
+        output.writeMessage(1, members_.get(i));
+      }
+      if (!com.google.protobuf.GeneratedMessage.isStringEmpty(nextPageToken_)) {
+        com.google.protobuf.GeneratedMessage.writeString(output, 2, nextPageToken_);
+      }
+      getUnknownFields().writeTo(output);
+    }
+    private int computeSerializedSize_0() {
+      int size = 0;
+
+          {
+            final int count = members_.size();
+            for (int i = 0; i < count; i++) {
+              size += com.google.protobuf.CodedOutputStream
+                .computeMessageSizeNoTag(members_.get(i));
+            }
+            size += 1 * count;
+          }
+      if (!com.google.protobuf.GeneratedMessage.isStringEmpty(nextPageToken_)) {
+        size += com.google.protobuf.GeneratedMessage.computeStringSize(2, nextPageToken_);
+      }
+      return size;
+    }
+    @java.lang.Override
+    public int getSerializedSize() {
+      int size = memoizedSize;
+      if (size != -1) return size;
+
+      size = 0;
+      size += computeSerializedSize_0();
+      size += getUnknownFields().getSerializedSize();
+      memoizedSize = size;
+      return size;
+    }
+
+    @java.lang.Override
+    public boolean equals(final java.lang.Object obj) {
+      if (obj == this) {
+       return true;
+      }
+      if (!(obj instanceof channel.v1.Channel.GetTopicMembersResponse)) {
+        return super.equals(obj);
+      }
+      channel.v1.Channel.GetTopicMembersResponse other = (channel.v1.Channel.GetTopicMembersResponse) obj;
+
+      if (!getMembersList()
+          .equals(other.getMembersList())) return false;
+      if (!getNextPageToken()
+          .equals(other.getNextPageToken())) return false;
+      if (!getUnknownFields().equals(other.getUnknownFields())) return false;
+      return true;
+    }
+
+    @java.lang.Override
+    public int hashCode() {
+      if (memoizedHashCode != 0) {
+        return memoizedHashCode;
+      }
+      int hash = 41;
+      hash = (19 * hash) + getDescriptor().hashCode();
+      if (getMembersCount() > 0) {
+        hash = (37 * hash) + MEMBERS_FIELD_NUMBER;
+        hash = (53 * hash) + getMembersList().hashCode();
+      }
+      hash = (37 * hash) + NEXT_PAGE_TOKEN_FIELD_NUMBER;
+      hash = (53 * hash) + getNextPageToken().hashCode();
+      hash = (29 * hash) + getUnknownFields().hashCode();
+      memoizedHashCode = hash;
+      return hash;
+    }
+
+    public static channel.v1.Channel.GetTopicMembersResponse parseFrom(
+        java.nio.ByteBuffer data)
+        throws com.google.protobuf.InvalidProtocolBufferException {
+      return PARSER.parseFrom(data);
+    }
+    public static channel.v1.Channel.GetTopicMembersResponse parseFrom(
+        java.nio.ByteBuffer data,
+        com.google.protobuf.ExtensionRegistryLite extensionRegistry)
+        throws com.google.protobuf.InvalidProtocolBufferException {
+      return PARSER.parseFrom(data, extensionRegistry);
+    }
+    public static channel.v1.Channel.GetTopicMembersResponse parseFrom(
+        com.google.protobuf.ByteString data)
+        throws com.google.protobuf.InvalidProtocolBufferException {
+      return PARSER.parseFrom(data);
+    }
+    public static channel.v1.Channel.GetTopicMembersResponse parseFrom(
+        com.google.protobuf.ByteString data,
+        com.google.protobuf.ExtensionRegistryLite extensionRegistry)
+        throws com.google.protobuf.InvalidProtocolBufferException {
+      return PARSER.parseFrom(data, extensionRegistry);
+    }
+    public static channel.v1.Channel.GetTopicMembersResponse parseFrom(byte[] data)
+        throws com.google.protobuf.InvalidProtocolBufferException {
+      return PARSER.parseFrom(data);
+    }
+    public static channel.v1.Channel.GetTopicMembersResponse parseFrom(
+        byte[] data,
+        com.google.protobuf.ExtensionRegistryLite extensionRegistry)
+        throws com.google.protobuf.InvalidProtocolBufferException {
+      return PARSER.parseFrom(data, extensionRegistry);
+    }
+    public static channel.v1.Channel.GetTopicMembersResponse parseFrom(java.io.InputStream input)
+        throws java.io.IOException {
+      return com.google.protobuf.GeneratedMessage
+          .parseWithIOException(PARSER, input);
+    }
+    public static channel.v1.Channel.GetTopicMembersResponse parseFrom(
+        java.io.InputStream input,
+        com.google.protobuf.ExtensionRegistryLite extensionRegistry)
+        throws java.io.IOException {
+      return com.google.protobuf.GeneratedMessage
+          .parseWithIOException(PARSER, input, extensionRegistry);
+    }
+
+    public static channel.v1.Channel.GetTopicMembersResponse parseDelimitedFrom(java.io.InputStream input)
+        throws java.io.IOException {
+      return com.google.protobuf.GeneratedMessage
+          .parseDelimitedWithIOException(PARSER, input);
+    }
+
+    public static channel.v1.Channel.GetTopicMembersResponse parseDelimitedFrom(
+        java.io.InputStream input,
+        com.google.protobuf.ExtensionRegistryLite extensionRegistry)
+        throws java.io.IOException {
+      return com.google.protobuf.GeneratedMessage
+          .parseDelimitedWithIOException(PARSER, input, extensionRegistry);
+    }
+    public static channel.v1.Channel.GetTopicMembersResponse parseFrom(
+        com.google.protobuf.CodedInputStream input)
+        throws java.io.IOException {
+      return com.google.protobuf.GeneratedMessage
+          .parseWithIOException(PARSER, input);
+    }
+    public static channel.v1.Channel.GetTopicMembersResponse parseFrom(
+        com.google.protobuf.CodedInputStream input,
+        com.google.protobuf.ExtensionRegistryLite extensionRegistry)
+        throws java.io.IOException {
+      return com.google.protobuf.GeneratedMessage
+          .parseWithIOException(PARSER, input, extensionRegistry);
+    }
+
+    @java.lang.Override
+    public Builder newBuilderForType() { return newBuilder(); }
+    public static Builder newBuilder() {
+      return DEFAULT_INSTANCE.toBuilder();
+    }
+    public static Builder newBuilder(channel.v1.Channel.GetTopicMembersResponse prototype) {
+      return DEFAULT_INSTANCE.toBuilder().mergeFrom(prototype);
+    }
+    @java.lang.Override
+    public Builder toBuilder() {
+      return this == DEFAULT_INSTANCE
+          ? new Builder() : new Builder().mergeFrom(this);
+    }
+
+    @java.lang.Override
+    protected Builder newBuilderForType(
+        com.google.protobuf.GeneratedMessage.BuilderParent parent) {
+      Builder builder = new Builder(parent);
+      return builder;
+    }
+    /**
+     * Protobuf type {@code channel.v1.GetTopicMembersResponse}
+     */
+    public static final class Builder extends
+        com.google.protobuf.GeneratedMessage.Builder<Builder> implements
+        // @@protoc_insertion_point(builder_implements:channel.v1.GetTopicMembersResponse)
+        channel.v1.Channel.GetTopicMembersResponseOrBuilder {
+      public static final com.google.protobuf.Descriptors.Descriptor
+          getDescriptor() {
+        return channel.v1.Channel.internal_static_channel_v1_GetTopicMembersResponse_descriptor;
+      }
+
+      @java.lang.Override
+      protected com.google.protobuf.GeneratedMessage.FieldAccessorTable
+          internalGetFieldAccessorTable() {
+        return channel.v1.Channel.internal_static_channel_v1_GetTopicMembersResponse_fieldAccessorTable
+            .ensureFieldAccessorsInitialized(
+                channel.v1.Channel.GetTopicMembersResponse.class, channel.v1.Channel.GetTopicMembersResponse.Builder.class);
+      }
+
+      // Construct using channel.v1.Channel.GetTopicMembersResponse.newBuilder()
+      private Builder() {
+
+      }
+
+      private Builder(
+          com.google.protobuf.GeneratedMessage.BuilderParent parent) {
+        super(parent);
+
+      }
+      @java.lang.Override
+      public Builder clear() {
+        super.clear();
+        bitField0_ = 0;
+        if (membersBuilder_ == null) {
+          members_ = java.util.Collections.emptyList();
+        } else {
+          members_ = null;
+          membersBuilder_.clear();
+        }
+        bitField0_ = (bitField0_ & ~0x00000001);
+        nextPageToken_ = "";
+        return this;
+      }
+
+      @java.lang.Override
+      public com.google.protobuf.Descriptors.Descriptor
+          getDescriptorForType() {
+        return channel.v1.Channel.internal_static_channel_v1_GetTopicMembersResponse_descriptor;
+      }
+
+      @java.lang.Override
+      public channel.v1.Channel.GetTopicMembersResponse getDefaultInstanceForType() {
+        return channel.v1.Channel.GetTopicMembersResponse.getDefaultInstance();
+      }
+
+      @java.lang.Override
+      public channel.v1.Channel.GetTopicMembersResponse build() {
+        channel.v1.Channel.GetTopicMembersResponse result = buildPartial();
+        if (!result.isInitialized()) {
+          throw newUninitializedMessageException(result);
+        }
+        return result;
+      }
+
+      @java.lang.Override
+      public channel.v1.Channel.GetTopicMembersResponse buildPartial() {
+        channel.v1.Channel.GetTopicMembersResponse result = new channel.v1.Channel.GetTopicMembersResponse(this);
+        buildPartialRepeatedFields(result);
+        if (bitField0_ != 0) { buildPartial0(result); }
+        onBuilt();
+        return result;
+      }
+
+      private void buildPartialRepeatedFields(channel.v1.Channel.GetTopicMembersResponse result) {
+        if (membersBuilder_ == null) {
+          if (((bitField0_ & 0x00000001) != 0)) {
+            members_ = java.util.Collections.unmodifiableList(members_);
+            bitField0_ = (bitField0_ & ~0x00000001);
+          }
+          result.members_ = members_;
+        } else {
+          result.members_ = membersBuilder_.build();
+        }
+      }
+
+      private void buildPartial0(channel.v1.Channel.GetTopicMembersResponse result) {
+        int from_bitField0_ = bitField0_;
+        if (((from_bitField0_ & 0x00000002) != 0)) {
+          result.nextPageToken_ = nextPageToken_;
+        }
+      }
+
+      @java.lang.Override
+      public Builder mergeFrom(com.google.protobuf.Message other) {
+        if (other instanceof channel.v1.Channel.GetTopicMembersResponse) {
+          return mergeFrom((channel.v1.Channel.GetTopicMembersResponse)other);
+        } else {
+          super.mergeFrom(other);
+          return this;
+        }
+      }
+
+      public Builder mergeFrom(channel.v1.Channel.GetTopicMembersResponse other) {
+        if (other == channel.v1.Channel.GetTopicMembersResponse.getDefaultInstance()) return this;
+        if (membersBuilder_ == null) {
+          if (!other.members_.isEmpty()) {
+            if (members_.isEmpty()) {
+              members_ = other.members_;
+              bitField0_ = (bitField0_ & ~0x00000001);
+            } else {
+              ensureMembersIsMutable();
+              members_.addAll(other.members_);
+            }
+            onChanged();
+          }
+        } else {
+          if (!other.members_.isEmpty()) {
+            if (membersBuilder_.isEmpty()) {
+              membersBuilder_.dispose();
+              membersBuilder_ = null;
+              members_ = other.members_;
+              bitField0_ = (bitField0_ & ~0x00000001);
+              membersBuilder_ = 
+                com.google.protobuf.GeneratedMessage.alwaysUseFieldBuilders ?
+                   internalGetMembersFieldBuilder() : null;
+            } else {
+              membersBuilder_.addAllMessages(other.members_);
+            }
+          }
+        }
+        if (!other.getNextPageToken().isEmpty()) {
+          nextPageToken_ = other.nextPageToken_;
+          bitField0_ |= 0x00000002;
+          onChanged();
+        }
+        this.mergeUnknownFields(other.getUnknownFields());
+        onChanged();
+        return this;
+      }
+
+      @java.lang.Override
+      public final boolean isInitialized() {
+        return true;
+      }
+
+      @java.lang.Override
+      public Builder mergeFrom(
+          com.google.protobuf.CodedInputStream input,
+          com.google.protobuf.ExtensionRegistryLite extensionRegistry)
+          throws java.io.IOException {
+        java.util.Objects.requireNonNull(extensionRegistry);
+        try {
+          boolean done = false;
+          while (!done) {
+            int tag = input.readTag();
+            switch (tag) {
+              case 0:
+                done = true;
+                break;
+              case 10: {
+                channel.v1.Channel.TopicMember m =
+                    input.readMessage(
+                        channel.v1.Channel.TopicMember.parser(),
+                        extensionRegistry);
+                if (membersBuilder_ == null) {
+                  ensureMembersIsMutable();
+                  members_.add(m);
+                } else {
+                  membersBuilder_.addMessage(m);
+                }
+                break;
+              } // case 10
+              case 18: {
+                nextPageToken_ = input.readStringRequireUtf8();
+                bitField0_ |= 0x00000002;
+                break;
+              } // case 18
+              default: {
+                if (!super.parseUnknownField(input, extensionRegistry, tag)) {
+                  done = true; // was an endgroup tag
+                }
+                break;
+              } // default:
+            } // switch (tag)
+          } // while (!done)
+        } catch (com.google.protobuf.InvalidProtocolBufferException e) {
+          throw e.unwrapIOException();
+        } finally {
+          onChanged();
+        } // finally
+        return this;
+      }
+      private int bitField0_;
+
+      private java.util.List<channel.v1.Channel.TopicMember> members_ =
+        java.util.Collections.emptyList();
+      private void ensureMembersIsMutable() {
+        if (!((bitField0_ & 0x00000001) != 0)) {
+          members_ = new java.util.ArrayList<channel.v1.Channel.TopicMember>(members_);
+          bitField0_ |= 0x00000001;
+         }
+      }
+
+      private com.google.protobuf.RepeatedFieldBuilder<
+          channel.v1.Channel.TopicMember, channel.v1.Channel.TopicMember.Builder, channel.v1.Channel.TopicMemberOrBuilder> membersBuilder_;
+
+      /**
+       * <pre>
+       * Ordered by client id.
+       * </pre>
+       *
+       * <code>repeated .channel.v1.TopicMember members = 1 [json_name = "members"];</code>
+       */
+      public java.util.List<channel.v1.Channel.TopicMember> getMembersList() {
+        if (membersBuilder_ == null) {
+          return java.util.Collections.unmodifiableList(members_);
+        } else {
+          return membersBuilder_.getMessageList();
+        }
+      }
+      /**
+       * <pre>
+       * Ordered by client id.
+       * </pre>
+       *
+       * <code>repeated .channel.v1.TopicMember members = 1 [json_name = "members"];</code>
+       */
+      public int getMembersCount() {
+        if (membersBuilder_ == null) {
+          return members_.size();
+        } else {
+          return membersBuilder_.getCount();
+        }
+      }
+      /**
+       * <pre>
+       * Ordered by client id.
+       * </pre>
+       *
+       * <code>repeated .channel.v1.TopicMember members = 1 [json_name = "members"];</code>
+       */
+      public channel.v1.Channel.TopicMember getMembers(int index) {
+        if (membersBuilder_ == null) {
+          return members_.get(index);
+        } else {
+          return membersBuilder_.getMessage(index);
+        }
+      }
+      /**
+       * <pre>
+       * Ordered by client id.
+       * </pre>
+       *
+       * <code>repeated .channel.v1.TopicMember members = 1 [json_name = "members"];</code>
+       */
+      public Builder setMembers(
+          int index, channel.v1.Channel.TopicMember value) {
+        if (membersBuilder_ == null) {
+          java.util.Objects.requireNonNull(value);
+          ensureMembersIsMutable();
+          members_.set(index, value);
+          onChanged();
+        } else {
+          membersBuilder_.setMessage(index, value);
+        }
+        return this;
+      }
+      /**
+       * <pre>
+       * Ordered by client id.
+       * </pre>
+       *
+       * <code>repeated .channel.v1.TopicMember members = 1 [json_name = "members"];</code>
+       */
+      public Builder setMembers(
+          int index, channel.v1.Channel.TopicMember.Builder builderForValue) {
+        if (membersBuilder_ == null) {
+          ensureMembersIsMutable();
+          members_.set(index, builderForValue.build());
+          onChanged();
+        } else {
+          membersBuilder_.setMessage(index, builderForValue.build());
+        }
+        return this;
+      }
+      /**
+       * <pre>
+       * Ordered by client id.
+       * </pre>
+       *
+       * <code>repeated .channel.v1.TopicMember members = 1 [json_name = "members"];</code>
+       */
+      public Builder addMembers(channel.v1.Channel.TopicMember value) {
+        if (membersBuilder_ == null) {
+          java.util.Objects.requireNonNull(value);
+          ensureMembersIsMutable();
+          members_.add(value);
+          onChanged();
+        } else {
+          membersBuilder_.addMessage(value);
+        }
+        return this;
+      }
+      /**
+       * <pre>
+       * Ordered by client id.
+       * </pre>
+       *
+       * <code>repeated .channel.v1.TopicMember members = 1 [json_name = "members"];</code>
+       */
+      public Builder addMembers(
+          int index, channel.v1.Channel.TopicMember value) {
+        if (membersBuilder_ == null) {
+          java.util.Objects.requireNonNull(value);
+          ensureMembersIsMutable();
+          members_.add(index, value);
+          onChanged();
+        } else {
+          membersBuilder_.addMessage(index, value);
+        }
+        return this;
+      }
+      /**
+       * <pre>
+       * Ordered by client id.
+       * </pre>
+       *
+       * <code>repeated .channel.v1.TopicMember members = 1 [json_name = "members"];</code>
+       */
+      public Builder addMembers(
+          channel.v1.Channel.TopicMember.Builder builderForValue) {
+        if (membersBuilder_ == null) {
+          ensureMembersIsMutable();
+          members_.add(builderForValue.build());
+          onChanged();
+        } else {
+          membersBuilder_.addMessage(builderForValue.build());
+        }
+        return this;
+      }
+      /**
+       * <pre>
+       * Ordered by client id.
+       * </pre>
+       *
+       * <code>repeated .channel.v1.TopicMember members = 1 [json_name = "members"];</code>
+       */
+      public Builder addMembers(
+          int index, channel.v1.Channel.TopicMember.Builder builderForValue) {
+        if (membersBuilder_ == null) {
+          ensureMembersIsMutable();
+          members_.add(index, builderForValue.build());
+          onChanged();
+        } else {
+          membersBuilder_.addMessage(index, builderForValue.build());
+        }
+        return this;
+      }
+      /**
+       * <pre>
+       * Ordered by client id.
+       * </pre>
+       *
+       * <code>repeated .channel.v1.TopicMember members = 1 [json_name = "members"];</code>
+       */
+      public Builder addAllMembers(
+          java.lang.Iterable<? extends channel.v1.Channel.TopicMember> values) {
+        if (membersBuilder_ == null) {
+          ensureMembersIsMutable();
+          com.google.protobuf.AbstractMessageLite.Builder.addAll(
+              values, members_);
+          onChanged();
+        } else {
+          membersBuilder_.addAllMessages(values);
+        }
+        return this;
+      }
+      /**
+       * <pre>
+       * Ordered by client id.
+       * </pre>
+       *
+       * <code>repeated .channel.v1.TopicMember members = 1 [json_name = "members"];</code>
+       */
+      public Builder clearMembers() {
+        if (membersBuilder_ == null) {
+          members_ = java.util.Collections.emptyList();
+          bitField0_ = (bitField0_ & ~0x00000001);
+          onChanged();
+        } else {
+          membersBuilder_.clear();
+        }
+        return this;
+      }
+      /**
+       * <pre>
+       * Ordered by client id.
+       * </pre>
+       *
+       * <code>repeated .channel.v1.TopicMember members = 1 [json_name = "members"];</code>
+       */
+      public Builder removeMembers(int index) {
+        if (membersBuilder_ == null) {
+          ensureMembersIsMutable();
+          members_.remove(index);
+          onChanged();
+        } else {
+          membersBuilder_.remove(index);
+        }
+        return this;
+      }
+      /**
+       * <pre>
+       * Ordered by client id.
+       * </pre>
+       *
+       * <code>repeated .channel.v1.TopicMember members = 1 [json_name = "members"];</code>
+       */
+      public channel.v1.Channel.TopicMember.Builder getMembersBuilder(
+          int index) {
+        return internalGetMembersFieldBuilder().getBuilder(index);
+      }
+      /**
+       * <pre>
+       * Ordered by client id.
+       * </pre>
+       *
+       * <code>repeated .channel.v1.TopicMember members = 1 [json_name = "members"];</code>
+       */
+      public channel.v1.Channel.TopicMemberOrBuilder getMembersOrBuilder(
+          int index) {
+        if (membersBuilder_ == null) {
+          return members_.get(index);  } else {
+          return membersBuilder_.getMessageOrBuilder(index);
+        }
+      }
+      /**
+       * <pre>
+       * Ordered by client id.
+       * </pre>
+       *
+       * <code>repeated .channel.v1.TopicMember members = 1 [json_name = "members"];</code>
+       */
+      public java.util.List<? extends channel.v1.Channel.TopicMemberOrBuilder> 
+           getMembersOrBuilderList() {
+        if (membersBuilder_ != null) {
+          return membersBuilder_.getMessageOrBuilderList();
+        } else {
+          return java.util.Collections.unmodifiableList(members_);
+        }
+      }
+      /**
+       * <pre>
+       * Ordered by client id.
+       * </pre>
+       *
+       * <code>repeated .channel.v1.TopicMember members = 1 [json_name = "members"];</code>
+       */
+      public channel.v1.Channel.TopicMember.Builder addMembersBuilder() {
+        return internalGetMembersFieldBuilder().addBuilder(
+            channel.v1.Channel.TopicMember.getDefaultInstance());
+      }
+      /**
+       * <pre>
+       * Ordered by client id.
+       * </pre>
+       *
+       * <code>repeated .channel.v1.TopicMember members = 1 [json_name = "members"];</code>
+       */
+      public channel.v1.Channel.TopicMember.Builder addMembersBuilder(
+          int index) {
+        return internalGetMembersFieldBuilder().addBuilder(
+            index, channel.v1.Channel.TopicMember.getDefaultInstance());
+      }
+      /**
+       * <pre>
+       * Ordered by client id.
+       * </pre>
+       *
+       * <code>repeated .channel.v1.TopicMember members = 1 [json_name = "members"];</code>
+       */
+      public java.util.List<channel.v1.Channel.TopicMember.Builder> 
+           getMembersBuilderList() {
+        return internalGetMembersFieldBuilder().getBuilderList();
+      }
+      private com.google.protobuf.RepeatedFieldBuilder<
+          channel.v1.Channel.TopicMember, channel.v1.Channel.TopicMember.Builder, channel.v1.Channel.TopicMemberOrBuilder> 
+          internalGetMembersFieldBuilder() {
+        if (membersBuilder_ == null) {
+          membersBuilder_ = new com.google.protobuf.RepeatedFieldBuilder<
+              channel.v1.Channel.TopicMember, channel.v1.Channel.TopicMember.Builder, channel.v1.Channel.TopicMemberOrBuilder>(
+                  members_,
+                  ((bitField0_ & 0x00000001) != 0),
+                  getParentForChildren(),
+                  isClean());
+          members_ = null;
+        }
+        return membersBuilder_;
+      }
+
+      private java.lang.Object nextPageToken_ = "";
+      /**
+       * <pre>
+       * Empty on the last page.
+       * </pre>
+       *
+       * <code>string next_page_token = 2 [json_name = "nextPageToken"];</code>
+       * @return The nextPageToken.
+       */
+      public java.lang.String getNextPageToken() {
+        java.lang.Object ref = nextPageToken_;
+        if (!(ref instanceof java.lang.String)) {
+          com.google.protobuf.ByteString bs =
+              (com.google.protobuf.ByteString) ref;
+          java.lang.String s = bs.toStringUtf8();
+          nextPageToken_ = s;
+          return s;
+        } else {
+          return (java.lang.String) ref;
+        }
+      }
+      /**
+       * <pre>
+       * Empty on the last page.
+       * </pre>
+       *
+       * <code>string next_page_token = 2 [json_name = "nextPageToken"];</code>
+       * @return The bytes for nextPageToken.
+       */
+      public com.google.protobuf.ByteString
+          getNextPageTokenBytes() {
+        java.lang.Object ref = nextPageToken_;
+        if (ref instanceof String) {
+          com.google.protobuf.ByteString b = 
+              com.google.protobuf.ByteString.copyFromUtf8(
+                  (java.lang.String) ref);
+          nextPageToken_ = b;
+          return b;
+        } else {
+          return (com.google.protobuf.ByteString) ref;
+        }
+      }
+      /**
+       * <pre>
+       * Empty on the last page.
+       * </pre>
+       *
+       * <code>string next_page_token = 2 [json_name = "nextPageToken"];</code>
+       * @param value The nextPageToken to set.
+       * @return This builder for chaining.
+       */
+      public Builder setNextPageToken(
+          java.lang.String value) {
+        java.util.Objects.requireNonNull(value);
+        nextPageToken_ = value;
+        bitField0_ |= 0x00000002;
+        onChanged();
+        return this;
+      }
+      /**
+       * <pre>
+       * Empty on the last page.
+       * </pre>
+       *
+       * <code>string next_page_token = 2 [json_name = "nextPageToken"];</code>
+       * @return This builder for chaining.
+       */
+      public Builder clearNextPageToken() {
+        nextPageToken_ = getDefaultInstance().getNextPageToken();
+        bitField0_ = (bitField0_ & ~0x00000002);
+        onChanged();
+        return this;
+      }
+      /**
+       * <pre>
+       * Empty on the last page.
+       * </pre>
+       *
+       * <code>string next_page_token = 2 [json_name = "nextPageToken"];</code>
+       * @param value The bytes for nextPageToken to set.
+       * @return This builder for chaining.
+       */
+      public Builder setNextPageTokenBytes(
+          com.google.protobuf.ByteString value) {
+        java.util.Objects.requireNonNull(value);
+        checkByteStringIsUtf8(value);
+        nextPageToken_ = value;
+        bitField0_ |= 0x00000002;
+        onChanged();
+        return this;
+      }
+
+      // @@protoc_insertion_point(builder_scope:channel.v1.GetTopicMembersResponse)
+    }
+
+    // @@protoc_insertion_point(class_scope:channel.v1.GetTopicMembersResponse)
+    private static final channel.v1.Channel.GetTopicMembersResponse DEFAULT_INSTANCE;
+    static {
+      DEFAULT_INSTANCE = new channel.v1.Channel.GetTopicMembersResponse();
+    }
+
+    public static channel.v1.Channel.GetTopicMembersResponse getDefaultInstance() {
+      return DEFAULT_INSTANCE;
+    }
+
+    private static final com.google.protobuf.Parser<GetTopicMembersResponse>
+        PARSER = new com.google.protobuf.AbstractParser<GetTopicMembersResponse>() {
+      @java.lang.Override
+      public GetTopicMembersResponse parsePartialFrom(
+          com.google.protobuf.CodedInputStream input,
+          com.google.protobuf.ExtensionRegistryLite extensionRegistry)
+          throws com.google.protobuf.InvalidProtocolBufferException {
+        Builder builder = newBuilder();
+        try {
+          builder.mergeFrom(input, extensionRegistry);
+        } catch (com.google.protobuf.InvalidProtocolBufferException e) {
+          throw e.setUnfinishedMessage(builder.buildPartial());
+        } catch (com.google.protobuf.UninitializedMessageException e) {
+          throw e.asInvalidProtocolBufferException().setUnfinishedMessage(builder.buildPartial());
+        } catch (java.io.IOException e) {
+          throw new com.google.protobuf.InvalidProtocolBufferException(e)
+              .setUnfinishedMessage(builder.buildPartial());
+        }
+        return builder.buildPartial();
+      }
+    };
+
+    public static com.google.protobuf.Parser<GetTopicMembersResponse> parser() {
+      return PARSER;
+    }
+
+    @java.lang.Override
+    public com.google.protobuf.Parser<GetTopicMembersResponse> getParserForType() {
+      return PARSER;
+    }
+
+    @java.lang.Override
+    public channel.v1.Channel.GetTopicMembersResponse getDefaultInstanceForType() {
+      return DEFAULT_INSTANCE;
+    }
+
+  }
+
+  public interface TopicMemberOrBuilder extends
+      // @@protoc_insertion_point(interface_extends:channel.v1.TopicMember)
+      com.google.protobuf.MessageOrBuilder {
+
+    /**
+     * <code>string client_id = 1 [json_name = "clientId"];</code>
+     * @return The clientId.
+     */
+    java.lang.String getClientId();
+    /**
+     * <code>string client_id = 1 [json_name = "clientId"];</code>
+     * @return The bytes for clientId.
+     */
+    com.google.protobuf.ByteString
+        getClientIdBytes();
+
+    /**
+     * <pre>
+     * Whether a socket is open for the client id now.
+     * </pre>
+     *
+     * <code>bool connected = 2 [json_name = "connected"];</code>
+     * @return The connected.
+     */
+    boolean getConnected();
+
+    /**
+     * <pre>
+     * What the member's Subscribe set (empty when none).
+     * </pre>
+     *
+     * <code>string info = 3 [json_name = "info"];</code>
+     * @return The info.
+     */
+    java.lang.String getInfo();
+    /**
+     * <pre>
+     * What the member's Subscribe set (empty when none).
+     * </pre>
+     *
+     * <code>string info = 3 [json_name = "info"];</code>
+     * @return The bytes for info.
+     */
+    com.google.protobuf.ByteString
+        getInfoBytes();
+  }
+  /**
+   * Protobuf type {@code channel.v1.TopicMember}
+   */
+  public static final class TopicMember extends
+      com.google.protobuf.GeneratedMessage implements
+      // @@protoc_insertion_point(message_implements:channel.v1.TopicMember)
+      TopicMemberOrBuilder {
+  private static final long serialVersionUID = 0L;
+    static {
+      com.google.protobuf.RuntimeVersion.validateProtobufGencodeVersion(
+        com.google.protobuf.RuntimeVersion.RuntimeDomain.PUBLIC,
+        /* major= */ 4,
+        /* minor= */ 36,
+        /* patch= */ 2,
+        /* suffix= */ "",
+        "TopicMember");
+    }
+    // Use TopicMember.newBuilder() to construct.
+    private TopicMember(com.google.protobuf.GeneratedMessage.Builder<?> builder) {
+      super(builder);
+    }
+    private TopicMember() {
+      clientId_ = "";
+      info_ = "";
+    }
+
+    public static final com.google.protobuf.Descriptors.Descriptor
+        getDescriptor() {
+      return channel.v1.Channel.internal_static_channel_v1_TopicMember_descriptor;
+    }
+
+    @java.lang.Override
+    public com.google.protobuf.Descriptors.Descriptor getDescriptorForType() {
+      return channel.v1.Channel.internal_static_channel_v1_TopicMember_descriptor;
+    }
+
+    @java.lang.Override
+    protected com.google.protobuf.GeneratedMessage.FieldAccessorTable
+        internalGetFieldAccessorTable() {
+      return channel.v1.Channel.internal_static_channel_v1_TopicMember_fieldAccessorTable
+          .ensureFieldAccessorsInitialized(
+              channel.v1.Channel.TopicMember.class, channel.v1.Channel.TopicMember.Builder.class);
+    }
+
+    public static final int CLIENT_ID_FIELD_NUMBER = 1;
+    @SuppressWarnings("serial")
+    private volatile java.lang.Object clientId_ = "";
+    /**
+     * <code>string client_id = 1 [json_name = "clientId"];</code>
+     * @return The clientId.
+     */
+    @java.lang.Override
+    public java.lang.String getClientId() {
+      java.lang.Object ref = clientId_;
+      if (ref instanceof java.lang.String) {
+        return (java.lang.String) ref;
+      } else {
+        com.google.protobuf.ByteString bs = 
+            (com.google.protobuf.ByteString) ref;
+        java.lang.String s = bs.toStringUtf8();
+        clientId_ = s;
+        return s;
+      }
+    }
+    /**
+     * <code>string client_id = 1 [json_name = "clientId"];</code>
+     * @return The bytes for clientId.
+     */
+    @java.lang.Override
+    public com.google.protobuf.ByteString
+        getClientIdBytes() {
+      java.lang.Object ref = clientId_;
+      if (ref instanceof java.lang.String) {
+        com.google.protobuf.ByteString b = 
+            com.google.protobuf.ByteString.copyFromUtf8(
+                (java.lang.String) ref);
+        clientId_ = b;
+        return b;
+      } else {
+        return (com.google.protobuf.ByteString) ref;
+      }
+    }
+
+    public static final int CONNECTED_FIELD_NUMBER = 2;
+    private boolean connected_ = false;
+    /**
+     * <pre>
+     * Whether a socket is open for the client id now.
+     * </pre>
+     *
+     * <code>bool connected = 2 [json_name = "connected"];</code>
+     * @return The connected.
+     */
+    @java.lang.Override
+    public boolean getConnected() {
+      return connected_;
+    }
+
+    public static final int INFO_FIELD_NUMBER = 3;
+    @SuppressWarnings("serial")
+    private volatile java.lang.Object info_ = "";
+    /**
+     * <pre>
+     * What the member's Subscribe set (empty when none).
+     * </pre>
+     *
+     * <code>string info = 3 [json_name = "info"];</code>
+     * @return The info.
+     */
+    @java.lang.Override
+    public java.lang.String getInfo() {
+      java.lang.Object ref = info_;
+      if (ref instanceof java.lang.String) {
+        return (java.lang.String) ref;
+      } else {
+        com.google.protobuf.ByteString bs = 
+            (com.google.protobuf.ByteString) ref;
+        java.lang.String s = bs.toStringUtf8();
+        info_ = s;
+        return s;
+      }
+    }
+    /**
+     * <pre>
+     * What the member's Subscribe set (empty when none).
+     * </pre>
+     *
+     * <code>string info = 3 [json_name = "info"];</code>
+     * @return The bytes for info.
+     */
+    @java.lang.Override
+    public com.google.protobuf.ByteString
+        getInfoBytes() {
+      java.lang.Object ref = info_;
+      if (ref instanceof java.lang.String) {
+        com.google.protobuf.ByteString b = 
+            com.google.protobuf.ByteString.copyFromUtf8(
+                (java.lang.String) ref);
+        info_ = b;
+        return b;
+      } else {
+        return (com.google.protobuf.ByteString) ref;
+      }
+    }
+
+    private byte memoizedIsInitialized = -1;
+    @java.lang.Override
+    public final boolean isInitialized() {
+      byte isInitialized = memoizedIsInitialized;
+      if (isInitialized == 1) return true;
+      if (isInitialized == 0) return false;
+
+      memoizedIsInitialized = 1;
+      return true;
+    }
+
+    @java.lang.Override
+    public void writeTo(com.google.protobuf.CodedOutputStream output)
+                        throws java.io.IOException {
+      if (!com.google.protobuf.GeneratedMessage.isStringEmpty(clientId_)) {
+        com.google.protobuf.GeneratedMessage.writeString(output, 1, clientId_);
+      }
+      if (connected_ != false) {
+        output.writeBool(2, connected_);
+      }
+      if (!com.google.protobuf.GeneratedMessage.isStringEmpty(info_)) {
+        com.google.protobuf.GeneratedMessage.writeString(output, 3, info_);
+      }
+      getUnknownFields().writeTo(output);
+    }
+    private int computeSerializedSize_0() {
+      int size = 0;
+      if (!com.google.protobuf.GeneratedMessage.isStringEmpty(clientId_)) {
+        size += com.google.protobuf.GeneratedMessage.computeStringSize(1, clientId_);
+      }
+      if (connected_ != false) {
+        size += com.google.protobuf.CodedOutputStream
+          .computeBoolSize(2, connected_);
+      }
+      if (!com.google.protobuf.GeneratedMessage.isStringEmpty(info_)) {
+        size += com.google.protobuf.GeneratedMessage.computeStringSize(3, info_);
+      }
+      return size;
+    }
+    @java.lang.Override
+    public int getSerializedSize() {
+      int size = memoizedSize;
+      if (size != -1) return size;
+
+      size = 0;
+      size += computeSerializedSize_0();
+      size += getUnknownFields().getSerializedSize();
+      memoizedSize = size;
+      return size;
+    }
+
+    @java.lang.Override
+    public boolean equals(final java.lang.Object obj) {
+      if (obj == this) {
+       return true;
+      }
+      if (!(obj instanceof channel.v1.Channel.TopicMember)) {
+        return super.equals(obj);
+      }
+      channel.v1.Channel.TopicMember other = (channel.v1.Channel.TopicMember) obj;
+
+      if (!getClientId()
+          .equals(other.getClientId())) return false;
+      if (getConnected()
+          != other.getConnected()) return false;
+      if (!getInfo()
+          .equals(other.getInfo())) return false;
+      if (!getUnknownFields().equals(other.getUnknownFields())) return false;
+      return true;
+    }
+
+    @java.lang.Override
+    public int hashCode() {
+      if (memoizedHashCode != 0) {
+        return memoizedHashCode;
+      }
+      int hash = 41;
+      hash = (19 * hash) + getDescriptor().hashCode();
+      hash = (37 * hash) + CLIENT_ID_FIELD_NUMBER;
+      hash = (53 * hash) + getClientId().hashCode();
+      hash = (37 * hash) + CONNECTED_FIELD_NUMBER;
+      hash = (53 * hash) + com.google.protobuf.Internal.hashBoolean(
+          getConnected());
+      hash = (37 * hash) + INFO_FIELD_NUMBER;
+      hash = (53 * hash) + getInfo().hashCode();
+      hash = (29 * hash) + getUnknownFields().hashCode();
+      memoizedHashCode = hash;
+      return hash;
+    }
+
+    public static channel.v1.Channel.TopicMember parseFrom(
+        java.nio.ByteBuffer data)
+        throws com.google.protobuf.InvalidProtocolBufferException {
+      return PARSER.parseFrom(data);
+    }
+    public static channel.v1.Channel.TopicMember parseFrom(
+        java.nio.ByteBuffer data,
+        com.google.protobuf.ExtensionRegistryLite extensionRegistry)
+        throws com.google.protobuf.InvalidProtocolBufferException {
+      return PARSER.parseFrom(data, extensionRegistry);
+    }
+    public static channel.v1.Channel.TopicMember parseFrom(
+        com.google.protobuf.ByteString data)
+        throws com.google.protobuf.InvalidProtocolBufferException {
+      return PARSER.parseFrom(data);
+    }
+    public static channel.v1.Channel.TopicMember parseFrom(
+        com.google.protobuf.ByteString data,
+        com.google.protobuf.ExtensionRegistryLite extensionRegistry)
+        throws com.google.protobuf.InvalidProtocolBufferException {
+      return PARSER.parseFrom(data, extensionRegistry);
+    }
+    public static channel.v1.Channel.TopicMember parseFrom(byte[] data)
+        throws com.google.protobuf.InvalidProtocolBufferException {
+      return PARSER.parseFrom(data);
+    }
+    public static channel.v1.Channel.TopicMember parseFrom(
+        byte[] data,
+        com.google.protobuf.ExtensionRegistryLite extensionRegistry)
+        throws com.google.protobuf.InvalidProtocolBufferException {
+      return PARSER.parseFrom(data, extensionRegistry);
+    }
+    public static channel.v1.Channel.TopicMember parseFrom(java.io.InputStream input)
+        throws java.io.IOException {
+      return com.google.protobuf.GeneratedMessage
+          .parseWithIOException(PARSER, input);
+    }
+    public static channel.v1.Channel.TopicMember parseFrom(
+        java.io.InputStream input,
+        com.google.protobuf.ExtensionRegistryLite extensionRegistry)
+        throws java.io.IOException {
+      return com.google.protobuf.GeneratedMessage
+          .parseWithIOException(PARSER, input, extensionRegistry);
+    }
+
+    public static channel.v1.Channel.TopicMember parseDelimitedFrom(java.io.InputStream input)
+        throws java.io.IOException {
+      return com.google.protobuf.GeneratedMessage
+          .parseDelimitedWithIOException(PARSER, input);
+    }
+
+    public static channel.v1.Channel.TopicMember parseDelimitedFrom(
+        java.io.InputStream input,
+        com.google.protobuf.ExtensionRegistryLite extensionRegistry)
+        throws java.io.IOException {
+      return com.google.protobuf.GeneratedMessage
+          .parseDelimitedWithIOException(PARSER, input, extensionRegistry);
+    }
+    public static channel.v1.Channel.TopicMember parseFrom(
+        com.google.protobuf.CodedInputStream input)
+        throws java.io.IOException {
+      return com.google.protobuf.GeneratedMessage
+          .parseWithIOException(PARSER, input);
+    }
+    public static channel.v1.Channel.TopicMember parseFrom(
+        com.google.protobuf.CodedInputStream input,
+        com.google.protobuf.ExtensionRegistryLite extensionRegistry)
+        throws java.io.IOException {
+      return com.google.protobuf.GeneratedMessage
+          .parseWithIOException(PARSER, input, extensionRegistry);
+    }
+
+    @java.lang.Override
+    public Builder newBuilderForType() { return newBuilder(); }
+    public static Builder newBuilder() {
+      return DEFAULT_INSTANCE.toBuilder();
+    }
+    public static Builder newBuilder(channel.v1.Channel.TopicMember prototype) {
+      return DEFAULT_INSTANCE.toBuilder().mergeFrom(prototype);
+    }
+    @java.lang.Override
+    public Builder toBuilder() {
+      return this == DEFAULT_INSTANCE
+          ? new Builder() : new Builder().mergeFrom(this);
+    }
+
+    @java.lang.Override
+    protected Builder newBuilderForType(
+        com.google.protobuf.GeneratedMessage.BuilderParent parent) {
+      Builder builder = new Builder(parent);
+      return builder;
+    }
+    /**
+     * Protobuf type {@code channel.v1.TopicMember}
+     */
+    public static final class Builder extends
+        com.google.protobuf.GeneratedMessage.Builder<Builder> implements
+        // @@protoc_insertion_point(builder_implements:channel.v1.TopicMember)
+        channel.v1.Channel.TopicMemberOrBuilder {
+      public static final com.google.protobuf.Descriptors.Descriptor
+          getDescriptor() {
+        return channel.v1.Channel.internal_static_channel_v1_TopicMember_descriptor;
+      }
+
+      @java.lang.Override
+      protected com.google.protobuf.GeneratedMessage.FieldAccessorTable
+          internalGetFieldAccessorTable() {
+        return channel.v1.Channel.internal_static_channel_v1_TopicMember_fieldAccessorTable
+            .ensureFieldAccessorsInitialized(
+                channel.v1.Channel.TopicMember.class, channel.v1.Channel.TopicMember.Builder.class);
+      }
+
+      // Construct using channel.v1.Channel.TopicMember.newBuilder()
+      private Builder() {
+
+      }
+
+      private Builder(
+          com.google.protobuf.GeneratedMessage.BuilderParent parent) {
+        super(parent);
+
+      }
+      @java.lang.Override
+      public Builder clear() {
+        super.clear();
+        bitField0_ = 0;
+        clientId_ = "";
+        connected_ = false;
+        info_ = "";
+        return this;
+      }
+
+      @java.lang.Override
+      public com.google.protobuf.Descriptors.Descriptor
+          getDescriptorForType() {
+        return channel.v1.Channel.internal_static_channel_v1_TopicMember_descriptor;
+      }
+
+      @java.lang.Override
+      public channel.v1.Channel.TopicMember getDefaultInstanceForType() {
+        return channel.v1.Channel.TopicMember.getDefaultInstance();
+      }
+
+      @java.lang.Override
+      public channel.v1.Channel.TopicMember build() {
+        channel.v1.Channel.TopicMember result = buildPartial();
+        if (!result.isInitialized()) {
+          throw newUninitializedMessageException(result);
+        }
+        return result;
+      }
+
+      @java.lang.Override
+      public channel.v1.Channel.TopicMember buildPartial() {
+        channel.v1.Channel.TopicMember result = new channel.v1.Channel.TopicMember(this);
+        if (bitField0_ != 0) { buildPartial0(result); }
+        onBuilt();
+        return result;
+      }
+
+      private void buildPartial0(channel.v1.Channel.TopicMember result) {
+        int from_bitField0_ = bitField0_;
+        if (((from_bitField0_ & 0x00000001) != 0)) {
+          result.clientId_ = clientId_;
+        }
+        if (((from_bitField0_ & 0x00000002) != 0)) {
+          result.connected_ = connected_;
+        }
+        if (((from_bitField0_ & 0x00000004) != 0)) {
+          result.info_ = info_;
+        }
+      }
+
+      @java.lang.Override
+      public Builder mergeFrom(com.google.protobuf.Message other) {
+        if (other instanceof channel.v1.Channel.TopicMember) {
+          return mergeFrom((channel.v1.Channel.TopicMember)other);
+        } else {
+          super.mergeFrom(other);
+          return this;
+        }
+      }
+
+      public Builder mergeFrom(channel.v1.Channel.TopicMember other) {
+        if (other == channel.v1.Channel.TopicMember.getDefaultInstance()) return this;
+        if (!other.getClientId().isEmpty()) {
+          clientId_ = other.clientId_;
+          bitField0_ |= 0x00000001;
+          onChanged();
+        }
+        if (other.getConnected() != false) {
+          setConnected(other.getConnected());
+        }
+        if (!other.getInfo().isEmpty()) {
+          info_ = other.info_;
+          bitField0_ |= 0x00000004;
+          onChanged();
+        }
+        this.mergeUnknownFields(other.getUnknownFields());
+        onChanged();
+        return this;
+      }
+
+      @java.lang.Override
+      public final boolean isInitialized() {
+        return true;
+      }
+
+      @java.lang.Override
+      public Builder mergeFrom(
+          com.google.protobuf.CodedInputStream input,
+          com.google.protobuf.ExtensionRegistryLite extensionRegistry)
+          throws java.io.IOException {
+        java.util.Objects.requireNonNull(extensionRegistry);
+        try {
+          boolean done = false;
+          while (!done) {
+            int tag = input.readTag();
+            switch (tag) {
+              case 0:
+                done = true;
+                break;
+              case 10: {
+                clientId_ = input.readStringRequireUtf8();
+                bitField0_ |= 0x00000001;
+                break;
+              } // case 10
+              case 16: {
+                connected_ = input.readBool();
+                bitField0_ |= 0x00000002;
+                break;
+              } // case 16
+              case 26: {
+                info_ = input.readStringRequireUtf8();
+                bitField0_ |= 0x00000004;
+                break;
+              } // case 26
+              default: {
+                if (!super.parseUnknownField(input, extensionRegistry, tag)) {
+                  done = true; // was an endgroup tag
+                }
+                break;
+              } // default:
+            } // switch (tag)
+          } // while (!done)
+        } catch (com.google.protobuf.InvalidProtocolBufferException e) {
+          throw e.unwrapIOException();
+        } finally {
+          onChanged();
+        } // finally
+        return this;
+      }
+      private int bitField0_;
+
+      private java.lang.Object clientId_ = "";
+      /**
+       * <code>string client_id = 1 [json_name = "clientId"];</code>
+       * @return The clientId.
+       */
+      public java.lang.String getClientId() {
+        java.lang.Object ref = clientId_;
+        if (!(ref instanceof java.lang.String)) {
+          com.google.protobuf.ByteString bs =
+              (com.google.protobuf.ByteString) ref;
+          java.lang.String s = bs.toStringUtf8();
+          clientId_ = s;
+          return s;
+        } else {
+          return (java.lang.String) ref;
+        }
+      }
+      /**
+       * <code>string client_id = 1 [json_name = "clientId"];</code>
+       * @return The bytes for clientId.
+       */
+      public com.google.protobuf.ByteString
+          getClientIdBytes() {
+        java.lang.Object ref = clientId_;
+        if (ref instanceof String) {
+          com.google.protobuf.ByteString b = 
+              com.google.protobuf.ByteString.copyFromUtf8(
+                  (java.lang.String) ref);
+          clientId_ = b;
+          return b;
+        } else {
+          return (com.google.protobuf.ByteString) ref;
+        }
+      }
+      /**
+       * <code>string client_id = 1 [json_name = "clientId"];</code>
+       * @param value The clientId to set.
+       * @return This builder for chaining.
+       */
+      public Builder setClientId(
+          java.lang.String value) {
+        java.util.Objects.requireNonNull(value);
+        clientId_ = value;
+        bitField0_ |= 0x00000001;
+        onChanged();
+        return this;
+      }
+      /**
+       * <code>string client_id = 1 [json_name = "clientId"];</code>
+       * @return This builder for chaining.
+       */
+      public Builder clearClientId() {
+        clientId_ = getDefaultInstance().getClientId();
+        bitField0_ = (bitField0_ & ~0x00000001);
+        onChanged();
+        return this;
+      }
+      /**
+       * <code>string client_id = 1 [json_name = "clientId"];</code>
+       * @param value The bytes for clientId to set.
+       * @return This builder for chaining.
+       */
+      public Builder setClientIdBytes(
+          com.google.protobuf.ByteString value) {
+        java.util.Objects.requireNonNull(value);
+        checkByteStringIsUtf8(value);
+        clientId_ = value;
+        bitField0_ |= 0x00000001;
+        onChanged();
+        return this;
+      }
+
+      private boolean connected_ ;
+      /**
+       * <pre>
+       * Whether a socket is open for the client id now.
+       * </pre>
+       *
+       * <code>bool connected = 2 [json_name = "connected"];</code>
+       * @return The connected.
+       */
+      @java.lang.Override
+      public boolean getConnected() {
+        return connected_;
+      }
+      /**
+       * <pre>
+       * Whether a socket is open for the client id now.
+       * </pre>
+       *
+       * <code>bool connected = 2 [json_name = "connected"];</code>
+       * @param value The connected to set.
+       * @return This builder for chaining.
+       */
+      public Builder setConnected(boolean value) {
+
+        connected_ = value;
+        bitField0_ |= 0x00000002;
+        onChanged();
+        return this;
+      }
+      /**
+       * <pre>
+       * Whether a socket is open for the client id now.
+       * </pre>
+       *
+       * <code>bool connected = 2 [json_name = "connected"];</code>
+       * @return This builder for chaining.
+       */
+      public Builder clearConnected() {
+        bitField0_ = (bitField0_ & ~0x00000002);
+        connected_ = false;
+        onChanged();
+        return this;
+      }
+
+      private java.lang.Object info_ = "";
+      /**
+       * <pre>
+       * What the member's Subscribe set (empty when none).
+       * </pre>
+       *
+       * <code>string info = 3 [json_name = "info"];</code>
+       * @return The info.
+       */
+      public java.lang.String getInfo() {
+        java.lang.Object ref = info_;
+        if (!(ref instanceof java.lang.String)) {
+          com.google.protobuf.ByteString bs =
+              (com.google.protobuf.ByteString) ref;
+          java.lang.String s = bs.toStringUtf8();
+          info_ = s;
+          return s;
+        } else {
+          return (java.lang.String) ref;
+        }
+      }
+      /**
+       * <pre>
+       * What the member's Subscribe set (empty when none).
+       * </pre>
+       *
+       * <code>string info = 3 [json_name = "info"];</code>
+       * @return The bytes for info.
+       */
+      public com.google.protobuf.ByteString
+          getInfoBytes() {
+        java.lang.Object ref = info_;
+        if (ref instanceof String) {
+          com.google.protobuf.ByteString b = 
+              com.google.protobuf.ByteString.copyFromUtf8(
+                  (java.lang.String) ref);
+          info_ = b;
+          return b;
+        } else {
+          return (com.google.protobuf.ByteString) ref;
+        }
+      }
+      /**
+       * <pre>
+       * What the member's Subscribe set (empty when none).
+       * </pre>
+       *
+       * <code>string info = 3 [json_name = "info"];</code>
+       * @param value The info to set.
+       * @return This builder for chaining.
+       */
+      public Builder setInfo(
+          java.lang.String value) {
+        java.util.Objects.requireNonNull(value);
+        info_ = value;
+        bitField0_ |= 0x00000004;
+        onChanged();
+        return this;
+      }
+      /**
+       * <pre>
+       * What the member's Subscribe set (empty when none).
+       * </pre>
+       *
+       * <code>string info = 3 [json_name = "info"];</code>
+       * @return This builder for chaining.
+       */
+      public Builder clearInfo() {
+        info_ = getDefaultInstance().getInfo();
+        bitField0_ = (bitField0_ & ~0x00000004);
+        onChanged();
+        return this;
+      }
+      /**
+       * <pre>
+       * What the member's Subscribe set (empty when none).
+       * </pre>
+       *
+       * <code>string info = 3 [json_name = "info"];</code>
+       * @param value The bytes for info to set.
+       * @return This builder for chaining.
+       */
+      public Builder setInfoBytes(
+          com.google.protobuf.ByteString value) {
+        java.util.Objects.requireNonNull(value);
+        checkByteStringIsUtf8(value);
+        info_ = value;
+        bitField0_ |= 0x00000004;
+        onChanged();
+        return this;
+      }
+
+      // @@protoc_insertion_point(builder_scope:channel.v1.TopicMember)
+    }
+
+    // @@protoc_insertion_point(class_scope:channel.v1.TopicMember)
+    private static final channel.v1.Channel.TopicMember DEFAULT_INSTANCE;
+    static {
+      DEFAULT_INSTANCE = new channel.v1.Channel.TopicMember();
+    }
+
+    public static channel.v1.Channel.TopicMember getDefaultInstance() {
+      return DEFAULT_INSTANCE;
+    }
+
+    private static final com.google.protobuf.Parser<TopicMember>
+        PARSER = new com.google.protobuf.AbstractParser<TopicMember>() {
+      @java.lang.Override
+      public TopicMember parsePartialFrom(
+          com.google.protobuf.CodedInputStream input,
+          com.google.protobuf.ExtensionRegistryLite extensionRegistry)
+          throws com.google.protobuf.InvalidProtocolBufferException {
+        Builder builder = newBuilder();
+        try {
+          builder.mergeFrom(input, extensionRegistry);
+        } catch (com.google.protobuf.InvalidProtocolBufferException e) {
+          throw e.setUnfinishedMessage(builder.buildPartial());
+        } catch (com.google.protobuf.UninitializedMessageException e) {
+          throw e.asInvalidProtocolBufferException().setUnfinishedMessage(builder.buildPartial());
+        } catch (java.io.IOException e) {
+          throw new com.google.protobuf.InvalidProtocolBufferException(e)
+              .setUnfinishedMessage(builder.buildPartial());
+        }
+        return builder.buildPartial();
+      }
+    };
+
+    public static com.google.protobuf.Parser<TopicMember> parser() {
+      return PARSER;
+    }
+
+    @java.lang.Override
+    public com.google.protobuf.Parser<TopicMember> getParserForType() {
+      return PARSER;
+    }
+
+    @java.lang.Override
+    public channel.v1.Channel.TopicMember getDefaultInstanceForType() {
+      return DEFAULT_INSTANCE;
+    }
+
+  }
+
+  public interface CountTopicMembersRequestOrBuilder extends
+      // @@protoc_insertion_point(interface_extends:channel.v1.CountTopicMembersRequest)
+      com.google.protobuf.MessageOrBuilder {
+
+    /**
+     * <code>string topic = 1 [json_name = "topic"];</code>
+     * @return The topic.
+     */
+    java.lang.String getTopic();
+    /**
+     * <code>string topic = 1 [json_name = "topic"];</code>
+     * @return The bytes for topic.
+     */
+    com.google.protobuf.ByteString
+        getTopicBytes();
+  }
+  /**
+   * Protobuf type {@code channel.v1.CountTopicMembersRequest}
+   */
+  public static final class CountTopicMembersRequest extends
+      com.google.protobuf.GeneratedMessage implements
+      // @@protoc_insertion_point(message_implements:channel.v1.CountTopicMembersRequest)
+      CountTopicMembersRequestOrBuilder {
+  private static final long serialVersionUID = 0L;
+    static {
+      com.google.protobuf.RuntimeVersion.validateProtobufGencodeVersion(
+        com.google.protobuf.RuntimeVersion.RuntimeDomain.PUBLIC,
+        /* major= */ 4,
+        /* minor= */ 36,
+        /* patch= */ 2,
+        /* suffix= */ "",
+        "CountTopicMembersRequest");
+    }
+    // Use CountTopicMembersRequest.newBuilder() to construct.
+    private CountTopicMembersRequest(com.google.protobuf.GeneratedMessage.Builder<?> builder) {
+      super(builder);
+    }
+    private CountTopicMembersRequest() {
+      topic_ = "";
+    }
+
+    public static final com.google.protobuf.Descriptors.Descriptor
+        getDescriptor() {
+      return channel.v1.Channel.internal_static_channel_v1_CountTopicMembersRequest_descriptor;
+    }
+
+    @java.lang.Override
+    public com.google.protobuf.Descriptors.Descriptor getDescriptorForType() {
+      return channel.v1.Channel.internal_static_channel_v1_CountTopicMembersRequest_descriptor;
+    }
+
+    @java.lang.Override
+    protected com.google.protobuf.GeneratedMessage.FieldAccessorTable
+        internalGetFieldAccessorTable() {
+      return channel.v1.Channel.internal_static_channel_v1_CountTopicMembersRequest_fieldAccessorTable
+          .ensureFieldAccessorsInitialized(
+              channel.v1.Channel.CountTopicMembersRequest.class, channel.v1.Channel.CountTopicMembersRequest.Builder.class);
+    }
+
+    public static final int TOPIC_FIELD_NUMBER = 1;
+    @SuppressWarnings("serial")
+    private volatile java.lang.Object topic_ = "";
+    /**
+     * <code>string topic = 1 [json_name = "topic"];</code>
+     * @return The topic.
+     */
+    @java.lang.Override
+    public java.lang.String getTopic() {
+      java.lang.Object ref = topic_;
+      if (ref instanceof java.lang.String) {
+        return (java.lang.String) ref;
+      } else {
+        com.google.protobuf.ByteString bs = 
+            (com.google.protobuf.ByteString) ref;
+        java.lang.String s = bs.toStringUtf8();
+        topic_ = s;
+        return s;
+      }
+    }
+    /**
+     * <code>string topic = 1 [json_name = "topic"];</code>
+     * @return The bytes for topic.
+     */
+    @java.lang.Override
+    public com.google.protobuf.ByteString
+        getTopicBytes() {
+      java.lang.Object ref = topic_;
+      if (ref instanceof java.lang.String) {
+        com.google.protobuf.ByteString b = 
+            com.google.protobuf.ByteString.copyFromUtf8(
+                (java.lang.String) ref);
+        topic_ = b;
+        return b;
+      } else {
+        return (com.google.protobuf.ByteString) ref;
+      }
+    }
+
+    private byte memoizedIsInitialized = -1;
+    @java.lang.Override
+    public final boolean isInitialized() {
+      byte isInitialized = memoizedIsInitialized;
+      if (isInitialized == 1) return true;
+      if (isInitialized == 0) return false;
+
+      memoizedIsInitialized = 1;
+      return true;
+    }
+
+    @java.lang.Override
+    public void writeTo(com.google.protobuf.CodedOutputStream output)
+                        throws java.io.IOException {
+      if (!com.google.protobuf.GeneratedMessage.isStringEmpty(topic_)) {
+        com.google.protobuf.GeneratedMessage.writeString(output, 1, topic_);
+      }
+      getUnknownFields().writeTo(output);
+    }
+    private int computeSerializedSize_0() {
+      int size = 0;
+      if (!com.google.protobuf.GeneratedMessage.isStringEmpty(topic_)) {
+        size += com.google.protobuf.GeneratedMessage.computeStringSize(1, topic_);
+      }
+      return size;
+    }
+    @java.lang.Override
+    public int getSerializedSize() {
+      int size = memoizedSize;
+      if (size != -1) return size;
+
+      size = 0;
+      size += computeSerializedSize_0();
+      size += getUnknownFields().getSerializedSize();
+      memoizedSize = size;
+      return size;
+    }
+
+    @java.lang.Override
+    public boolean equals(final java.lang.Object obj) {
+      if (obj == this) {
+       return true;
+      }
+      if (!(obj instanceof channel.v1.Channel.CountTopicMembersRequest)) {
+        return super.equals(obj);
+      }
+      channel.v1.Channel.CountTopicMembersRequest other = (channel.v1.Channel.CountTopicMembersRequest) obj;
+
+      if (!getTopic()
+          .equals(other.getTopic())) return false;
+      if (!getUnknownFields().equals(other.getUnknownFields())) return false;
+      return true;
+    }
+
+    @java.lang.Override
+    public int hashCode() {
+      if (memoizedHashCode != 0) {
+        return memoizedHashCode;
+      }
+      int hash = 41;
+      hash = (19 * hash) + getDescriptor().hashCode();
+      hash = (37 * hash) + TOPIC_FIELD_NUMBER;
+      hash = (53 * hash) + getTopic().hashCode();
+      hash = (29 * hash) + getUnknownFields().hashCode();
+      memoizedHashCode = hash;
+      return hash;
+    }
+
+    public static channel.v1.Channel.CountTopicMembersRequest parseFrom(
+        java.nio.ByteBuffer data)
+        throws com.google.protobuf.InvalidProtocolBufferException {
+      return PARSER.parseFrom(data);
+    }
+    public static channel.v1.Channel.CountTopicMembersRequest parseFrom(
+        java.nio.ByteBuffer data,
+        com.google.protobuf.ExtensionRegistryLite extensionRegistry)
+        throws com.google.protobuf.InvalidProtocolBufferException {
+      return PARSER.parseFrom(data, extensionRegistry);
+    }
+    public static channel.v1.Channel.CountTopicMembersRequest parseFrom(
+        com.google.protobuf.ByteString data)
+        throws com.google.protobuf.InvalidProtocolBufferException {
+      return PARSER.parseFrom(data);
+    }
+    public static channel.v1.Channel.CountTopicMembersRequest parseFrom(
+        com.google.protobuf.ByteString data,
+        com.google.protobuf.ExtensionRegistryLite extensionRegistry)
+        throws com.google.protobuf.InvalidProtocolBufferException {
+      return PARSER.parseFrom(data, extensionRegistry);
+    }
+    public static channel.v1.Channel.CountTopicMembersRequest parseFrom(byte[] data)
+        throws com.google.protobuf.InvalidProtocolBufferException {
+      return PARSER.parseFrom(data);
+    }
+    public static channel.v1.Channel.CountTopicMembersRequest parseFrom(
+        byte[] data,
+        com.google.protobuf.ExtensionRegistryLite extensionRegistry)
+        throws com.google.protobuf.InvalidProtocolBufferException {
+      return PARSER.parseFrom(data, extensionRegistry);
+    }
+    public static channel.v1.Channel.CountTopicMembersRequest parseFrom(java.io.InputStream input)
+        throws java.io.IOException {
+      return com.google.protobuf.GeneratedMessage
+          .parseWithIOException(PARSER, input);
+    }
+    public static channel.v1.Channel.CountTopicMembersRequest parseFrom(
+        java.io.InputStream input,
+        com.google.protobuf.ExtensionRegistryLite extensionRegistry)
+        throws java.io.IOException {
+      return com.google.protobuf.GeneratedMessage
+          .parseWithIOException(PARSER, input, extensionRegistry);
+    }
+
+    public static channel.v1.Channel.CountTopicMembersRequest parseDelimitedFrom(java.io.InputStream input)
+        throws java.io.IOException {
+      return com.google.protobuf.GeneratedMessage
+          .parseDelimitedWithIOException(PARSER, input);
+    }
+
+    public static channel.v1.Channel.CountTopicMembersRequest parseDelimitedFrom(
+        java.io.InputStream input,
+        com.google.protobuf.ExtensionRegistryLite extensionRegistry)
+        throws java.io.IOException {
+      return com.google.protobuf.GeneratedMessage
+          .parseDelimitedWithIOException(PARSER, input, extensionRegistry);
+    }
+    public static channel.v1.Channel.CountTopicMembersRequest parseFrom(
+        com.google.protobuf.CodedInputStream input)
+        throws java.io.IOException {
+      return com.google.protobuf.GeneratedMessage
+          .parseWithIOException(PARSER, input);
+    }
+    public static channel.v1.Channel.CountTopicMembersRequest parseFrom(
+        com.google.protobuf.CodedInputStream input,
+        com.google.protobuf.ExtensionRegistryLite extensionRegistry)
+        throws java.io.IOException {
+      return com.google.protobuf.GeneratedMessage
+          .parseWithIOException(PARSER, input, extensionRegistry);
+    }
+
+    @java.lang.Override
+    public Builder newBuilderForType() { return newBuilder(); }
+    public static Builder newBuilder() {
+      return DEFAULT_INSTANCE.toBuilder();
+    }
+    public static Builder newBuilder(channel.v1.Channel.CountTopicMembersRequest prototype) {
+      return DEFAULT_INSTANCE.toBuilder().mergeFrom(prototype);
+    }
+    @java.lang.Override
+    public Builder toBuilder() {
+      return this == DEFAULT_INSTANCE
+          ? new Builder() : new Builder().mergeFrom(this);
+    }
+
+    @java.lang.Override
+    protected Builder newBuilderForType(
+        com.google.protobuf.GeneratedMessage.BuilderParent parent) {
+      Builder builder = new Builder(parent);
+      return builder;
+    }
+    /**
+     * Protobuf type {@code channel.v1.CountTopicMembersRequest}
+     */
+    public static final class Builder extends
+        com.google.protobuf.GeneratedMessage.Builder<Builder> implements
+        // @@protoc_insertion_point(builder_implements:channel.v1.CountTopicMembersRequest)
+        channel.v1.Channel.CountTopicMembersRequestOrBuilder {
+      public static final com.google.protobuf.Descriptors.Descriptor
+          getDescriptor() {
+        return channel.v1.Channel.internal_static_channel_v1_CountTopicMembersRequest_descriptor;
+      }
+
+      @java.lang.Override
+      protected com.google.protobuf.GeneratedMessage.FieldAccessorTable
+          internalGetFieldAccessorTable() {
+        return channel.v1.Channel.internal_static_channel_v1_CountTopicMembersRequest_fieldAccessorTable
+            .ensureFieldAccessorsInitialized(
+                channel.v1.Channel.CountTopicMembersRequest.class, channel.v1.Channel.CountTopicMembersRequest.Builder.class);
+      }
+
+      // Construct using channel.v1.Channel.CountTopicMembersRequest.newBuilder()
+      private Builder() {
+
+      }
+
+      private Builder(
+          com.google.protobuf.GeneratedMessage.BuilderParent parent) {
+        super(parent);
+
+      }
+      @java.lang.Override
+      public Builder clear() {
+        super.clear();
+        bitField0_ = 0;
+        topic_ = "";
+        return this;
+      }
+
+      @java.lang.Override
+      public com.google.protobuf.Descriptors.Descriptor
+          getDescriptorForType() {
+        return channel.v1.Channel.internal_static_channel_v1_CountTopicMembersRequest_descriptor;
+      }
+
+      @java.lang.Override
+      public channel.v1.Channel.CountTopicMembersRequest getDefaultInstanceForType() {
+        return channel.v1.Channel.CountTopicMembersRequest.getDefaultInstance();
+      }
+
+      @java.lang.Override
+      public channel.v1.Channel.CountTopicMembersRequest build() {
+        channel.v1.Channel.CountTopicMembersRequest result = buildPartial();
+        if (!result.isInitialized()) {
+          throw newUninitializedMessageException(result);
+        }
+        return result;
+      }
+
+      @java.lang.Override
+      public channel.v1.Channel.CountTopicMembersRequest buildPartial() {
+        channel.v1.Channel.CountTopicMembersRequest result = new channel.v1.Channel.CountTopicMembersRequest(this);
+        if (bitField0_ != 0) { buildPartial0(result); }
+        onBuilt();
+        return result;
+      }
+
+      private void buildPartial0(channel.v1.Channel.CountTopicMembersRequest result) {
+        int from_bitField0_ = bitField0_;
+        if (((from_bitField0_ & 0x00000001) != 0)) {
+          result.topic_ = topic_;
+        }
+      }
+
+      @java.lang.Override
+      public Builder mergeFrom(com.google.protobuf.Message other) {
+        if (other instanceof channel.v1.Channel.CountTopicMembersRequest) {
+          return mergeFrom((channel.v1.Channel.CountTopicMembersRequest)other);
+        } else {
+          super.mergeFrom(other);
+          return this;
+        }
+      }
+
+      public Builder mergeFrom(channel.v1.Channel.CountTopicMembersRequest other) {
+        if (other == channel.v1.Channel.CountTopicMembersRequest.getDefaultInstance()) return this;
+        if (!other.getTopic().isEmpty()) {
+          topic_ = other.topic_;
+          bitField0_ |= 0x00000001;
+          onChanged();
+        }
+        this.mergeUnknownFields(other.getUnknownFields());
+        onChanged();
+        return this;
+      }
+
+      @java.lang.Override
+      public final boolean isInitialized() {
+        return true;
+      }
+
+      @java.lang.Override
+      public Builder mergeFrom(
+          com.google.protobuf.CodedInputStream input,
+          com.google.protobuf.ExtensionRegistryLite extensionRegistry)
+          throws java.io.IOException {
+        java.util.Objects.requireNonNull(extensionRegistry);
+        try {
+          boolean done = false;
+          while (!done) {
+            int tag = input.readTag();
+            switch (tag) {
+              case 0:
+                done = true;
+                break;
+              case 10: {
+                topic_ = input.readStringRequireUtf8();
+                bitField0_ |= 0x00000001;
+                break;
+              } // case 10
+              default: {
+                if (!super.parseUnknownField(input, extensionRegistry, tag)) {
+                  done = true; // was an endgroup tag
+                }
+                break;
+              } // default:
+            } // switch (tag)
+          } // while (!done)
+        } catch (com.google.protobuf.InvalidProtocolBufferException e) {
+          throw e.unwrapIOException();
+        } finally {
+          onChanged();
+        } // finally
+        return this;
+      }
+      private int bitField0_;
+
+      private java.lang.Object topic_ = "";
+      /**
+       * <code>string topic = 1 [json_name = "topic"];</code>
+       * @return The topic.
+       */
+      public java.lang.String getTopic() {
+        java.lang.Object ref = topic_;
+        if (!(ref instanceof java.lang.String)) {
+          com.google.protobuf.ByteString bs =
+              (com.google.protobuf.ByteString) ref;
+          java.lang.String s = bs.toStringUtf8();
+          topic_ = s;
+          return s;
+        } else {
+          return (java.lang.String) ref;
+        }
+      }
+      /**
+       * <code>string topic = 1 [json_name = "topic"];</code>
+       * @return The bytes for topic.
+       */
+      public com.google.protobuf.ByteString
+          getTopicBytes() {
+        java.lang.Object ref = topic_;
+        if (ref instanceof String) {
+          com.google.protobuf.ByteString b = 
+              com.google.protobuf.ByteString.copyFromUtf8(
+                  (java.lang.String) ref);
+          topic_ = b;
+          return b;
+        } else {
+          return (com.google.protobuf.ByteString) ref;
+        }
+      }
+      /**
+       * <code>string topic = 1 [json_name = "topic"];</code>
+       * @param value The topic to set.
+       * @return This builder for chaining.
+       */
+      public Builder setTopic(
+          java.lang.String value) {
+        java.util.Objects.requireNonNull(value);
+        topic_ = value;
+        bitField0_ |= 0x00000001;
+        onChanged();
+        return this;
+      }
+      /**
+       * <code>string topic = 1 [json_name = "topic"];</code>
+       * @return This builder for chaining.
+       */
+      public Builder clearTopic() {
+        topic_ = getDefaultInstance().getTopic();
+        bitField0_ = (bitField0_ & ~0x00000001);
+        onChanged();
+        return this;
+      }
+      /**
+       * <code>string topic = 1 [json_name = "topic"];</code>
+       * @param value The bytes for topic to set.
+       * @return This builder for chaining.
+       */
+      public Builder setTopicBytes(
+          com.google.protobuf.ByteString value) {
+        java.util.Objects.requireNonNull(value);
+        checkByteStringIsUtf8(value);
+        topic_ = value;
+        bitField0_ |= 0x00000001;
+        onChanged();
+        return this;
+      }
+
+      // @@protoc_insertion_point(builder_scope:channel.v1.CountTopicMembersRequest)
+    }
+
+    // @@protoc_insertion_point(class_scope:channel.v1.CountTopicMembersRequest)
+    private static final channel.v1.Channel.CountTopicMembersRequest DEFAULT_INSTANCE;
+    static {
+      DEFAULT_INSTANCE = new channel.v1.Channel.CountTopicMembersRequest();
+    }
+
+    public static channel.v1.Channel.CountTopicMembersRequest getDefaultInstance() {
+      return DEFAULT_INSTANCE;
+    }
+
+    private static final com.google.protobuf.Parser<CountTopicMembersRequest>
+        PARSER = new com.google.protobuf.AbstractParser<CountTopicMembersRequest>() {
+      @java.lang.Override
+      public CountTopicMembersRequest parsePartialFrom(
+          com.google.protobuf.CodedInputStream input,
+          com.google.protobuf.ExtensionRegistryLite extensionRegistry)
+          throws com.google.protobuf.InvalidProtocolBufferException {
+        Builder builder = newBuilder();
+        try {
+          builder.mergeFrom(input, extensionRegistry);
+        } catch (com.google.protobuf.InvalidProtocolBufferException e) {
+          throw e.setUnfinishedMessage(builder.buildPartial());
+        } catch (com.google.protobuf.UninitializedMessageException e) {
+          throw e.asInvalidProtocolBufferException().setUnfinishedMessage(builder.buildPartial());
+        } catch (java.io.IOException e) {
+          throw new com.google.protobuf.InvalidProtocolBufferException(e)
+              .setUnfinishedMessage(builder.buildPartial());
+        }
+        return builder.buildPartial();
+      }
+    };
+
+    public static com.google.protobuf.Parser<CountTopicMembersRequest> parser() {
+      return PARSER;
+    }
+
+    @java.lang.Override
+    public com.google.protobuf.Parser<CountTopicMembersRequest> getParserForType() {
+      return PARSER;
+    }
+
+    @java.lang.Override
+    public channel.v1.Channel.CountTopicMembersRequest getDefaultInstanceForType() {
+      return DEFAULT_INSTANCE;
+    }
+
+  }
+
+  public interface CountTopicMembersResponseOrBuilder extends
+      // @@protoc_insertion_point(interface_extends:channel.v1.CountTopicMembersResponse)
+      com.google.protobuf.MessageOrBuilder {
+
+    /**
+     * <code>uint64 members = 1 [json_name = "members"];</code>
+     * @return The members.
+     */
+    long getMembers();
+  }
+  /**
+   * Protobuf type {@code channel.v1.CountTopicMembersResponse}
+   */
+  public static final class CountTopicMembersResponse extends
+      com.google.protobuf.GeneratedMessage implements
+      // @@protoc_insertion_point(message_implements:channel.v1.CountTopicMembersResponse)
+      CountTopicMembersResponseOrBuilder {
+  private static final long serialVersionUID = 0L;
+    static {
+      com.google.protobuf.RuntimeVersion.validateProtobufGencodeVersion(
+        com.google.protobuf.RuntimeVersion.RuntimeDomain.PUBLIC,
+        /* major= */ 4,
+        /* minor= */ 36,
+        /* patch= */ 2,
+        /* suffix= */ "",
+        "CountTopicMembersResponse");
+    }
+    // Use CountTopicMembersResponse.newBuilder() to construct.
+    private CountTopicMembersResponse(com.google.protobuf.GeneratedMessage.Builder<?> builder) {
+      super(builder);
+    }
+    private CountTopicMembersResponse() {
+    }
+
+    public static final com.google.protobuf.Descriptors.Descriptor
+        getDescriptor() {
+      return channel.v1.Channel.internal_static_channel_v1_CountTopicMembersResponse_descriptor;
+    }
+
+    @java.lang.Override
+    public com.google.protobuf.Descriptors.Descriptor getDescriptorForType() {
+      return channel.v1.Channel.internal_static_channel_v1_CountTopicMembersResponse_descriptor;
+    }
+
+    @java.lang.Override
+    protected com.google.protobuf.GeneratedMessage.FieldAccessorTable
+        internalGetFieldAccessorTable() {
+      return channel.v1.Channel.internal_static_channel_v1_CountTopicMembersResponse_fieldAccessorTable
+          .ensureFieldAccessorsInitialized(
+              channel.v1.Channel.CountTopicMembersResponse.class, channel.v1.Channel.CountTopicMembersResponse.Builder.class);
+    }
+
+    public static final int MEMBERS_FIELD_NUMBER = 1;
+    private long members_ = 0L;
+    /**
+     * <code>uint64 members = 1 [json_name = "members"];</code>
+     * @return The members.
+     */
+    @java.lang.Override
+    public long getMembers() {
+      return members_;
+    }
+
+    private byte memoizedIsInitialized = -1;
+    @java.lang.Override
+    public final boolean isInitialized() {
+      byte isInitialized = memoizedIsInitialized;
+      if (isInitialized == 1) return true;
+      if (isInitialized == 0) return false;
+
+      memoizedIsInitialized = 1;
+      return true;
+    }
+
+    @java.lang.Override
+    public void writeTo(com.google.protobuf.CodedOutputStream output)
+                        throws java.io.IOException {
+      if (members_ != 0L) {
+        output.writeUInt64(1, members_);
+      }
+      getUnknownFields().writeTo(output);
+    }
+    private int computeSerializedSize_0() {
+      int size = 0;
+      if (members_ != 0L) {
+        size += com.google.protobuf.CodedOutputStream
+          .computeUInt64Size(1, members_);
+      }
+      return size;
+    }
+    @java.lang.Override
+    public int getSerializedSize() {
+      int size = memoizedSize;
+      if (size != -1) return size;
+
+      size = 0;
+      size += computeSerializedSize_0();
+      size += getUnknownFields().getSerializedSize();
+      memoizedSize = size;
+      return size;
+    }
+
+    @java.lang.Override
+    public boolean equals(final java.lang.Object obj) {
+      if (obj == this) {
+       return true;
+      }
+      if (!(obj instanceof channel.v1.Channel.CountTopicMembersResponse)) {
+        return super.equals(obj);
+      }
+      channel.v1.Channel.CountTopicMembersResponse other = (channel.v1.Channel.CountTopicMembersResponse) obj;
+
+      if (getMembers()
+          != other.getMembers()) return false;
+      if (!getUnknownFields().equals(other.getUnknownFields())) return false;
+      return true;
+    }
+
+    @java.lang.Override
+    public int hashCode() {
+      if (memoizedHashCode != 0) {
+        return memoizedHashCode;
+      }
+      int hash = 41;
+      hash = (19 * hash) + getDescriptor().hashCode();
+      hash = (37 * hash) + MEMBERS_FIELD_NUMBER;
+      hash = (53 * hash) + com.google.protobuf.Internal.hashLong(
+          getMembers());
+      hash = (29 * hash) + getUnknownFields().hashCode();
+      memoizedHashCode = hash;
+      return hash;
+    }
+
+    public static channel.v1.Channel.CountTopicMembersResponse parseFrom(
+        java.nio.ByteBuffer data)
+        throws com.google.protobuf.InvalidProtocolBufferException {
+      return PARSER.parseFrom(data);
+    }
+    public static channel.v1.Channel.CountTopicMembersResponse parseFrom(
+        java.nio.ByteBuffer data,
+        com.google.protobuf.ExtensionRegistryLite extensionRegistry)
+        throws com.google.protobuf.InvalidProtocolBufferException {
+      return PARSER.parseFrom(data, extensionRegistry);
+    }
+    public static channel.v1.Channel.CountTopicMembersResponse parseFrom(
+        com.google.protobuf.ByteString data)
+        throws com.google.protobuf.InvalidProtocolBufferException {
+      return PARSER.parseFrom(data);
+    }
+    public static channel.v1.Channel.CountTopicMembersResponse parseFrom(
+        com.google.protobuf.ByteString data,
+        com.google.protobuf.ExtensionRegistryLite extensionRegistry)
+        throws com.google.protobuf.InvalidProtocolBufferException {
+      return PARSER.parseFrom(data, extensionRegistry);
+    }
+    public static channel.v1.Channel.CountTopicMembersResponse parseFrom(byte[] data)
+        throws com.google.protobuf.InvalidProtocolBufferException {
+      return PARSER.parseFrom(data);
+    }
+    public static channel.v1.Channel.CountTopicMembersResponse parseFrom(
+        byte[] data,
+        com.google.protobuf.ExtensionRegistryLite extensionRegistry)
+        throws com.google.protobuf.InvalidProtocolBufferException {
+      return PARSER.parseFrom(data, extensionRegistry);
+    }
+    public static channel.v1.Channel.CountTopicMembersResponse parseFrom(java.io.InputStream input)
+        throws java.io.IOException {
+      return com.google.protobuf.GeneratedMessage
+          .parseWithIOException(PARSER, input);
+    }
+    public static channel.v1.Channel.CountTopicMembersResponse parseFrom(
+        java.io.InputStream input,
+        com.google.protobuf.ExtensionRegistryLite extensionRegistry)
+        throws java.io.IOException {
+      return com.google.protobuf.GeneratedMessage
+          .parseWithIOException(PARSER, input, extensionRegistry);
+    }
+
+    public static channel.v1.Channel.CountTopicMembersResponse parseDelimitedFrom(java.io.InputStream input)
+        throws java.io.IOException {
+      return com.google.protobuf.GeneratedMessage
+          .parseDelimitedWithIOException(PARSER, input);
+    }
+
+    public static channel.v1.Channel.CountTopicMembersResponse parseDelimitedFrom(
+        java.io.InputStream input,
+        com.google.protobuf.ExtensionRegistryLite extensionRegistry)
+        throws java.io.IOException {
+      return com.google.protobuf.GeneratedMessage
+          .parseDelimitedWithIOException(PARSER, input, extensionRegistry);
+    }
+    public static channel.v1.Channel.CountTopicMembersResponse parseFrom(
+        com.google.protobuf.CodedInputStream input)
+        throws java.io.IOException {
+      return com.google.protobuf.GeneratedMessage
+          .parseWithIOException(PARSER, input);
+    }
+    public static channel.v1.Channel.CountTopicMembersResponse parseFrom(
+        com.google.protobuf.CodedInputStream input,
+        com.google.protobuf.ExtensionRegistryLite extensionRegistry)
+        throws java.io.IOException {
+      return com.google.protobuf.GeneratedMessage
+          .parseWithIOException(PARSER, input, extensionRegistry);
+    }
+
+    @java.lang.Override
+    public Builder newBuilderForType() { return newBuilder(); }
+    public static Builder newBuilder() {
+      return DEFAULT_INSTANCE.toBuilder();
+    }
+    public static Builder newBuilder(channel.v1.Channel.CountTopicMembersResponse prototype) {
+      return DEFAULT_INSTANCE.toBuilder().mergeFrom(prototype);
+    }
+    @java.lang.Override
+    public Builder toBuilder() {
+      return this == DEFAULT_INSTANCE
+          ? new Builder() : new Builder().mergeFrom(this);
+    }
+
+    @java.lang.Override
+    protected Builder newBuilderForType(
+        com.google.protobuf.GeneratedMessage.BuilderParent parent) {
+      Builder builder = new Builder(parent);
+      return builder;
+    }
+    /**
+     * Protobuf type {@code channel.v1.CountTopicMembersResponse}
+     */
+    public static final class Builder extends
+        com.google.protobuf.GeneratedMessage.Builder<Builder> implements
+        // @@protoc_insertion_point(builder_implements:channel.v1.CountTopicMembersResponse)
+        channel.v1.Channel.CountTopicMembersResponseOrBuilder {
+      public static final com.google.protobuf.Descriptors.Descriptor
+          getDescriptor() {
+        return channel.v1.Channel.internal_static_channel_v1_CountTopicMembersResponse_descriptor;
+      }
+
+      @java.lang.Override
+      protected com.google.protobuf.GeneratedMessage.FieldAccessorTable
+          internalGetFieldAccessorTable() {
+        return channel.v1.Channel.internal_static_channel_v1_CountTopicMembersResponse_fieldAccessorTable
+            .ensureFieldAccessorsInitialized(
+                channel.v1.Channel.CountTopicMembersResponse.class, channel.v1.Channel.CountTopicMembersResponse.Builder.class);
+      }
+
+      // Construct using channel.v1.Channel.CountTopicMembersResponse.newBuilder()
+      private Builder() {
+
+      }
+
+      private Builder(
+          com.google.protobuf.GeneratedMessage.BuilderParent parent) {
+        super(parent);
+
+      }
+      @java.lang.Override
+      public Builder clear() {
+        super.clear();
+        bitField0_ = 0;
+        members_ = 0L;
+        return this;
+      }
+
+      @java.lang.Override
+      public com.google.protobuf.Descriptors.Descriptor
+          getDescriptorForType() {
+        return channel.v1.Channel.internal_static_channel_v1_CountTopicMembersResponse_descriptor;
+      }
+
+      @java.lang.Override
+      public channel.v1.Channel.CountTopicMembersResponse getDefaultInstanceForType() {
+        return channel.v1.Channel.CountTopicMembersResponse.getDefaultInstance();
+      }
+
+      @java.lang.Override
+      public channel.v1.Channel.CountTopicMembersResponse build() {
+        channel.v1.Channel.CountTopicMembersResponse result = buildPartial();
+        if (!result.isInitialized()) {
+          throw newUninitializedMessageException(result);
+        }
+        return result;
+      }
+
+      @java.lang.Override
+      public channel.v1.Channel.CountTopicMembersResponse buildPartial() {
+        channel.v1.Channel.CountTopicMembersResponse result = new channel.v1.Channel.CountTopicMembersResponse(this);
+        if (bitField0_ != 0) { buildPartial0(result); }
+        onBuilt();
+        return result;
+      }
+
+      private void buildPartial0(channel.v1.Channel.CountTopicMembersResponse result) {
+        int from_bitField0_ = bitField0_;
+        if (((from_bitField0_ & 0x00000001) != 0)) {
+          result.members_ = members_;
+        }
+      }
+
+      @java.lang.Override
+      public Builder mergeFrom(com.google.protobuf.Message other) {
+        if (other instanceof channel.v1.Channel.CountTopicMembersResponse) {
+          return mergeFrom((channel.v1.Channel.CountTopicMembersResponse)other);
+        } else {
+          super.mergeFrom(other);
+          return this;
+        }
+      }
+
+      public Builder mergeFrom(channel.v1.Channel.CountTopicMembersResponse other) {
+        if (other == channel.v1.Channel.CountTopicMembersResponse.getDefaultInstance()) return this;
+        if (other.getMembers() != 0L) {
+          setMembers(other.getMembers());
+        }
+        this.mergeUnknownFields(other.getUnknownFields());
+        onChanged();
+        return this;
+      }
+
+      @java.lang.Override
+      public final boolean isInitialized() {
+        return true;
+      }
+
+      @java.lang.Override
+      public Builder mergeFrom(
+          com.google.protobuf.CodedInputStream input,
+          com.google.protobuf.ExtensionRegistryLite extensionRegistry)
+          throws java.io.IOException {
+        java.util.Objects.requireNonNull(extensionRegistry);
+        try {
+          boolean done = false;
+          while (!done) {
+            int tag = input.readTag();
+            switch (tag) {
+              case 0:
+                done = true;
+                break;
+              case 8: {
+                members_ = input.readUInt64();
+                bitField0_ |= 0x00000001;
+                break;
+              } // case 8
+              default: {
+                if (!super.parseUnknownField(input, extensionRegistry, tag)) {
+                  done = true; // was an endgroup tag
+                }
+                break;
+              } // default:
+            } // switch (tag)
+          } // while (!done)
+        } catch (com.google.protobuf.InvalidProtocolBufferException e) {
+          throw e.unwrapIOException();
+        } finally {
+          onChanged();
+        } // finally
+        return this;
+      }
+      private int bitField0_;
+
+      private long members_ ;
+      /**
+       * <code>uint64 members = 1 [json_name = "members"];</code>
+       * @return The members.
+       */
+      @java.lang.Override
+      public long getMembers() {
+        return members_;
+      }
+      /**
+       * <code>uint64 members = 1 [json_name = "members"];</code>
+       * @param value The members to set.
+       * @return This builder for chaining.
+       */
+      public Builder setMembers(long value) {
+
+        members_ = value;
+        bitField0_ |= 0x00000001;
+        onChanged();
+        return this;
+      }
+      /**
+       * <code>uint64 members = 1 [json_name = "members"];</code>
+       * @return This builder for chaining.
+       */
+      public Builder clearMembers() {
+        bitField0_ = (bitField0_ & ~0x00000001);
+        members_ = 0L;
+        onChanged();
+        return this;
+      }
+
+      // @@protoc_insertion_point(builder_scope:channel.v1.CountTopicMembersResponse)
+    }
+
+    // @@protoc_insertion_point(class_scope:channel.v1.CountTopicMembersResponse)
+    private static final channel.v1.Channel.CountTopicMembersResponse DEFAULT_INSTANCE;
+    static {
+      DEFAULT_INSTANCE = new channel.v1.Channel.CountTopicMembersResponse();
+    }
+
+    public static channel.v1.Channel.CountTopicMembersResponse getDefaultInstance() {
+      return DEFAULT_INSTANCE;
+    }
+
+    private static final com.google.protobuf.Parser<CountTopicMembersResponse>
+        PARSER = new com.google.protobuf.AbstractParser<CountTopicMembersResponse>() {
+      @java.lang.Override
+      public CountTopicMembersResponse parsePartialFrom(
+          com.google.protobuf.CodedInputStream input,
+          com.google.protobuf.ExtensionRegistryLite extensionRegistry)
+          throws com.google.protobuf.InvalidProtocolBufferException {
+        Builder builder = newBuilder();
+        try {
+          builder.mergeFrom(input, extensionRegistry);
+        } catch (com.google.protobuf.InvalidProtocolBufferException e) {
+          throw e.setUnfinishedMessage(builder.buildPartial());
+        } catch (com.google.protobuf.UninitializedMessageException e) {
+          throw e.asInvalidProtocolBufferException().setUnfinishedMessage(builder.buildPartial());
+        } catch (java.io.IOException e) {
+          throw new com.google.protobuf.InvalidProtocolBufferException(e)
+              .setUnfinishedMessage(builder.buildPartial());
+        }
+        return builder.buildPartial();
+      }
+    };
+
+    public static com.google.protobuf.Parser<CountTopicMembersResponse> parser() {
+      return PARSER;
+    }
+
+    @java.lang.Override
+    public com.google.protobuf.Parser<CountTopicMembersResponse> getParserForType() {
+      return PARSER;
+    }
+
+    @java.lang.Override
+    public channel.v1.Channel.CountTopicMembersResponse getDefaultInstanceForType() {
+      return DEFAULT_INSTANCE;
+    }
+
+  }
+
+  public interface TopicPresenceEventOrBuilder extends
+      // @@protoc_insertion_point(interface_extends:channel.v1.TopicPresenceEvent)
+      com.google.protobuf.MessageOrBuilder {
+
+    /**
+     * <code>string topic = 1 [json_name = "topic"];</code>
+     * @return The topic.
+     */
+    java.lang.String getTopic();
+    /**
+     * <code>string topic = 1 [json_name = "topic"];</code>
+     * @return The bytes for topic.
+     */
+    com.google.protobuf.ByteString
+        getTopicBytes();
+
+    /**
+     * <code>string client_id = 2 [json_name = "clientId"];</code>
+     * @return The clientId.
+     */
+    java.lang.String getClientId();
+    /**
+     * <code>string client_id = 2 [json_name = "clientId"];</code>
+     * @return The bytes for clientId.
+     */
+    com.google.protobuf.ByteString
+        getClientIdBytes();
+
+    /**
+     * <code>.channel.v1.TopicPresenceKind kind = 3 [json_name = "kind"];</code>
+     * @return The enum numeric value on the wire for kind.
+     */
+    int getKindValue();
+    /**
+     * <code>.channel.v1.TopicPresenceKind kind = 3 [json_name = "kind"];</code>
+     * @return The kind.
+     */
+    channel.v1.Channel.TopicPresenceKind getKind();
+
+    /**
+     * <code>.google.protobuf.Timestamp time = 4 [json_name = "time"];</code>
+     * @return Whether the time field is set.
+     */
+    boolean hasTime();
+    /**
+     * <code>.google.protobuf.Timestamp time = 4 [json_name = "time"];</code>
+     * @return The time.
+     */
+    com.google.protobuf.Timestamp getTime();
+    /**
+     * <code>.google.protobuf.Timestamp time = 4 [json_name = "time"];</code>
+     */
+    com.google.protobuf.TimestampOrBuilder getTimeOrBuilder();
+
+    /**
+     * <pre>
+     * Pass it back in WatchTopicPresenceRequest.cursor to resume after this event.
+     * </pre>
+     *
+     * <code>string cursor = 5 [json_name = "cursor"];</code>
+     * @return The cursor.
+     */
+    java.lang.String getCursor();
+    /**
+     * <pre>
+     * Pass it back in WatchTopicPresenceRequest.cursor to resume after this event.
+     * </pre>
+     *
+     * <code>string cursor = 5 [json_name = "cursor"];</code>
+     * @return The bytes for cursor.
+     */
+    com.google.protobuf.ByteString
+        getCursorBytes();
+
+    /**
+     * <pre>
+     * MEMBER_JOINED, MEMBER_UPDATED: the member's info.
+     * </pre>
+     *
+     * <code>string info = 6 [json_name = "info"];</code>
+     * @return The info.
+     */
+    java.lang.String getInfo();
+    /**
+     * <pre>
+     * MEMBER_JOINED, MEMBER_UPDATED: the member's info.
+     * </pre>
+     *
+     * <code>string info = 6 [json_name = "info"];</code>
+     * @return The bytes for info.
+     */
+    com.google.protobuf.ByteString
+        getInfoBytes();
+
+    /**
+     * <pre>
+     * CONNECTED, DISCONNECTED: why (as in WatchPresence; NODE_LOST when its node died); SNAPSHOT
+     * for the joined events of a snapshot.
+     * </pre>
+     *
+     * <code>.channel.v1.PresenceReason presence_reason = 7 [json_name = "presenceReason"];</code>
+     * @return The enum numeric value on the wire for presenceReason.
+     */
+    int getPresenceReasonValue();
+    /**
+     * <pre>
+     * CONNECTED, DISCONNECTED: why (as in WatchPresence; NODE_LOST when its node died); SNAPSHOT
+     * for the joined events of a snapshot.
+     * </pre>
+     *
+     * <code>.channel.v1.PresenceReason presence_reason = 7 [json_name = "presenceReason"];</code>
+     * @return The presenceReason.
+     */
+    channel.v1.Channel.PresenceReason getPresenceReason();
+
+    /**
+     * <pre>
+     * MEMBER_LEFT: why.
+     * </pre>
+     *
+     * <code>.channel.v1.TopicLeaveReason leave_reason = 8 [json_name = "leaveReason"];</code>
+     * @return The enum numeric value on the wire for leaveReason.
+     */
+    int getLeaveReasonValue();
+    /**
+     * <pre>
+     * MEMBER_LEFT: why.
+     * </pre>
+     *
+     * <code>.channel.v1.TopicLeaveReason leave_reason = 8 [json_name = "leaveReason"];</code>
+     * @return The leaveReason.
+     */
+    channel.v1.Channel.TopicLeaveReason getLeaveReason();
+
+    /**
+     * <pre>
+     * Snapshot events: whether the member is connected now.
+     * </pre>
+     *
+     * <code>bool connected = 9 [json_name = "connected"];</code>
+     * @return The connected.
+     */
+    boolean getConnected();
+  }
+  /**
+   * Protobuf type {@code channel.v1.TopicPresenceEvent}
+   */
+  public static final class TopicPresenceEvent extends
+      com.google.protobuf.GeneratedMessage implements
+      // @@protoc_insertion_point(message_implements:channel.v1.TopicPresenceEvent)
+      TopicPresenceEventOrBuilder {
+  private static final long serialVersionUID = 0L;
+    static {
+      com.google.protobuf.RuntimeVersion.validateProtobufGencodeVersion(
+        com.google.protobuf.RuntimeVersion.RuntimeDomain.PUBLIC,
+        /* major= */ 4,
+        /* minor= */ 36,
+        /* patch= */ 2,
+        /* suffix= */ "",
+        "TopicPresenceEvent");
+    }
+    // Use TopicPresenceEvent.newBuilder() to construct.
+    private TopicPresenceEvent(com.google.protobuf.GeneratedMessage.Builder<?> builder) {
+      super(builder);
+    }
+    private TopicPresenceEvent() {
+      topic_ = "";
+      clientId_ = "";
+      kind_ = 0;
+      cursor_ = "";
+      info_ = "";
+      presenceReason_ = 0;
+      leaveReason_ = 0;
+    }
+
+    public static final com.google.protobuf.Descriptors.Descriptor
+        getDescriptor() {
+      return channel.v1.Channel.internal_static_channel_v1_TopicPresenceEvent_descriptor;
+    }
+
+    @java.lang.Override
+    public com.google.protobuf.Descriptors.Descriptor getDescriptorForType() {
+      return channel.v1.Channel.internal_static_channel_v1_TopicPresenceEvent_descriptor;
+    }
+
+    @java.lang.Override
+    protected com.google.protobuf.GeneratedMessage.FieldAccessorTable
+        internalGetFieldAccessorTable() {
+      return channel.v1.Channel.internal_static_channel_v1_TopicPresenceEvent_fieldAccessorTable
+          .ensureFieldAccessorsInitialized(
+              channel.v1.Channel.TopicPresenceEvent.class, channel.v1.Channel.TopicPresenceEvent.Builder.class);
+    }
+
+    private int bitField0_;
+    public static final int TOPIC_FIELD_NUMBER = 1;
+    @SuppressWarnings("serial")
+    private volatile java.lang.Object topic_ = "";
+    /**
+     * <code>string topic = 1 [json_name = "topic"];</code>
+     * @return The topic.
+     */
+    @java.lang.Override
+    public java.lang.String getTopic() {
+      java.lang.Object ref = topic_;
+      if (ref instanceof java.lang.String) {
+        return (java.lang.String) ref;
+      } else {
+        com.google.protobuf.ByteString bs = 
+            (com.google.protobuf.ByteString) ref;
+        java.lang.String s = bs.toStringUtf8();
+        topic_ = s;
+        return s;
+      }
+    }
+    /**
+     * <code>string topic = 1 [json_name = "topic"];</code>
+     * @return The bytes for topic.
+     */
+    @java.lang.Override
+    public com.google.protobuf.ByteString
+        getTopicBytes() {
+      java.lang.Object ref = topic_;
+      if (ref instanceof java.lang.String) {
+        com.google.protobuf.ByteString b = 
+            com.google.protobuf.ByteString.copyFromUtf8(
+                (java.lang.String) ref);
+        topic_ = b;
+        return b;
+      } else {
+        return (com.google.protobuf.ByteString) ref;
+      }
+    }
+
+    public static final int CLIENT_ID_FIELD_NUMBER = 2;
+    @SuppressWarnings("serial")
+    private volatile java.lang.Object clientId_ = "";
+    /**
+     * <code>string client_id = 2 [json_name = "clientId"];</code>
+     * @return The clientId.
+     */
+    @java.lang.Override
+    public java.lang.String getClientId() {
+      java.lang.Object ref = clientId_;
+      if (ref instanceof java.lang.String) {
+        return (java.lang.String) ref;
+      } else {
+        com.google.protobuf.ByteString bs = 
+            (com.google.protobuf.ByteString) ref;
+        java.lang.String s = bs.toStringUtf8();
+        clientId_ = s;
+        return s;
+      }
+    }
+    /**
+     * <code>string client_id = 2 [json_name = "clientId"];</code>
+     * @return The bytes for clientId.
+     */
+    @java.lang.Override
+    public com.google.protobuf.ByteString
+        getClientIdBytes() {
+      java.lang.Object ref = clientId_;
+      if (ref instanceof java.lang.String) {
+        com.google.protobuf.ByteString b = 
+            com.google.protobuf.ByteString.copyFromUtf8(
+                (java.lang.String) ref);
+        clientId_ = b;
+        return b;
+      } else {
+        return (com.google.protobuf.ByteString) ref;
+      }
+    }
+
+    public static final int KIND_FIELD_NUMBER = 3;
+    private int kind_ = 0;
+    /**
+     * <code>.channel.v1.TopicPresenceKind kind = 3 [json_name = "kind"];</code>
+     * @return The enum numeric value on the wire for kind.
+     */
+    @java.lang.Override public int getKindValue() {
+      return kind_;
+    }
+    /**
+     * <code>.channel.v1.TopicPresenceKind kind = 3 [json_name = "kind"];</code>
+     * @return The kind.
+     */
+    @java.lang.Override public channel.v1.Channel.TopicPresenceKind getKind() {
+      channel.v1.Channel.TopicPresenceKind result = channel.v1.Channel.TopicPresenceKind.forNumber(kind_);
+      return result == null ? channel.v1.Channel.TopicPresenceKind.UNRECOGNIZED : result;
+    }
+
+    public static final int TIME_FIELD_NUMBER = 4;
+    private com.google.protobuf.Timestamp time_;
+    /**
+     * <code>.google.protobuf.Timestamp time = 4 [json_name = "time"];</code>
+     * @return Whether the time field is set.
+     */
+    @java.lang.Override
+    public boolean hasTime() {
+      return ((bitField0_ & 0x00000001) != 0);
+    }
+    /**
+     * <code>.google.protobuf.Timestamp time = 4 [json_name = "time"];</code>
+     * @return The time.
+     */
+    @java.lang.Override
+    public com.google.protobuf.Timestamp getTime() {
+      return time_ == null ? com.google.protobuf.Timestamp.getDefaultInstance() : time_;
+    }
+    /**
+     * <code>.google.protobuf.Timestamp time = 4 [json_name = "time"];</code>
+     */
+    @java.lang.Override
+    public com.google.protobuf.TimestampOrBuilder getTimeOrBuilder() {
+      return time_ == null ? com.google.protobuf.Timestamp.getDefaultInstance() : time_;
+    }
+
+    public static final int CURSOR_FIELD_NUMBER = 5;
+    @SuppressWarnings("serial")
+    private volatile java.lang.Object cursor_ = "";
+    /**
+     * <pre>
+     * Pass it back in WatchTopicPresenceRequest.cursor to resume after this event.
+     * </pre>
+     *
+     * <code>string cursor = 5 [json_name = "cursor"];</code>
+     * @return The cursor.
+     */
+    @java.lang.Override
+    public java.lang.String getCursor() {
+      java.lang.Object ref = cursor_;
+      if (ref instanceof java.lang.String) {
+        return (java.lang.String) ref;
+      } else {
+        com.google.protobuf.ByteString bs = 
+            (com.google.protobuf.ByteString) ref;
+        java.lang.String s = bs.toStringUtf8();
+        cursor_ = s;
+        return s;
+      }
+    }
+    /**
+     * <pre>
+     * Pass it back in WatchTopicPresenceRequest.cursor to resume after this event.
+     * </pre>
+     *
+     * <code>string cursor = 5 [json_name = "cursor"];</code>
+     * @return The bytes for cursor.
+     */
+    @java.lang.Override
+    public com.google.protobuf.ByteString
+        getCursorBytes() {
+      java.lang.Object ref = cursor_;
+      if (ref instanceof java.lang.String) {
+        com.google.protobuf.ByteString b = 
+            com.google.protobuf.ByteString.copyFromUtf8(
+                (java.lang.String) ref);
+        cursor_ = b;
+        return b;
+      } else {
+        return (com.google.protobuf.ByteString) ref;
+      }
+    }
+
+    public static final int INFO_FIELD_NUMBER = 6;
+    @SuppressWarnings("serial")
+    private volatile java.lang.Object info_ = "";
+    /**
+     * <pre>
+     * MEMBER_JOINED, MEMBER_UPDATED: the member's info.
+     * </pre>
+     *
+     * <code>string info = 6 [json_name = "info"];</code>
+     * @return The info.
+     */
+    @java.lang.Override
+    public java.lang.String getInfo() {
+      java.lang.Object ref = info_;
+      if (ref instanceof java.lang.String) {
+        return (java.lang.String) ref;
+      } else {
+        com.google.protobuf.ByteString bs = 
+            (com.google.protobuf.ByteString) ref;
+        java.lang.String s = bs.toStringUtf8();
+        info_ = s;
+        return s;
+      }
+    }
+    /**
+     * <pre>
+     * MEMBER_JOINED, MEMBER_UPDATED: the member's info.
+     * </pre>
+     *
+     * <code>string info = 6 [json_name = "info"];</code>
+     * @return The bytes for info.
+     */
+    @java.lang.Override
+    public com.google.protobuf.ByteString
+        getInfoBytes() {
+      java.lang.Object ref = info_;
+      if (ref instanceof java.lang.String) {
+        com.google.protobuf.ByteString b = 
+            com.google.protobuf.ByteString.copyFromUtf8(
+                (java.lang.String) ref);
+        info_ = b;
+        return b;
+      } else {
+        return (com.google.protobuf.ByteString) ref;
+      }
+    }
+
+    public static final int PRESENCE_REASON_FIELD_NUMBER = 7;
+    private int presenceReason_ = 0;
+    /**
+     * <pre>
+     * CONNECTED, DISCONNECTED: why (as in WatchPresence; NODE_LOST when its node died); SNAPSHOT
+     * for the joined events of a snapshot.
+     * </pre>
+     *
+     * <code>.channel.v1.PresenceReason presence_reason = 7 [json_name = "presenceReason"];</code>
+     * @return The enum numeric value on the wire for presenceReason.
+     */
+    @java.lang.Override public int getPresenceReasonValue() {
+      return presenceReason_;
+    }
+    /**
+     * <pre>
+     * CONNECTED, DISCONNECTED: why (as in WatchPresence; NODE_LOST when its node died); SNAPSHOT
+     * for the joined events of a snapshot.
+     * </pre>
+     *
+     * <code>.channel.v1.PresenceReason presence_reason = 7 [json_name = "presenceReason"];</code>
+     * @return The presenceReason.
+     */
+    @java.lang.Override public channel.v1.Channel.PresenceReason getPresenceReason() {
+      channel.v1.Channel.PresenceReason result = channel.v1.Channel.PresenceReason.forNumber(presenceReason_);
+      return result == null ? channel.v1.Channel.PresenceReason.UNRECOGNIZED : result;
+    }
+
+    public static final int LEAVE_REASON_FIELD_NUMBER = 8;
+    private int leaveReason_ = 0;
+    /**
+     * <pre>
+     * MEMBER_LEFT: why.
+     * </pre>
+     *
+     * <code>.channel.v1.TopicLeaveReason leave_reason = 8 [json_name = "leaveReason"];</code>
+     * @return The enum numeric value on the wire for leaveReason.
+     */
+    @java.lang.Override public int getLeaveReasonValue() {
+      return leaveReason_;
+    }
+    /**
+     * <pre>
+     * MEMBER_LEFT: why.
+     * </pre>
+     *
+     * <code>.channel.v1.TopicLeaveReason leave_reason = 8 [json_name = "leaveReason"];</code>
+     * @return The leaveReason.
+     */
+    @java.lang.Override public channel.v1.Channel.TopicLeaveReason getLeaveReason() {
+      channel.v1.Channel.TopicLeaveReason result = channel.v1.Channel.TopicLeaveReason.forNumber(leaveReason_);
+      return result == null ? channel.v1.Channel.TopicLeaveReason.UNRECOGNIZED : result;
+    }
+
+    public static final int CONNECTED_FIELD_NUMBER = 9;
+    private boolean connected_ = false;
+    /**
+     * <pre>
+     * Snapshot events: whether the member is connected now.
+     * </pre>
+     *
+     * <code>bool connected = 9 [json_name = "connected"];</code>
+     * @return The connected.
+     */
+    @java.lang.Override
+    public boolean getConnected() {
+      return connected_;
+    }
+
+    private byte memoizedIsInitialized = -1;
+    @java.lang.Override
+    public final boolean isInitialized() {
+      byte isInitialized = memoizedIsInitialized;
+      if (isInitialized == 1) return true;
+      if (isInitialized == 0) return false;
+
+      memoizedIsInitialized = 1;
+      return true;
+    }
+
+    @java.lang.Override
+    public void writeTo(com.google.protobuf.CodedOutputStream output)
+                        throws java.io.IOException {
+      if (!com.google.protobuf.GeneratedMessage.isStringEmpty(topic_)) {
+        com.google.protobuf.GeneratedMessage.writeString(output, 1, topic_);
+      }
+      if (!com.google.protobuf.GeneratedMessage.isStringEmpty(clientId_)) {
+        com.google.protobuf.GeneratedMessage.writeString(output, 2, clientId_);
+      }
+      if (kind_ != channel.v1.Channel.TopicPresenceKind.TOPIC_PRESENCE_KIND_UNSPECIFIED.getNumber()) {
+        output.writeEnum(3, kind_);
+      }
+      if (((bitField0_ & 0x00000001) != 0)) {
+        output.writeMessage(4, getTime());
+      }
+      if (!com.google.protobuf.GeneratedMessage.isStringEmpty(cursor_)) {
+        com.google.protobuf.GeneratedMessage.writeString(output, 5, cursor_);
+      }
+      if (!com.google.protobuf.GeneratedMessage.isStringEmpty(info_)) {
+        com.google.protobuf.GeneratedMessage.writeString(output, 6, info_);
+      }
+      if (presenceReason_ != channel.v1.Channel.PresenceReason.PRESENCE_REASON_UNSPECIFIED.getNumber()) {
+        output.writeEnum(7, presenceReason_);
+      }
+      if (leaveReason_ != channel.v1.Channel.TopicLeaveReason.TOPIC_LEAVE_REASON_UNSPECIFIED.getNumber()) {
+        output.writeEnum(8, leaveReason_);
+      }
+      if (connected_ != false) {
+        output.writeBool(9, connected_);
+      }
+      getUnknownFields().writeTo(output);
+    }
+    private int computeSerializedSize_0() {
+      int size = 0;
+      if (!com.google.protobuf.GeneratedMessage.isStringEmpty(topic_)) {
+        size += com.google.protobuf.GeneratedMessage.computeStringSize(1, topic_);
+      }
+      if (!com.google.protobuf.GeneratedMessage.isStringEmpty(clientId_)) {
+        size += com.google.protobuf.GeneratedMessage.computeStringSize(2, clientId_);
+      }
+      if (kind_ != channel.v1.Channel.TopicPresenceKind.TOPIC_PRESENCE_KIND_UNSPECIFIED.getNumber()) {
+        size += com.google.protobuf.CodedOutputStream
+          .computeEnumSize(3, kind_);
+      }
+      if (((bitField0_ & 0x00000001) != 0)) {
+        size += com.google.protobuf.CodedOutputStream
+          .computeMessageSize(4, getTime());
+      }
+      if (!com.google.protobuf.GeneratedMessage.isStringEmpty(cursor_)) {
+        size += com.google.protobuf.GeneratedMessage.computeStringSize(5, cursor_);
+      }
+      if (!com.google.protobuf.GeneratedMessage.isStringEmpty(info_)) {
+        size += com.google.protobuf.GeneratedMessage.computeStringSize(6, info_);
+      }
+      if (presenceReason_ != channel.v1.Channel.PresenceReason.PRESENCE_REASON_UNSPECIFIED.getNumber()) {
+        size += com.google.protobuf.CodedOutputStream
+          .computeEnumSize(7, presenceReason_);
+      }
+      if (leaveReason_ != channel.v1.Channel.TopicLeaveReason.TOPIC_LEAVE_REASON_UNSPECIFIED.getNumber()) {
+        size += com.google.protobuf.CodedOutputStream
+          .computeEnumSize(8, leaveReason_);
+      }
+      if (connected_ != false) {
+        size += com.google.protobuf.CodedOutputStream
+          .computeBoolSize(9, connected_);
+      }
+      return size;
+    }
+    @java.lang.Override
+    public int getSerializedSize() {
+      int size = memoizedSize;
+      if (size != -1) return size;
+
+      size = 0;
+      size += computeSerializedSize_0();
+      size += getUnknownFields().getSerializedSize();
+      memoizedSize = size;
+      return size;
+    }
+
+    @java.lang.Override
+    public boolean equals(final java.lang.Object obj) {
+      if (obj == this) {
+       return true;
+      }
+      if (!(obj instanceof channel.v1.Channel.TopicPresenceEvent)) {
+        return super.equals(obj);
+      }
+      channel.v1.Channel.TopicPresenceEvent other = (channel.v1.Channel.TopicPresenceEvent) obj;
+
+      if (!getTopic()
+          .equals(other.getTopic())) return false;
+      if (!getClientId()
+          .equals(other.getClientId())) return false;
+      if (kind_ != other.kind_) return false;
+      if (hasTime() != other.hasTime()) return false;
+      if (hasTime()) {
+        if (!getTime()
+            .equals(other.getTime())) return false;
+      }
+      if (!getCursor()
+          .equals(other.getCursor())) return false;
+      if (!getInfo()
+          .equals(other.getInfo())) return false;
+      if (presenceReason_ != other.presenceReason_) return false;
+      if (leaveReason_ != other.leaveReason_) return false;
+      if (getConnected()
+          != other.getConnected()) return false;
+      if (!getUnknownFields().equals(other.getUnknownFields())) return false;
+      return true;
+    }
+
+    @java.lang.Override
+    public int hashCode() {
+      if (memoizedHashCode != 0) {
+        return memoizedHashCode;
+      }
+      int hash = 41;
+      hash = (19 * hash) + getDescriptor().hashCode();
+      hash = (37 * hash) + TOPIC_FIELD_NUMBER;
+      hash = (53 * hash) + getTopic().hashCode();
+      hash = (37 * hash) + CLIENT_ID_FIELD_NUMBER;
+      hash = (53 * hash) + getClientId().hashCode();
+      hash = (37 * hash) + KIND_FIELD_NUMBER;
+      hash = (53 * hash) + kind_;
+      if (hasTime()) {
+        hash = (37 * hash) + TIME_FIELD_NUMBER;
+        hash = (53 * hash) + getTime().hashCode();
+      }
+      hash = (37 * hash) + CURSOR_FIELD_NUMBER;
+      hash = (53 * hash) + getCursor().hashCode();
+      hash = (37 * hash) + INFO_FIELD_NUMBER;
+      hash = (53 * hash) + getInfo().hashCode();
+      hash = (37 * hash) + PRESENCE_REASON_FIELD_NUMBER;
+      hash = (53 * hash) + presenceReason_;
+      hash = (37 * hash) + LEAVE_REASON_FIELD_NUMBER;
+      hash = (53 * hash) + leaveReason_;
+      hash = (37 * hash) + CONNECTED_FIELD_NUMBER;
+      hash = (53 * hash) + com.google.protobuf.Internal.hashBoolean(
+          getConnected());
+      hash = (29 * hash) + getUnknownFields().hashCode();
+      memoizedHashCode = hash;
+      return hash;
+    }
+
+    public static channel.v1.Channel.TopicPresenceEvent parseFrom(
+        java.nio.ByteBuffer data)
+        throws com.google.protobuf.InvalidProtocolBufferException {
+      return PARSER.parseFrom(data);
+    }
+    public static channel.v1.Channel.TopicPresenceEvent parseFrom(
+        java.nio.ByteBuffer data,
+        com.google.protobuf.ExtensionRegistryLite extensionRegistry)
+        throws com.google.protobuf.InvalidProtocolBufferException {
+      return PARSER.parseFrom(data, extensionRegistry);
+    }
+    public static channel.v1.Channel.TopicPresenceEvent parseFrom(
+        com.google.protobuf.ByteString data)
+        throws com.google.protobuf.InvalidProtocolBufferException {
+      return PARSER.parseFrom(data);
+    }
+    public static channel.v1.Channel.TopicPresenceEvent parseFrom(
+        com.google.protobuf.ByteString data,
+        com.google.protobuf.ExtensionRegistryLite extensionRegistry)
+        throws com.google.protobuf.InvalidProtocolBufferException {
+      return PARSER.parseFrom(data, extensionRegistry);
+    }
+    public static channel.v1.Channel.TopicPresenceEvent parseFrom(byte[] data)
+        throws com.google.protobuf.InvalidProtocolBufferException {
+      return PARSER.parseFrom(data);
+    }
+    public static channel.v1.Channel.TopicPresenceEvent parseFrom(
+        byte[] data,
+        com.google.protobuf.ExtensionRegistryLite extensionRegistry)
+        throws com.google.protobuf.InvalidProtocolBufferException {
+      return PARSER.parseFrom(data, extensionRegistry);
+    }
+    public static channel.v1.Channel.TopicPresenceEvent parseFrom(java.io.InputStream input)
+        throws java.io.IOException {
+      return com.google.protobuf.GeneratedMessage
+          .parseWithIOException(PARSER, input);
+    }
+    public static channel.v1.Channel.TopicPresenceEvent parseFrom(
+        java.io.InputStream input,
+        com.google.protobuf.ExtensionRegistryLite extensionRegistry)
+        throws java.io.IOException {
+      return com.google.protobuf.GeneratedMessage
+          .parseWithIOException(PARSER, input, extensionRegistry);
+    }
+
+    public static channel.v1.Channel.TopicPresenceEvent parseDelimitedFrom(java.io.InputStream input)
+        throws java.io.IOException {
+      return com.google.protobuf.GeneratedMessage
+          .parseDelimitedWithIOException(PARSER, input);
+    }
+
+    public static channel.v1.Channel.TopicPresenceEvent parseDelimitedFrom(
+        java.io.InputStream input,
+        com.google.protobuf.ExtensionRegistryLite extensionRegistry)
+        throws java.io.IOException {
+      return com.google.protobuf.GeneratedMessage
+          .parseDelimitedWithIOException(PARSER, input, extensionRegistry);
+    }
+    public static channel.v1.Channel.TopicPresenceEvent parseFrom(
+        com.google.protobuf.CodedInputStream input)
+        throws java.io.IOException {
+      return com.google.protobuf.GeneratedMessage
+          .parseWithIOException(PARSER, input);
+    }
+    public static channel.v1.Channel.TopicPresenceEvent parseFrom(
+        com.google.protobuf.CodedInputStream input,
+        com.google.protobuf.ExtensionRegistryLite extensionRegistry)
+        throws java.io.IOException {
+      return com.google.protobuf.GeneratedMessage
+          .parseWithIOException(PARSER, input, extensionRegistry);
+    }
+
+    @java.lang.Override
+    public Builder newBuilderForType() { return newBuilder(); }
+    public static Builder newBuilder() {
+      return DEFAULT_INSTANCE.toBuilder();
+    }
+    public static Builder newBuilder(channel.v1.Channel.TopicPresenceEvent prototype) {
+      return DEFAULT_INSTANCE.toBuilder().mergeFrom(prototype);
+    }
+    @java.lang.Override
+    public Builder toBuilder() {
+      return this == DEFAULT_INSTANCE
+          ? new Builder() : new Builder().mergeFrom(this);
+    }
+
+    @java.lang.Override
+    protected Builder newBuilderForType(
+        com.google.protobuf.GeneratedMessage.BuilderParent parent) {
+      Builder builder = new Builder(parent);
+      return builder;
+    }
+    /**
+     * Protobuf type {@code channel.v1.TopicPresenceEvent}
+     */
+    public static final class Builder extends
+        com.google.protobuf.GeneratedMessage.Builder<Builder> implements
+        // @@protoc_insertion_point(builder_implements:channel.v1.TopicPresenceEvent)
+        channel.v1.Channel.TopicPresenceEventOrBuilder {
+      public static final com.google.protobuf.Descriptors.Descriptor
+          getDescriptor() {
+        return channel.v1.Channel.internal_static_channel_v1_TopicPresenceEvent_descriptor;
+      }
+
+      @java.lang.Override
+      protected com.google.protobuf.GeneratedMessage.FieldAccessorTable
+          internalGetFieldAccessorTable() {
+        return channel.v1.Channel.internal_static_channel_v1_TopicPresenceEvent_fieldAccessorTable
+            .ensureFieldAccessorsInitialized(
+                channel.v1.Channel.TopicPresenceEvent.class, channel.v1.Channel.TopicPresenceEvent.Builder.class);
+      }
+
+      // Construct using channel.v1.Channel.TopicPresenceEvent.newBuilder()
+      private Builder() {
+        maybeForceBuilderInitialization();
+      }
+
+      private Builder(
+          com.google.protobuf.GeneratedMessage.BuilderParent parent) {
+        super(parent);
+        maybeForceBuilderInitialization();
+      }
+      private void maybeForceBuilderInitialization() {
+        if (com.google.protobuf.GeneratedMessage
+                .alwaysUseFieldBuilders) {
+          internalGetTimeFieldBuilder();
+        }
+      }
+      @java.lang.Override
+      public Builder clear() {
+        super.clear();
+        bitField0_ = 0;
+        topic_ = "";
+        clientId_ = "";
+        kind_ = 0;
+        time_ = null;
+        if (timeBuilder_ != null) {
+          timeBuilder_.dispose();
+          timeBuilder_ = null;
+        }
+        cursor_ = "";
+        info_ = "";
+        presenceReason_ = 0;
+        leaveReason_ = 0;
+        connected_ = false;
+        return this;
+      }
+
+      @java.lang.Override
+      public com.google.protobuf.Descriptors.Descriptor
+          getDescriptorForType() {
+        return channel.v1.Channel.internal_static_channel_v1_TopicPresenceEvent_descriptor;
+      }
+
+      @java.lang.Override
+      public channel.v1.Channel.TopicPresenceEvent getDefaultInstanceForType() {
+        return channel.v1.Channel.TopicPresenceEvent.getDefaultInstance();
+      }
+
+      @java.lang.Override
+      public channel.v1.Channel.TopicPresenceEvent build() {
+        channel.v1.Channel.TopicPresenceEvent result = buildPartial();
+        if (!result.isInitialized()) {
+          throw newUninitializedMessageException(result);
+        }
+        return result;
+      }
+
+      @java.lang.Override
+      public channel.v1.Channel.TopicPresenceEvent buildPartial() {
+        channel.v1.Channel.TopicPresenceEvent result = new channel.v1.Channel.TopicPresenceEvent(this);
+        if (bitField0_ != 0) { buildPartial0(result); }
+        onBuilt();
+        return result;
+      }
+
+      private void buildPartial0(channel.v1.Channel.TopicPresenceEvent result) {
+        int from_bitField0_ = bitField0_;
+        if (((from_bitField0_ & 0x00000001) != 0)) {
+          result.topic_ = topic_;
+        }
+        if (((from_bitField0_ & 0x00000002) != 0)) {
+          result.clientId_ = clientId_;
+        }
+        if (((from_bitField0_ & 0x00000004) != 0)) {
+          result.kind_ = kind_;
+        }
+        int to_bitField0_ = 0;
+        if (((from_bitField0_ & 0x00000008) != 0)) {
+          result.time_ = timeBuilder_ == null
+              ? time_
+              : timeBuilder_.build();
+          to_bitField0_ |= 0x00000001;
+        }
+        if (((from_bitField0_ & 0x00000010) != 0)) {
+          result.cursor_ = cursor_;
+        }
+        if (((from_bitField0_ & 0x00000020) != 0)) {
+          result.info_ = info_;
+        }
+        if (((from_bitField0_ & 0x00000040) != 0)) {
+          result.presenceReason_ = presenceReason_;
+        }
+        if (((from_bitField0_ & 0x00000080) != 0)) {
+          result.leaveReason_ = leaveReason_;
+        }
+        if (((from_bitField0_ & 0x00000100) != 0)) {
+          result.connected_ = connected_;
+        }
+        result.bitField0_ |= to_bitField0_;
+      }
+
+      @java.lang.Override
+      public Builder mergeFrom(com.google.protobuf.Message other) {
+        if (other instanceof channel.v1.Channel.TopicPresenceEvent) {
+          return mergeFrom((channel.v1.Channel.TopicPresenceEvent)other);
+        } else {
+          super.mergeFrom(other);
+          return this;
+        }
+      }
+
+      public Builder mergeFrom(channel.v1.Channel.TopicPresenceEvent other) {
+        if (other == channel.v1.Channel.TopicPresenceEvent.getDefaultInstance()) return this;
+        if (!other.getTopic().isEmpty()) {
+          topic_ = other.topic_;
+          bitField0_ |= 0x00000001;
+          onChanged();
+        }
+        if (!other.getClientId().isEmpty()) {
+          clientId_ = other.clientId_;
+          bitField0_ |= 0x00000002;
+          onChanged();
+        }
+        if (other.kind_ != 0) {
+          setKindValue(other.getKindValue());
+        }
+        if (other.hasTime()) {
+          mergeTime(other.getTime());
+        }
+        if (!other.getCursor().isEmpty()) {
+          cursor_ = other.cursor_;
+          bitField0_ |= 0x00000010;
+          onChanged();
+        }
+        if (!other.getInfo().isEmpty()) {
+          info_ = other.info_;
+          bitField0_ |= 0x00000020;
+          onChanged();
+        }
+        if (other.presenceReason_ != 0) {
+          setPresenceReasonValue(other.getPresenceReasonValue());
+        }
+        if (other.leaveReason_ != 0) {
+          setLeaveReasonValue(other.getLeaveReasonValue());
+        }
+        if (other.getConnected() != false) {
+          setConnected(other.getConnected());
+        }
+        this.mergeUnknownFields(other.getUnknownFields());
+        onChanged();
+        return this;
+      }
+
+      @java.lang.Override
+      public final boolean isInitialized() {
+        return true;
+      }
+
+      @java.lang.Override
+      public Builder mergeFrom(
+          com.google.protobuf.CodedInputStream input,
+          com.google.protobuf.ExtensionRegistryLite extensionRegistry)
+          throws java.io.IOException {
+        java.util.Objects.requireNonNull(extensionRegistry);
+        try {
+          boolean done = false;
+          while (!done) {
+            int tag = input.readTag();
+            switch (tag) {
+              case 0:
+                done = true;
+                break;
+              case 10: {
+                topic_ = input.readStringRequireUtf8();
+                bitField0_ |= 0x00000001;
+                break;
+              } // case 10
+              case 18: {
+                clientId_ = input.readStringRequireUtf8();
+                bitField0_ |= 0x00000002;
+                break;
+              } // case 18
+              case 24: {
+                kind_ = input.readEnum();
+                bitField0_ |= 0x00000004;
+                break;
+              } // case 24
+              case 34: {
+                input.readMessage(
+                    internalGetTimeFieldBuilder().getBuilder(),
+                    extensionRegistry);
+                bitField0_ |= 0x00000008;
+                break;
+              } // case 34
+              case 42: {
+                cursor_ = input.readStringRequireUtf8();
+                bitField0_ |= 0x00000010;
+                break;
+              } // case 42
+              case 50: {
+                info_ = input.readStringRequireUtf8();
+                bitField0_ |= 0x00000020;
+                break;
+              } // case 50
+              case 56: {
+                presenceReason_ = input.readEnum();
+                bitField0_ |= 0x00000040;
+                break;
+              } // case 56
+              case 64: {
+                leaveReason_ = input.readEnum();
+                bitField0_ |= 0x00000080;
+                break;
+              } // case 64
+              case 72: {
+                connected_ = input.readBool();
+                bitField0_ |= 0x00000100;
+                break;
+              } // case 72
+              default: {
+                if (!super.parseUnknownField(input, extensionRegistry, tag)) {
+                  done = true; // was an endgroup tag
+                }
+                break;
+              } // default:
+            } // switch (tag)
+          } // while (!done)
+        } catch (com.google.protobuf.InvalidProtocolBufferException e) {
+          throw e.unwrapIOException();
+        } finally {
+          onChanged();
+        } // finally
+        return this;
+      }
+      private int bitField0_;
+
+      private java.lang.Object topic_ = "";
+      /**
+       * <code>string topic = 1 [json_name = "topic"];</code>
+       * @return The topic.
+       */
+      public java.lang.String getTopic() {
+        java.lang.Object ref = topic_;
+        if (!(ref instanceof java.lang.String)) {
+          com.google.protobuf.ByteString bs =
+              (com.google.protobuf.ByteString) ref;
+          java.lang.String s = bs.toStringUtf8();
+          topic_ = s;
+          return s;
+        } else {
+          return (java.lang.String) ref;
+        }
+      }
+      /**
+       * <code>string topic = 1 [json_name = "topic"];</code>
+       * @return The bytes for topic.
+       */
+      public com.google.protobuf.ByteString
+          getTopicBytes() {
+        java.lang.Object ref = topic_;
+        if (ref instanceof String) {
+          com.google.protobuf.ByteString b = 
+              com.google.protobuf.ByteString.copyFromUtf8(
+                  (java.lang.String) ref);
+          topic_ = b;
+          return b;
+        } else {
+          return (com.google.protobuf.ByteString) ref;
+        }
+      }
+      /**
+       * <code>string topic = 1 [json_name = "topic"];</code>
+       * @param value The topic to set.
+       * @return This builder for chaining.
+       */
+      public Builder setTopic(
+          java.lang.String value) {
+        java.util.Objects.requireNonNull(value);
+        topic_ = value;
+        bitField0_ |= 0x00000001;
+        onChanged();
+        return this;
+      }
+      /**
+       * <code>string topic = 1 [json_name = "topic"];</code>
+       * @return This builder for chaining.
+       */
+      public Builder clearTopic() {
+        topic_ = getDefaultInstance().getTopic();
+        bitField0_ = (bitField0_ & ~0x00000001);
+        onChanged();
+        return this;
+      }
+      /**
+       * <code>string topic = 1 [json_name = "topic"];</code>
+       * @param value The bytes for topic to set.
+       * @return This builder for chaining.
+       */
+      public Builder setTopicBytes(
+          com.google.protobuf.ByteString value) {
+        java.util.Objects.requireNonNull(value);
+        checkByteStringIsUtf8(value);
+        topic_ = value;
+        bitField0_ |= 0x00000001;
+        onChanged();
+        return this;
+      }
+
+      private java.lang.Object clientId_ = "";
+      /**
+       * <code>string client_id = 2 [json_name = "clientId"];</code>
+       * @return The clientId.
+       */
+      public java.lang.String getClientId() {
+        java.lang.Object ref = clientId_;
+        if (!(ref instanceof java.lang.String)) {
+          com.google.protobuf.ByteString bs =
+              (com.google.protobuf.ByteString) ref;
+          java.lang.String s = bs.toStringUtf8();
+          clientId_ = s;
+          return s;
+        } else {
+          return (java.lang.String) ref;
+        }
+      }
+      /**
+       * <code>string client_id = 2 [json_name = "clientId"];</code>
+       * @return The bytes for clientId.
+       */
+      public com.google.protobuf.ByteString
+          getClientIdBytes() {
+        java.lang.Object ref = clientId_;
+        if (ref instanceof String) {
+          com.google.protobuf.ByteString b = 
+              com.google.protobuf.ByteString.copyFromUtf8(
+                  (java.lang.String) ref);
+          clientId_ = b;
+          return b;
+        } else {
+          return (com.google.protobuf.ByteString) ref;
+        }
+      }
+      /**
+       * <code>string client_id = 2 [json_name = "clientId"];</code>
+       * @param value The clientId to set.
+       * @return This builder for chaining.
+       */
+      public Builder setClientId(
+          java.lang.String value) {
+        java.util.Objects.requireNonNull(value);
+        clientId_ = value;
+        bitField0_ |= 0x00000002;
+        onChanged();
+        return this;
+      }
+      /**
+       * <code>string client_id = 2 [json_name = "clientId"];</code>
+       * @return This builder for chaining.
+       */
+      public Builder clearClientId() {
+        clientId_ = getDefaultInstance().getClientId();
+        bitField0_ = (bitField0_ & ~0x00000002);
+        onChanged();
+        return this;
+      }
+      /**
+       * <code>string client_id = 2 [json_name = "clientId"];</code>
+       * @param value The bytes for clientId to set.
+       * @return This builder for chaining.
+       */
+      public Builder setClientIdBytes(
+          com.google.protobuf.ByteString value) {
+        java.util.Objects.requireNonNull(value);
+        checkByteStringIsUtf8(value);
+        clientId_ = value;
+        bitField0_ |= 0x00000002;
+        onChanged();
+        return this;
+      }
+
+      private int kind_ = 0;
+      /**
+       * <code>.channel.v1.TopicPresenceKind kind = 3 [json_name = "kind"];</code>
+       * @return The enum numeric value on the wire for kind.
+       */
+      @java.lang.Override public int getKindValue() {
+        return kind_;
+      }
+      /**
+       * <code>.channel.v1.TopicPresenceKind kind = 3 [json_name = "kind"];</code>
+       * @param value The enum numeric value on the wire for kind to set.
+       * @return This builder for chaining.
+       */
+      public Builder setKindValue(int value) {
+        kind_ = value;
+        bitField0_ |= 0x00000004;
+        onChanged();
+        return this;
+      }
+      /**
+       * <code>.channel.v1.TopicPresenceKind kind = 3 [json_name = "kind"];</code>
+       * @return The kind.
+       */
+      @java.lang.Override
+      public channel.v1.Channel.TopicPresenceKind getKind() {
+        channel.v1.Channel.TopicPresenceKind result = channel.v1.Channel.TopicPresenceKind.forNumber(kind_);
+        return result == null ? channel.v1.Channel.TopicPresenceKind.UNRECOGNIZED : result;
+      }
+      /**
+       * <code>.channel.v1.TopicPresenceKind kind = 3 [json_name = "kind"];</code>
+       * @param value The kind to set.
+       * @throws IllegalArgumentException if UNRECOGNIZED is provided.
+       * @return This builder for chaining.
+       */
+      public Builder setKind(channel.v1.Channel.TopicPresenceKind value) {
+        java.util.Objects.requireNonNull(value);
+        bitField0_ |= 0x00000004;
+        kind_ = value.getNumber();
+        onChanged();
+        return this;
+      }
+      /**
+       * <code>.channel.v1.TopicPresenceKind kind = 3 [json_name = "kind"];</code>
+       * @return This builder for chaining.
+       */
+      public Builder clearKind() {
+        bitField0_ = (bitField0_ & ~0x00000004);
+        kind_ = 0;
+        onChanged();
+        return this;
+      }
+
+      private com.google.protobuf.Timestamp time_;
+      private com.google.protobuf.SingleFieldBuilder<
+          com.google.protobuf.Timestamp, com.google.protobuf.Timestamp.Builder, com.google.protobuf.TimestampOrBuilder> timeBuilder_;
+      /**
+       * <code>.google.protobuf.Timestamp time = 4 [json_name = "time"];</code>
+       * @return Whether the time field is set.
+       */
+      public boolean hasTime() {
+        return ((bitField0_ & 0x00000008) != 0);
+      }
+      /**
+       * <code>.google.protobuf.Timestamp time = 4 [json_name = "time"];</code>
+       * @return The time.
+       */
+      public com.google.protobuf.Timestamp getTime() {
+        if (timeBuilder_ == null) {
+          return time_ == null ? com.google.protobuf.Timestamp.getDefaultInstance() : time_;
+        } else {
+          return timeBuilder_.getMessage();
+        }
+      }
+      /**
+       * <code>.google.protobuf.Timestamp time = 4 [json_name = "time"];</code>
+       */
+      public Builder setTime(com.google.protobuf.Timestamp value) {
+        if (timeBuilder_ == null) {
+          java.util.Objects.requireNonNull(value);
+          time_ = value;
+        } else {
+          timeBuilder_.setMessage(value);
+        }
+        bitField0_ |= 0x00000008;
+        onChanged();
+        return this;
+      }
+      /**
+       * <code>.google.protobuf.Timestamp time = 4 [json_name = "time"];</code>
+       */
+      public Builder setTime(
+          com.google.protobuf.Timestamp.Builder builderForValue) {
+        if (timeBuilder_ == null) {
+          time_ = builderForValue.build();
+        } else {
+          timeBuilder_.setMessage(builderForValue.build());
+        }
+        bitField0_ |= 0x00000008;
+        onChanged();
+        return this;
+      }
+      /**
+       * <code>.google.protobuf.Timestamp time = 4 [json_name = "time"];</code>
+       */
+      public Builder mergeTime(com.google.protobuf.Timestamp value) {
+        if (timeBuilder_ == null) {
+          if (((bitField0_ & 0x00000008) != 0) &&
+            time_ != null &&
+            time_ != com.google.protobuf.Timestamp.getDefaultInstance()) {
+            getTimeBuilder().mergeFrom(value);
+          } else {
+            time_ = value;
+          }
+        } else {
+          timeBuilder_.mergeFrom(value);
+        }
+        if (time_ != null) {
+          bitField0_ |= 0x00000008;
+          onChanged();
+        }
+        return this;
+      }
+      /**
+       * <code>.google.protobuf.Timestamp time = 4 [json_name = "time"];</code>
+       */
+      public Builder clearTime() {
+        bitField0_ = (bitField0_ & ~0x00000008);
+        time_ = null;
+        if (timeBuilder_ != null) {
+          timeBuilder_.dispose();
+          timeBuilder_ = null;
+        }
+        onChanged();
+        return this;
+      }
+      /**
+       * <code>.google.protobuf.Timestamp time = 4 [json_name = "time"];</code>
+       */
+      public com.google.protobuf.Timestamp.Builder getTimeBuilder() {
+        bitField0_ |= 0x00000008;
+        onChanged();
+        return internalGetTimeFieldBuilder().getBuilder();
+      }
+      /**
+       * <code>.google.protobuf.Timestamp time = 4 [json_name = "time"];</code>
+       */
+      public com.google.protobuf.TimestampOrBuilder getTimeOrBuilder() {
+        if (timeBuilder_ != null) {
+          return timeBuilder_.getMessageOrBuilder();
+        } else {
+          return time_ == null ?
+              com.google.protobuf.Timestamp.getDefaultInstance() : time_;
+        }
+      }
+      /**
+       * <code>.google.protobuf.Timestamp time = 4 [json_name = "time"];</code>
+       */
+      private com.google.protobuf.SingleFieldBuilder<
+          com.google.protobuf.Timestamp, com.google.protobuf.Timestamp.Builder, com.google.protobuf.TimestampOrBuilder> 
+          internalGetTimeFieldBuilder() {
+        if (timeBuilder_ == null) {
+          timeBuilder_ = new com.google.protobuf.SingleFieldBuilder<
+              com.google.protobuf.Timestamp, com.google.protobuf.Timestamp.Builder, com.google.protobuf.TimestampOrBuilder>(
+                  getTime(),
+                  getParentForChildren(),
+                  isClean());
+          time_ = null;
+        }
+        return timeBuilder_;
+      }
+
+      private java.lang.Object cursor_ = "";
+      /**
+       * <pre>
+       * Pass it back in WatchTopicPresenceRequest.cursor to resume after this event.
+       * </pre>
+       *
+       * <code>string cursor = 5 [json_name = "cursor"];</code>
+       * @return The cursor.
+       */
+      public java.lang.String getCursor() {
+        java.lang.Object ref = cursor_;
+        if (!(ref instanceof java.lang.String)) {
+          com.google.protobuf.ByteString bs =
+              (com.google.protobuf.ByteString) ref;
+          java.lang.String s = bs.toStringUtf8();
+          cursor_ = s;
+          return s;
+        } else {
+          return (java.lang.String) ref;
+        }
+      }
+      /**
+       * <pre>
+       * Pass it back in WatchTopicPresenceRequest.cursor to resume after this event.
+       * </pre>
+       *
+       * <code>string cursor = 5 [json_name = "cursor"];</code>
+       * @return The bytes for cursor.
+       */
+      public com.google.protobuf.ByteString
+          getCursorBytes() {
+        java.lang.Object ref = cursor_;
+        if (ref instanceof String) {
+          com.google.protobuf.ByteString b = 
+              com.google.protobuf.ByteString.copyFromUtf8(
+                  (java.lang.String) ref);
+          cursor_ = b;
+          return b;
+        } else {
+          return (com.google.protobuf.ByteString) ref;
+        }
+      }
+      /**
+       * <pre>
+       * Pass it back in WatchTopicPresenceRequest.cursor to resume after this event.
+       * </pre>
+       *
+       * <code>string cursor = 5 [json_name = "cursor"];</code>
+       * @param value The cursor to set.
+       * @return This builder for chaining.
+       */
+      public Builder setCursor(
+          java.lang.String value) {
+        java.util.Objects.requireNonNull(value);
+        cursor_ = value;
+        bitField0_ |= 0x00000010;
+        onChanged();
+        return this;
+      }
+      /**
+       * <pre>
+       * Pass it back in WatchTopicPresenceRequest.cursor to resume after this event.
+       * </pre>
+       *
+       * <code>string cursor = 5 [json_name = "cursor"];</code>
+       * @return This builder for chaining.
+       */
+      public Builder clearCursor() {
+        cursor_ = getDefaultInstance().getCursor();
+        bitField0_ = (bitField0_ & ~0x00000010);
+        onChanged();
+        return this;
+      }
+      /**
+       * <pre>
+       * Pass it back in WatchTopicPresenceRequest.cursor to resume after this event.
+       * </pre>
+       *
+       * <code>string cursor = 5 [json_name = "cursor"];</code>
+       * @param value The bytes for cursor to set.
+       * @return This builder for chaining.
+       */
+      public Builder setCursorBytes(
+          com.google.protobuf.ByteString value) {
+        java.util.Objects.requireNonNull(value);
+        checkByteStringIsUtf8(value);
+        cursor_ = value;
+        bitField0_ |= 0x00000010;
+        onChanged();
+        return this;
+      }
+
+      private java.lang.Object info_ = "";
+      /**
+       * <pre>
+       * MEMBER_JOINED, MEMBER_UPDATED: the member's info.
+       * </pre>
+       *
+       * <code>string info = 6 [json_name = "info"];</code>
+       * @return The info.
+       */
+      public java.lang.String getInfo() {
+        java.lang.Object ref = info_;
+        if (!(ref instanceof java.lang.String)) {
+          com.google.protobuf.ByteString bs =
+              (com.google.protobuf.ByteString) ref;
+          java.lang.String s = bs.toStringUtf8();
+          info_ = s;
+          return s;
+        } else {
+          return (java.lang.String) ref;
+        }
+      }
+      /**
+       * <pre>
+       * MEMBER_JOINED, MEMBER_UPDATED: the member's info.
+       * </pre>
+       *
+       * <code>string info = 6 [json_name = "info"];</code>
+       * @return The bytes for info.
+       */
+      public com.google.protobuf.ByteString
+          getInfoBytes() {
+        java.lang.Object ref = info_;
+        if (ref instanceof String) {
+          com.google.protobuf.ByteString b = 
+              com.google.protobuf.ByteString.copyFromUtf8(
+                  (java.lang.String) ref);
+          info_ = b;
+          return b;
+        } else {
+          return (com.google.protobuf.ByteString) ref;
+        }
+      }
+      /**
+       * <pre>
+       * MEMBER_JOINED, MEMBER_UPDATED: the member's info.
+       * </pre>
+       *
+       * <code>string info = 6 [json_name = "info"];</code>
+       * @param value The info to set.
+       * @return This builder for chaining.
+       */
+      public Builder setInfo(
+          java.lang.String value) {
+        java.util.Objects.requireNonNull(value);
+        info_ = value;
+        bitField0_ |= 0x00000020;
+        onChanged();
+        return this;
+      }
+      /**
+       * <pre>
+       * MEMBER_JOINED, MEMBER_UPDATED: the member's info.
+       * </pre>
+       *
+       * <code>string info = 6 [json_name = "info"];</code>
+       * @return This builder for chaining.
+       */
+      public Builder clearInfo() {
+        info_ = getDefaultInstance().getInfo();
+        bitField0_ = (bitField0_ & ~0x00000020);
+        onChanged();
+        return this;
+      }
+      /**
+       * <pre>
+       * MEMBER_JOINED, MEMBER_UPDATED: the member's info.
+       * </pre>
+       *
+       * <code>string info = 6 [json_name = "info"];</code>
+       * @param value The bytes for info to set.
+       * @return This builder for chaining.
+       */
+      public Builder setInfoBytes(
+          com.google.protobuf.ByteString value) {
+        java.util.Objects.requireNonNull(value);
+        checkByteStringIsUtf8(value);
+        info_ = value;
+        bitField0_ |= 0x00000020;
+        onChanged();
+        return this;
+      }
+
+      private int presenceReason_ = 0;
+      /**
+       * <pre>
+       * CONNECTED, DISCONNECTED: why (as in WatchPresence; NODE_LOST when its node died); SNAPSHOT
+       * for the joined events of a snapshot.
+       * </pre>
+       *
+       * <code>.channel.v1.PresenceReason presence_reason = 7 [json_name = "presenceReason"];</code>
+       * @return The enum numeric value on the wire for presenceReason.
+       */
+      @java.lang.Override public int getPresenceReasonValue() {
+        return presenceReason_;
+      }
+      /**
+       * <pre>
+       * CONNECTED, DISCONNECTED: why (as in WatchPresence; NODE_LOST when its node died); SNAPSHOT
+       * for the joined events of a snapshot.
+       * </pre>
+       *
+       * <code>.channel.v1.PresenceReason presence_reason = 7 [json_name = "presenceReason"];</code>
+       * @param value The enum numeric value on the wire for presenceReason to set.
+       * @return This builder for chaining.
+       */
+      public Builder setPresenceReasonValue(int value) {
+        presenceReason_ = value;
+        bitField0_ |= 0x00000040;
+        onChanged();
+        return this;
+      }
+      /**
+       * <pre>
+       * CONNECTED, DISCONNECTED: why (as in WatchPresence; NODE_LOST when its node died); SNAPSHOT
+       * for the joined events of a snapshot.
+       * </pre>
+       *
+       * <code>.channel.v1.PresenceReason presence_reason = 7 [json_name = "presenceReason"];</code>
+       * @return The presenceReason.
+       */
+      @java.lang.Override
+      public channel.v1.Channel.PresenceReason getPresenceReason() {
+        channel.v1.Channel.PresenceReason result = channel.v1.Channel.PresenceReason.forNumber(presenceReason_);
+        return result == null ? channel.v1.Channel.PresenceReason.UNRECOGNIZED : result;
+      }
+      /**
+       * <pre>
+       * CONNECTED, DISCONNECTED: why (as in WatchPresence; NODE_LOST when its node died); SNAPSHOT
+       * for the joined events of a snapshot.
+       * </pre>
+       *
+       * <code>.channel.v1.PresenceReason presence_reason = 7 [json_name = "presenceReason"];</code>
+       * @param value The presenceReason to set.
+       * @throws IllegalArgumentException if UNRECOGNIZED is provided.
+       * @return This builder for chaining.
+       */
+      public Builder setPresenceReason(channel.v1.Channel.PresenceReason value) {
+        java.util.Objects.requireNonNull(value);
+        bitField0_ |= 0x00000040;
+        presenceReason_ = value.getNumber();
+        onChanged();
+        return this;
+      }
+      /**
+       * <pre>
+       * CONNECTED, DISCONNECTED: why (as in WatchPresence; NODE_LOST when its node died); SNAPSHOT
+       * for the joined events of a snapshot.
+       * </pre>
+       *
+       * <code>.channel.v1.PresenceReason presence_reason = 7 [json_name = "presenceReason"];</code>
+       * @return This builder for chaining.
+       */
+      public Builder clearPresenceReason() {
+        bitField0_ = (bitField0_ & ~0x00000040);
+        presenceReason_ = 0;
+        onChanged();
+        return this;
+      }
+
+      private int leaveReason_ = 0;
+      /**
+       * <pre>
+       * MEMBER_LEFT: why.
+       * </pre>
+       *
+       * <code>.channel.v1.TopicLeaveReason leave_reason = 8 [json_name = "leaveReason"];</code>
+       * @return The enum numeric value on the wire for leaveReason.
+       */
+      @java.lang.Override public int getLeaveReasonValue() {
+        return leaveReason_;
+      }
+      /**
+       * <pre>
+       * MEMBER_LEFT: why.
+       * </pre>
+       *
+       * <code>.channel.v1.TopicLeaveReason leave_reason = 8 [json_name = "leaveReason"];</code>
+       * @param value The enum numeric value on the wire for leaveReason to set.
+       * @return This builder for chaining.
+       */
+      public Builder setLeaveReasonValue(int value) {
+        leaveReason_ = value;
+        bitField0_ |= 0x00000080;
+        onChanged();
+        return this;
+      }
+      /**
+       * <pre>
+       * MEMBER_LEFT: why.
+       * </pre>
+       *
+       * <code>.channel.v1.TopicLeaveReason leave_reason = 8 [json_name = "leaveReason"];</code>
+       * @return The leaveReason.
+       */
+      @java.lang.Override
+      public channel.v1.Channel.TopicLeaveReason getLeaveReason() {
+        channel.v1.Channel.TopicLeaveReason result = channel.v1.Channel.TopicLeaveReason.forNumber(leaveReason_);
+        return result == null ? channel.v1.Channel.TopicLeaveReason.UNRECOGNIZED : result;
+      }
+      /**
+       * <pre>
+       * MEMBER_LEFT: why.
+       * </pre>
+       *
+       * <code>.channel.v1.TopicLeaveReason leave_reason = 8 [json_name = "leaveReason"];</code>
+       * @param value The leaveReason to set.
+       * @throws IllegalArgumentException if UNRECOGNIZED is provided.
+       * @return This builder for chaining.
+       */
+      public Builder setLeaveReason(channel.v1.Channel.TopicLeaveReason value) {
+        java.util.Objects.requireNonNull(value);
+        bitField0_ |= 0x00000080;
+        leaveReason_ = value.getNumber();
+        onChanged();
+        return this;
+      }
+      /**
+       * <pre>
+       * MEMBER_LEFT: why.
+       * </pre>
+       *
+       * <code>.channel.v1.TopicLeaveReason leave_reason = 8 [json_name = "leaveReason"];</code>
+       * @return This builder for chaining.
+       */
+      public Builder clearLeaveReason() {
+        bitField0_ = (bitField0_ & ~0x00000080);
+        leaveReason_ = 0;
+        onChanged();
+        return this;
+      }
+
+      private boolean connected_ ;
+      /**
+       * <pre>
+       * Snapshot events: whether the member is connected now.
+       * </pre>
+       *
+       * <code>bool connected = 9 [json_name = "connected"];</code>
+       * @return The connected.
+       */
+      @java.lang.Override
+      public boolean getConnected() {
+        return connected_;
+      }
+      /**
+       * <pre>
+       * Snapshot events: whether the member is connected now.
+       * </pre>
+       *
+       * <code>bool connected = 9 [json_name = "connected"];</code>
+       * @param value The connected to set.
+       * @return This builder for chaining.
+       */
+      public Builder setConnected(boolean value) {
+
+        connected_ = value;
+        bitField0_ |= 0x00000100;
+        onChanged();
+        return this;
+      }
+      /**
+       * <pre>
+       * Snapshot events: whether the member is connected now.
+       * </pre>
+       *
+       * <code>bool connected = 9 [json_name = "connected"];</code>
+       * @return This builder for chaining.
+       */
+      public Builder clearConnected() {
+        bitField0_ = (bitField0_ & ~0x00000100);
+        connected_ = false;
+        onChanged();
+        return this;
+      }
+
+      // @@protoc_insertion_point(builder_scope:channel.v1.TopicPresenceEvent)
+    }
+
+    // @@protoc_insertion_point(class_scope:channel.v1.TopicPresenceEvent)
+    private static final channel.v1.Channel.TopicPresenceEvent DEFAULT_INSTANCE;
+    static {
+      DEFAULT_INSTANCE = new channel.v1.Channel.TopicPresenceEvent();
+    }
+
+    public static channel.v1.Channel.TopicPresenceEvent getDefaultInstance() {
+      return DEFAULT_INSTANCE;
+    }
+
+    private static final com.google.protobuf.Parser<TopicPresenceEvent>
+        PARSER = new com.google.protobuf.AbstractParser<TopicPresenceEvent>() {
+      @java.lang.Override
+      public TopicPresenceEvent parsePartialFrom(
+          com.google.protobuf.CodedInputStream input,
+          com.google.protobuf.ExtensionRegistryLite extensionRegistry)
+          throws com.google.protobuf.InvalidProtocolBufferException {
+        Builder builder = newBuilder();
+        try {
+          builder.mergeFrom(input, extensionRegistry);
+        } catch (com.google.protobuf.InvalidProtocolBufferException e) {
+          throw e.setUnfinishedMessage(builder.buildPartial());
+        } catch (com.google.protobuf.UninitializedMessageException e) {
+          throw e.asInvalidProtocolBufferException().setUnfinishedMessage(builder.buildPartial());
+        } catch (java.io.IOException e) {
+          throw new com.google.protobuf.InvalidProtocolBufferException(e)
+              .setUnfinishedMessage(builder.buildPartial());
+        }
+        return builder.buildPartial();
+      }
+    };
+
+    public static com.google.protobuf.Parser<TopicPresenceEvent> parser() {
+      return PARSER;
+    }
+
+    @java.lang.Override
+    public com.google.protobuf.Parser<TopicPresenceEvent> getParserForType() {
+      return PARSER;
+    }
+
+    @java.lang.Override
+    public channel.v1.Channel.TopicPresenceEvent getDefaultInstanceForType() {
+      return DEFAULT_INSTANCE;
+    }
+
+  }
+
+  public interface WatchTopicPresenceRequestOrBuilder extends
+      // @@protoc_insertion_point(interface_extends:channel.v1.WatchTopicPresenceRequest)
+      com.google.protobuf.MessageOrBuilder {
+
+    /**
+     * <pre>
+     * 1 to 128 bytes of A-Z a-z 0-9 and . _ - : / &#64;
+     * </pre>
+     *
+     * <code>string topic = 1 [json_name = "topic"];</code>
+     * @return The topic.
+     */
+    java.lang.String getTopic();
+    /**
+     * <pre>
+     * 1 to 128 bytes of A-Z a-z 0-9 and . _ - : / &#64;
+     * </pre>
+     *
+     * <code>string topic = 1 [json_name = "topic"];</code>
+     * @return The bytes for topic.
+     */
+    com.google.protobuf.ByteString
+        getTopicBytes();
+
+    /**
+     * <pre>
+     * Start with one MEMBER_JOINED event (reason SNAPSHOT, with connected and info) per member now,
+     * then a snapshot_complete marker, then changes.
+     * </pre>
+     *
+     * <code>bool snapshot = 2 [json_name = "snapshot"];</code>
+     * @return The snapshot.
+     */
+    boolean getSnapshot();
+
+    /**
+     * <pre>
+     * Resume after this event's cursor (at most 128 bytes). When the server no longer holds the
+     * events after it, it sends a snapshot instead and marks snapshot_complete.resume_failed.
+     * </pre>
+     *
+     * <code>string cursor = 3 [json_name = "cursor"];</code>
+     * @return The cursor.
+     */
+    java.lang.String getCursor();
+    /**
+     * <pre>
+     * Resume after this event's cursor (at most 128 bytes). When the server no longer holds the
+     * events after it, it sends a snapshot instead and marks snapshot_complete.resume_failed.
+     * </pre>
+     *
+     * <code>string cursor = 3 [json_name = "cursor"];</code>
+     * @return The bytes for cursor.
+     */
+    com.google.protobuf.ByteString
+        getCursorBytes();
+  }
+  /**
+   * Protobuf type {@code channel.v1.WatchTopicPresenceRequest}
+   */
+  public static final class WatchTopicPresenceRequest extends
+      com.google.protobuf.GeneratedMessage implements
+      // @@protoc_insertion_point(message_implements:channel.v1.WatchTopicPresenceRequest)
+      WatchTopicPresenceRequestOrBuilder {
+  private static final long serialVersionUID = 0L;
+    static {
+      com.google.protobuf.RuntimeVersion.validateProtobufGencodeVersion(
+        com.google.protobuf.RuntimeVersion.RuntimeDomain.PUBLIC,
+        /* major= */ 4,
+        /* minor= */ 36,
+        /* patch= */ 2,
+        /* suffix= */ "",
+        "WatchTopicPresenceRequest");
+    }
+    // Use WatchTopicPresenceRequest.newBuilder() to construct.
+    private WatchTopicPresenceRequest(com.google.protobuf.GeneratedMessage.Builder<?> builder) {
+      super(builder);
+    }
+    private WatchTopicPresenceRequest() {
+      topic_ = "";
+      cursor_ = "";
+    }
+
+    public static final com.google.protobuf.Descriptors.Descriptor
+        getDescriptor() {
+      return channel.v1.Channel.internal_static_channel_v1_WatchTopicPresenceRequest_descriptor;
+    }
+
+    @java.lang.Override
+    public com.google.protobuf.Descriptors.Descriptor getDescriptorForType() {
+      return channel.v1.Channel.internal_static_channel_v1_WatchTopicPresenceRequest_descriptor;
+    }
+
+    @java.lang.Override
+    protected com.google.protobuf.GeneratedMessage.FieldAccessorTable
+        internalGetFieldAccessorTable() {
+      return channel.v1.Channel.internal_static_channel_v1_WatchTopicPresenceRequest_fieldAccessorTable
+          .ensureFieldAccessorsInitialized(
+              channel.v1.Channel.WatchTopicPresenceRequest.class, channel.v1.Channel.WatchTopicPresenceRequest.Builder.class);
+    }
+
+    public static final int TOPIC_FIELD_NUMBER = 1;
+    @SuppressWarnings("serial")
+    private volatile java.lang.Object topic_ = "";
+    /**
+     * <pre>
+     * 1 to 128 bytes of A-Z a-z 0-9 and . _ - : / &#64;
+     * </pre>
+     *
+     * <code>string topic = 1 [json_name = "topic"];</code>
+     * @return The topic.
+     */
+    @java.lang.Override
+    public java.lang.String getTopic() {
+      java.lang.Object ref = topic_;
+      if (ref instanceof java.lang.String) {
+        return (java.lang.String) ref;
+      } else {
+        com.google.protobuf.ByteString bs = 
+            (com.google.protobuf.ByteString) ref;
+        java.lang.String s = bs.toStringUtf8();
+        topic_ = s;
+        return s;
+      }
+    }
+    /**
+     * <pre>
+     * 1 to 128 bytes of A-Z a-z 0-9 and . _ - : / &#64;
+     * </pre>
+     *
+     * <code>string topic = 1 [json_name = "topic"];</code>
+     * @return The bytes for topic.
+     */
+    @java.lang.Override
+    public com.google.protobuf.ByteString
+        getTopicBytes() {
+      java.lang.Object ref = topic_;
+      if (ref instanceof java.lang.String) {
+        com.google.protobuf.ByteString b = 
+            com.google.protobuf.ByteString.copyFromUtf8(
+                (java.lang.String) ref);
+        topic_ = b;
+        return b;
+      } else {
+        return (com.google.protobuf.ByteString) ref;
+      }
+    }
+
+    public static final int SNAPSHOT_FIELD_NUMBER = 2;
+    private boolean snapshot_ = false;
+    /**
+     * <pre>
+     * Start with one MEMBER_JOINED event (reason SNAPSHOT, with connected and info) per member now,
+     * then a snapshot_complete marker, then changes.
+     * </pre>
+     *
+     * <code>bool snapshot = 2 [json_name = "snapshot"];</code>
+     * @return The snapshot.
+     */
+    @java.lang.Override
+    public boolean getSnapshot() {
+      return snapshot_;
+    }
+
+    public static final int CURSOR_FIELD_NUMBER = 3;
+    @SuppressWarnings("serial")
+    private volatile java.lang.Object cursor_ = "";
+    /**
+     * <pre>
+     * Resume after this event's cursor (at most 128 bytes). When the server no longer holds the
+     * events after it, it sends a snapshot instead and marks snapshot_complete.resume_failed.
+     * </pre>
+     *
+     * <code>string cursor = 3 [json_name = "cursor"];</code>
+     * @return The cursor.
+     */
+    @java.lang.Override
+    public java.lang.String getCursor() {
+      java.lang.Object ref = cursor_;
+      if (ref instanceof java.lang.String) {
+        return (java.lang.String) ref;
+      } else {
+        com.google.protobuf.ByteString bs = 
+            (com.google.protobuf.ByteString) ref;
+        java.lang.String s = bs.toStringUtf8();
+        cursor_ = s;
+        return s;
+      }
+    }
+    /**
+     * <pre>
+     * Resume after this event's cursor (at most 128 bytes). When the server no longer holds the
+     * events after it, it sends a snapshot instead and marks snapshot_complete.resume_failed.
+     * </pre>
+     *
+     * <code>string cursor = 3 [json_name = "cursor"];</code>
+     * @return The bytes for cursor.
+     */
+    @java.lang.Override
+    public com.google.protobuf.ByteString
+        getCursorBytes() {
+      java.lang.Object ref = cursor_;
+      if (ref instanceof java.lang.String) {
+        com.google.protobuf.ByteString b = 
+            com.google.protobuf.ByteString.copyFromUtf8(
+                (java.lang.String) ref);
+        cursor_ = b;
+        return b;
+      } else {
+        return (com.google.protobuf.ByteString) ref;
+      }
+    }
+
+    private byte memoizedIsInitialized = -1;
+    @java.lang.Override
+    public final boolean isInitialized() {
+      byte isInitialized = memoizedIsInitialized;
+      if (isInitialized == 1) return true;
+      if (isInitialized == 0) return false;
+
+      memoizedIsInitialized = 1;
+      return true;
+    }
+
+    @java.lang.Override
+    public void writeTo(com.google.protobuf.CodedOutputStream output)
+                        throws java.io.IOException {
+      if (!com.google.protobuf.GeneratedMessage.isStringEmpty(topic_)) {
+        com.google.protobuf.GeneratedMessage.writeString(output, 1, topic_);
+      }
+      if (snapshot_ != false) {
+        output.writeBool(2, snapshot_);
+      }
+      if (!com.google.protobuf.GeneratedMessage.isStringEmpty(cursor_)) {
+        com.google.protobuf.GeneratedMessage.writeString(output, 3, cursor_);
+      }
+      getUnknownFields().writeTo(output);
+    }
+    private int computeSerializedSize_0() {
+      int size = 0;
+      if (!com.google.protobuf.GeneratedMessage.isStringEmpty(topic_)) {
+        size += com.google.protobuf.GeneratedMessage.computeStringSize(1, topic_);
+      }
+      if (snapshot_ != false) {
+        size += com.google.protobuf.CodedOutputStream
+          .computeBoolSize(2, snapshot_);
+      }
+      if (!com.google.protobuf.GeneratedMessage.isStringEmpty(cursor_)) {
+        size += com.google.protobuf.GeneratedMessage.computeStringSize(3, cursor_);
+      }
+      return size;
+    }
+    @java.lang.Override
+    public int getSerializedSize() {
+      int size = memoizedSize;
+      if (size != -1) return size;
+
+      size = 0;
+      size += computeSerializedSize_0();
+      size += getUnknownFields().getSerializedSize();
+      memoizedSize = size;
+      return size;
+    }
+
+    @java.lang.Override
+    public boolean equals(final java.lang.Object obj) {
+      if (obj == this) {
+       return true;
+      }
+      if (!(obj instanceof channel.v1.Channel.WatchTopicPresenceRequest)) {
+        return super.equals(obj);
+      }
+      channel.v1.Channel.WatchTopicPresenceRequest other = (channel.v1.Channel.WatchTopicPresenceRequest) obj;
+
+      if (!getTopic()
+          .equals(other.getTopic())) return false;
+      if (getSnapshot()
+          != other.getSnapshot()) return false;
+      if (!getCursor()
+          .equals(other.getCursor())) return false;
+      if (!getUnknownFields().equals(other.getUnknownFields())) return false;
+      return true;
+    }
+
+    @java.lang.Override
+    public int hashCode() {
+      if (memoizedHashCode != 0) {
+        return memoizedHashCode;
+      }
+      int hash = 41;
+      hash = (19 * hash) + getDescriptor().hashCode();
+      hash = (37 * hash) + TOPIC_FIELD_NUMBER;
+      hash = (53 * hash) + getTopic().hashCode();
+      hash = (37 * hash) + SNAPSHOT_FIELD_NUMBER;
+      hash = (53 * hash) + com.google.protobuf.Internal.hashBoolean(
+          getSnapshot());
+      hash = (37 * hash) + CURSOR_FIELD_NUMBER;
+      hash = (53 * hash) + getCursor().hashCode();
+      hash = (29 * hash) + getUnknownFields().hashCode();
+      memoizedHashCode = hash;
+      return hash;
+    }
+
+    public static channel.v1.Channel.WatchTopicPresenceRequest parseFrom(
+        java.nio.ByteBuffer data)
+        throws com.google.protobuf.InvalidProtocolBufferException {
+      return PARSER.parseFrom(data);
+    }
+    public static channel.v1.Channel.WatchTopicPresenceRequest parseFrom(
+        java.nio.ByteBuffer data,
+        com.google.protobuf.ExtensionRegistryLite extensionRegistry)
+        throws com.google.protobuf.InvalidProtocolBufferException {
+      return PARSER.parseFrom(data, extensionRegistry);
+    }
+    public static channel.v1.Channel.WatchTopicPresenceRequest parseFrom(
+        com.google.protobuf.ByteString data)
+        throws com.google.protobuf.InvalidProtocolBufferException {
+      return PARSER.parseFrom(data);
+    }
+    public static channel.v1.Channel.WatchTopicPresenceRequest parseFrom(
+        com.google.protobuf.ByteString data,
+        com.google.protobuf.ExtensionRegistryLite extensionRegistry)
+        throws com.google.protobuf.InvalidProtocolBufferException {
+      return PARSER.parseFrom(data, extensionRegistry);
+    }
+    public static channel.v1.Channel.WatchTopicPresenceRequest parseFrom(byte[] data)
+        throws com.google.protobuf.InvalidProtocolBufferException {
+      return PARSER.parseFrom(data);
+    }
+    public static channel.v1.Channel.WatchTopicPresenceRequest parseFrom(
+        byte[] data,
+        com.google.protobuf.ExtensionRegistryLite extensionRegistry)
+        throws com.google.protobuf.InvalidProtocolBufferException {
+      return PARSER.parseFrom(data, extensionRegistry);
+    }
+    public static channel.v1.Channel.WatchTopicPresenceRequest parseFrom(java.io.InputStream input)
+        throws java.io.IOException {
+      return com.google.protobuf.GeneratedMessage
+          .parseWithIOException(PARSER, input);
+    }
+    public static channel.v1.Channel.WatchTopicPresenceRequest parseFrom(
+        java.io.InputStream input,
+        com.google.protobuf.ExtensionRegistryLite extensionRegistry)
+        throws java.io.IOException {
+      return com.google.protobuf.GeneratedMessage
+          .parseWithIOException(PARSER, input, extensionRegistry);
+    }
+
+    public static channel.v1.Channel.WatchTopicPresenceRequest parseDelimitedFrom(java.io.InputStream input)
+        throws java.io.IOException {
+      return com.google.protobuf.GeneratedMessage
+          .parseDelimitedWithIOException(PARSER, input);
+    }
+
+    public static channel.v1.Channel.WatchTopicPresenceRequest parseDelimitedFrom(
+        java.io.InputStream input,
+        com.google.protobuf.ExtensionRegistryLite extensionRegistry)
+        throws java.io.IOException {
+      return com.google.protobuf.GeneratedMessage
+          .parseDelimitedWithIOException(PARSER, input, extensionRegistry);
+    }
+    public static channel.v1.Channel.WatchTopicPresenceRequest parseFrom(
+        com.google.protobuf.CodedInputStream input)
+        throws java.io.IOException {
+      return com.google.protobuf.GeneratedMessage
+          .parseWithIOException(PARSER, input);
+    }
+    public static channel.v1.Channel.WatchTopicPresenceRequest parseFrom(
+        com.google.protobuf.CodedInputStream input,
+        com.google.protobuf.ExtensionRegistryLite extensionRegistry)
+        throws java.io.IOException {
+      return com.google.protobuf.GeneratedMessage
+          .parseWithIOException(PARSER, input, extensionRegistry);
+    }
+
+    @java.lang.Override
+    public Builder newBuilderForType() { return newBuilder(); }
+    public static Builder newBuilder() {
+      return DEFAULT_INSTANCE.toBuilder();
+    }
+    public static Builder newBuilder(channel.v1.Channel.WatchTopicPresenceRequest prototype) {
+      return DEFAULT_INSTANCE.toBuilder().mergeFrom(prototype);
+    }
+    @java.lang.Override
+    public Builder toBuilder() {
+      return this == DEFAULT_INSTANCE
+          ? new Builder() : new Builder().mergeFrom(this);
+    }
+
+    @java.lang.Override
+    protected Builder newBuilderForType(
+        com.google.protobuf.GeneratedMessage.BuilderParent parent) {
+      Builder builder = new Builder(parent);
+      return builder;
+    }
+    /**
+     * Protobuf type {@code channel.v1.WatchTopicPresenceRequest}
+     */
+    public static final class Builder extends
+        com.google.protobuf.GeneratedMessage.Builder<Builder> implements
+        // @@protoc_insertion_point(builder_implements:channel.v1.WatchTopicPresenceRequest)
+        channel.v1.Channel.WatchTopicPresenceRequestOrBuilder {
+      public static final com.google.protobuf.Descriptors.Descriptor
+          getDescriptor() {
+        return channel.v1.Channel.internal_static_channel_v1_WatchTopicPresenceRequest_descriptor;
+      }
+
+      @java.lang.Override
+      protected com.google.protobuf.GeneratedMessage.FieldAccessorTable
+          internalGetFieldAccessorTable() {
+        return channel.v1.Channel.internal_static_channel_v1_WatchTopicPresenceRequest_fieldAccessorTable
+            .ensureFieldAccessorsInitialized(
+                channel.v1.Channel.WatchTopicPresenceRequest.class, channel.v1.Channel.WatchTopicPresenceRequest.Builder.class);
+      }
+
+      // Construct using channel.v1.Channel.WatchTopicPresenceRequest.newBuilder()
+      private Builder() {
+
+      }
+
+      private Builder(
+          com.google.protobuf.GeneratedMessage.BuilderParent parent) {
+        super(parent);
+
+      }
+      @java.lang.Override
+      public Builder clear() {
+        super.clear();
+        bitField0_ = 0;
+        topic_ = "";
+        snapshot_ = false;
+        cursor_ = "";
+        return this;
+      }
+
+      @java.lang.Override
+      public com.google.protobuf.Descriptors.Descriptor
+          getDescriptorForType() {
+        return channel.v1.Channel.internal_static_channel_v1_WatchTopicPresenceRequest_descriptor;
+      }
+
+      @java.lang.Override
+      public channel.v1.Channel.WatchTopicPresenceRequest getDefaultInstanceForType() {
+        return channel.v1.Channel.WatchTopicPresenceRequest.getDefaultInstance();
+      }
+
+      @java.lang.Override
+      public channel.v1.Channel.WatchTopicPresenceRequest build() {
+        channel.v1.Channel.WatchTopicPresenceRequest result = buildPartial();
+        if (!result.isInitialized()) {
+          throw newUninitializedMessageException(result);
+        }
+        return result;
+      }
+
+      @java.lang.Override
+      public channel.v1.Channel.WatchTopicPresenceRequest buildPartial() {
+        channel.v1.Channel.WatchTopicPresenceRequest result = new channel.v1.Channel.WatchTopicPresenceRequest(this);
+        if (bitField0_ != 0) { buildPartial0(result); }
+        onBuilt();
+        return result;
+      }
+
+      private void buildPartial0(channel.v1.Channel.WatchTopicPresenceRequest result) {
+        int from_bitField0_ = bitField0_;
+        if (((from_bitField0_ & 0x00000001) != 0)) {
+          result.topic_ = topic_;
+        }
+        if (((from_bitField0_ & 0x00000002) != 0)) {
+          result.snapshot_ = snapshot_;
+        }
+        if (((from_bitField0_ & 0x00000004) != 0)) {
+          result.cursor_ = cursor_;
+        }
+      }
+
+      @java.lang.Override
+      public Builder mergeFrom(com.google.protobuf.Message other) {
+        if (other instanceof channel.v1.Channel.WatchTopicPresenceRequest) {
+          return mergeFrom((channel.v1.Channel.WatchTopicPresenceRequest)other);
+        } else {
+          super.mergeFrom(other);
+          return this;
+        }
+      }
+
+      public Builder mergeFrom(channel.v1.Channel.WatchTopicPresenceRequest other) {
+        if (other == channel.v1.Channel.WatchTopicPresenceRequest.getDefaultInstance()) return this;
+        if (!other.getTopic().isEmpty()) {
+          topic_ = other.topic_;
+          bitField0_ |= 0x00000001;
+          onChanged();
+        }
+        if (other.getSnapshot() != false) {
+          setSnapshot(other.getSnapshot());
+        }
+        if (!other.getCursor().isEmpty()) {
+          cursor_ = other.cursor_;
+          bitField0_ |= 0x00000004;
+          onChanged();
+        }
+        this.mergeUnknownFields(other.getUnknownFields());
+        onChanged();
+        return this;
+      }
+
+      @java.lang.Override
+      public final boolean isInitialized() {
+        return true;
+      }
+
+      @java.lang.Override
+      public Builder mergeFrom(
+          com.google.protobuf.CodedInputStream input,
+          com.google.protobuf.ExtensionRegistryLite extensionRegistry)
+          throws java.io.IOException {
+        java.util.Objects.requireNonNull(extensionRegistry);
+        try {
+          boolean done = false;
+          while (!done) {
+            int tag = input.readTag();
+            switch (tag) {
+              case 0:
+                done = true;
+                break;
+              case 10: {
+                topic_ = input.readStringRequireUtf8();
+                bitField0_ |= 0x00000001;
+                break;
+              } // case 10
+              case 16: {
+                snapshot_ = input.readBool();
+                bitField0_ |= 0x00000002;
+                break;
+              } // case 16
+              case 26: {
+                cursor_ = input.readStringRequireUtf8();
+                bitField0_ |= 0x00000004;
+                break;
+              } // case 26
+              default: {
+                if (!super.parseUnknownField(input, extensionRegistry, tag)) {
+                  done = true; // was an endgroup tag
+                }
+                break;
+              } // default:
+            } // switch (tag)
+          } // while (!done)
+        } catch (com.google.protobuf.InvalidProtocolBufferException e) {
+          throw e.unwrapIOException();
+        } finally {
+          onChanged();
+        } // finally
+        return this;
+      }
+      private int bitField0_;
+
+      private java.lang.Object topic_ = "";
+      /**
+       * <pre>
+       * 1 to 128 bytes of A-Z a-z 0-9 and . _ - : / &#64;
+       * </pre>
+       *
+       * <code>string topic = 1 [json_name = "topic"];</code>
+       * @return The topic.
+       */
+      public java.lang.String getTopic() {
+        java.lang.Object ref = topic_;
+        if (!(ref instanceof java.lang.String)) {
+          com.google.protobuf.ByteString bs =
+              (com.google.protobuf.ByteString) ref;
+          java.lang.String s = bs.toStringUtf8();
+          topic_ = s;
+          return s;
+        } else {
+          return (java.lang.String) ref;
+        }
+      }
+      /**
+       * <pre>
+       * 1 to 128 bytes of A-Z a-z 0-9 and . _ - : / &#64;
+       * </pre>
+       *
+       * <code>string topic = 1 [json_name = "topic"];</code>
+       * @return The bytes for topic.
+       */
+      public com.google.protobuf.ByteString
+          getTopicBytes() {
+        java.lang.Object ref = topic_;
+        if (ref instanceof String) {
+          com.google.protobuf.ByteString b = 
+              com.google.protobuf.ByteString.copyFromUtf8(
+                  (java.lang.String) ref);
+          topic_ = b;
+          return b;
+        } else {
+          return (com.google.protobuf.ByteString) ref;
+        }
+      }
+      /**
+       * <pre>
+       * 1 to 128 bytes of A-Z a-z 0-9 and . _ - : / &#64;
+       * </pre>
+       *
+       * <code>string topic = 1 [json_name = "topic"];</code>
+       * @param value The topic to set.
+       * @return This builder for chaining.
+       */
+      public Builder setTopic(
+          java.lang.String value) {
+        java.util.Objects.requireNonNull(value);
+        topic_ = value;
+        bitField0_ |= 0x00000001;
+        onChanged();
+        return this;
+      }
+      /**
+       * <pre>
+       * 1 to 128 bytes of A-Z a-z 0-9 and . _ - : / &#64;
+       * </pre>
+       *
+       * <code>string topic = 1 [json_name = "topic"];</code>
+       * @return This builder for chaining.
+       */
+      public Builder clearTopic() {
+        topic_ = getDefaultInstance().getTopic();
+        bitField0_ = (bitField0_ & ~0x00000001);
+        onChanged();
+        return this;
+      }
+      /**
+       * <pre>
+       * 1 to 128 bytes of A-Z a-z 0-9 and . _ - : / &#64;
+       * </pre>
+       *
+       * <code>string topic = 1 [json_name = "topic"];</code>
+       * @param value The bytes for topic to set.
+       * @return This builder for chaining.
+       */
+      public Builder setTopicBytes(
+          com.google.protobuf.ByteString value) {
+        java.util.Objects.requireNonNull(value);
+        checkByteStringIsUtf8(value);
+        topic_ = value;
+        bitField0_ |= 0x00000001;
+        onChanged();
+        return this;
+      }
+
+      private boolean snapshot_ ;
+      /**
+       * <pre>
+       * Start with one MEMBER_JOINED event (reason SNAPSHOT, with connected and info) per member now,
+       * then a snapshot_complete marker, then changes.
+       * </pre>
+       *
+       * <code>bool snapshot = 2 [json_name = "snapshot"];</code>
+       * @return The snapshot.
+       */
+      @java.lang.Override
+      public boolean getSnapshot() {
+        return snapshot_;
+      }
+      /**
+       * <pre>
+       * Start with one MEMBER_JOINED event (reason SNAPSHOT, with connected and info) per member now,
+       * then a snapshot_complete marker, then changes.
+       * </pre>
+       *
+       * <code>bool snapshot = 2 [json_name = "snapshot"];</code>
+       * @param value The snapshot to set.
+       * @return This builder for chaining.
+       */
+      public Builder setSnapshot(boolean value) {
+
+        snapshot_ = value;
+        bitField0_ |= 0x00000002;
+        onChanged();
+        return this;
+      }
+      /**
+       * <pre>
+       * Start with one MEMBER_JOINED event (reason SNAPSHOT, with connected and info) per member now,
+       * then a snapshot_complete marker, then changes.
+       * </pre>
+       *
+       * <code>bool snapshot = 2 [json_name = "snapshot"];</code>
+       * @return This builder for chaining.
+       */
+      public Builder clearSnapshot() {
+        bitField0_ = (bitField0_ & ~0x00000002);
+        snapshot_ = false;
+        onChanged();
+        return this;
+      }
+
+      private java.lang.Object cursor_ = "";
+      /**
+       * <pre>
+       * Resume after this event's cursor (at most 128 bytes). When the server no longer holds the
+       * events after it, it sends a snapshot instead and marks snapshot_complete.resume_failed.
+       * </pre>
+       *
+       * <code>string cursor = 3 [json_name = "cursor"];</code>
+       * @return The cursor.
+       */
+      public java.lang.String getCursor() {
+        java.lang.Object ref = cursor_;
+        if (!(ref instanceof java.lang.String)) {
+          com.google.protobuf.ByteString bs =
+              (com.google.protobuf.ByteString) ref;
+          java.lang.String s = bs.toStringUtf8();
+          cursor_ = s;
+          return s;
+        } else {
+          return (java.lang.String) ref;
+        }
+      }
+      /**
+       * <pre>
+       * Resume after this event's cursor (at most 128 bytes). When the server no longer holds the
+       * events after it, it sends a snapshot instead and marks snapshot_complete.resume_failed.
+       * </pre>
+       *
+       * <code>string cursor = 3 [json_name = "cursor"];</code>
+       * @return The bytes for cursor.
+       */
+      public com.google.protobuf.ByteString
+          getCursorBytes() {
+        java.lang.Object ref = cursor_;
+        if (ref instanceof String) {
+          com.google.protobuf.ByteString b = 
+              com.google.protobuf.ByteString.copyFromUtf8(
+                  (java.lang.String) ref);
+          cursor_ = b;
+          return b;
+        } else {
+          return (com.google.protobuf.ByteString) ref;
+        }
+      }
+      /**
+       * <pre>
+       * Resume after this event's cursor (at most 128 bytes). When the server no longer holds the
+       * events after it, it sends a snapshot instead and marks snapshot_complete.resume_failed.
+       * </pre>
+       *
+       * <code>string cursor = 3 [json_name = "cursor"];</code>
+       * @param value The cursor to set.
+       * @return This builder for chaining.
+       */
+      public Builder setCursor(
+          java.lang.String value) {
+        java.util.Objects.requireNonNull(value);
+        cursor_ = value;
+        bitField0_ |= 0x00000004;
+        onChanged();
+        return this;
+      }
+      /**
+       * <pre>
+       * Resume after this event's cursor (at most 128 bytes). When the server no longer holds the
+       * events after it, it sends a snapshot instead and marks snapshot_complete.resume_failed.
+       * </pre>
+       *
+       * <code>string cursor = 3 [json_name = "cursor"];</code>
+       * @return This builder for chaining.
+       */
+      public Builder clearCursor() {
+        cursor_ = getDefaultInstance().getCursor();
+        bitField0_ = (bitField0_ & ~0x00000004);
+        onChanged();
+        return this;
+      }
+      /**
+       * <pre>
+       * Resume after this event's cursor (at most 128 bytes). When the server no longer holds the
+       * events after it, it sends a snapshot instead and marks snapshot_complete.resume_failed.
+       * </pre>
+       *
+       * <code>string cursor = 3 [json_name = "cursor"];</code>
+       * @param value The bytes for cursor to set.
+       * @return This builder for chaining.
+       */
+      public Builder setCursorBytes(
+          com.google.protobuf.ByteString value) {
+        java.util.Objects.requireNonNull(value);
+        checkByteStringIsUtf8(value);
+        cursor_ = value;
+        bitField0_ |= 0x00000004;
+        onChanged();
+        return this;
+      }
+
+      // @@protoc_insertion_point(builder_scope:channel.v1.WatchTopicPresenceRequest)
+    }
+
+    // @@protoc_insertion_point(class_scope:channel.v1.WatchTopicPresenceRequest)
+    private static final channel.v1.Channel.WatchTopicPresenceRequest DEFAULT_INSTANCE;
+    static {
+      DEFAULT_INSTANCE = new channel.v1.Channel.WatchTopicPresenceRequest();
+    }
+
+    public static channel.v1.Channel.WatchTopicPresenceRequest getDefaultInstance() {
+      return DEFAULT_INSTANCE;
+    }
+
+    private static final com.google.protobuf.Parser<WatchTopicPresenceRequest>
+        PARSER = new com.google.protobuf.AbstractParser<WatchTopicPresenceRequest>() {
+      @java.lang.Override
+      public WatchTopicPresenceRequest parsePartialFrom(
+          com.google.protobuf.CodedInputStream input,
+          com.google.protobuf.ExtensionRegistryLite extensionRegistry)
+          throws com.google.protobuf.InvalidProtocolBufferException {
+        Builder builder = newBuilder();
+        try {
+          builder.mergeFrom(input, extensionRegistry);
+        } catch (com.google.protobuf.InvalidProtocolBufferException e) {
+          throw e.setUnfinishedMessage(builder.buildPartial());
+        } catch (com.google.protobuf.UninitializedMessageException e) {
+          throw e.asInvalidProtocolBufferException().setUnfinishedMessage(builder.buildPartial());
+        } catch (java.io.IOException e) {
+          throw new com.google.protobuf.InvalidProtocolBufferException(e)
+              .setUnfinishedMessage(builder.buildPartial());
+        }
+        return builder.buildPartial();
+      }
+    };
+
+    public static com.google.protobuf.Parser<WatchTopicPresenceRequest> parser() {
+      return PARSER;
+    }
+
+    @java.lang.Override
+    public com.google.protobuf.Parser<WatchTopicPresenceRequest> getParserForType() {
+      return PARSER;
+    }
+
+    @java.lang.Override
+    public channel.v1.Channel.WatchTopicPresenceRequest getDefaultInstanceForType() {
+      return DEFAULT_INSTANCE;
+    }
+
+  }
+
+  public interface WatchTopicPresenceResponseOrBuilder extends
+      // @@protoc_insertion_point(interface_extends:channel.v1.WatchTopicPresenceResponse)
+      com.google.protobuf.MessageOrBuilder {
+
+    /**
+     * <code>.channel.v1.TopicPresenceEvent event = 1 [json_name = "event"];</code>
+     * @return Whether the event field is set.
+     */
+    boolean hasEvent();
+    /**
+     * <code>.channel.v1.TopicPresenceEvent event = 1 [json_name = "event"];</code>
+     * @return The event.
+     */
+    channel.v1.Channel.TopicPresenceEvent getEvent();
+    /**
+     * <code>.channel.v1.TopicPresenceEvent event = 1 [json_name = "event"];</code>
+     */
+    channel.v1.Channel.TopicPresenceEventOrBuilder getEventOrBuilder();
+
+    /**
+     * <code>.channel.v1.SnapshotComplete snapshot_complete = 2 [json_name = "snapshotComplete"];</code>
+     * @return Whether the snapshotComplete field is set.
+     */
+    boolean hasSnapshotComplete();
+    /**
+     * <code>.channel.v1.SnapshotComplete snapshot_complete = 2 [json_name = "snapshotComplete"];</code>
+     * @return The snapshotComplete.
+     */
+    channel.v1.Channel.SnapshotComplete getSnapshotComplete();
+    /**
+     * <code>.channel.v1.SnapshotComplete snapshot_complete = 2 [json_name = "snapshotComplete"];</code>
+     */
+    channel.v1.Channel.SnapshotCompleteOrBuilder getSnapshotCompleteOrBuilder();
+
+    channel.v1.Channel.WatchTopicPresenceResponse.KindCase getKindCase();
+  }
+  /**
+   * Protobuf type {@code channel.v1.WatchTopicPresenceResponse}
+   */
+  public static final class WatchTopicPresenceResponse extends
+      com.google.protobuf.GeneratedMessage implements
+      // @@protoc_insertion_point(message_implements:channel.v1.WatchTopicPresenceResponse)
+      WatchTopicPresenceResponseOrBuilder {
+  private static final long serialVersionUID = 0L;
+    static {
+      com.google.protobuf.RuntimeVersion.validateProtobufGencodeVersion(
+        com.google.protobuf.RuntimeVersion.RuntimeDomain.PUBLIC,
+        /* major= */ 4,
+        /* minor= */ 36,
+        /* patch= */ 2,
+        /* suffix= */ "",
+        "WatchTopicPresenceResponse");
+    }
+    // Use WatchTopicPresenceResponse.newBuilder() to construct.
+    private WatchTopicPresenceResponse(com.google.protobuf.GeneratedMessage.Builder<?> builder) {
+      super(builder);
+    }
+    private WatchTopicPresenceResponse() {
+    }
+
+    public static final com.google.protobuf.Descriptors.Descriptor
+        getDescriptor() {
+      return channel.v1.Channel.internal_static_channel_v1_WatchTopicPresenceResponse_descriptor;
+    }
+
+    @java.lang.Override
+    public com.google.protobuf.Descriptors.Descriptor getDescriptorForType() {
+      return channel.v1.Channel.internal_static_channel_v1_WatchTopicPresenceResponse_descriptor;
+    }
+
+    @java.lang.Override
+    protected com.google.protobuf.GeneratedMessage.FieldAccessorTable
+        internalGetFieldAccessorTable() {
+      return channel.v1.Channel.internal_static_channel_v1_WatchTopicPresenceResponse_fieldAccessorTable
+          .ensureFieldAccessorsInitialized(
+              channel.v1.Channel.WatchTopicPresenceResponse.class, channel.v1.Channel.WatchTopicPresenceResponse.Builder.class);
+    }
+
+    private int kindCase_ = 0;
+    @SuppressWarnings("serial")
+    private java.lang.Object kind_;
+    public enum KindCase
+        implements com.google.protobuf.Internal.EnumLite,
+            com.google.protobuf.AbstractMessage.InternalOneOfEnum {
+      EVENT(1),
+      SNAPSHOT_COMPLETE(2),
+      KIND_NOT_SET(0);
+      private final int value;
+      private KindCase(int value) {
+        this.value = value;
+      }
+      /**
+       * @param value The number of the enum to look for.
+       * @return The enum associated with the given number.
+       * @deprecated Use {@link #forNumber(int)} instead.
+       */
+      @java.lang.Deprecated
+      public static KindCase valueOf(int value) {
+        return forNumber(value);
+      }
+
+      public static KindCase forNumber(int value) {
+        switch (value) {
+          case 1: return EVENT;
+          case 2: return SNAPSHOT_COMPLETE;
+          case 0: return KIND_NOT_SET;
+          default: return null;
+        }
+      }
+      public int getNumber() {
+        return this.value;
+      }
+    };
+
+    public KindCase
+    getKindCase() {
+      return KindCase.forNumber(
+          kindCase_);
+    }
+
+    public static final int EVENT_FIELD_NUMBER = 1;
+    /**
+     * <code>.channel.v1.TopicPresenceEvent event = 1 [json_name = "event"];</code>
+     * @return Whether the event field is set.
+     */
+    @java.lang.Override
+    public boolean hasEvent() {
+      return kindCase_ == 1;
+    }
+    /**
+     * <code>.channel.v1.TopicPresenceEvent event = 1 [json_name = "event"];</code>
+     * @return The event.
+     */
+    @java.lang.Override
+    public channel.v1.Channel.TopicPresenceEvent getEvent() {
+      if (kindCase_ == 1) {
+         return (channel.v1.Channel.TopicPresenceEvent) kind_;
+      }
+      return channel.v1.Channel.TopicPresenceEvent.getDefaultInstance();
+    }
+    /**
+     * <code>.channel.v1.TopicPresenceEvent event = 1 [json_name = "event"];</code>
+     */
+    @java.lang.Override
+    public channel.v1.Channel.TopicPresenceEventOrBuilder getEventOrBuilder() {
+      if (kindCase_ == 1) {
+         return (channel.v1.Channel.TopicPresenceEvent) kind_;
+      }
+      return channel.v1.Channel.TopicPresenceEvent.getDefaultInstance();
+    }
+
+    public static final int SNAPSHOT_COMPLETE_FIELD_NUMBER = 2;
+    /**
+     * <code>.channel.v1.SnapshotComplete snapshot_complete = 2 [json_name = "snapshotComplete"];</code>
+     * @return Whether the snapshotComplete field is set.
+     */
+    @java.lang.Override
+    public boolean hasSnapshotComplete() {
+      return kindCase_ == 2;
+    }
+    /**
+     * <code>.channel.v1.SnapshotComplete snapshot_complete = 2 [json_name = "snapshotComplete"];</code>
+     * @return The snapshotComplete.
+     */
+    @java.lang.Override
+    public channel.v1.Channel.SnapshotComplete getSnapshotComplete() {
+      if (kindCase_ == 2) {
+         return (channel.v1.Channel.SnapshotComplete) kind_;
+      }
+      return channel.v1.Channel.SnapshotComplete.getDefaultInstance();
+    }
+    /**
+     * <code>.channel.v1.SnapshotComplete snapshot_complete = 2 [json_name = "snapshotComplete"];</code>
+     */
+    @java.lang.Override
+    public channel.v1.Channel.SnapshotCompleteOrBuilder getSnapshotCompleteOrBuilder() {
+      if (kindCase_ == 2) {
+         return (channel.v1.Channel.SnapshotComplete) kind_;
+      }
+      return channel.v1.Channel.SnapshotComplete.getDefaultInstance();
+    }
+
+    private byte memoizedIsInitialized = -1;
+    @java.lang.Override
+    public final boolean isInitialized() {
+      byte isInitialized = memoizedIsInitialized;
+      if (isInitialized == 1) return true;
+      if (isInitialized == 0) return false;
+
+      memoizedIsInitialized = 1;
+      return true;
+    }
+
+    @java.lang.Override
+    public void writeTo(com.google.protobuf.CodedOutputStream output)
+                        throws java.io.IOException {
+      if (kindCase_ == 1) {
+        output.writeMessage(1, (channel.v1.Channel.TopicPresenceEvent) kind_);
+      }
+      if (kindCase_ == 2) {
+        output.writeMessage(2, (channel.v1.Channel.SnapshotComplete) kind_);
+      }
+      getUnknownFields().writeTo(output);
+    }
+    private int computeSerializedSize_0() {
+      int size = 0;
+      if (kindCase_ == 1) {
+        size += com.google.protobuf.CodedOutputStream
+          .computeMessageSize(1, (channel.v1.Channel.TopicPresenceEvent) kind_);
+      }
+      if (kindCase_ == 2) {
+        size += com.google.protobuf.CodedOutputStream
+          .computeMessageSize(2, (channel.v1.Channel.SnapshotComplete) kind_);
+      }
+      return size;
+    }
+    @java.lang.Override
+    public int getSerializedSize() {
+      int size = memoizedSize;
+      if (size != -1) return size;
+
+      size = 0;
+      size += computeSerializedSize_0();
+      size += getUnknownFields().getSerializedSize();
+      memoizedSize = size;
+      return size;
+    }
+
+    @java.lang.Override
+    public boolean equals(final java.lang.Object obj) {
+      if (obj == this) {
+       return true;
+      }
+      if (!(obj instanceof channel.v1.Channel.WatchTopicPresenceResponse)) {
+        return super.equals(obj);
+      }
+      channel.v1.Channel.WatchTopicPresenceResponse other = (channel.v1.Channel.WatchTopicPresenceResponse) obj;
+
+      if (!getKindCase().equals(other.getKindCase())) return false;
+      switch (kindCase_) {
+        case 1:
+          if (!getEvent()
+              .equals(other.getEvent())) return false;
+          break;
+        case 2:
+          if (!getSnapshotComplete()
+              .equals(other.getSnapshotComplete())) return false;
+          break;
+        case 0:
+        default:
+      }
+      if (!getUnknownFields().equals(other.getUnknownFields())) return false;
+      return true;
+    }
+
+    @java.lang.Override
+    public int hashCode() {
+      if (memoizedHashCode != 0) {
+        return memoizedHashCode;
+      }
+      int hash = 41;
+      hash = (19 * hash) + getDescriptor().hashCode();
+      switch (kindCase_) {
+        case 1:
+          hash = (37 * hash) + EVENT_FIELD_NUMBER;
+          hash = (53 * hash) + getEvent().hashCode();
+          break;
+        case 2:
+          hash = (37 * hash) + SNAPSHOT_COMPLETE_FIELD_NUMBER;
+          hash = (53 * hash) + getSnapshotComplete().hashCode();
+          break;
+        case 0:
+        default:
+      }
+      hash = (29 * hash) + getUnknownFields().hashCode();
+      memoizedHashCode = hash;
+      return hash;
+    }
+
+    public static channel.v1.Channel.WatchTopicPresenceResponse parseFrom(
+        java.nio.ByteBuffer data)
+        throws com.google.protobuf.InvalidProtocolBufferException {
+      return PARSER.parseFrom(data);
+    }
+    public static channel.v1.Channel.WatchTopicPresenceResponse parseFrom(
+        java.nio.ByteBuffer data,
+        com.google.protobuf.ExtensionRegistryLite extensionRegistry)
+        throws com.google.protobuf.InvalidProtocolBufferException {
+      return PARSER.parseFrom(data, extensionRegistry);
+    }
+    public static channel.v1.Channel.WatchTopicPresenceResponse parseFrom(
+        com.google.protobuf.ByteString data)
+        throws com.google.protobuf.InvalidProtocolBufferException {
+      return PARSER.parseFrom(data);
+    }
+    public static channel.v1.Channel.WatchTopicPresenceResponse parseFrom(
+        com.google.protobuf.ByteString data,
+        com.google.protobuf.ExtensionRegistryLite extensionRegistry)
+        throws com.google.protobuf.InvalidProtocolBufferException {
+      return PARSER.parseFrom(data, extensionRegistry);
+    }
+    public static channel.v1.Channel.WatchTopicPresenceResponse parseFrom(byte[] data)
+        throws com.google.protobuf.InvalidProtocolBufferException {
+      return PARSER.parseFrom(data);
+    }
+    public static channel.v1.Channel.WatchTopicPresenceResponse parseFrom(
+        byte[] data,
+        com.google.protobuf.ExtensionRegistryLite extensionRegistry)
+        throws com.google.protobuf.InvalidProtocolBufferException {
+      return PARSER.parseFrom(data, extensionRegistry);
+    }
+    public static channel.v1.Channel.WatchTopicPresenceResponse parseFrom(java.io.InputStream input)
+        throws java.io.IOException {
+      return com.google.protobuf.GeneratedMessage
+          .parseWithIOException(PARSER, input);
+    }
+    public static channel.v1.Channel.WatchTopicPresenceResponse parseFrom(
+        java.io.InputStream input,
+        com.google.protobuf.ExtensionRegistryLite extensionRegistry)
+        throws java.io.IOException {
+      return com.google.protobuf.GeneratedMessage
+          .parseWithIOException(PARSER, input, extensionRegistry);
+    }
+
+    public static channel.v1.Channel.WatchTopicPresenceResponse parseDelimitedFrom(java.io.InputStream input)
+        throws java.io.IOException {
+      return com.google.protobuf.GeneratedMessage
+          .parseDelimitedWithIOException(PARSER, input);
+    }
+
+    public static channel.v1.Channel.WatchTopicPresenceResponse parseDelimitedFrom(
+        java.io.InputStream input,
+        com.google.protobuf.ExtensionRegistryLite extensionRegistry)
+        throws java.io.IOException {
+      return com.google.protobuf.GeneratedMessage
+          .parseDelimitedWithIOException(PARSER, input, extensionRegistry);
+    }
+    public static channel.v1.Channel.WatchTopicPresenceResponse parseFrom(
+        com.google.protobuf.CodedInputStream input)
+        throws java.io.IOException {
+      return com.google.protobuf.GeneratedMessage
+          .parseWithIOException(PARSER, input);
+    }
+    public static channel.v1.Channel.WatchTopicPresenceResponse parseFrom(
+        com.google.protobuf.CodedInputStream input,
+        com.google.protobuf.ExtensionRegistryLite extensionRegistry)
+        throws java.io.IOException {
+      return com.google.protobuf.GeneratedMessage
+          .parseWithIOException(PARSER, input, extensionRegistry);
+    }
+
+    @java.lang.Override
+    public Builder newBuilderForType() { return newBuilder(); }
+    public static Builder newBuilder() {
+      return DEFAULT_INSTANCE.toBuilder();
+    }
+    public static Builder newBuilder(channel.v1.Channel.WatchTopicPresenceResponse prototype) {
+      return DEFAULT_INSTANCE.toBuilder().mergeFrom(prototype);
+    }
+    @java.lang.Override
+    public Builder toBuilder() {
+      return this == DEFAULT_INSTANCE
+          ? new Builder() : new Builder().mergeFrom(this);
+    }
+
+    @java.lang.Override
+    protected Builder newBuilderForType(
+        com.google.protobuf.GeneratedMessage.BuilderParent parent) {
+      Builder builder = new Builder(parent);
+      return builder;
+    }
+    /**
+     * Protobuf type {@code channel.v1.WatchTopicPresenceResponse}
+     */
+    public static final class Builder extends
+        com.google.protobuf.GeneratedMessage.Builder<Builder> implements
+        // @@protoc_insertion_point(builder_implements:channel.v1.WatchTopicPresenceResponse)
+        channel.v1.Channel.WatchTopicPresenceResponseOrBuilder {
+      public static final com.google.protobuf.Descriptors.Descriptor
+          getDescriptor() {
+        return channel.v1.Channel.internal_static_channel_v1_WatchTopicPresenceResponse_descriptor;
+      }
+
+      @java.lang.Override
+      protected com.google.protobuf.GeneratedMessage.FieldAccessorTable
+          internalGetFieldAccessorTable() {
+        return channel.v1.Channel.internal_static_channel_v1_WatchTopicPresenceResponse_fieldAccessorTable
+            .ensureFieldAccessorsInitialized(
+                channel.v1.Channel.WatchTopicPresenceResponse.class, channel.v1.Channel.WatchTopicPresenceResponse.Builder.class);
+      }
+
+      // Construct using channel.v1.Channel.WatchTopicPresenceResponse.newBuilder()
+      private Builder() {
+
+      }
+
+      private Builder(
+          com.google.protobuf.GeneratedMessage.BuilderParent parent) {
+        super(parent);
+
+      }
+      @java.lang.Override
+      public Builder clear() {
+        super.clear();
+        bitField0_ = 0;
+        if (eventBuilder_ != null) {
+          eventBuilder_.clear();
+        }
+        if (snapshotCompleteBuilder_ != null) {
+          snapshotCompleteBuilder_.clear();
+        }
+        kindCase_ = 0;
+        kind_ = null;
+        return this;
+      }
+
+      @java.lang.Override
+      public com.google.protobuf.Descriptors.Descriptor
+          getDescriptorForType() {
+        return channel.v1.Channel.internal_static_channel_v1_WatchTopicPresenceResponse_descriptor;
+      }
+
+      @java.lang.Override
+      public channel.v1.Channel.WatchTopicPresenceResponse getDefaultInstanceForType() {
+        return channel.v1.Channel.WatchTopicPresenceResponse.getDefaultInstance();
+      }
+
+      @java.lang.Override
+      public channel.v1.Channel.WatchTopicPresenceResponse build() {
+        channel.v1.Channel.WatchTopicPresenceResponse result = buildPartial();
+        if (!result.isInitialized()) {
+          throw newUninitializedMessageException(result);
+        }
+        return result;
+      }
+
+      @java.lang.Override
+      public channel.v1.Channel.WatchTopicPresenceResponse buildPartial() {
+        channel.v1.Channel.WatchTopicPresenceResponse result = new channel.v1.Channel.WatchTopicPresenceResponse(this);
+        if (bitField0_ != 0) { buildPartial0(result); }
+        buildPartialOneofs(result);
+        onBuilt();
+        return result;
+      }
+
+      private void buildPartial0(channel.v1.Channel.WatchTopicPresenceResponse result) {
+        int from_bitField0_ = bitField0_;
+      }
+
+      private void buildPartialOneofs(channel.v1.Channel.WatchTopicPresenceResponse result) {
+        result.kindCase_ = kindCase_;
+        result.kind_ = this.kind_;
+        if (kindCase_ == 1 &&
+            eventBuilder_ != null) {
+          result.kind_ = eventBuilder_.build();
+        }
+        if (kindCase_ == 2 &&
+            snapshotCompleteBuilder_ != null) {
+          result.kind_ = snapshotCompleteBuilder_.build();
+        }
+      }
+
+      @java.lang.Override
+      public Builder mergeFrom(com.google.protobuf.Message other) {
+        if (other instanceof channel.v1.Channel.WatchTopicPresenceResponse) {
+          return mergeFrom((channel.v1.Channel.WatchTopicPresenceResponse)other);
+        } else {
+          super.mergeFrom(other);
+          return this;
+        }
+      }
+
+      public Builder mergeFrom(channel.v1.Channel.WatchTopicPresenceResponse other) {
+        if (other == channel.v1.Channel.WatchTopicPresenceResponse.getDefaultInstance()) return this;
+        switch (other.getKindCase()) {
+          case EVENT: {
+            mergeEvent(other.getEvent());
+            break;
+          }
+          case SNAPSHOT_COMPLETE: {
+            mergeSnapshotComplete(other.getSnapshotComplete());
+            break;
+          }
+          case KIND_NOT_SET: {
+            break;
+          }
+        }
+        this.mergeUnknownFields(other.getUnknownFields());
+        onChanged();
+        return this;
+      }
+
+      @java.lang.Override
+      public final boolean isInitialized() {
+        return true;
+      }
+
+      @java.lang.Override
+      public Builder mergeFrom(
+          com.google.protobuf.CodedInputStream input,
+          com.google.protobuf.ExtensionRegistryLite extensionRegistry)
+          throws java.io.IOException {
+        java.util.Objects.requireNonNull(extensionRegistry);
+        try {
+          boolean done = false;
+          while (!done) {
+            int tag = input.readTag();
+            switch (tag) {
+              case 0:
+                done = true;
+                break;
+              case 10: {
+                input.readMessage(
+                    internalGetEventFieldBuilder().getBuilder(),
+                    extensionRegistry);
+                kindCase_ = 1;
+                break;
+              } // case 10
+              case 18: {
+                input.readMessage(
+                    internalGetSnapshotCompleteFieldBuilder().getBuilder(),
+                    extensionRegistry);
+                kindCase_ = 2;
+                break;
+              } // case 18
+              default: {
+                if (!super.parseUnknownField(input, extensionRegistry, tag)) {
+                  done = true; // was an endgroup tag
+                }
+                break;
+              } // default:
+            } // switch (tag)
+          } // while (!done)
+        } catch (com.google.protobuf.InvalidProtocolBufferException e) {
+          throw e.unwrapIOException();
+        } finally {
+          onChanged();
+        } // finally
+        return this;
+      }
+      private int kindCase_ = 0;
+      private java.lang.Object kind_;
+      public KindCase
+          getKindCase() {
+        return KindCase.forNumber(
+            kindCase_);
+      }
+
+      public Builder clearKind() {
+        kindCase_ = 0;
+        kind_ = null;
+        onChanged();
+        return this;
+      }
+
+      private int bitField0_;
+
+      private com.google.protobuf.SingleFieldBuilder<
+          channel.v1.Channel.TopicPresenceEvent, channel.v1.Channel.TopicPresenceEvent.Builder, channel.v1.Channel.TopicPresenceEventOrBuilder> eventBuilder_;
+      /**
+       * <code>.channel.v1.TopicPresenceEvent event = 1 [json_name = "event"];</code>
+       * @return Whether the event field is set.
+       */
+      @java.lang.Override
+      public boolean hasEvent() {
+        return kindCase_ == 1;
+      }
+      /**
+       * <code>.channel.v1.TopicPresenceEvent event = 1 [json_name = "event"];</code>
+       * @return The event.
+       */
+      @java.lang.Override
+      public channel.v1.Channel.TopicPresenceEvent getEvent() {
+        if (eventBuilder_ == null) {
+          if (kindCase_ == 1) {
+            return (channel.v1.Channel.TopicPresenceEvent) kind_;
+          }
+          return channel.v1.Channel.TopicPresenceEvent.getDefaultInstance();
+        } else {
+          if (kindCase_ == 1) {
+            return eventBuilder_.getMessage();
+          }
+          return channel.v1.Channel.TopicPresenceEvent.getDefaultInstance();
+        }
+      }
+      /**
+       * <code>.channel.v1.TopicPresenceEvent event = 1 [json_name = "event"];</code>
+       */
+      public Builder setEvent(channel.v1.Channel.TopicPresenceEvent value) {
+        if (eventBuilder_ == null) {
+          java.util.Objects.requireNonNull(value);
+          kind_ = value;
+          onChanged();
+        } else {
+          eventBuilder_.setMessage(value);
+        }
+        kindCase_ = 1;
+        return this;
+      }
+      /**
+       * <code>.channel.v1.TopicPresenceEvent event = 1 [json_name = "event"];</code>
+       */
+      public Builder setEvent(
+          channel.v1.Channel.TopicPresenceEvent.Builder builderForValue) {
+        if (eventBuilder_ == null) {
+          kind_ = builderForValue.build();
+          onChanged();
+        } else {
+          eventBuilder_.setMessage(builderForValue.build());
+        }
+        kindCase_ = 1;
+        return this;
+      }
+      /**
+       * <code>.channel.v1.TopicPresenceEvent event = 1 [json_name = "event"];</code>
+       */
+      public Builder mergeEvent(channel.v1.Channel.TopicPresenceEvent value) {
+        if (eventBuilder_ == null) {
+          if (kindCase_ == 1 &&
+              kind_ != channel.v1.Channel.TopicPresenceEvent.getDefaultInstance()) {
+            kind_ = channel.v1.Channel.TopicPresenceEvent.newBuilder((channel.v1.Channel.TopicPresenceEvent) kind_)
+                .mergeFrom(value).buildPartial();
+          } else {
+            kind_ = value;
+          }
+          onChanged();
+        } else {
+          if (kindCase_ == 1) {
+            eventBuilder_.mergeFrom(value);
+          } else {
+            eventBuilder_.setMessage(value);
+          }
+        }
+        kindCase_ = 1;
+        return this;
+      }
+      /**
+       * <code>.channel.v1.TopicPresenceEvent event = 1 [json_name = "event"];</code>
+       */
+      public Builder clearEvent() {
+        if (eventBuilder_ == null) {
+          if (kindCase_ == 1) {
+            kindCase_ = 0;
+            kind_ = null;
+            onChanged();
+          }
+        } else {
+          if (kindCase_ == 1) {
+            kindCase_ = 0;
+            kind_ = null;
+          }
+          eventBuilder_.clear();
+        }
+        return this;
+      }
+      /**
+       * <code>.channel.v1.TopicPresenceEvent event = 1 [json_name = "event"];</code>
+       */
+      public channel.v1.Channel.TopicPresenceEvent.Builder getEventBuilder() {
+        return internalGetEventFieldBuilder().getBuilder();
+      }
+      /**
+       * <code>.channel.v1.TopicPresenceEvent event = 1 [json_name = "event"];</code>
+       */
+      @java.lang.Override
+      public channel.v1.Channel.TopicPresenceEventOrBuilder getEventOrBuilder() {
+        if ((kindCase_ == 1) && (eventBuilder_ != null)) {
+          return eventBuilder_.getMessageOrBuilder();
+        } else {
+          if (kindCase_ == 1) {
+            return (channel.v1.Channel.TopicPresenceEvent) kind_;
+          }
+          return channel.v1.Channel.TopicPresenceEvent.getDefaultInstance();
+        }
+      }
+      /**
+       * <code>.channel.v1.TopicPresenceEvent event = 1 [json_name = "event"];</code>
+       */
+      private com.google.protobuf.SingleFieldBuilder<
+          channel.v1.Channel.TopicPresenceEvent, channel.v1.Channel.TopicPresenceEvent.Builder, channel.v1.Channel.TopicPresenceEventOrBuilder> 
+          internalGetEventFieldBuilder() {
+        if (eventBuilder_ == null) {
+          if (!(kindCase_ == 1)) {
+            kind_ = channel.v1.Channel.TopicPresenceEvent.getDefaultInstance();
+          }
+          eventBuilder_ = new com.google.protobuf.SingleFieldBuilder<
+              channel.v1.Channel.TopicPresenceEvent, channel.v1.Channel.TopicPresenceEvent.Builder, channel.v1.Channel.TopicPresenceEventOrBuilder>(
+                  (channel.v1.Channel.TopicPresenceEvent) kind_,
+                  getParentForChildren(),
+                  isClean());
+          kind_ = null;
+        }
+        kindCase_ = 1;
+        onChanged();
+        return eventBuilder_;
+      }
+
+      private com.google.protobuf.SingleFieldBuilder<
+          channel.v1.Channel.SnapshotComplete, channel.v1.Channel.SnapshotComplete.Builder, channel.v1.Channel.SnapshotCompleteOrBuilder> snapshotCompleteBuilder_;
+      /**
+       * <code>.channel.v1.SnapshotComplete snapshot_complete = 2 [json_name = "snapshotComplete"];</code>
+       * @return Whether the snapshotComplete field is set.
+       */
+      @java.lang.Override
+      public boolean hasSnapshotComplete() {
+        return kindCase_ == 2;
+      }
+      /**
+       * <code>.channel.v1.SnapshotComplete snapshot_complete = 2 [json_name = "snapshotComplete"];</code>
+       * @return The snapshotComplete.
+       */
+      @java.lang.Override
+      public channel.v1.Channel.SnapshotComplete getSnapshotComplete() {
+        if (snapshotCompleteBuilder_ == null) {
+          if (kindCase_ == 2) {
+            return (channel.v1.Channel.SnapshotComplete) kind_;
+          }
+          return channel.v1.Channel.SnapshotComplete.getDefaultInstance();
+        } else {
+          if (kindCase_ == 2) {
+            return snapshotCompleteBuilder_.getMessage();
+          }
+          return channel.v1.Channel.SnapshotComplete.getDefaultInstance();
+        }
+      }
+      /**
+       * <code>.channel.v1.SnapshotComplete snapshot_complete = 2 [json_name = "snapshotComplete"];</code>
+       */
+      public Builder setSnapshotComplete(channel.v1.Channel.SnapshotComplete value) {
+        if (snapshotCompleteBuilder_ == null) {
+          java.util.Objects.requireNonNull(value);
+          kind_ = value;
+          onChanged();
+        } else {
+          snapshotCompleteBuilder_.setMessage(value);
+        }
+        kindCase_ = 2;
+        return this;
+      }
+      /**
+       * <code>.channel.v1.SnapshotComplete snapshot_complete = 2 [json_name = "snapshotComplete"];</code>
+       */
+      public Builder setSnapshotComplete(
+          channel.v1.Channel.SnapshotComplete.Builder builderForValue) {
+        if (snapshotCompleteBuilder_ == null) {
+          kind_ = builderForValue.build();
+          onChanged();
+        } else {
+          snapshotCompleteBuilder_.setMessage(builderForValue.build());
+        }
+        kindCase_ = 2;
+        return this;
+      }
+      /**
+       * <code>.channel.v1.SnapshotComplete snapshot_complete = 2 [json_name = "snapshotComplete"];</code>
+       */
+      public Builder mergeSnapshotComplete(channel.v1.Channel.SnapshotComplete value) {
+        if (snapshotCompleteBuilder_ == null) {
+          if (kindCase_ == 2 &&
+              kind_ != channel.v1.Channel.SnapshotComplete.getDefaultInstance()) {
+            kind_ = channel.v1.Channel.SnapshotComplete.newBuilder((channel.v1.Channel.SnapshotComplete) kind_)
+                .mergeFrom(value).buildPartial();
+          } else {
+            kind_ = value;
+          }
+          onChanged();
+        } else {
+          if (kindCase_ == 2) {
+            snapshotCompleteBuilder_.mergeFrom(value);
+          } else {
+            snapshotCompleteBuilder_.setMessage(value);
+          }
+        }
+        kindCase_ = 2;
+        return this;
+      }
+      /**
+       * <code>.channel.v1.SnapshotComplete snapshot_complete = 2 [json_name = "snapshotComplete"];</code>
+       */
+      public Builder clearSnapshotComplete() {
+        if (snapshotCompleteBuilder_ == null) {
+          if (kindCase_ == 2) {
+            kindCase_ = 0;
+            kind_ = null;
+            onChanged();
+          }
+        } else {
+          if (kindCase_ == 2) {
+            kindCase_ = 0;
+            kind_ = null;
+          }
+          snapshotCompleteBuilder_.clear();
+        }
+        return this;
+      }
+      /**
+       * <code>.channel.v1.SnapshotComplete snapshot_complete = 2 [json_name = "snapshotComplete"];</code>
+       */
+      public channel.v1.Channel.SnapshotComplete.Builder getSnapshotCompleteBuilder() {
+        return internalGetSnapshotCompleteFieldBuilder().getBuilder();
+      }
+      /**
+       * <code>.channel.v1.SnapshotComplete snapshot_complete = 2 [json_name = "snapshotComplete"];</code>
+       */
+      @java.lang.Override
+      public channel.v1.Channel.SnapshotCompleteOrBuilder getSnapshotCompleteOrBuilder() {
+        if ((kindCase_ == 2) && (snapshotCompleteBuilder_ != null)) {
+          return snapshotCompleteBuilder_.getMessageOrBuilder();
+        } else {
+          if (kindCase_ == 2) {
+            return (channel.v1.Channel.SnapshotComplete) kind_;
+          }
+          return channel.v1.Channel.SnapshotComplete.getDefaultInstance();
+        }
+      }
+      /**
+       * <code>.channel.v1.SnapshotComplete snapshot_complete = 2 [json_name = "snapshotComplete"];</code>
+       */
+      private com.google.protobuf.SingleFieldBuilder<
+          channel.v1.Channel.SnapshotComplete, channel.v1.Channel.SnapshotComplete.Builder, channel.v1.Channel.SnapshotCompleteOrBuilder> 
+          internalGetSnapshotCompleteFieldBuilder() {
+        if (snapshotCompleteBuilder_ == null) {
+          if (!(kindCase_ == 2)) {
+            kind_ = channel.v1.Channel.SnapshotComplete.getDefaultInstance();
+          }
+          snapshotCompleteBuilder_ = new com.google.protobuf.SingleFieldBuilder<
+              channel.v1.Channel.SnapshotComplete, channel.v1.Channel.SnapshotComplete.Builder, channel.v1.Channel.SnapshotCompleteOrBuilder>(
+                  (channel.v1.Channel.SnapshotComplete) kind_,
+                  getParentForChildren(),
+                  isClean());
+          kind_ = null;
+        }
+        kindCase_ = 2;
+        onChanged();
+        return snapshotCompleteBuilder_;
+      }
+
+      // @@protoc_insertion_point(builder_scope:channel.v1.WatchTopicPresenceResponse)
+    }
+
+    // @@protoc_insertion_point(class_scope:channel.v1.WatchTopicPresenceResponse)
+    private static final channel.v1.Channel.WatchTopicPresenceResponse DEFAULT_INSTANCE;
+    static {
+      DEFAULT_INSTANCE = new channel.v1.Channel.WatchTopicPresenceResponse();
+    }
+
+    public static channel.v1.Channel.WatchTopicPresenceResponse getDefaultInstance() {
+      return DEFAULT_INSTANCE;
+    }
+
+    private static final com.google.protobuf.Parser<WatchTopicPresenceResponse>
+        PARSER = new com.google.protobuf.AbstractParser<WatchTopicPresenceResponse>() {
+      @java.lang.Override
+      public WatchTopicPresenceResponse parsePartialFrom(
+          com.google.protobuf.CodedInputStream input,
+          com.google.protobuf.ExtensionRegistryLite extensionRegistry)
+          throws com.google.protobuf.InvalidProtocolBufferException {
+        Builder builder = newBuilder();
+        try {
+          builder.mergeFrom(input, extensionRegistry);
+        } catch (com.google.protobuf.InvalidProtocolBufferException e) {
+          throw e.setUnfinishedMessage(builder.buildPartial());
+        } catch (com.google.protobuf.UninitializedMessageException e) {
+          throw e.asInvalidProtocolBufferException().setUnfinishedMessage(builder.buildPartial());
+        } catch (java.io.IOException e) {
+          throw new com.google.protobuf.InvalidProtocolBufferException(e)
+              .setUnfinishedMessage(builder.buildPartial());
+        }
+        return builder.buildPartial();
+      }
+    };
+
+    public static com.google.protobuf.Parser<WatchTopicPresenceResponse> parser() {
+      return PARSER;
+    }
+
+    @java.lang.Override
+    public com.google.protobuf.Parser<WatchTopicPresenceResponse> getParserForType() {
+      return PARSER;
+    }
+
+    @java.lang.Override
+    public channel.v1.Channel.WatchTopicPresenceResponse getDefaultInstanceForType() {
+      return DEFAULT_INSTANCE;
+    }
+
+  }
+
   private static final com.google.protobuf.Descriptors.Descriptor
     internal_static_channel_v1_CreateChannelRequest_descriptor;
   private static final 
@@ -22273,6 +29964,46 @@ public final class Channel extends com.google.protobuf.GeneratedFile {
   private static final 
     com.google.protobuf.GeneratedMessage.FieldAccessorTable
       internal_static_channel_v1_StreamMessagesResponse_fieldAccessorTable;
+  private static final com.google.protobuf.Descriptors.Descriptor
+    internal_static_channel_v1_GetTopicMembersRequest_descriptor;
+  private static final 
+    com.google.protobuf.GeneratedMessage.FieldAccessorTable
+      internal_static_channel_v1_GetTopicMembersRequest_fieldAccessorTable;
+  private static final com.google.protobuf.Descriptors.Descriptor
+    internal_static_channel_v1_GetTopicMembersResponse_descriptor;
+  private static final 
+    com.google.protobuf.GeneratedMessage.FieldAccessorTable
+      internal_static_channel_v1_GetTopicMembersResponse_fieldAccessorTable;
+  private static final com.google.protobuf.Descriptors.Descriptor
+    internal_static_channel_v1_TopicMember_descriptor;
+  private static final 
+    com.google.protobuf.GeneratedMessage.FieldAccessorTable
+      internal_static_channel_v1_TopicMember_fieldAccessorTable;
+  private static final com.google.protobuf.Descriptors.Descriptor
+    internal_static_channel_v1_CountTopicMembersRequest_descriptor;
+  private static final 
+    com.google.protobuf.GeneratedMessage.FieldAccessorTable
+      internal_static_channel_v1_CountTopicMembersRequest_fieldAccessorTable;
+  private static final com.google.protobuf.Descriptors.Descriptor
+    internal_static_channel_v1_CountTopicMembersResponse_descriptor;
+  private static final 
+    com.google.protobuf.GeneratedMessage.FieldAccessorTable
+      internal_static_channel_v1_CountTopicMembersResponse_fieldAccessorTable;
+  private static final com.google.protobuf.Descriptors.Descriptor
+    internal_static_channel_v1_TopicPresenceEvent_descriptor;
+  private static final 
+    com.google.protobuf.GeneratedMessage.FieldAccessorTable
+      internal_static_channel_v1_TopicPresenceEvent_fieldAccessorTable;
+  private static final com.google.protobuf.Descriptors.Descriptor
+    internal_static_channel_v1_WatchTopicPresenceRequest_descriptor;
+  private static final 
+    com.google.protobuf.GeneratedMessage.FieldAccessorTable
+      internal_static_channel_v1_WatchTopicPresenceRequest_fieldAccessorTable;
+  private static final com.google.protobuf.Descriptors.Descriptor
+    internal_static_channel_v1_WatchTopicPresenceResponse_descriptor;
+  private static final 
+    com.google.protobuf.GeneratedMessage.FieldAccessorTable
+      internal_static_channel_v1_WatchTopicPresenceResponse_fieldAccessorTable;
 
   public static com.google.protobuf.Descriptors.FileDescriptor
       getDescriptor() {
@@ -22339,54 +30070,100 @@ public final class Channel extends com.google.protobuf.GeneratedFile {
       "l.v1.TopicPositionR\006topics\"g\n\rTopicPosit" +
       "ion\022\024\n\005topic\030\001 \001(\tR\005topic\022\020\n\003seq\030\002 \001(\004R\003" +
       "seq\022\024\n\005epoch\030\003 \001(\tR\005epoch\022\030\n\007members\030\004 \001" +
-      "(\rR\007members\"G\n\020SubscribeRequest\022\035\n\nclien" +
+      "(\rR\007members\"i\n\020SubscribeRequest\022\035\n\nclien" +
       "t_ids\030\001 \003(\tR\tclientIds\022\024\n\005topic\030\002 \001(\tR\005t" +
-      "opic\")\n\021SubscribeResponse\022\024\n\005added\030\001 \001(\r" +
-      "R\005added\"I\n\022UnsubscribeRequest\022\035\n\nclient_" +
-      "ids\030\001 \003(\tR\tclientIds\022\024\n\005topic\030\002 \001(\tR\005top" +
-      "ic\"/\n\023UnsubscribeResponse\022\030\n\007removed\030\001 \001" +
-      "(\rR\007removed\"\235\001\n\025StreamMessagesRequest\022\016\n" +
-      "\002id\030\001 \001(\004R\002id\0228\n\007request\030\002 \001(\0132\036.channel" +
-      ".v1.SendMessageRequestR\007request\022:\n\010reque" +
-      "sts\030\003 \003(\0132\036.channel.v1.SendMessageReques" +
-      "tR\010requests\"\230\001\n\026StreamMessagesResponse\022\016" +
-      "\n\002id\030\001 \001(\004R\002id\0225\n\006result\030\002 \001(\0132\035.channel" +
-      ".v1.SendMessageResultR\006result\0227\n\007results" +
-      "\030\003 \003(\0132\035.channel.v1.SendMessageResultR\007r" +
-      "esults*n\n\rPresenceState\022\036\n\032PRESENCE_STAT" +
-      "E_UNSPECIFIED\020\000\022\034\n\030PRESENCE_STATE_CONNEC" +
-      "TED\020\001\022\037\n\033PRESENCE_STATE_DISCONNECTED\020\002*\274" +
-      "\002\n\016PresenceReason\022\037\n\033PRESENCE_REASON_UNS" +
-      "PECIFIED\020\000\022\034\n\030PRESENCE_REASON_SNAPSHOT\020\001" +
-      "\022!\n\035PRESENCE_REASON_SOCKET_OPENED\020\002\022!\n\035P" +
-      "RESENCE_REASON_SOCKET_CLOSED\020\003\022!\n\035PRESEN" +
-      "CE_REASON_TOKEN_EXPIRED\020\004\022\"\n\036PRESENCE_RE" +
-      "ASON_CHANNEL_CLOSED\020\005\022!\n\035PRESENCE_REASON" +
-      "_SLOW_CONSUMER\020\006\022\034\n\030PRESENCE_REASON_SHUT" +
-      "DOWN\020\007\022\035\n\031PRESENCE_REASON_NODE_LOST\020\0102\305\006" +
-      "\n\016ChannelService\022T\n\rCreateChannel\022 .chan" +
-      "nel.v1.CreateChannelRequest\032!.channel.v1" +
-      ".CreateChannelResponse\022N\n\013SendMessage\022\036." +
-      "channel.v1.SendMessageRequest\032\037.channel." +
-      "v1.SendMessageResponse\022Q\n\014SendMessages\022\037" +
-      ".channel.v1.SendMessagesRequest\032 .channe" +
-      "l.v1.SendMessagesResponse\022V\n\rWatchPresen" +
-      "ce\022 .channel.v1.WatchPresenceRequest\032!.c" +
-      "hannel.v1.WatchPresenceResponse0\001\022N\n\013Get" +
-      "Presence\022\036.channel.v1.GetPresenceRequest" +
-      "\032\037.channel.v1.GetPresenceResponse\022Q\n\014Clo" +
-      "seChannel\022\037.channel.v1.CloseChannelReque" +
-      "st\032 .channel.v1.CloseChannelResponse\022H\n\t" +
-      "Broadcast\022\034.channel.v1.BroadcastRequest\032" +
-      "\035.channel.v1.BroadcastResponse\022H\n\tSubscr" +
-      "ibe\022\034.channel.v1.SubscribeRequest\032\035.chan" +
-      "nel.v1.SubscribeResponse\022N\n\013Unsubscribe\022" +
-      "\036.channel.v1.UnsubscribeRequest\032\037.channe" +
-      "l.v1.UnsubscribeResponse\022[\n\016StreamMessag" +
-      "es\022!.channel.v1.StreamMessagesRequest\032\"." +
-      "channel.v1.StreamMessagesResponse(\0010\001B:Z" +
-      "8github.com/channeld/channeld/gen/go/cha" +
-      "nnel/v1;channelv1b\006proto3"
+      "opic\022\027\n\004info\030\003 \001(\tH\000R\004info\210\001\001B\007\n\005_info\")" +
+      "\n\021SubscribeResponse\022\024\n\005added\030\001 \001(\rR\005adde" +
+      "d\"I\n\022UnsubscribeRequest\022\035\n\nclient_ids\030\001 " +
+      "\003(\tR\tclientIds\022\024\n\005topic\030\002 \001(\tR\005topic\"/\n\023" +
+      "UnsubscribeResponse\022\030\n\007removed\030\001 \001(\rR\007re" +
+      "moved\"\235\001\n\025StreamMessagesRequest\022\016\n\002id\030\001 " +
+      "\001(\004R\002id\0228\n\007request\030\002 \001(\0132\036.channel.v1.Se" +
+      "ndMessageRequestR\007request\022:\n\010requests\030\003 " +
+      "\003(\0132\036.channel.v1.SendMessageRequestR\010req" +
+      "uests\"\230\001\n\026StreamMessagesResponse\022\016\n\002id\030\001" +
+      " \001(\004R\002id\0225\n\006result\030\002 \001(\0132\035.channel.v1.Se" +
+      "ndMessageResultR\006result\0227\n\007results\030\003 \003(\013" +
+      "2\035.channel.v1.SendMessageResultR\007results" +
+      "\"j\n\026GetTopicMembersRequest\022\024\n\005topic\030\001 \001(" +
+      "\tR\005topic\022\033\n\tpage_size\030\002 \001(\rR\010pageSize\022\035\n" +
+      "\npage_token\030\003 \001(\tR\tpageToken\"t\n\027GetTopic" +
+      "MembersResponse\0221\n\007members\030\001 \003(\0132\027.chann" +
+      "el.v1.TopicMemberR\007members\022&\n\017next_page_" +
+      "token\030\002 \001(\tR\rnextPageToken\"\\\n\013TopicMembe" +
+      "r\022\033\n\tclient_id\030\001 \001(\tR\010clientId\022\034\n\tconnec" +
+      "ted\030\002 \001(\010R\tconnected\022\022\n\004info\030\003 \001(\tR\004info" +
+      "\"0\n\030CountTopicMembersRequest\022\024\n\005topic\030\001 " +
+      "\001(\tR\005topic\"5\n\031CountTopicMembersResponse\022" +
+      "\030\n\007members\030\001 \001(\004R\007members\"\372\002\n\022TopicPrese" +
+      "nceEvent\022\024\n\005topic\030\001 \001(\tR\005topic\022\033\n\tclient" +
+      "_id\030\002 \001(\tR\010clientId\0221\n\004kind\030\003 \001(\0162\035.chan" +
+      "nel.v1.TopicPresenceKindR\004kind\022.\n\004time\030\004" +
+      " \001(\0132\032.google.protobuf.TimestampR\004time\022\026" +
+      "\n\006cursor\030\005 \001(\tR\006cursor\022\022\n\004info\030\006 \001(\tR\004in" +
+      "fo\022C\n\017presence_reason\030\007 \001(\0162\032.channel.v1" +
+      ".PresenceReasonR\016presenceReason\022?\n\014leave" +
+      "_reason\030\010 \001(\0162\034.channel.v1.TopicLeaveRea" +
+      "sonR\013leaveReason\022\034\n\tconnected\030\t \001(\010R\tcon" +
+      "nected\"e\n\031WatchTopicPresenceRequest\022\024\n\005t" +
+      "opic\030\001 \001(\tR\005topic\022\032\n\010snapshot\030\002 \001(\010R\010sna" +
+      "pshot\022\026\n\006cursor\030\003 \001(\tR\006cursor\"\251\001\n\032WatchT" +
+      "opicPresenceResponse\0226\n\005event\030\001 \001(\0132\036.ch" +
+      "annel.v1.TopicPresenceEventH\000R\005event\022K\n\021" +
+      "snapshot_complete\030\002 \001(\0132\034.channel.v1.Sna" +
+      "pshotCompleteH\000R\020snapshotCompleteB\006\n\004kin" +
+      "d*n\n\rPresenceState\022\036\n\032PRESENCE_STATE_UNS" +
+      "PECIFIED\020\000\022\034\n\030PRESENCE_STATE_CONNECTED\020\001" +
+      "\022\037\n\033PRESENCE_STATE_DISCONNECTED\020\002*\274\002\n\016Pr" +
+      "esenceReason\022\037\n\033PRESENCE_REASON_UNSPECIF" +
+      "IED\020\000\022\034\n\030PRESENCE_REASON_SNAPSHOT\020\001\022!\n\035P" +
+      "RESENCE_REASON_SOCKET_OPENED\020\002\022!\n\035PRESEN" +
+      "CE_REASON_SOCKET_CLOSED\020\003\022!\n\035PRESENCE_RE" +
+      "ASON_TOKEN_EXPIRED\020\004\022\"\n\036PRESENCE_REASON_" +
+      "CHANNEL_CLOSED\020\005\022!\n\035PRESENCE_REASON_SLOW" +
+      "_CONSUMER\020\006\022\034\n\030PRESENCE_REASON_SHUTDOWN\020" +
+      "\007\022\035\n\031PRESENCE_REASON_NODE_LOST\020\010*\365\001\n\021Top" +
+      "icPresenceKind\022#\n\037TOPIC_PRESENCE_KIND_UN" +
+      "SPECIFIED\020\000\022%\n!TOPIC_PRESENCE_KIND_MEMBE" +
+      "R_JOINED\020\001\022#\n\037TOPIC_PRESENCE_KIND_MEMBER" +
+      "_LEFT\020\002\022&\n\"TOPIC_PRESENCE_KIND_MEMBER_UP" +
+      "DATED\020\003\022!\n\035TOPIC_PRESENCE_KIND_CONNECTED" +
+      "\020\004\022$\n TOPIC_PRESENCE_KIND_DISCONNECTED\020\005" +
+      "*\252\001\n\020TopicLeaveReason\022\"\n\036TOPIC_LEAVE_REA" +
+      "SON_UNSPECIFIED\020\000\022#\n\037TOPIC_LEAVE_REASON_" +
+      "UNSUBSCRIBED\020\001\022%\n!TOPIC_LEAVE_REASON_CHA" +
+      "NNEL_CLOSED\020\002\022&\n\"TOPIC_LEAVE_REASON_CHAN" +
+      "NEL_EXPIRED\020\0032\352\010\n\016ChannelService\022T\n\rCrea" +
+      "teChannel\022 .channel.v1.CreateChannelRequ" +
+      "est\032!.channel.v1.CreateChannelResponse\022N" +
+      "\n\013SendMessage\022\036.channel.v1.SendMessageRe" +
+      "quest\032\037.channel.v1.SendMessageResponse\022Q" +
+      "\n\014SendMessages\022\037.channel.v1.SendMessages" +
+      "Request\032 .channel.v1.SendMessagesRespons" +
+      "e\022V\n\rWatchPresence\022 .channel.v1.WatchPre" +
+      "senceRequest\032!.channel.v1.WatchPresenceR" +
+      "esponse0\001\022N\n\013GetPresence\022\036.channel.v1.Ge" +
+      "tPresenceRequest\032\037.channel.v1.GetPresenc" +
+      "eResponse\022Q\n\014CloseChannel\022\037.channel.v1.C" +
+      "loseChannelRequest\032 .channel.v1.CloseCha" +
+      "nnelResponse\022H\n\tBroadcast\022\034.channel.v1.B" +
+      "roadcastRequest\032\035.channel.v1.BroadcastRe" +
+      "sponse\022H\n\tSubscribe\022\034.channel.v1.Subscri" +
+      "beRequest\032\035.channel.v1.SubscribeResponse" +
+      "\022N\n\013Unsubscribe\022\036.channel.v1.Unsubscribe" +
+      "Request\032\037.channel.v1.UnsubscribeResponse" +
+      "\022[\n\016StreamMessages\022!.channel.v1.StreamMe" +
+      "ssagesRequest\032\".channel.v1.StreamMessage" +
+      "sResponse(\0010\001\022Z\n\017GetTopicMembers\022\".chann" +
+      "el.v1.GetTopicMembersRequest\032#.channel.v" +
+      "1.GetTopicMembersResponse\022`\n\021CountTopicM" +
+      "embers\022$.channel.v1.CountTopicMembersReq" +
+      "uest\032%.channel.v1.CountTopicMembersRespo" +
+      "nse\022e\n\022WatchTopicPresence\022%.channel.v1.W" +
+      "atchTopicPresenceRequest\032&.channel.v1.Wa" +
+      "tchTopicPresenceResponse0\001B:Z8github.com" +
+      "/channeld/channeld/gen/go/channel/v1;cha" +
+      "nnelv1b\006proto3"
     };
     descriptor = com.google.protobuf.Descriptors.FileDescriptor
       .internalBuildGeneratedFileFrom(descriptorData,
@@ -22518,7 +30295,7 @@ public final class Channel extends com.google.protobuf.GeneratedFile {
     internal_static_channel_v1_SubscribeRequest_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessage.FieldAccessorTable(
         internal_static_channel_v1_SubscribeRequest_descriptor,
-        new java.lang.String[] { "ClientIds", "Topic", });
+        new java.lang.String[] { "ClientIds", "Topic", "Info", });
     internal_static_channel_v1_SubscribeResponse_descriptor =
       getDescriptor().getMessageType(21);
     internal_static_channel_v1_SubscribeResponse_fieldAccessorTable = new
@@ -22549,6 +30326,54 @@ public final class Channel extends com.google.protobuf.GeneratedFile {
       com.google.protobuf.GeneratedMessage.FieldAccessorTable(
         internal_static_channel_v1_StreamMessagesResponse_descriptor,
         new java.lang.String[] { "Id", "Result", "Results", });
+    internal_static_channel_v1_GetTopicMembersRequest_descriptor =
+      getDescriptor().getMessageType(26);
+    internal_static_channel_v1_GetTopicMembersRequest_fieldAccessorTable = new
+      com.google.protobuf.GeneratedMessage.FieldAccessorTable(
+        internal_static_channel_v1_GetTopicMembersRequest_descriptor,
+        new java.lang.String[] { "Topic", "PageSize", "PageToken", });
+    internal_static_channel_v1_GetTopicMembersResponse_descriptor =
+      getDescriptor().getMessageType(27);
+    internal_static_channel_v1_GetTopicMembersResponse_fieldAccessorTable = new
+      com.google.protobuf.GeneratedMessage.FieldAccessorTable(
+        internal_static_channel_v1_GetTopicMembersResponse_descriptor,
+        new java.lang.String[] { "Members", "NextPageToken", });
+    internal_static_channel_v1_TopicMember_descriptor =
+      getDescriptor().getMessageType(28);
+    internal_static_channel_v1_TopicMember_fieldAccessorTable = new
+      com.google.protobuf.GeneratedMessage.FieldAccessorTable(
+        internal_static_channel_v1_TopicMember_descriptor,
+        new java.lang.String[] { "ClientId", "Connected", "Info", });
+    internal_static_channel_v1_CountTopicMembersRequest_descriptor =
+      getDescriptor().getMessageType(29);
+    internal_static_channel_v1_CountTopicMembersRequest_fieldAccessorTable = new
+      com.google.protobuf.GeneratedMessage.FieldAccessorTable(
+        internal_static_channel_v1_CountTopicMembersRequest_descriptor,
+        new java.lang.String[] { "Topic", });
+    internal_static_channel_v1_CountTopicMembersResponse_descriptor =
+      getDescriptor().getMessageType(30);
+    internal_static_channel_v1_CountTopicMembersResponse_fieldAccessorTable = new
+      com.google.protobuf.GeneratedMessage.FieldAccessorTable(
+        internal_static_channel_v1_CountTopicMembersResponse_descriptor,
+        new java.lang.String[] { "Members", });
+    internal_static_channel_v1_TopicPresenceEvent_descriptor =
+      getDescriptor().getMessageType(31);
+    internal_static_channel_v1_TopicPresenceEvent_fieldAccessorTable = new
+      com.google.protobuf.GeneratedMessage.FieldAccessorTable(
+        internal_static_channel_v1_TopicPresenceEvent_descriptor,
+        new java.lang.String[] { "Topic", "ClientId", "Kind", "Time", "Cursor", "Info", "PresenceReason", "LeaveReason", "Connected", });
+    internal_static_channel_v1_WatchTopicPresenceRequest_descriptor =
+      getDescriptor().getMessageType(32);
+    internal_static_channel_v1_WatchTopicPresenceRequest_fieldAccessorTable = new
+      com.google.protobuf.GeneratedMessage.FieldAccessorTable(
+        internal_static_channel_v1_WatchTopicPresenceRequest_descriptor,
+        new java.lang.String[] { "Topic", "Snapshot", "Cursor", });
+    internal_static_channel_v1_WatchTopicPresenceResponse_descriptor =
+      getDescriptor().getMessageType(33);
+    internal_static_channel_v1_WatchTopicPresenceResponse_fieldAccessorTable = new
+      com.google.protobuf.GeneratedMessage.FieldAccessorTable(
+        internal_static_channel_v1_WatchTopicPresenceResponse_descriptor,
+        new java.lang.String[] { "Event", "SnapshotComplete", "Kind", });
     descriptor.resolveAllFeaturesImmutable();
     com.google.protobuf.TimestampProto.getDescriptor();
   }

@@ -326,6 +326,99 @@ public final class ChannelServiceGrpc {
     return getStreamMessagesMethod;
   }
 
+  private static volatile io.grpc.MethodDescriptor<channel.v1.Channel.GetTopicMembersRequest,
+      channel.v1.Channel.GetTopicMembersResponse> getGetTopicMembersMethod;
+
+  @io.grpc.stub.annotations.RpcMethod(
+      fullMethodName = SERVICE_NAME + '/' + "GetTopicMembers",
+      requestType = channel.v1.Channel.GetTopicMembersRequest.class,
+      responseType = channel.v1.Channel.GetTopicMembersResponse.class,
+      methodType = io.grpc.MethodDescriptor.MethodType.UNARY)
+  public static io.grpc.MethodDescriptor<channel.v1.Channel.GetTopicMembersRequest,
+      channel.v1.Channel.GetTopicMembersResponse> getGetTopicMembersMethod() {
+    io.grpc.MethodDescriptor<channel.v1.Channel.GetTopicMembersRequest, channel.v1.Channel.GetTopicMembersResponse> getGetTopicMembersMethod;
+    if ((getGetTopicMembersMethod = ChannelServiceGrpc.getGetTopicMembersMethod) == null) {
+      synchronized (ChannelServiceGrpc.class) {
+        if ((getGetTopicMembersMethod = ChannelServiceGrpc.getGetTopicMembersMethod) == null) {
+          ChannelServiceGrpc.getGetTopicMembersMethod = getGetTopicMembersMethod =
+              io.grpc.MethodDescriptor.<channel.v1.Channel.GetTopicMembersRequest, channel.v1.Channel.GetTopicMembersResponse>newBuilder()
+              .setType(io.grpc.MethodDescriptor.MethodType.UNARY)
+              .setFullMethodName(generateFullMethodName(SERVICE_NAME, "GetTopicMembers"))
+              .setSampledToLocalTracing(true)
+              .setRequestMarshaller(io.grpc.protobuf.ProtoUtils.marshaller(
+                  channel.v1.Channel.GetTopicMembersRequest.getDefaultInstance()))
+              .setResponseMarshaller(io.grpc.protobuf.ProtoUtils.marshaller(
+                  channel.v1.Channel.GetTopicMembersResponse.getDefaultInstance()))
+              .setSchemaDescriptor(new ChannelServiceMethodDescriptorSupplier("GetTopicMembers"))
+              .build();
+        }
+      }
+    }
+    return getGetTopicMembersMethod;
+  }
+
+  private static volatile io.grpc.MethodDescriptor<channel.v1.Channel.CountTopicMembersRequest,
+      channel.v1.Channel.CountTopicMembersResponse> getCountTopicMembersMethod;
+
+  @io.grpc.stub.annotations.RpcMethod(
+      fullMethodName = SERVICE_NAME + '/' + "CountTopicMembers",
+      requestType = channel.v1.Channel.CountTopicMembersRequest.class,
+      responseType = channel.v1.Channel.CountTopicMembersResponse.class,
+      methodType = io.grpc.MethodDescriptor.MethodType.UNARY)
+  public static io.grpc.MethodDescriptor<channel.v1.Channel.CountTopicMembersRequest,
+      channel.v1.Channel.CountTopicMembersResponse> getCountTopicMembersMethod() {
+    io.grpc.MethodDescriptor<channel.v1.Channel.CountTopicMembersRequest, channel.v1.Channel.CountTopicMembersResponse> getCountTopicMembersMethod;
+    if ((getCountTopicMembersMethod = ChannelServiceGrpc.getCountTopicMembersMethod) == null) {
+      synchronized (ChannelServiceGrpc.class) {
+        if ((getCountTopicMembersMethod = ChannelServiceGrpc.getCountTopicMembersMethod) == null) {
+          ChannelServiceGrpc.getCountTopicMembersMethod = getCountTopicMembersMethod =
+              io.grpc.MethodDescriptor.<channel.v1.Channel.CountTopicMembersRequest, channel.v1.Channel.CountTopicMembersResponse>newBuilder()
+              .setType(io.grpc.MethodDescriptor.MethodType.UNARY)
+              .setFullMethodName(generateFullMethodName(SERVICE_NAME, "CountTopicMembers"))
+              .setSampledToLocalTracing(true)
+              .setRequestMarshaller(io.grpc.protobuf.ProtoUtils.marshaller(
+                  channel.v1.Channel.CountTopicMembersRequest.getDefaultInstance()))
+              .setResponseMarshaller(io.grpc.protobuf.ProtoUtils.marshaller(
+                  channel.v1.Channel.CountTopicMembersResponse.getDefaultInstance()))
+              .setSchemaDescriptor(new ChannelServiceMethodDescriptorSupplier("CountTopicMembers"))
+              .build();
+        }
+      }
+    }
+    return getCountTopicMembersMethod;
+  }
+
+  private static volatile io.grpc.MethodDescriptor<channel.v1.Channel.WatchTopicPresenceRequest,
+      channel.v1.Channel.WatchTopicPresenceResponse> getWatchTopicPresenceMethod;
+
+  @io.grpc.stub.annotations.RpcMethod(
+      fullMethodName = SERVICE_NAME + '/' + "WatchTopicPresence",
+      requestType = channel.v1.Channel.WatchTopicPresenceRequest.class,
+      responseType = channel.v1.Channel.WatchTopicPresenceResponse.class,
+      methodType = io.grpc.MethodDescriptor.MethodType.SERVER_STREAMING)
+  public static io.grpc.MethodDescriptor<channel.v1.Channel.WatchTopicPresenceRequest,
+      channel.v1.Channel.WatchTopicPresenceResponse> getWatchTopicPresenceMethod() {
+    io.grpc.MethodDescriptor<channel.v1.Channel.WatchTopicPresenceRequest, channel.v1.Channel.WatchTopicPresenceResponse> getWatchTopicPresenceMethod;
+    if ((getWatchTopicPresenceMethod = ChannelServiceGrpc.getWatchTopicPresenceMethod) == null) {
+      synchronized (ChannelServiceGrpc.class) {
+        if ((getWatchTopicPresenceMethod = ChannelServiceGrpc.getWatchTopicPresenceMethod) == null) {
+          ChannelServiceGrpc.getWatchTopicPresenceMethod = getWatchTopicPresenceMethod =
+              io.grpc.MethodDescriptor.<channel.v1.Channel.WatchTopicPresenceRequest, channel.v1.Channel.WatchTopicPresenceResponse>newBuilder()
+              .setType(io.grpc.MethodDescriptor.MethodType.SERVER_STREAMING)
+              .setFullMethodName(generateFullMethodName(SERVICE_NAME, "WatchTopicPresence"))
+              .setSampledToLocalTracing(true)
+              .setRequestMarshaller(io.grpc.protobuf.ProtoUtils.marshaller(
+                  channel.v1.Channel.WatchTopicPresenceRequest.getDefaultInstance()))
+              .setResponseMarshaller(io.grpc.protobuf.ProtoUtils.marshaller(
+                  channel.v1.Channel.WatchTopicPresenceResponse.getDefaultInstance()))
+              .setSchemaDescriptor(new ChannelServiceMethodDescriptorSupplier("WatchTopicPresence"))
+              .build();
+        }
+      }
+    }
+    return getWatchTopicPresenceMethod;
+  }
+
   /**
    * Creates a new async stub that supports all call types for the service
    */
@@ -501,6 +594,39 @@ public final class ChannelServiceGrpc {
         io.grpc.stub.StreamObserver<channel.v1.Channel.StreamMessagesResponse> responseObserver) {
       return io.grpc.stub.ServerCalls.asyncUnimplementedStreamingCall(getStreamMessagesMethod(), responseObserver);
     }
+
+    /**
+     * <pre>
+     * GetTopicMembers lists a topic's member client ids, ordered by client id, a page at a time,
+     * each with whether it is connected now and the info its Subscribe set.
+     * </pre>
+     */
+    default void getTopicMembers(channel.v1.Channel.GetTopicMembersRequest request,
+        io.grpc.stub.StreamObserver<channel.v1.Channel.GetTopicMembersResponse> responseObserver) {
+      io.grpc.stub.ServerCalls.asyncUnimplementedUnaryCall(getGetTopicMembersMethod(), responseObserver);
+    }
+
+    /**
+     * <pre>
+     * CountTopicMembers says how many client ids are members of a topic (constant time).
+     * </pre>
+     */
+    default void countTopicMembers(channel.v1.Channel.CountTopicMembersRequest request,
+        io.grpc.stub.StreamObserver<channel.v1.Channel.CountTopicMembersResponse> responseObserver) {
+      io.grpc.stub.ServerCalls.asyncUnimplementedUnaryCall(getCountTopicMembersMethod(), responseObserver);
+    }
+
+    /**
+     * <pre>
+     * WatchTopicPresence streams a topic's membership changes (joined, left, info updated) and the
+     * connects and disconnects of its members: optionally a snapshot of the members first, then
+     * every change as it happens; resumable from a cursor like WatchPresence.
+     * </pre>
+     */
+    default void watchTopicPresence(channel.v1.Channel.WatchTopicPresenceRequest request,
+        io.grpc.stub.StreamObserver<channel.v1.Channel.WatchTopicPresenceResponse> responseObserver) {
+      io.grpc.stub.ServerCalls.asyncUnimplementedUnaryCall(getWatchTopicPresenceMethod(), responseObserver);
+    }
   }
 
   /**
@@ -656,6 +782,42 @@ public final class ChannelServiceGrpc {
       return io.grpc.stub.ClientCalls.asyncBidiStreamingCall(
           getChannel().newCall(getStreamMessagesMethod(), getCallOptions()), responseObserver);
     }
+
+    /**
+     * <pre>
+     * GetTopicMembers lists a topic's member client ids, ordered by client id, a page at a time,
+     * each with whether it is connected now and the info its Subscribe set.
+     * </pre>
+     */
+    public void getTopicMembers(channel.v1.Channel.GetTopicMembersRequest request,
+        io.grpc.stub.StreamObserver<channel.v1.Channel.GetTopicMembersResponse> responseObserver) {
+      io.grpc.stub.ClientCalls.asyncUnaryCall(
+          getChannel().newCall(getGetTopicMembersMethod(), getCallOptions()), request, responseObserver);
+    }
+
+    /**
+     * <pre>
+     * CountTopicMembers says how many client ids are members of a topic (constant time).
+     * </pre>
+     */
+    public void countTopicMembers(channel.v1.Channel.CountTopicMembersRequest request,
+        io.grpc.stub.StreamObserver<channel.v1.Channel.CountTopicMembersResponse> responseObserver) {
+      io.grpc.stub.ClientCalls.asyncUnaryCall(
+          getChannel().newCall(getCountTopicMembersMethod(), getCallOptions()), request, responseObserver);
+    }
+
+    /**
+     * <pre>
+     * WatchTopicPresence streams a topic's membership changes (joined, left, info updated) and the
+     * connects and disconnects of its members: optionally a snapshot of the members first, then
+     * every change as it happens; resumable from a cursor like WatchPresence.
+     * </pre>
+     */
+    public void watchTopicPresence(channel.v1.Channel.WatchTopicPresenceRequest request,
+        io.grpc.stub.StreamObserver<channel.v1.Channel.WatchTopicPresenceResponse> responseObserver) {
+      io.grpc.stub.ClientCalls.asyncServerStreamingCall(
+          getChannel().newCall(getWatchTopicPresenceMethod(), getCallOptions()), request, responseObserver);
+    }
   }
 
   /**
@@ -790,6 +952,41 @@ public final class ChannelServiceGrpc {
       return io.grpc.stub.ClientCalls.blockingBidiStreamingCall(
           getChannel(), getStreamMessagesMethod(), getCallOptions());
     }
+
+    /**
+     * <pre>
+     * GetTopicMembers lists a topic's member client ids, ordered by client id, a page at a time,
+     * each with whether it is connected now and the info its Subscribe set.
+     * </pre>
+     */
+    public channel.v1.Channel.GetTopicMembersResponse getTopicMembers(channel.v1.Channel.GetTopicMembersRequest request) throws io.grpc.StatusException {
+      return io.grpc.stub.ClientCalls.blockingV2UnaryCall(
+          getChannel(), getGetTopicMembersMethod(), getCallOptions(), request);
+    }
+
+    /**
+     * <pre>
+     * CountTopicMembers says how many client ids are members of a topic (constant time).
+     * </pre>
+     */
+    public channel.v1.Channel.CountTopicMembersResponse countTopicMembers(channel.v1.Channel.CountTopicMembersRequest request) throws io.grpc.StatusException {
+      return io.grpc.stub.ClientCalls.blockingV2UnaryCall(
+          getChannel(), getCountTopicMembersMethod(), getCallOptions(), request);
+    }
+
+    /**
+     * <pre>
+     * WatchTopicPresence streams a topic's membership changes (joined, left, info updated) and the
+     * connects and disconnects of its members: optionally a snapshot of the members first, then
+     * every change as it happens; resumable from a cursor like WatchPresence.
+     * </pre>
+     */
+    @io.grpc.ExperimentalApi("https://github.com/grpc/grpc-java/issues/10918")
+    public io.grpc.stub.BlockingClientCall<?, channel.v1.Channel.WatchTopicPresenceResponse>
+        watchTopicPresence(channel.v1.Channel.WatchTopicPresenceRequest request) {
+      return io.grpc.stub.ClientCalls.blockingV2ServerStreamingCall(
+          getChannel(), getWatchTopicPresenceMethod(), getCallOptions(), request);
+    }
   }
 
   /**
@@ -908,6 +1105,40 @@ public final class ChannelServiceGrpc {
       return io.grpc.stub.ClientCalls.blockingUnaryCall(
           getChannel(), getUnsubscribeMethod(), getCallOptions(), request);
     }
+
+    /**
+     * <pre>
+     * GetTopicMembers lists a topic's member client ids, ordered by client id, a page at a time,
+     * each with whether it is connected now and the info its Subscribe set.
+     * </pre>
+     */
+    public channel.v1.Channel.GetTopicMembersResponse getTopicMembers(channel.v1.Channel.GetTopicMembersRequest request) {
+      return io.grpc.stub.ClientCalls.blockingUnaryCall(
+          getChannel(), getGetTopicMembersMethod(), getCallOptions(), request);
+    }
+
+    /**
+     * <pre>
+     * CountTopicMembers says how many client ids are members of a topic (constant time).
+     * </pre>
+     */
+    public channel.v1.Channel.CountTopicMembersResponse countTopicMembers(channel.v1.Channel.CountTopicMembersRequest request) {
+      return io.grpc.stub.ClientCalls.blockingUnaryCall(
+          getChannel(), getCountTopicMembersMethod(), getCallOptions(), request);
+    }
+
+    /**
+     * <pre>
+     * WatchTopicPresence streams a topic's membership changes (joined, left, info updated) and the
+     * connects and disconnects of its members: optionally a snapshot of the members first, then
+     * every change as it happens; resumable from a cursor like WatchPresence.
+     * </pre>
+     */
+    public java.util.Iterator<channel.v1.Channel.WatchTopicPresenceResponse> watchTopicPresence(
+        channel.v1.Channel.WatchTopicPresenceRequest request) {
+      return io.grpc.stub.ClientCalls.blockingServerStreamingCall(
+          getChannel(), getWatchTopicPresenceMethod(), getCallOptions(), request);
+    }
   }
 
   /**
@@ -1022,6 +1253,29 @@ public final class ChannelServiceGrpc {
       return io.grpc.stub.ClientCalls.futureUnaryCall(
           getChannel().newCall(getUnsubscribeMethod(), getCallOptions()), request);
     }
+
+    /**
+     * <pre>
+     * GetTopicMembers lists a topic's member client ids, ordered by client id, a page at a time,
+     * each with whether it is connected now and the info its Subscribe set.
+     * </pre>
+     */
+    public com.google.common.util.concurrent.ListenableFuture<channel.v1.Channel.GetTopicMembersResponse> getTopicMembers(
+        channel.v1.Channel.GetTopicMembersRequest request) {
+      return io.grpc.stub.ClientCalls.futureUnaryCall(
+          getChannel().newCall(getGetTopicMembersMethod(), getCallOptions()), request);
+    }
+
+    /**
+     * <pre>
+     * CountTopicMembers says how many client ids are members of a topic (constant time).
+     * </pre>
+     */
+    public com.google.common.util.concurrent.ListenableFuture<channel.v1.Channel.CountTopicMembersResponse> countTopicMembers(
+        channel.v1.Channel.CountTopicMembersRequest request) {
+      return io.grpc.stub.ClientCalls.futureUnaryCall(
+          getChannel().newCall(getCountTopicMembersMethod(), getCallOptions()), request);
+    }
   }
 
   private static final int METHODID_CREATE_CHANNEL = 0;
@@ -1033,7 +1287,10 @@ public final class ChannelServiceGrpc {
   private static final int METHODID_BROADCAST = 6;
   private static final int METHODID_SUBSCRIBE = 7;
   private static final int METHODID_UNSUBSCRIBE = 8;
-  private static final int METHODID_STREAM_MESSAGES = 9;
+  private static final int METHODID_GET_TOPIC_MEMBERS = 9;
+  private static final int METHODID_COUNT_TOPIC_MEMBERS = 10;
+  private static final int METHODID_WATCH_TOPIC_PRESENCE = 11;
+  private static final int METHODID_STREAM_MESSAGES = 12;
 
   private static final class MethodHandlers<Req, Resp> implements
       io.grpc.stub.ServerCalls.UnaryMethod<Req, Resp>,
@@ -1087,6 +1344,18 @@ public final class ChannelServiceGrpc {
         case METHODID_UNSUBSCRIBE:
           serviceImpl.unsubscribe((channel.v1.Channel.UnsubscribeRequest) request,
               (io.grpc.stub.StreamObserver<channel.v1.Channel.UnsubscribeResponse>) responseObserver);
+          break;
+        case METHODID_GET_TOPIC_MEMBERS:
+          serviceImpl.getTopicMembers((channel.v1.Channel.GetTopicMembersRequest) request,
+              (io.grpc.stub.StreamObserver<channel.v1.Channel.GetTopicMembersResponse>) responseObserver);
+          break;
+        case METHODID_COUNT_TOPIC_MEMBERS:
+          serviceImpl.countTopicMembers((channel.v1.Channel.CountTopicMembersRequest) request,
+              (io.grpc.stub.StreamObserver<channel.v1.Channel.CountTopicMembersResponse>) responseObserver);
+          break;
+        case METHODID_WATCH_TOPIC_PRESENCE:
+          serviceImpl.watchTopicPresence((channel.v1.Channel.WatchTopicPresenceRequest) request,
+              (io.grpc.stub.StreamObserver<channel.v1.Channel.WatchTopicPresenceResponse>) responseObserver);
           break;
         default:
           throw new AssertionError();
@@ -1179,6 +1448,27 @@ public final class ChannelServiceGrpc {
               channel.v1.Channel.StreamMessagesRequest,
               channel.v1.Channel.StreamMessagesResponse>(
                 service, METHODID_STREAM_MESSAGES)))
+        .addMethod(
+          getGetTopicMembersMethod(),
+          io.grpc.stub.ServerCalls.asyncUnaryCall(
+            new MethodHandlers<
+              channel.v1.Channel.GetTopicMembersRequest,
+              channel.v1.Channel.GetTopicMembersResponse>(
+                service, METHODID_GET_TOPIC_MEMBERS)))
+        .addMethod(
+          getCountTopicMembersMethod(),
+          io.grpc.stub.ServerCalls.asyncUnaryCall(
+            new MethodHandlers<
+              channel.v1.Channel.CountTopicMembersRequest,
+              channel.v1.Channel.CountTopicMembersResponse>(
+                service, METHODID_COUNT_TOPIC_MEMBERS)))
+        .addMethod(
+          getWatchTopicPresenceMethod(),
+          io.grpc.stub.ServerCalls.asyncServerStreamingCall(
+            new MethodHandlers<
+              channel.v1.Channel.WatchTopicPresenceRequest,
+              channel.v1.Channel.WatchTopicPresenceResponse>(
+                service, METHODID_WATCH_TOPIC_PRESENCE)))
         .build();
   }
 
@@ -1237,6 +1527,9 @@ public final class ChannelServiceGrpc {
               .addMethod(getSubscribeMethod())
               .addMethod(getUnsubscribeMethod())
               .addMethod(getStreamMessagesMethod())
+              .addMethod(getGetTopicMembersMethod())
+              .addMethod(getCountTopicMembersMethod())
+              .addMethod(getWatchTopicPresenceMethod())
               .build();
         }
       }

@@ -27,6 +27,22 @@ class PresenceReason(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     PRESENCE_REASON_SLOW_CONSUMER: _ClassVar[PresenceReason]
     PRESENCE_REASON_SHUTDOWN: _ClassVar[PresenceReason]
     PRESENCE_REASON_NODE_LOST: _ClassVar[PresenceReason]
+
+class TopicPresenceKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    TOPIC_PRESENCE_KIND_UNSPECIFIED: _ClassVar[TopicPresenceKind]
+    TOPIC_PRESENCE_KIND_MEMBER_JOINED: _ClassVar[TopicPresenceKind]
+    TOPIC_PRESENCE_KIND_MEMBER_LEFT: _ClassVar[TopicPresenceKind]
+    TOPIC_PRESENCE_KIND_MEMBER_UPDATED: _ClassVar[TopicPresenceKind]
+    TOPIC_PRESENCE_KIND_CONNECTED: _ClassVar[TopicPresenceKind]
+    TOPIC_PRESENCE_KIND_DISCONNECTED: _ClassVar[TopicPresenceKind]
+
+class TopicLeaveReason(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    TOPIC_LEAVE_REASON_UNSPECIFIED: _ClassVar[TopicLeaveReason]
+    TOPIC_LEAVE_REASON_UNSUBSCRIBED: _ClassVar[TopicLeaveReason]
+    TOPIC_LEAVE_REASON_CHANNEL_CLOSED: _ClassVar[TopicLeaveReason]
+    TOPIC_LEAVE_REASON_CHANNEL_EXPIRED: _ClassVar[TopicLeaveReason]
 PRESENCE_STATE_UNSPECIFIED: PresenceState
 PRESENCE_STATE_CONNECTED: PresenceState
 PRESENCE_STATE_DISCONNECTED: PresenceState
@@ -39,6 +55,16 @@ PRESENCE_REASON_CHANNEL_CLOSED: PresenceReason
 PRESENCE_REASON_SLOW_CONSUMER: PresenceReason
 PRESENCE_REASON_SHUTDOWN: PresenceReason
 PRESENCE_REASON_NODE_LOST: PresenceReason
+TOPIC_PRESENCE_KIND_UNSPECIFIED: TopicPresenceKind
+TOPIC_PRESENCE_KIND_MEMBER_JOINED: TopicPresenceKind
+TOPIC_PRESENCE_KIND_MEMBER_LEFT: TopicPresenceKind
+TOPIC_PRESENCE_KIND_MEMBER_UPDATED: TopicPresenceKind
+TOPIC_PRESENCE_KIND_CONNECTED: TopicPresenceKind
+TOPIC_PRESENCE_KIND_DISCONNECTED: TopicPresenceKind
+TOPIC_LEAVE_REASON_UNSPECIFIED: TopicLeaveReason
+TOPIC_LEAVE_REASON_UNSUBSCRIBED: TopicLeaveReason
+TOPIC_LEAVE_REASON_CHANNEL_CLOSED: TopicLeaveReason
+TOPIC_LEAVE_REASON_CHANNEL_EXPIRED: TopicLeaveReason
 
 class CreateChannelRequest(_message.Message):
     __slots__ = ("client_id", "duration_minutes")
@@ -217,12 +243,14 @@ class TopicPosition(_message.Message):
     def __init__(self, topic: _Optional[str] = ..., seq: _Optional[int] = ..., epoch: _Optional[str] = ..., members: _Optional[int] = ...) -> None: ...
 
 class SubscribeRequest(_message.Message):
-    __slots__ = ("client_ids", "topic")
+    __slots__ = ("client_ids", "topic", "info")
     CLIENT_IDS_FIELD_NUMBER: _ClassVar[int]
     TOPIC_FIELD_NUMBER: _ClassVar[int]
+    INFO_FIELD_NUMBER: _ClassVar[int]
     client_ids: _containers.RepeatedScalarFieldContainer[str]
     topic: str
-    def __init__(self, client_ids: _Optional[_Iterable[str]] = ..., topic: _Optional[str] = ...) -> None: ...
+    info: str
+    def __init__(self, client_ids: _Optional[_Iterable[str]] = ..., topic: _Optional[str] = ..., info: _Optional[str] = ...) -> None: ...
 
 class SubscribeResponse(_message.Message):
     __slots__ = ("added",)
@@ -263,3 +291,83 @@ class StreamMessagesResponse(_message.Message):
     result: SendMessageResult
     results: _containers.RepeatedCompositeFieldContainer[SendMessageResult]
     def __init__(self, id: _Optional[int] = ..., result: _Optional[_Union[SendMessageResult, _Mapping]] = ..., results: _Optional[_Iterable[_Union[SendMessageResult, _Mapping]]] = ...) -> None: ...
+
+class GetTopicMembersRequest(_message.Message):
+    __slots__ = ("topic", "page_size", "page_token")
+    TOPIC_FIELD_NUMBER: _ClassVar[int]
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    topic: str
+    page_size: int
+    page_token: str
+    def __init__(self, topic: _Optional[str] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
+
+class GetTopicMembersResponse(_message.Message):
+    __slots__ = ("members", "next_page_token")
+    MEMBERS_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    members: _containers.RepeatedCompositeFieldContainer[TopicMember]
+    next_page_token: str
+    def __init__(self, members: _Optional[_Iterable[_Union[TopicMember, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
+
+class TopicMember(_message.Message):
+    __slots__ = ("client_id", "connected", "info")
+    CLIENT_ID_FIELD_NUMBER: _ClassVar[int]
+    CONNECTED_FIELD_NUMBER: _ClassVar[int]
+    INFO_FIELD_NUMBER: _ClassVar[int]
+    client_id: str
+    connected: bool
+    info: str
+    def __init__(self, client_id: _Optional[str] = ..., connected: _Optional[bool] = ..., info: _Optional[str] = ...) -> None: ...
+
+class CountTopicMembersRequest(_message.Message):
+    __slots__ = ("topic",)
+    TOPIC_FIELD_NUMBER: _ClassVar[int]
+    topic: str
+    def __init__(self, topic: _Optional[str] = ...) -> None: ...
+
+class CountTopicMembersResponse(_message.Message):
+    __slots__ = ("members",)
+    MEMBERS_FIELD_NUMBER: _ClassVar[int]
+    members: int
+    def __init__(self, members: _Optional[int] = ...) -> None: ...
+
+class TopicPresenceEvent(_message.Message):
+    __slots__ = ("topic", "client_id", "kind", "time", "cursor", "info", "presence_reason", "leave_reason", "connected")
+    TOPIC_FIELD_NUMBER: _ClassVar[int]
+    CLIENT_ID_FIELD_NUMBER: _ClassVar[int]
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    TIME_FIELD_NUMBER: _ClassVar[int]
+    CURSOR_FIELD_NUMBER: _ClassVar[int]
+    INFO_FIELD_NUMBER: _ClassVar[int]
+    PRESENCE_REASON_FIELD_NUMBER: _ClassVar[int]
+    LEAVE_REASON_FIELD_NUMBER: _ClassVar[int]
+    CONNECTED_FIELD_NUMBER: _ClassVar[int]
+    topic: str
+    client_id: str
+    kind: TopicPresenceKind
+    time: _timestamp_pb2.Timestamp
+    cursor: str
+    info: str
+    presence_reason: PresenceReason
+    leave_reason: TopicLeaveReason
+    connected: bool
+    def __init__(self, topic: _Optional[str] = ..., client_id: _Optional[str] = ..., kind: _Optional[_Union[TopicPresenceKind, str]] = ..., time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., cursor: _Optional[str] = ..., info: _Optional[str] = ..., presence_reason: _Optional[_Union[PresenceReason, str]] = ..., leave_reason: _Optional[_Union[TopicLeaveReason, str]] = ..., connected: _Optional[bool] = ...) -> None: ...
+
+class WatchTopicPresenceRequest(_message.Message):
+    __slots__ = ("topic", "snapshot", "cursor")
+    TOPIC_FIELD_NUMBER: _ClassVar[int]
+    SNAPSHOT_FIELD_NUMBER: _ClassVar[int]
+    CURSOR_FIELD_NUMBER: _ClassVar[int]
+    topic: str
+    snapshot: bool
+    cursor: str
+    def __init__(self, topic: _Optional[str] = ..., snapshot: _Optional[bool] = ..., cursor: _Optional[str] = ...) -> None: ...
+
+class WatchTopicPresenceResponse(_message.Message):
+    __slots__ = ("event", "snapshot_complete")
+    EVENT_FIELD_NUMBER: _ClassVar[int]
+    SNAPSHOT_COMPLETE_FIELD_NUMBER: _ClassVar[int]
+    event: TopicPresenceEvent
+    snapshot_complete: SnapshotComplete
+    def __init__(self, event: _Optional[_Union[TopicPresenceEvent, _Mapping]] = ..., snapshot_complete: _Optional[_Union[SnapshotComplete, _Mapping]] = ...) -> None: ...

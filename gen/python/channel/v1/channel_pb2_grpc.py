@@ -86,6 +86,21 @@ class ChannelServiceStub:
                 request_serializer=channel_dot_v1_dot_channel__pb2.StreamMessagesRequest.SerializeToString,
                 response_deserializer=channel_dot_v1_dot_channel__pb2.StreamMessagesResponse.FromString,
                 _registered_method=True)
+        self.GetTopicMembers = channel.unary_unary(
+                '/channel.v1.ChannelService/GetTopicMembers',
+                request_serializer=channel_dot_v1_dot_channel__pb2.GetTopicMembersRequest.SerializeToString,
+                response_deserializer=channel_dot_v1_dot_channel__pb2.GetTopicMembersResponse.FromString,
+                _registered_method=True)
+        self.CountTopicMembers = channel.unary_unary(
+                '/channel.v1.ChannelService/CountTopicMembers',
+                request_serializer=channel_dot_v1_dot_channel__pb2.CountTopicMembersRequest.SerializeToString,
+                response_deserializer=channel_dot_v1_dot_channel__pb2.CountTopicMembersResponse.FromString,
+                _registered_method=True)
+        self.WatchTopicPresence = channel.unary_stream(
+                '/channel.v1.ChannelService/WatchTopicPresence',
+                request_serializer=channel_dot_v1_dot_channel__pb2.WatchTopicPresenceRequest.SerializeToString,
+                response_deserializer=channel_dot_v1_dot_channel__pb2.WatchTopicPresenceResponse.FromString,
+                _registered_method=True)
 
 
 class ChannelServiceServicer:
@@ -172,6 +187,30 @@ class ChannelServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetTopicMembers(self, request, context):
+        """GetTopicMembers lists a topic's member client ids, ordered by client id, a page at a time,
+        each with whether it is connected now and the info its Subscribe set.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CountTopicMembers(self, request, context):
+        """CountTopicMembers says how many client ids are members of a topic (constant time).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def WatchTopicPresence(self, request, context):
+        """WatchTopicPresence streams a topic's membership changes (joined, left, info updated) and the
+        connects and disconnects of its members: optionally a snapshot of the members first, then
+        every change as it happens; resumable from a cursor like WatchPresence.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_ChannelServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -224,6 +263,21 @@ def add_ChannelServiceServicer_to_server(servicer, server):
                     servicer.StreamMessages,
                     request_deserializer=channel_dot_v1_dot_channel__pb2.StreamMessagesRequest.FromString,
                     response_serializer=channel_dot_v1_dot_channel__pb2.StreamMessagesResponse.SerializeToString,
+            ),
+            'GetTopicMembers': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetTopicMembers,
+                    request_deserializer=channel_dot_v1_dot_channel__pb2.GetTopicMembersRequest.FromString,
+                    response_serializer=channel_dot_v1_dot_channel__pb2.GetTopicMembersResponse.SerializeToString,
+            ),
+            'CountTopicMembers': grpc.unary_unary_rpc_method_handler(
+                    servicer.CountTopicMembers,
+                    request_deserializer=channel_dot_v1_dot_channel__pb2.CountTopicMembersRequest.FromString,
+                    response_serializer=channel_dot_v1_dot_channel__pb2.CountTopicMembersResponse.SerializeToString,
+            ),
+            'WatchTopicPresence': grpc.unary_stream_rpc_method_handler(
+                    servicer.WatchTopicPresence,
+                    request_deserializer=channel_dot_v1_dot_channel__pb2.WatchTopicPresenceRequest.FromString,
+                    response_serializer=channel_dot_v1_dot_channel__pb2.WatchTopicPresenceResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -498,6 +552,87 @@ class ChannelService:
             '/channel.v1.ChannelService/StreamMessages',
             channel_dot_v1_dot_channel__pb2.StreamMessagesRequest.SerializeToString,
             channel_dot_v1_dot_channel__pb2.StreamMessagesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetTopicMembers(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/channel.v1.ChannelService/GetTopicMembers',
+            channel_dot_v1_dot_channel__pb2.GetTopicMembersRequest.SerializeToString,
+            channel_dot_v1_dot_channel__pb2.GetTopicMembersResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CountTopicMembers(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/channel.v1.ChannelService/CountTopicMembers',
+            channel_dot_v1_dot_channel__pb2.CountTopicMembersRequest.SerializeToString,
+            channel_dot_v1_dot_channel__pb2.CountTopicMembersResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def WatchTopicPresence(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/channel.v1.ChannelService/WatchTopicPresence',
+            channel_dot_v1_dot_channel__pb2.WatchTopicPresenceRequest.SerializeToString,
+            channel_dot_v1_dot_channel__pb2.WatchTopicPresenceResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -149,6 +149,116 @@ export function presenceReasonToJSON(object: PresenceReason): string {
   }
 }
 
+export enum TopicPresenceKind {
+  TOPIC_PRESENCE_KIND_UNSPECIFIED = 0,
+  /** TOPIC_PRESENCE_KIND_MEMBER_JOINED - The client id became a member (Subscribe), or is one (snapshot: reason SNAPSHOT). */
+  TOPIC_PRESENCE_KIND_MEMBER_JOINED = 1,
+  /** TOPIC_PRESENCE_KIND_MEMBER_LEFT - The client id stopped being a member: see leave_reason. */
+  TOPIC_PRESENCE_KIND_MEMBER_LEFT = 2,
+  /** TOPIC_PRESENCE_KIND_MEMBER_UPDATED - A member's info changed (it was subscribed again with other info). */
+  TOPIC_PRESENCE_KIND_MEMBER_UPDATED = 3,
+  /** TOPIC_PRESENCE_KIND_CONNECTED - A member's socket opened (it had none). */
+  TOPIC_PRESENCE_KIND_CONNECTED = 4,
+  /** TOPIC_PRESENCE_KIND_DISCONNECTED - A member's socket closed or was lost: see presence_reason. */
+  TOPIC_PRESENCE_KIND_DISCONNECTED = 5,
+  UNRECOGNIZED = -1,
+}
+
+export function topicPresenceKindFromJSON(object: any): TopicPresenceKind {
+  switch (object) {
+    case 0:
+    case "TOPIC_PRESENCE_KIND_UNSPECIFIED":
+      return TopicPresenceKind.TOPIC_PRESENCE_KIND_UNSPECIFIED;
+    case 1:
+    case "TOPIC_PRESENCE_KIND_MEMBER_JOINED":
+      return TopicPresenceKind.TOPIC_PRESENCE_KIND_MEMBER_JOINED;
+    case 2:
+    case "TOPIC_PRESENCE_KIND_MEMBER_LEFT":
+      return TopicPresenceKind.TOPIC_PRESENCE_KIND_MEMBER_LEFT;
+    case 3:
+    case "TOPIC_PRESENCE_KIND_MEMBER_UPDATED":
+      return TopicPresenceKind.TOPIC_PRESENCE_KIND_MEMBER_UPDATED;
+    case 4:
+    case "TOPIC_PRESENCE_KIND_CONNECTED":
+      return TopicPresenceKind.TOPIC_PRESENCE_KIND_CONNECTED;
+    case 5:
+    case "TOPIC_PRESENCE_KIND_DISCONNECTED":
+      return TopicPresenceKind.TOPIC_PRESENCE_KIND_DISCONNECTED;
+    case -1:
+    case "UNRECOGNIZED":
+    default:
+      return TopicPresenceKind.UNRECOGNIZED;
+  }
+}
+
+export function topicPresenceKindToJSON(object: TopicPresenceKind): string {
+  switch (object) {
+    case TopicPresenceKind.TOPIC_PRESENCE_KIND_UNSPECIFIED:
+      return "TOPIC_PRESENCE_KIND_UNSPECIFIED";
+    case TopicPresenceKind.TOPIC_PRESENCE_KIND_MEMBER_JOINED:
+      return "TOPIC_PRESENCE_KIND_MEMBER_JOINED";
+    case TopicPresenceKind.TOPIC_PRESENCE_KIND_MEMBER_LEFT:
+      return "TOPIC_PRESENCE_KIND_MEMBER_LEFT";
+    case TopicPresenceKind.TOPIC_PRESENCE_KIND_MEMBER_UPDATED:
+      return "TOPIC_PRESENCE_KIND_MEMBER_UPDATED";
+    case TopicPresenceKind.TOPIC_PRESENCE_KIND_CONNECTED:
+      return "TOPIC_PRESENCE_KIND_CONNECTED";
+    case TopicPresenceKind.TOPIC_PRESENCE_KIND_DISCONNECTED:
+      return "TOPIC_PRESENCE_KIND_DISCONNECTED";
+    case TopicPresenceKind.UNRECOGNIZED:
+    default:
+      return "UNRECOGNIZED";
+  }
+}
+
+export enum TopicLeaveReason {
+  TOPIC_LEAVE_REASON_UNSPECIFIED = 0,
+  /** TOPIC_LEAVE_REASON_UNSUBSCRIBED - Unsubscribe. */
+  TOPIC_LEAVE_REASON_UNSUBSCRIBED = 1,
+  /** TOPIC_LEAVE_REASON_CHANNEL_CLOSED - CloseChannel of the client id. */
+  TOPIC_LEAVE_REASON_CHANNEL_CLOSED = 2,
+  /** TOPIC_LEAVE_REASON_CHANNEL_EXPIRED - The client id's channel expired (no socket, no live token). */
+  TOPIC_LEAVE_REASON_CHANNEL_EXPIRED = 3,
+  UNRECOGNIZED = -1,
+}
+
+export function topicLeaveReasonFromJSON(object: any): TopicLeaveReason {
+  switch (object) {
+    case 0:
+    case "TOPIC_LEAVE_REASON_UNSPECIFIED":
+      return TopicLeaveReason.TOPIC_LEAVE_REASON_UNSPECIFIED;
+    case 1:
+    case "TOPIC_LEAVE_REASON_UNSUBSCRIBED":
+      return TopicLeaveReason.TOPIC_LEAVE_REASON_UNSUBSCRIBED;
+    case 2:
+    case "TOPIC_LEAVE_REASON_CHANNEL_CLOSED":
+      return TopicLeaveReason.TOPIC_LEAVE_REASON_CHANNEL_CLOSED;
+    case 3:
+    case "TOPIC_LEAVE_REASON_CHANNEL_EXPIRED":
+      return TopicLeaveReason.TOPIC_LEAVE_REASON_CHANNEL_EXPIRED;
+    case -1:
+    case "UNRECOGNIZED":
+    default:
+      return TopicLeaveReason.UNRECOGNIZED;
+  }
+}
+
+export function topicLeaveReasonToJSON(object: TopicLeaveReason): string {
+  switch (object) {
+    case TopicLeaveReason.TOPIC_LEAVE_REASON_UNSPECIFIED:
+      return "TOPIC_LEAVE_REASON_UNSPECIFIED";
+    case TopicLeaveReason.TOPIC_LEAVE_REASON_UNSUBSCRIBED:
+      return "TOPIC_LEAVE_REASON_UNSUBSCRIBED";
+    case TopicLeaveReason.TOPIC_LEAVE_REASON_CHANNEL_CLOSED:
+      return "TOPIC_LEAVE_REASON_CHANNEL_CLOSED";
+    case TopicLeaveReason.TOPIC_LEAVE_REASON_CHANNEL_EXPIRED:
+      return "TOPIC_LEAVE_REASON_CHANNEL_EXPIRED";
+    case TopicLeaveReason.UNRECOGNIZED:
+    default:
+      return "UNRECOGNIZED";
+  }
+}
+
 export interface CreateChannelRequest {
   /** 1 to 256 bytes of UTF-8: the backend's name for one browser client. */
   clientId: string;
@@ -307,6 +417,12 @@ export interface SubscribeRequest {
   clientIds: string[];
   /** 1 to 128 bytes of A-Z a-z 0-9 and . _ - : / @ */
   topic: string;
+  /**
+   * Optional member data (at most 1024 bytes of UTF-8, e.g. a display name as JSON) for each
+   * client id of this call, shown by GetTopicMembers and WatchTopicPresence. Subscribing again
+   * replaces it (unset or empty clears it) and is reported as a MEMBER_UPDATED event when it changed.
+   */
+  info?: string | undefined;
 }
 
 export interface SubscribeResponse {
@@ -349,6 +465,85 @@ export interface StreamMessagesResponse {
     | undefined;
   /** The answers to `requests`, one per item, in order. */
   results: SendMessageResult[];
+}
+
+export interface GetTopicMembersRequest {
+  /** 1 to 128 bytes of A-Z a-z 0-9 and . _ - : / @ */
+  topic: string;
+  /** Members per page, 1 to 1000; 0 or unset means 100. */
+  pageSize: number;
+  /**
+   * Empty for the first page, else the next_page_token of the page before (opaque). Pages are
+   * stable: each continues after the last client id of the one before, whatever joined or left.
+   */
+  pageToken: string;
+}
+
+export interface GetTopicMembersResponse {
+  /** Ordered by client id. */
+  members: TopicMember[];
+  /** Empty on the last page. */
+  nextPageToken: string;
+}
+
+export interface TopicMember {
+  clientId: string;
+  /** Whether a socket is open for the client id now. */
+  connected: boolean;
+  /** What the member's Subscribe set (empty when none). */
+  info: string;
+}
+
+export interface CountTopicMembersRequest {
+  topic: string;
+}
+
+export interface CountTopicMembersResponse {
+  members: number;
+}
+
+export interface TopicPresenceEvent {
+  topic: string;
+  clientId: string;
+  kind: TopicPresenceKind;
+  time:
+    | Date
+    | undefined;
+  /** Pass it back in WatchTopicPresenceRequest.cursor to resume after this event. */
+  cursor: string;
+  /** MEMBER_JOINED, MEMBER_UPDATED: the member's info. */
+  info: string;
+  /**
+   * CONNECTED, DISCONNECTED: why (as in WatchPresence; NODE_LOST when its node died); SNAPSHOT
+   * for the joined events of a snapshot.
+   */
+  presenceReason: PresenceReason;
+  /** MEMBER_LEFT: why. */
+  leaveReason: TopicLeaveReason;
+  /** Snapshot events: whether the member is connected now. */
+  connected: boolean;
+}
+
+export interface WatchTopicPresenceRequest {
+  /** 1 to 128 bytes of A-Z a-z 0-9 and . _ - : / @ */
+  topic: string;
+  /**
+   * Start with one MEMBER_JOINED event (reason SNAPSHOT, with connected and info) per member now,
+   * then a snapshot_complete marker, then changes.
+   */
+  snapshot: boolean;
+  /**
+   * Resume after this event's cursor (at most 128 bytes). When the server no longer holds the
+   * events after it, it sends a snapshot instead and marks snapshot_complete.resume_failed.
+   */
+  cursor: string;
+}
+
+export interface WatchTopicPresenceResponse {
+  kind:
+    | { $case: "event"; value: TopicPresenceEvent }
+    | { $case: "snapshotComplete"; value: SnapshotComplete }
+    | undefined;
 }
 
 function createBaseCreateChannelRequest(): CreateChannelRequest {
@@ -2302,7 +2497,7 @@ export const TopicPosition: MessageFns<TopicPosition> = {
 };
 
 function createBaseSubscribeRequest(): SubscribeRequest {
-  return { clientIds: [], topic: "" };
+  return { clientIds: [], topic: "", info: undefined };
 }
 
 export const SubscribeRequest: MessageFns<SubscribeRequest> = {
@@ -2312,6 +2507,9 @@ export const SubscribeRequest: MessageFns<SubscribeRequest> = {
     }
     if (message.topic !== "") {
       writer.uint32(18).string(message.topic);
+    }
+    if (message.info !== undefined) {
+      writer.uint32(26).string(message.info);
     }
     return writer;
   },
@@ -2345,6 +2543,14 @@ export const SubscribeRequest: MessageFns<SubscribeRequest> = {
             message.topic = reader.string();
             continue;
           }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.info = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2365,6 +2571,7 @@ export const SubscribeRequest: MessageFns<SubscribeRequest> = {
         ? object.client_ids.map((e: any) => globalThis.String(e))
         : [],
       topic: isSet(object.topic) ? globalThis.String(object.topic) : "",
+      info: isSet(object.info) ? globalThis.String(object.info) : undefined,
     };
   },
 
@@ -2376,6 +2583,9 @@ export const SubscribeRequest: MessageFns<SubscribeRequest> = {
     if (message.topic !== "") {
       obj.topic = message.topic;
     }
+    if (message.info !== undefined) {
+      obj.info = message.info;
+    }
     return obj;
   },
 
@@ -2386,6 +2596,7 @@ export const SubscribeRequest: MessageFns<SubscribeRequest> = {
     const message = createBaseSubscribeRequest();
     message.clientIds = object.clientIds?.map((e) => e) || [];
     message.topic = object.topic ?? "";
+    message.info = object.info ?? undefined;
     return message;
   },
 };
@@ -2823,6 +3034,866 @@ export const StreamMessagesResponse: MessageFns<StreamMessagesResponse> = {
   },
 };
 
+function createBaseGetTopicMembersRequest(): GetTopicMembersRequest {
+  return { topic: "", pageSize: 0, pageToken: "" };
+}
+
+export const GetTopicMembersRequest: MessageFns<GetTopicMembersRequest> = {
+  encode(message: GetTopicMembersRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.topic !== "") {
+      writer.uint32(10).string(message.topic);
+    }
+    if (message.pageSize !== 0) {
+      writer.uint32(16).uint32(message.pageSize);
+    }
+    if (message.pageToken !== "") {
+      writer.uint32(26).string(message.pageToken);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetTopicMembersRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetTopicMembersRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.topic = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.pageSize = reader.uint32();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.pageToken = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): GetTopicMembersRequest {
+    return {
+      topic: isSet(object.topic) ? globalThis.String(object.topic) : "",
+      pageSize: isSet(object.pageSize)
+        ? globalThis.Number(object.pageSize)
+        : isSet(object.page_size)
+        ? globalThis.Number(object.page_size)
+        : 0,
+      pageToken: isSet(object.pageToken)
+        ? globalThis.String(object.pageToken)
+        : isSet(object.page_token)
+        ? globalThis.String(object.page_token)
+        : "",
+    };
+  },
+
+  toJSON(message: GetTopicMembersRequest): unknown {
+    const obj: any = {};
+    if (message.topic !== "") {
+      obj.topic = message.topic;
+    }
+    if (message.pageSize !== 0) {
+      obj.pageSize = Math.round(message.pageSize);
+    }
+    if (message.pageToken !== "") {
+      obj.pageToken = message.pageToken;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<GetTopicMembersRequest>, I>>(base?: I): GetTopicMembersRequest {
+    return GetTopicMembersRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<GetTopicMembersRequest>, I>>(object: I): GetTopicMembersRequest {
+    const message = createBaseGetTopicMembersRequest();
+    message.topic = object.topic ?? "";
+    message.pageSize = object.pageSize ?? 0;
+    message.pageToken = object.pageToken ?? "";
+    return message;
+  },
+};
+
+function createBaseGetTopicMembersResponse(): GetTopicMembersResponse {
+  return { members: [], nextPageToken: "" };
+}
+
+export const GetTopicMembersResponse: MessageFns<GetTopicMembersResponse> = {
+  encode(message: GetTopicMembersResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.members) {
+      TopicMember.encode(v!, writer.uint32(10).fork()).join();
+    }
+    if (message.nextPageToken !== "") {
+      writer.uint32(18).string(message.nextPageToken);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetTopicMembersResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetTopicMembersResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.members.push(TopicMember.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.nextPageToken = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): GetTopicMembersResponse {
+    return {
+      members: globalThis.Array.isArray(object?.members) ? object.members.map((e: any) => TopicMember.fromJSON(e)) : [],
+      nextPageToken: isSet(object.nextPageToken)
+        ? globalThis.String(object.nextPageToken)
+        : isSet(object.next_page_token)
+        ? globalThis.String(object.next_page_token)
+        : "",
+    };
+  },
+
+  toJSON(message: GetTopicMembersResponse): unknown {
+    const obj: any = {};
+    if (message.members?.length) {
+      obj.members = message.members.map((e) => TopicMember.toJSON(e));
+    }
+    if (message.nextPageToken !== "") {
+      obj.nextPageToken = message.nextPageToken;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<GetTopicMembersResponse>, I>>(base?: I): GetTopicMembersResponse {
+    return GetTopicMembersResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<GetTopicMembersResponse>, I>>(object: I): GetTopicMembersResponse {
+    const message = createBaseGetTopicMembersResponse();
+    message.members = object.members?.map((e) => TopicMember.fromPartial(e)) || [];
+    message.nextPageToken = object.nextPageToken ?? "";
+    return message;
+  },
+};
+
+function createBaseTopicMember(): TopicMember {
+  return { clientId: "", connected: false, info: "" };
+}
+
+export const TopicMember: MessageFns<TopicMember> = {
+  encode(message: TopicMember, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.clientId !== "") {
+      writer.uint32(10).string(message.clientId);
+    }
+    if (message.connected !== false) {
+      writer.uint32(16).bool(message.connected);
+    }
+    if (message.info !== "") {
+      writer.uint32(26).string(message.info);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): TopicMember {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseTopicMember();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.clientId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.connected = reader.bool();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.info = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): TopicMember {
+    return {
+      clientId: isSet(object.clientId)
+        ? globalThis.String(object.clientId)
+        : isSet(object.client_id)
+        ? globalThis.String(object.client_id)
+        : "",
+      connected: isSet(object.connected) ? globalThis.Boolean(object.connected) : false,
+      info: isSet(object.info) ? globalThis.String(object.info) : "",
+    };
+  },
+
+  toJSON(message: TopicMember): unknown {
+    const obj: any = {};
+    if (message.clientId !== "") {
+      obj.clientId = message.clientId;
+    }
+    if (message.connected !== false) {
+      obj.connected = message.connected;
+    }
+    if (message.info !== "") {
+      obj.info = message.info;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<TopicMember>, I>>(base?: I): TopicMember {
+    return TopicMember.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<TopicMember>, I>>(object: I): TopicMember {
+    const message = createBaseTopicMember();
+    message.clientId = object.clientId ?? "";
+    message.connected = object.connected ?? false;
+    message.info = object.info ?? "";
+    return message;
+  },
+};
+
+function createBaseCountTopicMembersRequest(): CountTopicMembersRequest {
+  return { topic: "" };
+}
+
+export const CountTopicMembersRequest: MessageFns<CountTopicMembersRequest> = {
+  encode(message: CountTopicMembersRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.topic !== "") {
+      writer.uint32(10).string(message.topic);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CountTopicMembersRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCountTopicMembersRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.topic = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): CountTopicMembersRequest {
+    return { topic: isSet(object.topic) ? globalThis.String(object.topic) : "" };
+  },
+
+  toJSON(message: CountTopicMembersRequest): unknown {
+    const obj: any = {};
+    if (message.topic !== "") {
+      obj.topic = message.topic;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<CountTopicMembersRequest>, I>>(base?: I): CountTopicMembersRequest {
+    return CountTopicMembersRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<CountTopicMembersRequest>, I>>(object: I): CountTopicMembersRequest {
+    const message = createBaseCountTopicMembersRequest();
+    message.topic = object.topic ?? "";
+    return message;
+  },
+};
+
+function createBaseCountTopicMembersResponse(): CountTopicMembersResponse {
+  return { members: 0 };
+}
+
+export const CountTopicMembersResponse: MessageFns<CountTopicMembersResponse> = {
+  encode(message: CountTopicMembersResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.members !== 0) {
+      writer.uint32(8).uint64(message.members);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CountTopicMembersResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCountTopicMembersResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.members = longToNumber(reader.uint64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): CountTopicMembersResponse {
+    return { members: isSet(object.members) ? globalThis.Number(object.members) : 0 };
+  },
+
+  toJSON(message: CountTopicMembersResponse): unknown {
+    const obj: any = {};
+    if (message.members !== 0) {
+      obj.members = Math.round(message.members);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<CountTopicMembersResponse>, I>>(base?: I): CountTopicMembersResponse {
+    return CountTopicMembersResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<CountTopicMembersResponse>, I>>(object: I): CountTopicMembersResponse {
+    const message = createBaseCountTopicMembersResponse();
+    message.members = object.members ?? 0;
+    return message;
+  },
+};
+
+function createBaseTopicPresenceEvent(): TopicPresenceEvent {
+  return {
+    topic: "",
+    clientId: "",
+    kind: 0,
+    time: undefined,
+    cursor: "",
+    info: "",
+    presenceReason: 0,
+    leaveReason: 0,
+    connected: false,
+  };
+}
+
+export const TopicPresenceEvent: MessageFns<TopicPresenceEvent> = {
+  encode(message: TopicPresenceEvent, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.topic !== "") {
+      writer.uint32(10).string(message.topic);
+    }
+    if (message.clientId !== "") {
+      writer.uint32(18).string(message.clientId);
+    }
+    if (message.kind !== 0) {
+      writer.uint32(24).int32(message.kind);
+    }
+    if (message.time !== undefined) {
+      Timestamp.encode(toTimestamp(message.time), writer.uint32(34).fork()).join();
+    }
+    if (message.cursor !== "") {
+      writer.uint32(42).string(message.cursor);
+    }
+    if (message.info !== "") {
+      writer.uint32(50).string(message.info);
+    }
+    if (message.presenceReason !== 0) {
+      writer.uint32(56).int32(message.presenceReason);
+    }
+    if (message.leaveReason !== 0) {
+      writer.uint32(64).int32(message.leaveReason);
+    }
+    if (message.connected !== false) {
+      writer.uint32(72).bool(message.connected);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): TopicPresenceEvent {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseTopicPresenceEvent();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.topic = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.clientId = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.kind = reader.int32() as any;
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.time = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.cursor = reader.string();
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.info = reader.string();
+            continue;
+          }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.presenceReason = reader.int32() as any;
+            continue;
+          }
+          case 8: {
+            if (tag !== 64) {
+              break;
+            }
+
+            message.leaveReason = reader.int32() as any;
+            continue;
+          }
+          case 9: {
+            if (tag !== 72) {
+              break;
+            }
+
+            message.connected = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): TopicPresenceEvent {
+    return {
+      topic: isSet(object.topic) ? globalThis.String(object.topic) : "",
+      clientId: isSet(object.clientId)
+        ? globalThis.String(object.clientId)
+        : isSet(object.client_id)
+        ? globalThis.String(object.client_id)
+        : "",
+      kind: isSet(object.kind) ? topicPresenceKindFromJSON(object.kind) : 0,
+      time: isSet(object.time) ? fromJsonTimestamp(object.time) : undefined,
+      cursor: isSet(object.cursor) ? globalThis.String(object.cursor) : "",
+      info: isSet(object.info) ? globalThis.String(object.info) : "",
+      presenceReason: isSet(object.presenceReason)
+        ? presenceReasonFromJSON(object.presenceReason)
+        : isSet(object.presence_reason)
+        ? presenceReasonFromJSON(object.presence_reason)
+        : 0,
+      leaveReason: isSet(object.leaveReason)
+        ? topicLeaveReasonFromJSON(object.leaveReason)
+        : isSet(object.leave_reason)
+        ? topicLeaveReasonFromJSON(object.leave_reason)
+        : 0,
+      connected: isSet(object.connected) ? globalThis.Boolean(object.connected) : false,
+    };
+  },
+
+  toJSON(message: TopicPresenceEvent): unknown {
+    const obj: any = {};
+    if (message.topic !== "") {
+      obj.topic = message.topic;
+    }
+    if (message.clientId !== "") {
+      obj.clientId = message.clientId;
+    }
+    if (message.kind !== 0) {
+      obj.kind = topicPresenceKindToJSON(message.kind);
+    }
+    if (message.time !== undefined) {
+      obj.time = message.time.toISOString();
+    }
+    if (message.cursor !== "") {
+      obj.cursor = message.cursor;
+    }
+    if (message.info !== "") {
+      obj.info = message.info;
+    }
+    if (message.presenceReason !== 0) {
+      obj.presenceReason = presenceReasonToJSON(message.presenceReason);
+    }
+    if (message.leaveReason !== 0) {
+      obj.leaveReason = topicLeaveReasonToJSON(message.leaveReason);
+    }
+    if (message.connected !== false) {
+      obj.connected = message.connected;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<TopicPresenceEvent>, I>>(base?: I): TopicPresenceEvent {
+    return TopicPresenceEvent.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<TopicPresenceEvent>, I>>(object: I): TopicPresenceEvent {
+    const message = createBaseTopicPresenceEvent();
+    message.topic = object.topic ?? "";
+    message.clientId = object.clientId ?? "";
+    message.kind = object.kind ?? 0;
+    message.time = object.time ?? undefined;
+    message.cursor = object.cursor ?? "";
+    message.info = object.info ?? "";
+    message.presenceReason = object.presenceReason ?? 0;
+    message.leaveReason = object.leaveReason ?? 0;
+    message.connected = object.connected ?? false;
+    return message;
+  },
+};
+
+function createBaseWatchTopicPresenceRequest(): WatchTopicPresenceRequest {
+  return { topic: "", snapshot: false, cursor: "" };
+}
+
+export const WatchTopicPresenceRequest: MessageFns<WatchTopicPresenceRequest> = {
+  encode(message: WatchTopicPresenceRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.topic !== "") {
+      writer.uint32(10).string(message.topic);
+    }
+    if (message.snapshot !== false) {
+      writer.uint32(16).bool(message.snapshot);
+    }
+    if (message.cursor !== "") {
+      writer.uint32(26).string(message.cursor);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): WatchTopicPresenceRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseWatchTopicPresenceRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.topic = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.snapshot = reader.bool();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.cursor = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): WatchTopicPresenceRequest {
+    return {
+      topic: isSet(object.topic) ? globalThis.String(object.topic) : "",
+      snapshot: isSet(object.snapshot) ? globalThis.Boolean(object.snapshot) : false,
+      cursor: isSet(object.cursor) ? globalThis.String(object.cursor) : "",
+    };
+  },
+
+  toJSON(message: WatchTopicPresenceRequest): unknown {
+    const obj: any = {};
+    if (message.topic !== "") {
+      obj.topic = message.topic;
+    }
+    if (message.snapshot !== false) {
+      obj.snapshot = message.snapshot;
+    }
+    if (message.cursor !== "") {
+      obj.cursor = message.cursor;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<WatchTopicPresenceRequest>, I>>(base?: I): WatchTopicPresenceRequest {
+    return WatchTopicPresenceRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<WatchTopicPresenceRequest>, I>>(object: I): WatchTopicPresenceRequest {
+    const message = createBaseWatchTopicPresenceRequest();
+    message.topic = object.topic ?? "";
+    message.snapshot = object.snapshot ?? false;
+    message.cursor = object.cursor ?? "";
+    return message;
+  },
+};
+
+function createBaseWatchTopicPresenceResponse(): WatchTopicPresenceResponse {
+  return { kind: undefined };
+}
+
+export const WatchTopicPresenceResponse: MessageFns<WatchTopicPresenceResponse> = {
+  encode(message: WatchTopicPresenceResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    switch (message.kind?.$case) {
+      case "event":
+        TopicPresenceEvent.encode(message.kind.value, writer.uint32(10).fork()).join();
+        break;
+      case "snapshotComplete":
+        SnapshotComplete.encode(message.kind.value, writer.uint32(18).fork()).join();
+        break;
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): WatchTopicPresenceResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseWatchTopicPresenceResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.kind = { $case: "event", value: TopicPresenceEvent.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.kind = { $case: "snapshotComplete", value: SnapshotComplete.decode(reader, reader.uint32()) };
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): WatchTopicPresenceResponse {
+    return {
+      kind: isSet(object.event)
+        ? { $case: "event", value: TopicPresenceEvent.fromJSON(object.event) }
+        : isSet(object.snapshotComplete)
+        ? { $case: "snapshotComplete", value: SnapshotComplete.fromJSON(object.snapshotComplete) }
+        : isSet(object.snapshot_complete)
+        ? { $case: "snapshotComplete", value: SnapshotComplete.fromJSON(object.snapshot_complete) }
+        : undefined,
+    };
+  },
+
+  toJSON(message: WatchTopicPresenceResponse): unknown {
+    const obj: any = {};
+    if (message.kind?.$case === "event") {
+      obj.event = TopicPresenceEvent.toJSON(message.kind.value);
+    } else if (message.kind?.$case === "snapshotComplete") {
+      obj.snapshotComplete = SnapshotComplete.toJSON(message.kind.value);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<WatchTopicPresenceResponse>, I>>(base?: I): WatchTopicPresenceResponse {
+    return WatchTopicPresenceResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<WatchTopicPresenceResponse>, I>>(object: I): WatchTopicPresenceResponse {
+    const message = createBaseWatchTopicPresenceResponse();
+    switch (object.kind?.$case) {
+      case "event": {
+        if (object.kind?.value !== undefined && object.kind?.value !== null) {
+          message.kind = { $case: "event", value: TopicPresenceEvent.fromPartial(object.kind.value) };
+        }
+        break;
+      }
+      case "snapshotComplete": {
+        if (object.kind?.value !== undefined && object.kind?.value !== null) {
+          message.kind = { $case: "snapshotComplete", value: SnapshotComplete.fromPartial(object.kind.value) };
+        }
+        break;
+      }
+    }
+    return message;
+  },
+};
+
 /**
  * ChannelService is how backends talk to channeld: mint tokens for browser clients, push messages to
  * them and watch them come and go. It re-creates Google App Engine's Channel API.
@@ -2956,6 +4027,49 @@ export const ChannelServiceService = {
       Buffer.from(StreamMessagesResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): StreamMessagesResponse => StreamMessagesResponse.decode(value),
   },
+  /**
+   * GetTopicMembers lists a topic's member client ids, ordered by client id, a page at a time,
+   * each with whether it is connected now and the info its Subscribe set.
+   */
+  getTopicMembers: {
+    path: "/channel.v1.ChannelService/GetTopicMembers" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: GetTopicMembersRequest): Buffer =>
+      Buffer.from(GetTopicMembersRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): GetTopicMembersRequest => GetTopicMembersRequest.decode(value),
+    responseSerialize: (value: GetTopicMembersResponse): Buffer =>
+      Buffer.from(GetTopicMembersResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): GetTopicMembersResponse => GetTopicMembersResponse.decode(value),
+  },
+  /** CountTopicMembers says how many client ids are members of a topic (constant time). */
+  countTopicMembers: {
+    path: "/channel.v1.ChannelService/CountTopicMembers" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: CountTopicMembersRequest): Buffer =>
+      Buffer.from(CountTopicMembersRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): CountTopicMembersRequest => CountTopicMembersRequest.decode(value),
+    responseSerialize: (value: CountTopicMembersResponse): Buffer =>
+      Buffer.from(CountTopicMembersResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): CountTopicMembersResponse => CountTopicMembersResponse.decode(value),
+  },
+  /**
+   * WatchTopicPresence streams a topic's membership changes (joined, left, info updated) and the
+   * connects and disconnects of its members: optionally a snapshot of the members first, then
+   * every change as it happens; resumable from a cursor like WatchPresence.
+   */
+  watchTopicPresence: {
+    path: "/channel.v1.ChannelService/WatchTopicPresence" as const,
+    requestStream: false as const,
+    responseStream: true as const,
+    requestSerialize: (value: WatchTopicPresenceRequest): Buffer =>
+      Buffer.from(WatchTopicPresenceRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): WatchTopicPresenceRequest => WatchTopicPresenceRequest.decode(value),
+    responseSerialize: (value: WatchTopicPresenceResponse): Buffer =>
+      Buffer.from(WatchTopicPresenceResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): WatchTopicPresenceResponse => WatchTopicPresenceResponse.decode(value),
+  },
 } as const;
 
 export interface ChannelServiceServer extends UntypedServiceImplementation {
@@ -3000,6 +4114,19 @@ export interface ChannelServiceServer extends UntypedServiceImplementation {
    * rather than buffered without bound.
    */
   streamMessages: handleBidiStreamingCall<StreamMessagesRequest, StreamMessagesResponse>;
+  /**
+   * GetTopicMembers lists a topic's member client ids, ordered by client id, a page at a time,
+   * each with whether it is connected now and the info its Subscribe set.
+   */
+  getTopicMembers: handleUnaryCall<GetTopicMembersRequest, GetTopicMembersResponse>;
+  /** CountTopicMembers says how many client ids are members of a topic (constant time). */
+  countTopicMembers: handleUnaryCall<CountTopicMembersRequest, CountTopicMembersResponse>;
+  /**
+   * WatchTopicPresence streams a topic's membership changes (joined, left, info updated) and the
+   * connects and disconnects of its members: optionally a snapshot of the members first, then
+   * every change as it happens; resumable from a cursor like WatchPresence.
+   */
+  watchTopicPresence: handleServerStreamingCall<WatchTopicPresenceRequest, WatchTopicPresenceResponse>;
 }
 
 export interface ChannelServiceClient extends Client {
@@ -3169,6 +4296,55 @@ export interface ChannelServiceClient extends Client {
     metadata: Metadata,
     options?: Partial<CallOptions>,
   ): ClientDuplexStream<StreamMessagesRequest, StreamMessagesResponse>;
+  /**
+   * GetTopicMembers lists a topic's member client ids, ordered by client id, a page at a time,
+   * each with whether it is connected now and the info its Subscribe set.
+   */
+  getTopicMembers(
+    request: GetTopicMembersRequest,
+    callback: (error: ServiceError | null, response: GetTopicMembersResponse) => void,
+  ): ClientUnaryCall;
+  getTopicMembers(
+    request: GetTopicMembersRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: GetTopicMembersResponse) => void,
+  ): ClientUnaryCall;
+  getTopicMembers(
+    request: GetTopicMembersRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: GetTopicMembersResponse) => void,
+  ): ClientUnaryCall;
+  /** CountTopicMembers says how many client ids are members of a topic (constant time). */
+  countTopicMembers(
+    request: CountTopicMembersRequest,
+    callback: (error: ServiceError | null, response: CountTopicMembersResponse) => void,
+  ): ClientUnaryCall;
+  countTopicMembers(
+    request: CountTopicMembersRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: CountTopicMembersResponse) => void,
+  ): ClientUnaryCall;
+  countTopicMembers(
+    request: CountTopicMembersRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: CountTopicMembersResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * WatchTopicPresence streams a topic's membership changes (joined, left, info updated) and the
+   * connects and disconnects of its members: optionally a snapshot of the members first, then
+   * every change as it happens; resumable from a cursor like WatchPresence.
+   */
+  watchTopicPresence(
+    request: WatchTopicPresenceRequest,
+    options?: Partial<CallOptions>,
+  ): ClientReadableStream<WatchTopicPresenceResponse>;
+  watchTopicPresence(
+    request: WatchTopicPresenceRequest,
+    metadata?: Metadata,
+    options?: Partial<CallOptions>,
+  ): ClientReadableStream<WatchTopicPresenceResponse>;
 }
 
 export const ChannelServiceClient = makeGenericClientConstructor(

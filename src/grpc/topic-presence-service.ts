@@ -1,0 +1,116 @@
+import type { ServerWritableStream } from '@grpc/grpc-js';
+import type { Logger } from 'pino';
+import {
+  PresenceReason as ProtoReason,
+  TopicLeaveReason as ProtoLeave,
+  TopicPresenceKind as ProtoKind,
+  type ChannelServiceServer,
+  type TopicPresenceEvent,
+  type WatchTopicPresenceRequest,
+  type WatchTopicPresenceResponse,
+} from '../../gen/ts/channel/v1/channel.js';
+import type { ChannelApi } from '../core/channel-api.js';
+import { invalidArgument, type ChannelError } from '../core/errors.js';
+import type { TopicPresenceItem } from '../core/topic-presence-bus.js';
+import { TopicLeaveReason, TopicPresenceKind, type TopicPresenceChange } from '../core/topic-presence.js';
+import { PresenceReason } from '../core/types.js';
+import { toGrpcStatus } from './status.js';
+import { notUtf8Request } from './strict-utf8.js';
+
+const KINDS: Record<TopicPresenceKind, ProtoKind> = {
+  [TopicPresenceKind.Joined]: ProtoKind.TOPIC_PRESENCE_KIND_MEMBER_JOINED,
+  [TopicPresenceKind.Left]: ProtoKind.TOPIC_PRESENCE_KIND_MEMBER_LEFT,
+  [TopicPresenceKind.Updated]: ProtoKind.TOPIC_PRESENCE_KIND_MEMBER_UPDATED,
+  [TopicPresenceKind.Connected]: ProtoKind.TOPIC_PRESENCE_KIND_CONNECTED,
+  [TopicPresenceKind.Disconnected]: ProtoKind.TOPIC_PRESENCE_KIND_DISCONNECTED,
+};
+
+const LEAVES: Record<string, ProtoLeave> = {
+  [TopicLeaveReason.Unsubscribed]: ProtoLeave.TOPIC_LEAVE_REASON_UNSUBSCRIBED,
+  [TopicLeaveReason.ChannelClosed]: ProtoLeave.TOPIC_LEAVE_REASON_CHANNEL_CLOSED,
+  [TopicLeaveReason.ChannelExpired]: ProtoLeave.TOPIC_LEAVE_REASON_CHANNEL_EXPIRED,
+};
+
+const REASONS: Record<string, ProtoReason> = {
+  [PresenceReason.Snapshot]: ProtoReason.PRESENCE_REASON_SNAPSHOT,
+  [PresenceReason.SocketOpened]: ProtoReason.PRESENCE_REASON_SOCKET_OPENED,
+  [PresenceReason.SocketClosed]: ProtoReason.PRESENCE_REASON_SOCKET_CLOSED,
+  [PresenceReason.TokenExpired]: ProtoReason.PRESENCE_REASON_TOKEN_EXPIRED,
+  [PresenceReason.ChannelClosed]: ProtoReason.PRESENCE_REASON_CHANNEL_CLOSED,
+  [PresenceReason.SlowConsumer]: ProtoReason.PRESENCE_REASON_SLOW_CONSUMER,
+  [PresenceReason.Shutdown]: ProtoReason.PRESENCE_REASON_SHUTDOWN,
+  [PresenceReason.NodeLost]: ProtoReason.PRESENCE_REASON_NODE_LOST,
+};
+
+function toEvent(change: TopicPresenceChange): TopicPresenceEvent {
+  const left = change.kind === TopicPresenceKind.Left;
+  return {
+    topic: change.topic,
+    clientId: change.clientId,
+    kind: KINDS[change.kind],
+    time: new Date(change.timeMs),
+    cursor: change.cursor,
+    info: change.info,
+    presenceReason: left ? ProtoReason.PRESENCE_REASON_UNSPECIFIED : (REASONS[change.reason] ?? ProtoReason.PRESENCE_REASON_UNSPECIFIED),
+    leaveReason: left ? (LEAVES[change.reason] ?? ProtoLeave.TOPIC_LEAVE_REASON_UNSPECIFIED) : ProtoLeave.TOPIC_LEAVE_REASON_UNSPECIFIED,
+    connected: change.connected ?? false,
+  };
+}
+
+function toResponse(item: TopicPresenceItem): WatchTopicPresenceResponse {
+  if (item.kind === 'snapshot-complete') {
+    return { kind: { $case: 'snapshotComplete', value: { cursor: item.cursor, resumeFailed: item.resumeFailed } } };
+  }
+  return { kind: { $case: 'event', value: toEvent(item.change) } };
+}
+
+type TopicPresenceHandlers = Pick<ChannelServiceServer, 'watchTopicPresence'>;
+
+/**
+ * WatchTopicPresence of channel.v1.ChannelService: validate (in the core) → call → map. (Its
+ * unary siblings are in src/api/channel-methods.ts with the other unary methods.)
+ */
+export function topicPresenceHandlers(hub: ChannelApi, log: Logger): TopicPresenceHandlers {
+  return {
+    watchTopicPresence(call: ServerWritableStream<WatchTopicPresenceRequest, WatchTopicPresenceResponse>) {
+      const request = call.request;
+      const notUtf8 = notUtf8Request(request);
+      if (notUtf8 !== undefined) {
+        call.emit('error', toGrpcStatus(invalidArgument(notUtf8)));
+        return;
+      }
+      let ended = false;
+      const finish = (error?: ChannelError): void => {
+        if (ended) return;
+        ended = true;
+        if (error === undefined) call.end();
+        else call.emit('error', toGrpcStatus(error));
+      };
+      hub
+        .watchTopicPresence(
+          { topic: request.topic, snapshot: request.snapshot, cursor: request.cursor },
+          {
+            write: (item) => !ended && call.write(toResponse(item)),
+            onDrain: (cb) => call.once('drain', cb),
+            end: finish,
+          },
+        )
+        .then(
+          (watcher) => {
+            const stop = (): void => {
+              hub.unwatchTopicPresence(watcher);
+              watcher.end();
+            };
+            if (call.cancelled || ended) stop();
+            call.on('cancelled', stop);
+            call.on('close', stop);
+          },
+          (err: unknown) => {
+            log.debug({ err }, 'watchTopicPresence refused');
+            ended = true;
+            call.emit('error', toGrpcStatus(err));
+          },
+        );
+    },
+  };
+}
