@@ -17,6 +17,7 @@ async function fixture(connection: Pick<RedisEngineOptions, 'redisUrl' | 'cluste
       replayBufferSize: 3,
       replayWindowMs: 60_000,
       presenceHistorySize: 4,
+      topicPresenceHistorySize: 20,
       ...connection,
       // Each test its own key space, so tests run side by side on one Redis.
       prefix: `test${++prefixes}`,

@@ -2,6 +2,7 @@ import test, { type ExecutionContext } from 'ava';
 import type { Engine, EngineHandler } from '../../src/engine/engine.js';
 import type { ChannelMessage, ClientId, Epoch, PresenceChange, SocketId, StreamPosition, Topic } from '../../src/core/types.js';
 import { PresenceReason } from '../../src/core/types.js';
+import type { TopicPresenceChange } from '../../src/core/topic-presence.js';
 
 /** Records everything an engine reports, and lets a test wait for it. */
 export class RecordingHandler implements EngineHandler {
@@ -47,6 +48,20 @@ export class RecordingHandler implements EngineHandler {
     this.resyncs++;
     this.wake();
   }
+  readonly topicPresence: TopicPresenceChange[] = [];
+  readonly topicPresenceGaps: Topic[] = [];
+  onTopicPresence(change: TopicPresenceChange): void {
+    this.topicPresence.push(change);
+    this.wake();
+  }
+  onTopicPresenceGap(topic: Topic): void {
+    this.topicPresenceGaps.push(topic);
+    this.wake();
+  }
+  /** `[clientId, kind, reason, info]` of the topic presence changes of `topic`. */
+  topicPresenceOf(topic: Topic): [string, string, string, string][] {
+    return this.topicPresence.filter((c) => c.topic === topic).map((c) => [c.clientId, c.kind, c.reason, c.info]);
+  }
 
   async until(predicate: () => boolean): Promise<void> {
     while (!predicate()) await new Promise<void>((resolve) => this.waiters.push(resolve));
@@ -82,6 +97,7 @@ export function engineContract(title: string, make: () => Promise<EngineFixture>
       }
     });
   };
+  topicPresenceContract(it);
 
   it('publish gives consecutive seqs in one epoch and delivers each message of an attached client once', async ({ engine, handler }, t) => {
     const r1 = await engine.publish('a', 'one');
@@ -327,5 +343,112 @@ export function engineContract(title: string, make: () => Promise<EngineFixture>
     t.is(handler.presence.length, presenceBefore, 'a refused attach emits no presence');
     t.deepEqual(handler.displaced, [], 'a refused attach displaces nobody');
     t.true((await engine.attach('r', 's4', 201)).attached, 'a token minted after the close works');
+  });
+}
+
+type It = (name: string, body: (f: EngineFixture, t: ExecutionContext) => Promise<void>) => void;
+
+/** Who is in a topic: members, info, counts, paging and the per-topic presence log. */
+function topicPresenceContract(it: It): void {
+  it('topic presence: members are paged in client id order with connected and info; counts are exact', async ({ engine }, t) => {
+    const ids = Array.from({ length: 25 }, (_, i) => `u${String(i).padStart(2, '0')}`);
+    t.is(await engine.subscribe(ids.slice(0, 10), 'room', 10, '{"n":"first"}'), 10);
+    t.is(await engine.subscribe(ids.slice(10), 'room', 10), 15);
+    await engine.attach('u03', 's3', 0);
+    t.is(await engine.countTopicMembers('room'), 25);
+    t.is(await engine.countTopicMembers('nobody-here'), 0);
+    const seen: string[] = [];
+    let after = '';
+    for (;;) {
+      const page = await engine.topicMembers('room', 7, after);
+      seen.push(...page.members.map((m) => m.clientId));
+      if (!page.more) break;
+      after = page.members.at(-1)!.clientId;
+    }
+    t.deepEqual(seen, ids, 'every member once, in order, over 4 pages');
+    const first = await engine.topicMembers('room', 5, '');
+    t.deepEqual(first.members.slice(2, 4), [
+      { clientId: 'u02', connected: false, info: '{"n":"first"}' },
+      { clientId: 'u03', connected: true, info: '{"n":"first"}' },
+    ]);
+    t.is((await engine.topicMembers('room', 5, 'u11')).members[0]!.clientId, 'u12', 'a page starts after the last id, whatever it was');
+    t.is((await engine.topicMembers('room', 5, 'u02x')).members[0]!.clientId, 'u03', 'even one that left');
+    await engine.unsubscribe(['u12'], 'room');
+    t.is((await engine.topicMembers('room', 5, 'u11')).members[0]!.clientId, 'u13', 'pages see leaves at once');
+    const last = await engine.topicMembers('room', 5, 'u20');
+    t.deepEqual(last.members.map((m) => m.clientId), ['u21', 'u22', 'u23', 'u24']);
+    t.false(last.more);
+    t.is((await engine.topicMembers('room', 1000, '')).members.length, 24);
+  });
+
+  it('topic presence: joins, info updates, connects, disconnects and leaves are logged once per real change', async ({ engine, handler }, t) => {
+    await engine.followTopicPresence('lobby');
+    const start = await engine.topicPresenceSnapshot('lobby');
+    t.deepEqual(start.members, []);
+    await engine.subscribe(['p1', 'p2'], 'lobby', 10, 'hi');
+    await engine.subscribe(['p1'], 'lobby', 10, 'hi');
+    await engine.subscribe(['p1'], 'lobby', 10, 'changed');
+    await engine.attach('p1', 's1', 0);
+    await engine.attach('p1', 's2', 0);
+    await engine.detach('p1', 's1', PresenceReason.SocketClosed);
+    await engine.detach('p1', 's2', PresenceReason.TokenExpired);
+    await engine.unsubscribe(['p2', 'p2'], 'lobby');
+    await engine.unsubscribe(['p2'], 'lobby');
+    const expected: [string, string, string, string][] = [
+      ['p1', 'joined', '', 'hi'],
+      ['p2', 'joined', '', 'hi'],
+      ['p1', 'updated', '', 'changed'],
+      ['p1', 'connected', 'socket-opened', ''],
+      ['p1', 'disconnected', 'token-expired', ''],
+      ['p2', 'left', 'unsubscribed', ''],
+    ];
+    await handler.until(() => handler.topicPresenceOf('lobby').length >= expected.length);
+    t.deepEqual(handler.topicPresenceOf('lobby'), expected, 'a rejoin with the same info, a displacement and a displaced detach log nothing');
+    const since = await engine.topicPresenceSince('lobby', start.cursor);
+    t.deepEqual(since?.map((c) => [c.clientId, c.kind, c.reason, c.info]), expected, 'the log replays the same changes');
+    const cursors = since!.map((c) => c.cursor);
+    for (let i = 1; i < cursors.length; i++) t.true(engine.compareTopicPresenceCursors(cursors[i - 1]!, cursors[i]!) < 0);
+    t.deepEqual((await engine.topicPresenceSince('lobby', cursors[3]!))?.map((c) => c.kind), ['disconnected', 'left']);
+    t.deepEqual(await engine.topicPresenceSince('lobby', cursors.at(-1)!), []);
+    const snapshot = await engine.topicPresenceSnapshot('lobby');
+    t.deepEqual(snapshot.members, [{ clientId: 'p1', connected: false, info: 'changed' }]);
+    t.is(snapshot.cursor, cursors.at(-1));
+    t.is(await engine.topicPresenceSince('lobby', 'not-a-cursor'), undefined);
+    await engine.subscribe(['p1'], 'lobby', 10);
+    await handler.until(() => handler.topicPresenceOf('lobby').length === expected.length + 1);
+    t.deepEqual(handler.topicPresenceOf('lobby').at(-1), ['p1', 'updated', '', ''], 'subscribing again without info clears it');
+  });
+
+  it('topic presence: CloseChannel disconnects and removes the member from each of its topics', async ({ engine, handler, advance }, t) => {
+    await engine.followTopicPresence('t1');
+    await engine.followTopicPresence('t2');
+    await engine.subscribe(['cc'], 't1', 10, 'x');
+    await engine.subscribe(['cc'], 't2', 10);
+    await engine.attach('cc', 's1', 0);
+    advance(1);
+    await engine.closeChannel('cc', 5);
+    // The node's socket is closed by the gateway: here nobody detaches it, so the engine reports it.
+    for (const topic of ['t1', 't2']) {
+      await handler.until(() => handler.topicPresenceOf(topic).some((c) => c[1] === 'left'));
+      t.deepEqual(handler.topicPresenceOf(topic).slice(-2), [
+        ['cc', 'disconnected', 'channel-closed', ''],
+        ['cc', 'left', 'channel-closed', ''],
+      ], topic);
+      t.is(await engine.countTopicMembers(topic), 0);
+    }
+  });
+
+  it('topic presence: a resume from a cursor older than the kept history is refused', async ({ engine }, t) => {
+    const start = await engine.topicPresenceSnapshot('busy');
+    await engine.subscribe(['b0'], 'busy', 10);
+    const first = (await engine.topicPresenceSince('busy', start.cursor))![0]!.cursor;
+    // Enough for the Redis engine's approximate trimming (whole stream nodes of 100) too.
+    for (let i = 0; i < 150; i++) {
+      await engine.subscribe(['b1'], 'busy', 10);
+      await engine.unsubscribe(['b1'], 'busy');
+    }
+    t.is(await engine.topicPresenceSince('busy', first), undefined);
+    const latest = await engine.topicPresenceSnapshot('busy');
+    t.deepEqual(await engine.topicPresenceSince('busy', latest.cursor), []);
   });
 }
