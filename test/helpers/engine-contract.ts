@@ -412,7 +412,7 @@ function topicPresenceContract(it: It): void {
     t.deepEqual(await engine.topicPresenceSince('lobby', cursors.at(-1)!), []);
     const snapshot = await engine.topicPresenceSnapshot('lobby');
     t.deepEqual(snapshot.members, [{ clientId: 'p1', connected: false, info: 'changed' }]);
-    t.is(snapshot.cursor, cursors.at(-1));
+    t.is(snapshot.cursor, cursors.at(-1)!);
     t.is(await engine.topicPresenceSince('lobby', 'not-a-cursor'), undefined);
     await engine.subscribe(['p1'], 'lobby', 10);
     await handler.until(() => handler.topicPresenceOf('lobby').length === expected.length + 1);
