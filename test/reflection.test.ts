@@ -68,9 +68,11 @@ test('reflection - v1alpha describes ChannelService and sends the Timestamp type
   const service = channel?.service.find((s) => s.name === 'ChannelService');
   t.deepEqual(
     service?.method.map((m) => m.name),
-    ['CreateChannel', 'SendMessage', 'SendMessages', 'WatchPresence', 'GetPresence', 'CloseChannel', 'Broadcast', 'Subscribe', 'Unsubscribe', 'StreamMessages'],
+    ['CreateChannel', 'SendMessage', 'SendMessages', 'WatchPresence', 'GetPresence', 'CloseChannel', 'Broadcast', 'Subscribe', 'Unsubscribe', 'StreamMessages',
+      'GetTopicMembers', 'CountTopicMembers', 'WatchTopicPresence'],
   );
   t.true(service?.method.find((m) => m.name === 'WatchPresence')?.serverStreaming);
+  t.true(service?.method.find((m) => m.name === 'WatchTopicPresence')?.serverStreaming);
   const timestamp = files.find((f) => f.package === 'google.protobuf');
   t.true(timestamp?.messageType.some((m) => m.name === 'Timestamp'));
 });

@@ -6,6 +6,7 @@ import { rejectsExactly } from './helpers/grpc.js';
 import { redisAvailability, TestRedis } from './helpers/redis.js';
 import { startRedisNode } from './helpers/redis-nodes.js';
 import { connect, startTestServer, type TestServer } from './helpers/server.js';
+import { apiCall } from './helpers/http-api.js';
 import { allMembers, briefTopic, TopicPresenceStream, topicRpcFor } from './helpers/topic-presence.js';
 
 // GetTopicMembers, CountTopicMembers and WatchTopicPresence over real gRPC and real sockets, on
@@ -251,4 +252,20 @@ test('topic presence - a watcher that never drains is cut off (RESOURCE_EXHAUSTE
   await reader.socket.until(() => reader.socket.frames.some((f) => JSON.stringify(f).includes('still flowing')), 'the topic message');
   await keepingUp.untilLive(7);
   t.false(keepingUp.ended, 'a watcher that keeps up is not affected');
+});
+
+test('topic presence - GetTopicMembers and CountTopicMembers over the HTTP API (JSON)', async (t) => {
+  const topic = unique('http');
+  await memory.rpc.subscribe({ clientIds: ['h2', 'h1', 'h3'], topic, info: 'x' });
+  const page = await apiCall(memory.httpUrl, 'GetTopicMembers', { topic, pageSize: 2 });
+  t.is(page.status, 200);
+  const members = page.json?.['members'] as { clientId: string; info: string }[];
+  t.deepEqual(members.map((m) => [m.clientId, m.info]), [['h1', 'x'], ['h2', 'x']]);
+  const next = await apiCall(memory.httpUrl, 'GetTopicMembers', { topic, pageSize: 2, pageToken: page.json?.['nextPageToken'] });
+  t.deepEqual((next.json?.['members'] as { clientId: string }[]).map((m) => m.clientId), ['h3']);
+  const count = await apiCall(memory.httpUrl, 'CountTopicMembers', { topic });
+  t.is(Number(count.json?.['members']), 3);
+  const bad = await apiCall(memory.httpUrl, 'GetTopicMembers', { topic, pageSize: 5000 });
+  t.is(bad.status, 400);
+  t.is(bad.json?.['message'], 'page_size is 5000; it must be 1 to 1000 (or 0 for 100)');
 });
