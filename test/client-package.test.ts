@@ -48,6 +48,8 @@ async function must(what: string, ran: Promise<Ran>): Promise<Ran> {
 }
 
 test.before(async (t) => {
+  // A build, a pack and an install: well under a minute, but CI's 2 cores run other files meanwhile.
+  t.timeout(5 * 60_000);
   await must('npm run build:client', run(NPM, ['run', 'build:client']));
   const work = mkdtempSync(join(tmpdir(), 'channeld-client-package-'));
   const pack = await must('npm pack', run(NPM, ['pack', '--json', '--pack-destination', work], { cwd: PACKAGE_DIR }));
