@@ -515,3 +515,26 @@ test('http api - a graceful shutdown ends open presence streams cleanly (no erro
   t.true(Date.now() - started < 2000, 'the shutdown grace was not spent waiting for the stream');
   t.false(stream.items.some((i) => 'error' in i));
 });
+
+test('http api - after a refused request with a small body the connection serves the next request', async (t) => {
+  const body = '{"clientId":"ka","message":"m"}';
+  const request = (key: string): string =>
+    `POST ${SERVICE_PATH}/SendMessage HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\nAuthorization: Bearer ${key}\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`;
+  const text = await new Promise<string>((resolve, reject) => {
+    let received = '';
+    const socket = createConnection(ts.server.httpPort, '127.0.0.1', () => socket.write(request('wrong') + request(KEY)));
+    socket.setEncoding('utf8');
+    socket.on('data', (chunk: string) => {
+      received += chunk;
+      if ((received.match(/HTTP\/1\.1 /g) ?? []).length === 2 && received.endsWith('}')) {
+        socket.destroy();
+        resolve(received);
+      }
+    });
+    socket.on('error', reject);
+    socket.on('close', () => resolve(received));
+  });
+  const statuses = [...text.matchAll(/HTTP\/1\.1 (\d{3})/g)].map((m) => m[1]);
+  t.deepEqual(statuses, ['401', '200'], text);
+  t.regex(text, /"seq":"1"/);
+});

@@ -20,6 +20,8 @@ export const MAX_PROTO_BODY_BYTES = MAX_REQUEST_BYTES;
 export const MAX_JSON_BODY_BYTES = 2 * MAX_REQUEST_BYTES;
 
 const PREFIX = `/${SERVICE}/`;
+/** A refused request's body up to this size is read and dropped rather than the connection closed. */
+const SMALL_BODY_BYTES = 64 * 1024;
 const PROTO_TYPES = /^application\/(proto|x-protobuf|protobuf|vnd\.google\.protobuf)\s*(;|$)/i;
 const JSON_TYPES = /^application\/json\s*(;|$)/i;
 
@@ -144,10 +146,13 @@ export class HttpApi {
     };
     response.onAbort(() => end('CANCELLED'));
     const refuse = (error: HttpApiError, headers: Readonly<Record<string, string>> = {}): void => {
-      // An unread body would otherwise be read and thrown away: a refused request is not worth it.
-      const bodyFollows = head.chunked || (head.contentLength !== '' && head.contentLength !== '0');
+      // A large (or unbounded) body that follows a refusal is not worth reading: the connection
+      // is closed instead. A small one is read and thrown away, since closing on unread bytes
+      // resets the connection and can destroy the answer before the client reads it.
+      const length = Number(head.contentLength);
+      const largeBody = head.chunked || (head.contentLength !== '' && !(length <= SMALL_BODY_BYTES));
       end(error.code);
-      response.error(error, headers, bodyFollows);
+      response.error(error, headers, largeBody);
     };
 
     if (route === undefined) {
