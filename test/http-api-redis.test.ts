@@ -93,4 +93,19 @@ if (!availability.run && availability.fail) {
     await socket.until(() => socket.topicMessages('r-room').length === 1, 'the topic message');
     t.is(socket.topicMessages('r-room')[0]?.data, 'hello room');
   });
+
+  test('http api redis - 60 concurrent sends to one client id over HTTP through both nodes get distinct seqs and arrive in seq order', async (t) => {
+    const [a, b] = nodes as [TestServer, TestServer];
+    const { socket } = await connect(b, 'r-race');
+    t.teardown(() => socket.close());
+    const sends = Array.from({ length: 60 }, (_, i) => call(i % 2 === 0 ? a : b, 'SendMessage', { clientId: 'r-race', message: `m${i}` }));
+    const answers = await Promise.all(sends);
+    t.true(answers.every((r) => r.status === 200));
+    const seqs = answers.map((r) => Number(r.json?.['seq'])).sort((x, y) => x - y);
+    t.deepEqual(seqs, Array.from({ length: 60 }, (_, i) => i + 1));
+    await socket.untilMessages(60);
+    t.deepEqual(socket.messages.map((m) => m.seq), seqs, 'delivered once each, in seq order');
+    const bySeq = new Map(answers.map((r, i) => [Number(r.json?.['seq']), `m${i}`]));
+    t.true(socket.messages.every((m) => bySeq.get(m.seq) === m.data), 'each seq carries the message its send was told');
+  });
 }
