@@ -4,11 +4,11 @@
  * and sender processes, and writes <out>/<name>.json and .md. Exits 1 when any message was lost, duplicated or misrouted, or any
  * call failed.
  */
-import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Fleet, type Launch } from './fleet.js';
+import { Fleet } from './fleet.js';
+import { senderLaunch } from './launch.js';
 import { HELP, parseOptions, type BenchOptions, type ScenarioName, type TargetKind } from './options.js';
 import { machine } from './procs.js';
 import { compare, goals, markdown, type BenchResults } from './report.js';
@@ -92,27 +92,6 @@ async function runTarget(kind: TargetKind, options: BenchOptions, fleet: Fleet):
     await target.stop();
   }
   return results;
-}
-
-/** The Go load generator (bench/loadgen), built from the module proxy's pinned modules. */
-const LOADGEN_BINARY = 'bench/loadgen/bin/loadgen';
-
-/**
- * Builds bench/loadgen (a no-op when nothing changed: Go caches the build) and says how to start
- * it; or the Node sender with --node-senders.
- */
-export function senderLaunch(nodeSenders: boolean): Launch {
-  if (nodeSenders) return { kind: 'fork', script: './load/sender.ts' };
-  try {
-    execFileSync('go', ['build', '-o', 'bin/loadgen', '.'], {
-      cwd: 'bench/loadgen',
-      env: { ...process.env, GOTOOLCHAIN: 'local', PATH: `${process.env['PATH'] ?? ''}:/usr/local/go/bin` },
-      stdio: ['ignore', 'inherit', 'inherit'],
-    });
-  } catch (err) {
-    throw new Error(`cannot build the Go load generator in bench/loadgen (${err instanceof Error ? err.message : String(err)}): install Go >= 1.26 (scripts/install-bench-tools.sh), or use --node-senders`);
-  }
-  return { kind: 'exec', command: LOADGEN_BINARY, args: [] };
 }
 
 async function main(): Promise<number> {
