@@ -163,8 +163,8 @@ func (g *generator) run(spec *RunSpec) (*RunReply, error) {
 					if lost := s.pending(); lost > 0 {
 						st.fail(fmt.Errorf("StreamMessages: %s", describe(err)), lost)
 						f.release(lost)
-						f.stop()
 					}
+					f.stop()
 					return
 				}
 				for k, e := range errs {
@@ -268,17 +268,36 @@ func (g *generator) run(spec *RunSpec) (*RunReply, error) {
 			for k, o := range picked {
 				slots[k] = o.slot
 			}
-			// A failed write leaves its messages registered: the receiving side counts them lost.
 			if err := stream.send(uint64(issued), buildMessages(spec, picked), spec.Batch > 1, slots); err != nil {
+				// The stream is gone: what it still held is lost (whichever side takes pending() counts it).
+				if lost := stream.pending(); lost > 0 {
+					st.fail(fmt.Errorf("StreamMessages: %s", describe(err)), lost)
+					f.release(lost)
+				}
 				f.stop()
 			}
 		}
 	}
 	wg.Wait()
 	if stream != nil {
-		f.waitIdle()
+		// Every result, or the end of the receiving side (a broken stream), whichever comes first.
+		idle := make(chan struct{})
+		go func() {
+			f.waitIdle()
+			close(idle)
+		}()
+		select {
+		case <-idle:
+		case <-recvDone:
+		}
 		_ = stream.closeSend()
 		<-recvDone
+		// A request written after the receiving side ended never gets its results.
+		if lost := stream.pending(); lost > 0 {
+			st.fail(fmt.Errorf("StreamMessages: the stream ended with %d messages unanswered", lost), lost)
+			f.release(lost)
+		}
+		<-idle
 	}
 	return &RunReply{
 		SentPerClient: st.sentPerClient,
