@@ -166,7 +166,7 @@ function needs(runner: string): Availability {
   if (runner === 'python') checks.push(pythonAvailability());
   if (runner === 'go') checks.push(goAvailability());
   if (runner === 'grpcurl') checks.push(grpcurlAvailability());
-  if (runner === 'browser') checks.push(chromiumAvailability());
+  if (runner.startsWith('browser')) checks.push(chromiumAvailability());
   if (runner === 'java') checks.push(javaAvailability());
   if (runner === 'cluster') {
     const redis = redisAvailability();

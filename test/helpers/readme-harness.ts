@@ -126,6 +126,43 @@ function jsonValues(text: string): Record<string, unknown>[] {
   return values;
 }
 
+/**
+ * A browser snippet on a page of its own origin, with the token a backend would have rendered into
+ * it: it must log the message sent before (as `logged` shows it), then the 410 of a CloseChannel,
+ * and on a page with a forged token, the 401.
+ */
+async function inChromium(snippet: Snippet, logged: (data: string) => string): Promise<void> {
+  check(snippet.code.includes('http://HOST:8080/'), 'the browser snippet no longer loads from http://HOST:8080/');
+  const ts = await defaultServer();
+  const pages = await startPageServer();
+  const browser = await launchChromium();
+  try {
+    const { token } = await ts.createChannel('reader');
+    await ts.send('reader', '{"hello":"browser"}');
+    const forged = `${token.slice(0, 20)}${token[20] === 'A' ? 'B' : 'A'}${token.slice(21)}`;
+    // HOST is the reader's placeholder for channeld's host; the page is on an origin of its own.
+    const page = (t: string): string =>
+      pages.add(`<!doctype html><script>var token = ${JSON.stringify(t)};</script>\n${snippet.code.replaceAll('HOST', '127.0.0.1')}`);
+    const logs: string[] = [];
+    const tab = await browser.newPage();
+    tab.on('console', (m) => logs.push(m.text()));
+    const until = (text: string): Promise<void> =>
+      retry(`the page to log "${text}"`, 15_000, async () => {
+        if (!logs.includes(text)) throw new Error(`console: ${JSON.stringify(logs)}`);
+      });
+    await tab.goto(page(token));
+    await until(logged('{"hello":"browser"}'));
+    await ts.rpc.closeChannel({ clientId: 'reader' });
+    await until('410 Channel+closed.');
+    await tab.goto(page(forged));
+    await until('401 Invalid+token.');
+  } finally {
+    await browser.close();
+    await pages.close();
+    await ts.close();
+  }
+}
+
 type Runner = (snippet: Snippet, work: string) => Promise<void>;
 
 const runners: Record<string, Runner> = {
@@ -220,37 +257,9 @@ const runners: Record<string, Runner> = {
     await ts.close();
   },
 
-  async browser(snippet) {
-    check(snippet.code.includes('http://HOST:8080/'), 'the browser snippet no longer loads http://HOST:8080/');
-    const ts = await defaultServer();
-    const pages = await startPageServer();
-    const browser = await launchChromium();
-    try {
-      const { token } = await ts.createChannel('reader');
-      await ts.send('reader', '{"hello":"browser"}');
-      const forged = `${token.slice(0, 20)}${token[20] === 'A' ? 'B' : 'A'}${token.slice(21)}`;
-      // HOST is the reader's placeholder for channeld's host; the page is on an origin of its own.
-      const page = (t: string): string =>
-        pages.add(`<!doctype html><script>var token = ${JSON.stringify(t)};</script>\n${snippet.code.replaceAll('HOST', '127.0.0.1')}`);
-      const logs: string[] = [];
-      const tab = await browser.newPage();
-      tab.on('console', (m) => logs.push(m.text()));
-      const until = (text: string): Promise<void> =>
-        retry(`the page to log "${text}"`, 15_000, async () => {
-          if (!logs.includes(text)) throw new Error(`console: ${JSON.stringify(logs)}`);
-        });
-      await tab.goto(page(token));
-      await until('{"hello":"browser"}');
-      await ts.rpc.closeChannel({ clientId: 'reader' });
-      await until('410 Channel+closed.');
-      await tab.goto(page(forged));
-      await until('401 Invalid+token.');
-    } finally {
-      await browser.close();
-      await pages.close();
-      await ts.close();
-    }
-  },
+  browser: (snippet) => inChromium(snippet, (data) => data),
+
+  'browser-module': (snippet) => inChromium(snippet, (data) => `1 ${data}`),
 
   async cluster(snippet) {
     check(existsSync('/usr/bin/redis-server') || (await run('sh', ['-c', 'command -v redis-server'])).code === 0, 'redis-server is not installed');
