@@ -6,6 +6,7 @@ import { TokenAuthority } from './core/tokens.js';
 import type { Engine } from './engine/engine.js';
 import { MemoryEngine } from './engine/memory.js';
 import { RedisEngine } from './engine/redis.js';
+import type { Fallback, FallbackTuning } from './gateway/fallback/routes.js';
 import { startGateway, type Gateway } from './gateway/gateway.js';
 import type { TemplatedApp } from './gateway/uws.js';
 import { startGrpc, type GrpcEndpoint } from './grpc/server.js';
@@ -23,6 +24,8 @@ export interface ServerOptions extends Partial<Config> {
   /** Injected by tests to move time (token expiry, replay window) without waiting. */
   readonly clock?: Clock;
   readonly logger?: Logger;
+  /** Timings of the browser fallback transport; tests shorten them. */
+  readonly fallback?: FallbackTuning;
 }
 
 export interface RunningServer {
@@ -35,6 +38,8 @@ export interface RunningServer {
   /** What /readyz and gRPC health say. */
   readonly readiness: Readiness;
   readonly hub: Hub;
+  /** The gateway's fallback transport (tests force drops through it). */
+  readonly fallback: Fallback;
   readonly config: Readonly<Config>;
   /**
    * Graceful stop: stop accepting sockets, close open ones with 1001 (clients reconnect elsewhere),
@@ -97,7 +102,7 @@ function warnAboutExposure(config: Config, log: Logger): void {
 
 /** Starts one channeld node: the core, the gRPC API and the gateway. */
 export async function startServer(options: ServerOptions = {}): Promise<RunningServer> {
-  const { clock = systemClock, logger: given, ...overrides } = options;
+  const { clock = systemClock, logger: given, fallback: _fallback, ...overrides } = options;
   const config: Config = { ...DEFAULT_CONFIG, ...overrides };
   const logger = given ?? createLogger(config.logLevel);
   const log = logger.child({ mod: 'server' });
@@ -212,6 +217,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
         ops: httpOps,
         counters: gatewayCounters,
         ...(config.httpApi ? { routes: (app: TemplatedApp) => httpApi.mount(app) } : {}),
+        ...(options.fallback === undefined ? {} : { fallback: options.fallback }),
       },
       logger,
     );
@@ -243,6 +249,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     apiPort: apiListener?.port,
     readiness,
     hub,
+    fallback: gateway.fallback,
     config,
     close() {
       closing ??= (async () => {

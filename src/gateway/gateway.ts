@@ -5,6 +5,7 @@ import type { OpsAnswers } from '../metrics/probes.js';
 import { compressionOption, createApp, listenExclusive, type Compression, type HttpTls } from './app.js';
 import { loadAssets, type Asset } from './assets.js';
 import { mountDemo } from './demo.js';
+import { mountFallback, type Fallback, type FallbackTuning } from './fallback/routes.js';
 import { reply } from './http.js';
 import { encodeTopicMessage } from './frames.js';
 import { mountOpsRoutes } from './ops-routes.js';
@@ -32,10 +33,14 @@ export interface GatewayOptions {
   readonly counters?: GatewayCounters;
   /** More routes on this port (the HTTP API), mounted before the catch-all. */
   readonly routes?: (app: TemplatedApp) => void;
+  /** Timings of the fallback transport (tests shorten them). */
+  readonly fallback?: FallbackTuning;
 }
 
 export interface Gateway {
   readonly port: number;
+  /** The fallback transport for browsers without WebSocket (docs/protocol.md §5). */
+  readonly fallback: Fallback;
   /** Stops accepting connections and ends open HTTP streams; sockets are closed by the hub. */
   stopListening(): void;
 }
@@ -96,8 +101,14 @@ export async function startGateway(hub: Hub, options: GatewayOptions, logger: Lo
     },
   });
 
-  // Encoded once, then fanned out by uWS itself to every subscribed socket.
-  hub.setTopicPublisher((topic, _epoch, message) => fanout.publish(topic, encodeTopicMessage(topic, message)));
+  const fallback = mountFallback(app, hub, { sendBufferBytes: options.socketSendBufferBytes, limits, counters, ...options.fallback }, logger);
+
+  // Encoded once, then fanned out by uWS itself to every subscribed socket (and to fallback connections).
+  hub.setTopicPublisher((topic, _epoch, message) => {
+    const frame = encodeTopicMessage(topic, message);
+    fanout.publish(topic, frame);
+    fallback.publish(topic, frame);
+  });
 
   app.get('/_ah/channel/jsapi', serveAsset(assets.jsapi));
   app.get('/_ah/channel/channeld.mjs', serveAsset(assets.module));
@@ -118,6 +129,7 @@ export async function startGateway(hub: Hub, options: GatewayOptions, logger: Lo
     listenSocket = await listenExclusive(app, options.host, options.port);
   } catch (err) {
     limits.stop();
+    fallback.stop();
     throw err;
   }
   const port = uWS.us_socket_local_port(listenSocket);
@@ -125,11 +137,13 @@ export async function startGateway(hub: Hub, options: GatewayOptions, logger: Lo
   let listening = true;
   return {
     port,
+    fallback,
     stopListening() {
       if (!listening) return;
       listening = false;
       uWS.us_listen_socket_close(listenSocket);
       limits.stop();
+      fallback.stop();
       demo?.endStreams();
     },
   };
