@@ -4,7 +4,7 @@ import { Emitter, type Listener } from './emitter.js';
 import { decodeServerFrame, encodeAck, FrameType } from './frames.js';
 import { DEFAULT_GAP_TIMEOUT_MS, GapWatch } from './gap-watch.js';
 import { TopicStreams, type TopicGap } from './topics.js';
-import { Transport, type CloseInfo, type ReconnectInfo, type WebSocketConstructor } from './transport.js';
+import { Transport, type CloseInfo, type ReconnectInfo, type TransportKind, type WebSocketConstructor } from './transport.js';
 import { channelSocketUrl, isWellFormedToken, type ResumePosition } from './url.js';
 
 export type ChannelState = 'connecting' | 'open' | 'reconnecting' | 'closing' | 'closed';
@@ -77,6 +77,14 @@ export interface ChannelSocketOptions {
   readonly openTimeoutMs?: number;
   /** A WebSocket implementation, for runtimes without a global one. @default globalThis.WebSocket */
   readonly webSocket?: WebSocketConstructor;
+  /**
+   * How frames travel: `auto` opens a WebSocket and, where one cannot open (a proxy refuses or
+   * blocks it), falls back to server-sent events, then to long polling, with the same guarantees
+   * (docs/protocol.md §5). `websocket`, `sse` and `poll` force one. @default 'auto'
+   */
+  readonly transport?: TransportKind;
+  /** How long an event stream may show nothing before it is taken for one a proxy buffers. @default 3000 */
+  readonly streamProbeMs?: number;
 }
 
 export const DEFAULT_ACK_INTERVAL_MS = 100;
@@ -132,7 +140,14 @@ export class ChannelSocket {
     this.gaps = new GapWatch(options.gapTimeoutMs ?? DEFAULT_GAP_TIMEOUT_MS, () => this.transport.reconnect('Missing+seq.'));
     this.transport = new Transport(
       token,
-      { baseUrl, backoff: options.backoff, openTimeoutMs: options.openTimeoutMs, webSocket: options.webSocket },
+      {
+        baseUrl,
+        backoff: options.backoff,
+        openTimeoutMs: options.openTimeoutMs,
+        webSocket: options.webSocket,
+        transport: options.transport,
+        streamProbeMs: options.streamProbeMs,
+      },
       {
         onOpen: () => {
           this.welcomed = false;
@@ -159,6 +174,11 @@ export class ChannelSocket {
   /** The channel's current epoch, once welcomed. */
   get epoch(): string | undefined {
     return this.currentEpoch;
+  }
+
+  /** How frames travel now: a WebSocket, or the fallback's event stream or long polls. */
+  get transportKind(): 'websocket' | 'sse' | 'poll' {
+    return this.transport.kind;
   }
 
   /** The seq of the last message delivered (0 before any). */

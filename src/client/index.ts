@@ -24,6 +24,7 @@ export {
 } from './appengine.js';
 export { CloseCode, isTerminalCloseCode, errorForCloseCode, type ChannelErrorInfo } from './close-codes.js';
 export { DEFAULT_BASE_DELAY_MS, DEFAULT_MAX_DELAY_MS, type BackoffOptions } from './backoff.js';
-export { DEFAULT_OPEN_TIMEOUT_MS, PROTOCOL, type WebSocketConstructor } from './transport.js';
+export { DEFAULT_OPEN_TIMEOUT_MS, PROTOCOL, type TransportKind, type WebSocketConstructor } from './transport.js';
+export { DEFAULT_STREAM_PROBE_MS } from './fallback-link.js';
 export { DEFAULT_GAP_TIMEOUT_MS } from './gap-watch.js';
 export type { Listener } from './emitter.js';

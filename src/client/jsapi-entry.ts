@@ -4,6 +4,7 @@
 import { AppEngineChannel, AppEngineSocket } from './appengine.js';
 import { ChannelSocket, type ChannelSocketOptions } from './channel.js';
 import * as api from './index.js';
+import type { TransportKind } from './transport.js';
 import { baseUrlFromScriptSrc } from './url.js';
 
 // document.currentScript is only set while this script first runs, so read it now. The page that
@@ -23,10 +24,29 @@ function findBaseUrl(script: HTMLScriptElement | undefined): string {
   return baseUrlFromScriptSrc(script.src);
 }
 
-const defaultBaseUrl = findBaseUrl(findScript());
+const TRANSPORTS: readonly TransportKind[] = ['auto', 'websocket', 'sse', 'poll'];
+
+/**
+ * A page may force the transport (docs/protocol.md §5) with `jsapi?transport=sse` or
+ * data-channeld-transport, so App Engine code that calls `new goog.appengine.Channel(token)`
+ * needs no change.
+ */
+function findTransport(script: HTMLScriptElement | undefined): TransportKind | undefined {
+  if (script === undefined) return undefined;
+  const asked = script.getAttribute('data-channeld-transport') ?? new URL(script.src).searchParams.get('transport');
+  return TRANSPORTS.find((kind) => kind === asked);
+}
+
+const script = findScript();
+const defaultBaseUrl = findBaseUrl(script);
+const defaultTransport = findTransport(script);
 
 function withDefaultBase(options: ChannelSocketOptions): ChannelSocketOptions {
-  return options.baseUrl === undefined ? { ...options, baseUrl: defaultBaseUrl } : options;
+  return {
+    ...options,
+    baseUrl: options.baseUrl ?? defaultBaseUrl,
+    ...(options.transport === undefined && defaultTransport !== undefined ? { transport: defaultTransport } : {}),
+  };
 }
 
 class Channel extends AppEngineChannel {

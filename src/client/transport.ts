@@ -1,15 +1,25 @@
 import { backoffDelayMs, type BackoffOptions } from './backoff.js';
 import { CloseCode, isTerminalCloseCode } from './close-codes.js';
+import { DEFAULT_STREAM_PROBE_MS, EventStreamLink, LongPollLink } from './fallback-link.js';
+import { WebSocketLink, type Link, type WebSocketConstructor } from './link.js';
 import { channelSocketUrl, type ResumePosition } from './url.js';
 
-/** The subprotocol of docs/protocol.md, version 1. */
-export const PROTOCOL = 'channeld.v1';
-const TOKEN_PROTOCOL_PREFIX = 'token.';
-/** WebSocket.OPEN, spelled out so an injected implementation need not carry the static. */
-const OPEN = 1;
+export { PROTOCOL, type WebSocketConstructor } from './link.js';
 
-/** Anything constructible like the browser's WebSocket (e.g. the `ws` package under Node). */
-export type WebSocketConstructor = new (url: string, protocols: string[]) => WebSocket;
+/**
+ * How frames travel. `auto` opens a WebSocket, and when one cannot open on this network (refused,
+ * or blocked before any frame), falls back to an event stream, then to long polling
+ * (docs/protocol.md §5); the others force one kind.
+ */
+export type TransportKind = 'auto' | 'websocket' | 'sse' | 'poll';
+type LinkKind = Exclude<TransportKind, 'auto'>;
+
+const LADDERS: Record<TransportKind, readonly LinkKind[]> = {
+  auto: ['websocket', 'sse', 'poll'],
+  websocket: ['websocket'],
+  sse: ['sse'],
+  poll: ['poll'],
+};
 
 export interface TransportOptions {
   readonly baseUrl: string;
@@ -17,6 +27,10 @@ export interface TransportOptions {
   /** How long a socket may take from its creation to the server's welcome. @default 10000 */
   readonly openTimeoutMs?: number;
   readonly webSocket?: WebSocketConstructor;
+  /** @default 'auto' */
+  readonly transport?: TransportKind;
+  /** How long an event stream may show nothing before it is taken for buffered. @default 3000 */
+  readonly streamProbeMs?: number;
 }
 
 /**
@@ -59,8 +73,6 @@ export interface TransportHandler {
   resumePosition(): ResumePosition | undefined;
 }
 
-function ignoreError(): void {}
-
 /** The page's document, or undefined outside a browser (e.g. under Node with the `ws` package). */
 function pageDocument(): Document | undefined {
   return typeof document === 'undefined' ? undefined : document;
@@ -73,7 +85,7 @@ function pageDocument(): Document | undefined {
  * visible again (a hidden page's timers may be throttled to one a minute).
  */
 export class Transport {
-  private ws: WebSocket | undefined;
+  private link: Link | undefined;
   private reconnectTimer: ReturnType<typeof setTimeout> | undefined;
   /** Runs from a socket's creation until the server welcomes it. */
   private openTimer: ReturnType<typeof setTimeout> | undefined;
@@ -82,6 +94,10 @@ export class Transport {
   private closingByClient = false;
   /** Set when this side ends the socket for a terminal reason; reported instead of the echo. */
   private terminalClose: { code: number; reason: string } | undefined;
+  private readonly ladder: readonly LinkKind[];
+  private rung = 0;
+  /** A link of the current kind was welcomed: it works on this network, so it is kept for good. */
+  private kindWorks = false;
   // A true private field: the token stays out of JSON.stringify and enumeration of this object.
   readonly #token: string;
 
@@ -91,6 +107,12 @@ export class Transport {
     private readonly handler: TransportHandler,
   ) {
     this.#token = token;
+    this.ladder = LADDERS[options.transport ?? 'auto'];
+  }
+
+  /** The kind of link in use (or being tried). */
+  get kind(): LinkKind {
+    return this.ladder[this.rung]!;
   }
 
   /** Opens the first socket. A fresh open never carries a resume position (protocol §1). */
@@ -100,15 +122,13 @@ export class Transport {
 
   /** Sends one text frame; false when no socket is open. */
   send(text: string): boolean {
-    const ws = this.ws;
-    if (ws === undefined || ws.readyState !== OPEN) return false;
-    ws.send(text);
-    return true;
+    return this.link?.send(text) ?? false;
   }
 
   /** The server welcomed the socket: it works, so the next loss starts over at the short delay. */
   established(): void {
     this.attempt = 0;
+    this.kindWorks = true;
     this.stopOpenTimer();
   }
 
@@ -118,8 +138,8 @@ export class Transport {
     this.closingByClient = true;
     this.stopWaiting();
     this.stopOpenTimer();
-    if (this.ws !== undefined) {
-      this.ws.close(CloseCode.NORMAL);
+    if (this.link !== undefined) {
+      this.link.close(CloseCode.NORMAL, '');
       return;
     }
     // Between sockets there is nothing to wait for; still report asynchronously, like a socket would.
@@ -132,14 +152,13 @@ export class Transport {
     this.terminalClose = { code, reason };
     this.stopWaiting();
     this.stopOpenTimer();
-    const ws = this.ws;
-    if (ws === undefined) {
+    const link = this.link;
+    if (link === undefined) {
       setTimeout(() => this.finish({ code, reason, byClient: false }), 0);
       return;
     }
-    // Nothing more from this socket counts once it is condemned.
-    ws.onmessage = null;
-    ws.close(code, reason);
+    // Nothing more from this link counts once it is condemned (see handleFrame); its close reports.
+    link.close(code, reason);
   }
 
   /**
@@ -152,19 +171,37 @@ export class Transport {
   }
 
   private abandon(code: number, reason: string): void {
-    const ws = this.ws;
-    if (ws === undefined || this.finished || this.closingByClient || this.terminalClose !== undefined) return;
-    this.release(ws);
-    ws.close(CloseCode.NORMAL, reason);
-    this.scheduleReconnect(code, reason);
+    const link = this.link;
+    if (link === undefined || this.finished || this.closingByClient || this.terminalClose !== undefined) return;
+    this.release(link);
+    link.close(CloseCode.NORMAL, reason);
+    this.lost(link, code, reason);
   }
 
   private connect(resume: ResumePosition | undefined): void {
-    let ws: WebSocket;
+    let link: Link;
+    const events = {
+      open: () => {
+        if (link === this.link) this.handler.onOpen();
+      },
+      frame: (text: string) => {
+        if (link === this.link && this.terminalClose === undefined) this.handler.onFrame(text);
+      },
+      protocolError: () => {
+        if (link === this.link) this.fail(CloseCode.PROTOCOL_ERROR, 'Protocol+error.');
+      },
+      closed: (code: number, reason: string) => this.handleLinkClose(link, code, reason),
+    };
     try {
-      const url = channelSocketUrl(this.options.baseUrl, resume);
-      const Impl = this.options.webSocket ?? WebSocket;
-      ws = new Impl(url, [PROTOCOL, TOKEN_PROTOCOL_PREFIX + this.#token]);
+      const { baseUrl } = this.options;
+      const kind = this.kind;
+      if (kind === 'websocket') {
+        link = new WebSocketLink(channelSocketUrl(baseUrl, resume), this.#token, this.options.webSocket ?? WebSocket, events);
+      } else if (kind === 'sse') {
+        link = new EventStreamLink(baseUrl, this.#token, resume, this.options.streamProbeMs ?? DEFAULT_STREAM_PROBE_MS, events);
+      } else {
+        link = new LongPollLink(baseUrl, this.#token, resume, events);
+      }
     } catch {
       // Only a misconfiguration gets here (e.g. ws: from an https page); retrying cannot help.
       const terminal = { code: CloseCode.PROTOCOL_ERROR, reason: 'Protocol+error.' };
@@ -172,32 +209,14 @@ export class Transport {
       setTimeout(() => this.finish({ ...terminal, byClient: false }), 0);
       return;
     }
-    this.ws = ws;
-    ws.onopen = () => {
-      if (ws.protocol !== PROTOCOL) {
-        this.fail(CloseCode.PROTOCOL_ERROR, 'Protocol+error.');
-        return;
-      }
-      this.handler.onOpen();
-    };
-    ws.onmessage = (event: MessageEvent<unknown>) => {
-      if (typeof event.data !== 'string') {
-        this.fail(CloseCode.PROTOCOL_ERROR, 'Protocol+error.');
-        return;
-      }
-      this.handler.onFrame(event.data);
-    };
-    ws.onclose = (event: CloseEvent) => this.handleSocketClose(ws, event.code, event.reason);
-    // The close event that follows says all there is to say. Under Node the `ws` package throws an
-    // error nobody listens for (and then never emits the close), so a listener must be there.
-    ws.onerror = ignoreError;
+    this.link = link;
     const openTimeoutMs = this.options.openTimeoutMs ?? DEFAULT_OPEN_TIMEOUT_MS;
     this.openTimer = setTimeout(() => this.abandon(CloseCode.ABNORMAL, 'Open+timed+out.'), openTimeoutMs);
   }
 
-  private handleSocketClose(ws: WebSocket, code: number, reason: string): void {
-    if (ws !== this.ws) return;
-    this.release(ws);
+  private handleLinkClose(link: Link, code: number, reason: string): void {
+    if (link !== this.link) return;
+    this.release(link);
     if (this.closingByClient) {
       this.finish({ code: CloseCode.NORMAL, reason: '', byClient: true });
     } else if (this.terminalClose !== undefined) {
@@ -205,15 +224,30 @@ export class Transport {
     } else if (isTerminalCloseCode(code)) {
       this.finish({ code, reason, byClient: false });
     } else {
-      this.scheduleReconnect(code, reason);
+      this.lost(link, code, reason);
     }
   }
 
-  /** Nothing from `ws` counts any more; `onerror` stays, as a late error must still be caught. */
-  private release(ws: WebSocket): void {
-    ws.onopen = ws.onmessage = ws.onclose = null;
-    this.ws = undefined;
+  /** Nothing from `link` counts any more. */
+  private release(link: Link): void {
+    link.release();
+    this.link = undefined;
     this.stopOpenTimer();
+  }
+
+  /**
+   * A link was lost. One that never got a frame, of a kind that never worked here, may be blocked
+   * rather than lost (a proxy that refuses upgrades, or buffers a stream): the next kind is tried at
+   * once. Once every kind failed so, or once a kind worked, losses reconnect with backoff.
+   */
+  private lost(link: Link, code: number, reason: string): void {
+    if (!this.kindWorks && !link.gotFrame && code === CloseCode.ABNORMAL && this.rung + 1 < this.ladder.length) {
+      this.rung++;
+      this.reconnectTimer = setTimeout(this.reconnectNow, 0);
+      return;
+    }
+    if (!this.kindWorks && !link.gotFrame) this.rung = 0;
+    this.scheduleReconnect(code, reason);
   }
 
   private scheduleReconnect(code: number, reason: string): void {

@@ -48,3 +48,20 @@ export function baseUrlFromScriptSrc(src: string): string {
   const prefix = JSAPI_PATH.test(url.pathname) ? url.pathname.replace(JSAPI_PATH, '') : '';
   return url.origin + prefix;
 }
+
+/** The fallback transport's endpoints (docs/protocol.md §5), under the same base URL as the socket. */
+export type FallbackEndpoint = 'sse' | 'poll' | 'send';
+
+/** The http(s) URL of a fallback endpoint; like the socket's, it never carries the token. */
+export function fallbackUrl(baseUrl: string, endpoint: FallbackEndpoint): string {
+  const url = new URL(baseUrl);
+  if (url.protocol === 'ws:') url.protocol = 'http:';
+  else if (url.protocol === 'wss:') url.protocol = 'https:';
+  else if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw new TypeError(`channeld base URL must be http(s) or ws(s), got ${url.protocol}`);
+  }
+  url.pathname = `${url.pathname.replace(/\/+$/, '')}/_ah/channel/${endpoint}`;
+  url.search = '';
+  url.hash = '';
+  return url.toString();
+}
