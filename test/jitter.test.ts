@@ -62,3 +62,29 @@ redisTest('jitter - 3 nodes over one Redis, each reconnect on the next node: exa
   const report = await runJitter(nodes, { ...size, idPrefix: 'jitter-redis' }, (line) => t.log(line));
   assertExactlyOnce(t, report);
 });
+
+// The same run over the browser fallback transport (docs/protocol.md §5): each drop aborts the
+// client's event stream or its held poll, and the reconnect resumes over the next node.
+for (const transport of ['sse', 'poll'] as const) {
+  const label = transport === 'sse' ? 'event streams' : 'long polls';
+  test.serial(`jitter - memory engine, over ${label}: connections cut every few seconds lose nothing and get nothing twice`, async (t) => {
+    t.timeout(TEST_TIMEOUT_MS);
+    const node = await startMemoryNode();
+    t.teardown(() => node.stop());
+    const report = await runJitter([node], { ...size, idPrefix: `jitter-mem-${transport}`, transport }, (line) => t.log(line));
+    assertExactlyOnce(t, report);
+  });
+
+  redisTest(`jitter - 3 nodes over one Redis, over ${label}, each reconnect on the next node: exactly once, in order`, async (t) => {
+    t.timeout(TEST_TIMEOUT_MS);
+    const redis = await TestRedis.start();
+    const nodes: ClusterNode[] = [];
+    t.teardown(async () => {
+      await Promise.all(nodes.map((n) => n.stop()));
+      await redis.dispose();
+    });
+    nodes.push(...(await Promise.all([0, 1, 2].map(() => startNode({ redisUrl: redis.url, prefix: `jitter-${transport}` })))));
+    const report = await runJitter(nodes, { ...size, idPrefix: `jitter-redis-${transport}`, transport }, (line) => t.log(line));
+    assertExactlyOnce(t, report);
+  });
+}

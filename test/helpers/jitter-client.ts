@@ -1,6 +1,10 @@
 import type { IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
 import WebSocket from 'ws';
+import { FallbackWire, httpBaseOf, type OpenBody } from './fallback-wire.js';
+
+/** How a jitter client's frames travel: a WebSocket, or the fallback transport (docs/protocol.md §5). */
+export type JitterTransport = 'websocket' | 'sse' | 'poll';
 
 /** What every jitter client reports to its run: each break of the exactly-once, in-order rule. */
 export interface JitterLedger {
@@ -29,6 +33,8 @@ export interface JitterClientOptions {
   /** Milliseconds until the next forced drop of a socket just opened; undefined: no more drops. */
   readonly nextDropMs: () => number | undefined;
   readonly nextGapMs: () => number;
+  /** @default 'websocket' */
+  readonly transport?: JitterTransport;
 }
 
 /**
@@ -59,6 +65,8 @@ export class JitterClient {
   private node: number;
   private ws: WebSocket | undefined;
   private tcp: Socket | undefined;
+  /** The fallback connection, when the client does not use WebSockets. */
+  private wire: FallbackWire | undefined;
   private welcomed = false;
   private topicWelcomed = false;
   private catchUp: { startedMs: number; channel: number; topic: number } | undefined;
@@ -112,6 +120,15 @@ export class JitterClient {
 
   /** Sends acks for what was delivered since the last call (the protocol's coalesced acks). */
   ack(): void {
+    const wire = this.wire;
+    if (wire !== undefined) {
+      if (!this.welcomed) return;
+      const frames: unknown[] = [];
+      if (this.lastSeq > this.ackedSeq) frames.push([3, (this.ackedSeq = this.lastSeq)]);
+      if (this.topicWelcomed && this.topicLast > this.ackedTopic) frames.push([3, (this.ackedTopic = this.topicLast), this.o.topic]);
+      if (frames.length > 0) void wire.send(frames);
+      return;
+    }
     if (this.ws?.readyState !== WebSocket.OPEN || !this.welcomed) return;
     if (this.lastSeq > this.ackedSeq) this.ws.send(JSON.stringify([3, (this.ackedSeq = this.lastSeq)]));
     if (this.topicWelcomed && this.topicLast > this.ackedTopic) this.ws.send(JSON.stringify([3, (this.ackedTopic = this.topicLast), this.o.topic]));
@@ -127,9 +144,11 @@ export class JitterClient {
     clearTimeout(this.dropTimer);
     clearTimeout(this.reconnectTimer);
     this.ws?.terminate();
+    this.wire?.cut();
   }
 
   private open(): void {
+    if ((this.o.transport ?? 'websocket') !== 'websocket') return this.openFallback();
     const resume = this.epoch !== undefined;
     const params = new URLSearchParams();
     if (resume) {
@@ -173,8 +192,55 @@ export class JitterClient {
     if (dropMs !== undefined) this.dropTimer = setTimeout(() => this.drop(), dropMs);
   }
 
+  /** The same over the fallback: the resume position in the open's body, the topic resume frame posted first. */
+  private openFallback(): void {
+    const resume = this.epoch !== undefined;
+    const topics = resume && this.topicEpoch !== undefined;
+    const body: OpenBody = resume ? { token: this.o.token, epoch: this.epoch!, seq: this.lastSeq, ...(topics ? { topics: true as const } : {}) } : { token: this.o.token };
+    this.resetForOpen(resume);
+    const topicResume = [5, [[this.o.topic, this.topicEpoch, this.topicLast]]];
+    const wire: FallbackWire = new FallbackWire(httpBaseOf(this.o.wsUrls[this.node]!), this.o.transport as 'sse' | 'poll', body, {
+      open: () => {
+        if (topics) void wire.send([topicResume]);
+      },
+      frame: (frame) => {
+        if (wire !== this.wire) return;
+        this.onFrame(frame);
+        this.onProgress();
+      },
+      close: (code, reason) => {
+        if (wire !== this.wire || this.stopped) return;
+        this.serverCloses++;
+        if (code !== 4001) this.o.ledger.violation(this.o.clientIdx, `fallback connection closed by the server: ${code} ${reason}`);
+        this.offline();
+      },
+    });
+    this.wire = wire;
+    const dropMs = this.o.nextDropMs();
+    if (dropMs !== undefined) this.dropTimer = setTimeout(() => this.drop(), dropMs);
+  }
+
+  private resetForOpen(resume: boolean): void {
+    this.ws = undefined;
+    this.tcp = undefined;
+    this.welcomed = false;
+    this.topicWelcomed = false;
+    this.heldTopic = new Map();
+    this.ackedSeq = this.lastSeq;
+    this.ackedTopic = this.topicLast;
+    this.catchUp = resume ? { startedMs: performance.now(), channel: this.o.acked.channel(this.o.clientIdx), topic: this.o.acked.topic() } : undefined;
+  }
+
   /** Cuts the TCP connection under the WebSocket: no close frame reaches the server. */
   private drop(): void {
+    const wire = this.wire;
+    if (wire !== undefined) {
+      if (this.stopped) return;
+      this.wire = undefined;
+      wire.cut();
+      this.offline();
+      return;
+    }
     const ws = this.ws;
     if (ws === undefined || this.stopped) return;
     this.ws = undefined;
@@ -186,6 +252,7 @@ export class JitterClient {
   private offline(): void {
     clearTimeout(this.dropTimer);
     this.ws = undefined;
+    this.wire = undefined;
     if (this.catchUp !== undefined) this.o.ledger.interrupted();
     this.catchUp = undefined;
     this.welcomed = false;

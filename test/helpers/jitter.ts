@@ -1,5 +1,5 @@
 import { toClient, type Rpc } from './grpc.js';
-import { JitterClient, type JitterLedger } from './jitter-client.js';
+import { JitterClient, type JitterLedger, type JitterTransport } from './jitter-client.js';
 
 /** One channeld node as the jitter run sees it: sockets go to `wsUrl`, calls to `rpc`. */
 export interface JitterNode {
@@ -26,6 +26,8 @@ export interface JitterOptions {
   readonly drainTimeoutMs: number;
   /** Client ids and the topic are named from it, so runs on one Redis do not meet. */
   readonly idPrefix: string;
+  /** How the clients' frames travel. @default 'websocket' */
+  readonly transport?: JitterTransport;
 }
 
 export interface Percentiles {
@@ -37,6 +39,7 @@ export interface Percentiles {
 
 export interface JitterReport {
   readonly clients: number;
+  readonly transport: JitterTransport;
   readonly nodes: number;
   readonly reconnects: number;
   /** Sockets the server (not the run) ended; 4001 is allowed, anything else is a violation too. */
@@ -168,6 +171,7 @@ export async function runJitter(nodes: readonly JitterNode[], o: JitterOptions, 
         acked: { channel: (c) => ackedMax[c]!, topic: () => topicMax },
         nextDropMs: () => (dropping ? around(o.dropEveryMs) : undefined),
         nextGapMs: () => (Math.random() < IMMEDIATE_RECONNECTS ? 0 : 2 * o.offlineGapMs * Math.random()),
+        transport: o.transport ?? 'websocket',
       }),
   );
   const acks = setInterval(() => clients.forEach((c) => c.ack()), ACK_EVERY_MS);
@@ -241,6 +245,7 @@ export async function runJitter(nodes: readonly JitterNode[], o: JitterOptions, 
   const deliveriesOwed = messages + topicOwed.size * o.clients;
   return {
     clients: o.clients,
+    transport: o.transport ?? 'websocket',
     nodes: nodes.length,
     reconnects: clients.reduce((sum, c) => sum + c.reconnects, 0),
     serverCloses: clients.reduce((sum, c) => sum + c.serverCloses, 0),
@@ -284,7 +289,7 @@ export function jitterOptionsFromEnv(defaults: JitterOptions, env: NodeJS.Proces
 
 export function describeJitter(r: JitterReport): string {
   return (
-    `${r.clients} clients on ${r.nodes} node(s), ${r.reconnects} reconnects in ${r.seconds.toFixed(1)} s (${r.sendingSeconds.toFixed(1)} s of sending): ` +
+    `${r.clients} clients on ${r.nodes} node(s) over ${r.transport}, ${r.reconnects} reconnects in ${r.seconds.toFixed(1)} s (${r.sendingSeconds.toFixed(1)} s of sending): ` +
     `${r.exactlyOnce}/${r.deliveriesOwed} deliveries exactly once, in order (${r.exactlyOncePercent.toFixed(3)} %; ` +
     `${r.messages} channel messages, ${r.broadcasts} broadcasts); catch-up p50 ${r.catchUp.p50Ms.toFixed(1)} ms, ` +
     `p99 ${r.catchUp.p99Ms.toFixed(1)} ms, max ${r.catchUp.maxMs.toFixed(1)} ms over ${r.catchUp.count} reconnects ` +
