@@ -34,6 +34,10 @@ export async function startFallbackProxy(targetPort: number): Promise<FallbackPr
     const upstream = request(
       { host: '127.0.0.1', port: targetPort, method: req.method, path: req.url, headers: { ...req.headers, host: `127.0.0.1:${targetPort}` } },
       (up) => {
+        // The server cut the response short: the client's is cut too, as a real proxy would.
+        up.on('close', () => {
+          if (!up.complete) res.destroy();
+        });
         if (!buffered) {
           res.writeHead(up.statusCode ?? 502, up.headers);
           up.pipe(res);
