@@ -1,5 +1,6 @@
 import anyTest, { type ExecutionContext, type TestFn } from 'ava';
 import { connect as tcpConnect } from 'node:net';
+import WebSocket from 'ws';
 import { FallbackWire, post, type FallbackKind, type OpenBody } from './helpers/fallback-wire.js';
 import { startTestServer, type TestServer } from './helpers/server.js';
 import { RawSocket } from './helpers/socket.js';
@@ -378,4 +379,80 @@ test.serial('fallback http - hostile POSTs get a clear 4xx, and nothing else bre
   const fresh = open(ts, 'sse', { token: otherToken });
   await fresh.until(() => fresh.frames.length >= 1, 'a fresh fallback welcome');
   fresh.wire.cut();
+});
+
+// ---- the rest of a socket's life -----------------------------------------------------------------
+
+test.serial('fallback http - CloseChannel ends a fallback connection with 4503 Channel+closed., as a socket', async (t) => {
+  const { ts } = t.context;
+  for (const kind of ['sse', 'poll'] as const) {
+    const id = unique(`closed-${kind}`);
+    const { token } = await ts.createChannel(id);
+    const c = open(ts, kind, { token });
+    await c.until(() => c.frames.length >= 1, 'the welcome');
+    await ts.rpc.closeChannel({ clientId: id });
+    await c.until(() => c.closed() !== undefined, 'the close');
+    t.deepEqual(c.closed(), [4503, 'Channel+closed.'], kind);
+  }
+});
+
+test.serial('fallback http (sse) - an idle event stream gets a heartbeat comment', async (t) => {
+  const ts = await startTestServer({ fallback: { heartbeatMs: 300 } });
+  t.teardown(() => ts.close());
+  const { token } = await ts.createChannel(unique('heartbeat'));
+  const s = rawStream(ts.server.httpPort, JSON.stringify({ token }));
+  await until(() => s.text().includes('data: [0,'), 'the welcome');
+  const at = s.text().length;
+  await until(() => s.text().slice(at).includes(':\n\n'), 'a heartbeat', 3000);
+  t.regex(s.text(), /"heartbeatMs":300/, 'the open event says how often');
+  s.socket.destroy();
+});
+
+test.serial('fallback http - a node shutting down ends its fallback connections with 1001 Going+away., as its sockets', async (t) => {
+  const ts = await startTestServer({ fallback: { pollHoldMs: 60_000 } });
+  const ids = [unique('down-sse'), unique('down-poll')];
+  const tokens = await Promise.all(ids.map((id) => ts.createChannel(id)));
+  const conns = (['sse', 'poll'] as const).map((kind, i) => open(ts, kind, { token: tokens[i]!.token }));
+  await Promise.all(conns.map((c) => c.until(() => c.frames.length >= 1, 'the welcome')));
+  const closing = ts.close();
+  await Promise.all(conns.map((c) => c.until(() => c.closed() !== undefined, 'the close')));
+  await closing;
+  t.deepEqual(conns[0]!.closed(), [1001, 'Going+away.'], 'the event stream');
+  // A held poll is answered as the node stops listening; the next poll finds the close, or nobody (lost, 1006).
+  t.true([1001, 1006].includes(conns[1]!.closed()![0]), `the poller: ${JSON.stringify(conns[1]!.closed())}`);
+});
+
+test.serial("fallback http - the operator's socket limits apply to fallback opens: allowed origins (403) and the sockets a node holds (503)", async (t) => {
+  const ts = await startTestServer({ maxSockets: 1, allowedOrigins: ['https://app.example'] });
+  t.teardown(() => ts.close());
+  const { token } = await ts.createChannel(unique('limits'));
+  const withOrigin = (path: string, body: unknown, origin: string) =>
+    fetch(`${ts.httpUrl}${path}`, { method: 'POST', body: JSON.stringify(body), headers: { origin, 'content-type': 'text/plain' } });
+  for (const path of ['/_ah/channel/sse', '/_ah/channel/poll']) {
+    const res = await withOrigin(path, { token }, 'https://evil.example');
+    t.is(res.status, 403, path);
+    t.regex(((await res.json()) as { error: string }).error, /origin may not open/);
+  }
+  const abort = new AbortController();
+  const first = await fetch(`${ts.httpUrl}/_ah/channel/sse`, { method: 'POST', body: JSON.stringify({ token }), headers: { origin: 'https://app.example' }, signal: abort.signal });
+  t.is(first.status, 200);
+  const second = await withOrigin('/_ah/channel/poll', { token }, 'https://app.example');
+  t.is(second.status, 503, 'the node holds as many as it may');
+  t.is(second.headers.get('retry-after'), '5');
+  const upgrade = await new Promise<number>((resolve) => {
+    const ws = new WebSocket(ts.wsUrl, ['channeld.v1', `token.${token}`], { origin: 'https://app.example' });
+    ws.on('unexpected-response', (_req, res) => {
+      resolve(res.statusCode ?? 0);
+      ws.terminate();
+    });
+    ws.on('open', () => {
+      resolve(101);
+      ws.terminate();
+    });
+    ws.on('error', () => resolve(0));
+  });
+  t.is(upgrade, 503, 'the fallback connection counts against the limit a WebSocket upgrade meets');
+  abort.abort();
+  // Once it is gone, there is room again.
+  await until(async () => (await withOrigin('/_ah/channel/poll', { token }, 'https://app.example')).status === 200, 'room for a new connection', 5000);
 });

@@ -23,7 +23,7 @@ export interface ConnectionHome {
   ended(connection: FallbackConnection): void;
 }
 
-/** 4504 for the frames of a connection that broke the protocol; a lost one reports 1006. */
+/** The close of a connection whose client went away (no close can reach it): 1006, as for a socket lost without a close frame. */
 export const LOST: Close = { code: 1006, reason: '' };
 
 /**
