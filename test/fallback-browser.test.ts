@@ -205,3 +205,20 @@ async function displaced(t: T, first: 'websocket' | 'sse', second: 'websocket' |
 
 browserTest('fallback browser - a fallback connection displaces a WebSocket of the same client id with 4502', (t) => displaced(t, 'websocket', 'sse'));
 browserTest('fallback browser - a WebSocket displaces a fallback connection of the same client id with 4502', (t) => displaced(t, 'sse', 'websocket'));
+
+browserTest('fallback browser - an upgrade that is never answered is given up at the open timeout, and the typed API falls back to an event stream', async (t) => {
+  const { ts } = t.context;
+  const proxy = await startFallbackProxy(ts.server.httpPort);
+  t.teardown(() => proxy.close());
+  proxy.stallUpgrades(true);
+  const id = clientId('stalled-upgrade');
+  const { token } = await ts.createChannel(id);
+  await ts.send(id, 'waiting');
+  const page = await openPage(t, proxy.port);
+  await page.evaluate(([tok]) => page$().openTyped('st', tok, { openTimeoutMs: 1500 }), [token] as const);
+  t.deepEqual(await waitMessages(page, 'st', 1), ['waiting']);
+  const events = await eventsOf(page, 'st');
+  t.deepEqual(events.map((e) => e.type), ['open', 'message'], 'the fallback is no reconnect: one open, nothing else');
+  t.is(await page.evaluate(() => (page$().sockets['st'] as unknown as { transportKind: string }).transportKind), 'sse');
+  t.true(proxy.upgradesRefused >= 1 && (proxy.requests.get('/_ah/channel/sse') ?? 0) >= 1);
+});

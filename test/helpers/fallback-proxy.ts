@@ -15,6 +15,8 @@ export interface FallbackProxy {
   readonly urls: readonly string[];
   /** Hold every response until it is complete, from now on. */
   buffer(on: boolean): void;
+  /** Leave upgrades unanswered instead of refusing them (a middlebox that drops them). */
+  stallUpgrades(on: boolean): void;
   /** Cuts every open connection abruptly, like a network loss. */
   dropAll(): void;
   close(): Promise<void>;
@@ -26,6 +28,7 @@ export async function startFallbackProxy(targetPort: number): Promise<FallbackPr
   const urls: string[] = [];
   let upgradesRefused = 0;
   let buffering = false;
+  let stalling = false;
   const server = createServer((req: IncomingMessage, res: ServerResponse) => {
     urls.push(req.url ?? '');
     const path = (req.url ?? '').split('?')[0]!;
@@ -65,6 +68,7 @@ export async function startFallbackProxy(targetPort: number): Promise<FallbackPr
   server.on('upgrade', (req: IncomingMessage, socket: Socket) => {
     urls.push(req.url ?? '');
     upgradesRefused++;
+    if (stalling) return;
     socket.end('HTTP/1.1 403 Forbidden\r\ncontent-type: text/plain\r\ncontent-length: 24\r\nconnection: close\r\n\r\nno WebSockets through me');
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -77,6 +81,9 @@ export async function startFallbackProxy(targetPort: number): Promise<FallbackPr
     urls,
     buffer(on) {
       buffering = on;
+    },
+    stallUpgrades(on) {
+      stalling = on;
     },
     dropAll() {
       for (const socket of sockets) socket.resetAndDestroy();
