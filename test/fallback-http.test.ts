@@ -456,3 +456,29 @@ test.serial("fallback http - the operator's socket limits apply to fallback open
   // Once it is gone, there is room again.
   await until(async () => (await withOrigin('/_ah/channel/poll', { token }, 'https://app.example')).status === 200, 'room for a new connection', 5000);
 });
+
+test.serial('fallback http - the upgrade rate per address counts opens only: polls and sends of an open connection do not use it up', async (t) => {
+  const ts = await startTestServer({ upgradeRatePerIp: 1, upgradeBurstPerIp: 2, fallback: { pollHoldMs: 50 } });
+  t.teardown(() => ts.close());
+  const { token } = await ts.createChannel(unique('rate'));
+  const poll = `${ts.httpUrl}/_ah/channel/poll`;
+  const first = (await (await post(poll, { token })).json()) as { id: string; key: string; next: number };
+  for (let i = 0; i < 5; i++) {
+    t.is((await post(poll, { id: first.id, key: first.key, seen: first.next })).status, 200, `poll ${i}`);
+    t.is((await post(`${ts.httpUrl}/_ah/channel/send`, { id: first.id, key: first.key, frames: [] })).status, 204, `send ${i}`);
+  }
+  const second = await post(poll, { token });
+  t.is(second.status, 200, 'the burst allows a second open');
+  const third = await post(`${ts.httpUrl}/_ah/channel/sse`, { token });
+  t.is(third.status, 429, 'a third open at once is over the rate');
+  t.regex(((await third.json()) as { error: string }).error, /too many/);
+  t.is(third.headers.get('retry-after'), '1');
+});
+
+test.serial('fallback http - a POST with no body at all is a 400, not a hang', async (t) => {
+  const { ts } = t.context;
+  for (const path of ['/_ah/channel/sse', '/_ah/channel/poll', '/_ah/channel/send']) {
+    const res = await fetch(`${ts.httpUrl}${path}`, { method: 'POST', signal: AbortSignal.timeout(3000) });
+    t.is(res.status, 400, path);
+  }
+});

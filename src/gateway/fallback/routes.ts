@@ -43,8 +43,6 @@ export interface FallbackOptions extends FallbackTuning {
 export interface Fallback {
   /** A topic frame, encoded once, for every fallback connection of this node on the topic. */
   publish(topic: Topic, frame: string): void;
-  /** Open fallback connections on this node (for tests and metrics). */
-  readonly size: number;
   /** Ends the open event streams' responses as a network loss would (tests only: a forced drop). */
   dropStreams(): void;
   stop(): void;
@@ -94,9 +92,15 @@ export function mountFallback(app: TemplatedApp, hub: Hub, options: FallbackOpti
     },
   };
 
-  /** Read before anything is awaited: uWS's request object lives for the handler's call only. */
-  const refusal = (res: HttpResponse, req: HttpRequest): UpgradeRefusal | undefined =>
-    limits.check(Buffer.from(res.getRemoteAddressAsText()).toString(), req.getHeader('origin'), counters.socketsOpen);
+  /**
+   * What the limits need of a request, read before anything is awaited (uWS's request object
+   * lives for the handler's call only); they are asked only for an open, which is what counts.
+   */
+  const opener = (res: HttpResponse, req: HttpRequest): (() => UpgradeRefusal | undefined) => {
+    const remote = Buffer.from(res.getRemoteAddressAsText()).toString();
+    const origin = req.getHeader('origin');
+    return () => limits.check(remote, origin, counters.socketsOpen);
+  };
 
   const refuse = (r: Reply, why: UpgradeRefusal): void => {
     if (why === UpgradeRefusal.MaxSockets) counters.upgradesRefusedMaxSockets++;
@@ -158,12 +162,13 @@ export function mountFallback(app: TemplatedApp, hub: Hub, options: FallbackOpti
       stream?.aborted();
       connection?.end(LOST);
     });
-    const why = refusal(res, req);
+    const refusal = opener(res, req);
     void readLimited(res, MAX_FALLBACK_BODY_BYTES).then((raw) => {
       if (r.aborted || badBody(r, raw)) return;
-      if (why !== undefined) return refuse(r, why);
       try {
         const request = parseOpen(raw);
+        const why = refusal();
+        if (why !== undefined) return refuse(r, why);
         const conn = new FallbackConnection(home);
         const sse = new SseStream(res, options.sendBufferBytes, counters, () => conn.overflowed());
         conn.downstream = sse;
@@ -187,12 +192,13 @@ export function mountFallback(app: TemplatedApp, hub: Hub, options: FallbackOpti
 
   app.post(FallbackPath.Poll, (res, req) => {
     const r = exchange(res);
-    const why = refusal(res, req);
+    const refusal = opener(res, req);
     void readLimited(res, MAX_FALLBACK_BODY_BYTES).then((raw) => {
       if (r.aborted || badBody(r, raw)) return;
       try {
         const request = parsePoll(raw);
         if ('open' in request) {
+          const why = refusal();
           if (why !== undefined) return refuse(r, why);
           const conn = new FallbackConnection(home);
           const queue = new PollQueue(options.sendBufferBytes, pollHoldMs, counters);
@@ -267,9 +273,6 @@ export function mountFallback(app: TemplatedApp, hub: Hub, options: FallbackOpti
       const members = topics.get(topic);
       if (members === undefined) return;
       for (const conn of members) conn.published(frame);
-    },
-    get size() {
-      return [...connections.values()].filter((c) => !c.closed).length;
     },
     dropStreams() {
       for (const [conn, { stream, res }] of [...streams]) {
