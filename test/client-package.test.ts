@@ -123,6 +123,7 @@ const CONSUMER = `import {
   type AppEngineError,
   type AppEngineMessage,
   type ChannelMessageEvent,
+  type TransportKind,
 } from '@channeld/client';
 
 // Run under Node (--experimental-websocket gives it the browser's WebSocket); a page would
@@ -136,6 +137,18 @@ function firstMessage(token: string): Promise<ChannelMessageEvent> {
     socket.on('message', (event) => {
       socket.close();
       resolve(event);
+    });
+    socket.on('error', (error) => reject(new Error(\`\${error.code} \${error.description}\`)));
+  });
+}
+
+// The fallback for networks that block WebSocket, forced: the same messages over other wires.
+function firstMessageOver(transport: TransportKind, token: string): Promise<{ kind: string; data: string; seq: number }> {
+  return new Promise((resolve, reject) => {
+    const socket = new ChannelSocket(token, { baseUrl, transport });
+    socket.on('message', ({ data, seq }) => {
+      resolve({ kind: socket.transportKind, data, seq });
+      socket.close();
     });
     socket.on('error', (error) => reject(new Error(\`\${error.code} \${error.description}\`)));
   });
@@ -161,13 +174,17 @@ function firstError(token: string): Promise<AppEngineError> {
 
 // @ts-expect-error: a message's data is a string
 export const notANumber: (event: ChannelMessageEvent) => number = (event) => event.data;
+// @ts-expect-error: the transports are named
+export const noSuchTransport = (token: string) => new ChannelSocket(token, { transport: 'comet' });
 // @ts-expect-error: the event map knows its event names
 export const noSuchEvent = (socket: ChannelSocket) => socket.on('mesage', () => undefined);
 
 const typed = await firstMessage(process.env['TOKEN_TYPED']!);
 const legacy = await firstAppEngineMessage(process.env['TOKEN_LEGACY']!);
 const refused = await firstError(process.env['TOKEN_FORGED']!);
-console.log(JSON.stringify({ protocol: PROTOCOL, terminal: isTerminalCloseCode(CloseCode.INVALID_TOKEN), typed, legacy, refused }));
+const sse = await firstMessageOver('sse', process.env['TOKEN_SSE']!);
+const poll = await firstMessageOver('poll', process.env['TOKEN_POLL']!);
+console.log(JSON.stringify({ protocol: PROTOCOL, terminal: isTerminalCloseCode(CloseCode.INVALID_TOKEN), typed, legacy, refused, sse, poll }));
 `;
 
 function tsconfig(moduleResolution: 'NodeNext' | 'Bundler'): object {
@@ -187,7 +204,7 @@ function tsconfig(moduleResolution: 'NodeNext' | 'Bundler'): object {
   };
 }
 
-test.serial('client package - a consumer type-checks (NodeNext and Bundler resolution) and runs against a live server', async (t) => {
+test.serial('client package - a consumer type-checks (NodeNext and Bundler resolution) and runs against a live server, over WebSocket and the fallbacks', async (t) => {
   const { app, ts } = t.context;
   writeFileSync(join(app, 'consumer.ts'), CONSUMER);
   writeFileSync(join(app, 'tsconfig.bundler.json'), JSON.stringify({ ...tsconfig('Bundler'), compilerOptions: { ...(tsconfig('Bundler') as { compilerOptions: object }).compilerOptions, noEmit: true } }));
@@ -200,11 +217,15 @@ test.serial('client package - a consumer type-checks (NodeNext and Bundler resol
   await ts.send('package-typed', 'to the ES module');
   const legacy = await ts.createChannel('package-legacy');
   await ts.send('package-legacy', 'to goog.appengine style');
+  const sse = await ts.createChannel('package-sse');
+  await ts.send('package-sse', 'over server-sent events');
+  const poll = await ts.createChannel('package-poll');
+  await ts.send('package-poll', 'over long polls');
   const forged = `${typed.token.slice(0, 20)}${typed.token[20] === 'A' ? 'B' : 'A'}${typed.token.slice(21)}`;
 
   const ran = await run(process.execPath, ['--experimental-websocket', '--no-warnings', join('out', 'consumer.js')], {
     cwd: app,
-    env: { CHANNELD_URL: ts.httpUrl, TOKEN_TYPED: typed.token, TOKEN_LEGACY: legacy.token, TOKEN_FORGED: forged },
+    env: { CHANNELD_URL: ts.httpUrl, TOKEN_TYPED: typed.token, TOKEN_LEGACY: legacy.token, TOKEN_FORGED: forged, TOKEN_SSE: sse.token, TOKEN_POLL: poll.token },
   });
   ok(t, 'node out/consumer.js', ran);
   t.deepEqual(JSON.parse(ran.stdout), {
@@ -213,6 +234,8 @@ test.serial('client package - a consumer type-checks (NodeNext and Bundler resol
     typed: { data: 'to the ES module', seq: 1 },
     legacy: { data: 'to goog.appengine style', seq: 1 },
     refused: { code: 401, description: 'Invalid+token.' },
+    sse: { kind: 'sse', data: 'over server-sent events', seq: 1 },
+    poll: { kind: 'poll', data: 'over long polls', seq: 1 },
   });
 });
 
