@@ -57,6 +57,12 @@ export interface Config {
   presenceWatcherQueue: number;
   /** Membership and connection changes kept per topic for WatchTopicPresence resume. @default 1000 */
   topicPresenceHistorySize: number;
+  /** Delivery receipts kept for WatchDeliveries resume. @default 10000 */
+  deliveryHistorySize: number;
+  /** At most one delivery receipt per client id (and per topic of it) this often. @default 100 */
+  receiptIntervalMs: number;
+  /** SendMessage calls with wait_for_delivery this node holds at once. @default 100000 */
+  maxDeliveryWaiters: number;
   /** App Engine's old behaviour: a fresh open does not get what was sent before it. @default false */
   dropWhenDisconnected: boolean;
   /** Serve the demo page and its token-minting endpoint. Never with API keys. @default false */
@@ -129,6 +135,9 @@ export const DEFAULT_CONFIG: Readonly<Config> = {
   presenceHistorySize: 10_000,
   presenceWatcherQueue: 10_000,
   topicPresenceHistorySize: 1000,
+  deliveryHistorySize: 10_000,
+  receiptIntervalMs: 100,
+  maxDeliveryWaiters: 100_000,
   dropWhenDisconnected: false,
   demo: false,
   demoPublic: false,
@@ -194,6 +203,9 @@ export const SETTINGS: readonly Setting[] = [
   { key: 'presenceHistorySize', flag: 'presence-history-size', env: 'CHANNELD_PRESENCE_HISTORY_SIZE', kind: 'int', min: 1, max: 10_000_000, help: 'presence changes kept for WatchPresence resume' },
   { key: 'presenceWatcherQueue', flag: 'presence-watcher-queue', env: 'CHANNELD_PRESENCE_WATCHER_QUEUE', kind: 'int', min: 1, max: 10_000_000, help: 'presence events a slow watcher may lag before it is cut off' },
   { key: 'topicPresenceHistorySize', flag: 'topic-presence-history-size', env: 'CHANNELD_TOPIC_PRESENCE_HISTORY_SIZE', kind: 'int', min: 1, max: 1_000_000, help: 'changes kept per topic for WatchTopicPresence resume' },
+  { key: 'deliveryHistorySize', flag: 'delivery-history-size', env: 'CHANNELD_DELIVERY_HISTORY_SIZE', kind: 'int', min: 1, max: 10_000_000, help: 'delivery receipts kept for WatchDeliveries resume' },
+  { key: 'receiptIntervalMs', flag: 'receipt-interval-ms', env: 'CHANNELD_RECEIPT_INTERVAL_MS', kind: 'int', min: 0, max: 60_000, help: "delivery receipts (a browser's acknowledgements, recorded and streamed) come at most once per client id per this many ms; the first after a quiet spell at once" },
+  { key: 'maxDeliveryWaiters', flag: 'max-delivery-waiters', env: 'CHANNELD_MAX_DELIVERY_WAITERS', kind: 'int', min: 0, max: 10_000_000, help: 'SendMessage calls with wait_for_delivery held at once; past it they fail with RESOURCE_EXHAUSTED' },
   { key: 'dropWhenDisconnected', flag: 'drop-when-disconnected', env: 'CHANNELD_DROP_WHEN_DISCONNECTED', kind: 'bool', help: "App Engine's old behaviour: a socket opened afresh does not get the messages sent before it (a reconnect still resumes)" },
   { key: 'demo', flag: 'demo', env: 'CHANNELD_DEMO', kind: 'bool', help: 'serve the demo page at / and its token-minting endpoint (off whenever API keys are set)' },
   { key: 'demoPublic', flag: 'demo-public', env: 'CHANNELD_DEMO_PUBLIC', kind: 'bool', help: "let the demo's token-minting endpoints answer requests from beyond this machine (anyone who reaches the port can then mint tokens)" },

@@ -61,6 +61,7 @@ function createEngine(config: Config, clock: Clock, logger: Logger): Engine {
     replayWindowMs: config.replayWindowSeconds * 1000,
     presenceHistorySize: config.presenceHistorySize,
     topicPresenceHistorySize: config.topicPresenceHistorySize,
+    deliveryHistorySize: config.deliveryHistorySize,
   };
   if (config.engine === 'memory') return new MemoryEngine(options, clock);
   return new RedisEngine(
@@ -128,6 +129,8 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     logger,
     presenceWatcherQueue: config.presenceWatcherQueue,
     dropWhenDisconnected: config.dropWhenDisconnected,
+    receiptIntervalMs: config.receiptIntervalMs,
+    maxDeliveryWaiters: config.maxDeliveryWaiters,
   });
   const readiness = new Readiness(() => engine.isUp());
   const gatewayCounters = new GatewayCounters();

@@ -18,6 +18,7 @@ async function fixture(connection: Pick<RedisEngineOptions, 'redisUrl' | 'cluste
       replayWindowMs: 60_000,
       presenceHistorySize: 4,
       topicPresenceHistorySize: 20,
+      deliveryHistorySize: 4,
       ...connection,
       // Each test its own key space, so tests run side by side on one Redis.
       prefix: `test${++prefixes}`,

@@ -62,7 +62,7 @@ test('sendMessages - a bad item in the middle yields its error; the others are s
 test('sendMessages - each kind of bad item gets its own code and an index-prefixed message', async (t) => {
   const { token } = await ts.createChannel('batch-kinds');
   await ts.rpc.closeChannel({ clientId: 'batch-kinds' }); // revokes `token`
-  const noTarget: SendMessageRequest = { target: undefined, message: 'x', idempotencyKey: '' };
+  const noTarget: SendMessageRequest = { target: undefined, message: 'x', idempotencyKey: '', waitForDelivery: false, deliveryTimeout: undefined };
   const { results } = await ts.rpc.sendMessages({
     requests: [noTarget, toToken('forged.token', 'x'), toToken(token, 'x'), toClient('batch-kinds-ok', 'x'), toClient('', 'x')],
   });

@@ -177,7 +177,7 @@ for (const minutes of [-1, 1441]) {
 // ---- SendMessage target ------------------------------------------------------------------------
 
 test('target - a SendMessage with neither client_id nor token is INVALID_ARGUMENT', async (t) => {
-  const request: SendMessageRequest = { target: undefined, message: 'x', idempotencyKey: '' };
+  const request: SendMessageRequest = { target: undefined, message: 'x', idempotencyKey: '', waitForDelivery: false, deliveryTimeout: undefined };
   await rejectsExactly(t, ts.rpc.sendMessage(request), grpc.status.INVALID_ARGUMENT, 'target is missing: set client_id or token');
   await stillServes(t);
 });

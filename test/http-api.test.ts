@@ -119,8 +119,8 @@ test('http api - GetPresence, Subscribe, Broadcast, Unsubscribe, CloseChannel', 
 test('http api - every core refusal has the status, code name and exact message gRPC gives', async (t) => {
   const cases: [method: string, json: unknown, grpcCall: () => Promise<unknown>][] = [
     ['SendMessage', { clientId: 'h-v', message: 'x'.repeat(40_000) }, () => ts.rpc.sendMessage(toClient('h-v', 'x'.repeat(40_000)))],
-    ['SendMessage', { message: 'no target' }, () => ts.rpc.sendMessage({ target: undefined, message: 'no target', idempotencyKey: '' })],
-    ['SendMessage', { token: 'not-a-token', message: 'x' }, () => ts.rpc.sendMessage({ target: { $case: 'token', value: 'not-a-token' }, message: 'x', idempotencyKey: '' })],
+    ['SendMessage', { message: 'no target' }, () => ts.rpc.sendMessage({ target: undefined, message: 'no target', idempotencyKey: '', waitForDelivery: false, deliveryTimeout: undefined })],
+    ['SendMessage', { token: 'not-a-token', message: 'x' }, () => ts.rpc.sendMessage({ target: { $case: 'token', value: 'not-a-token' }, message: 'x', idempotencyKey: '', waitForDelivery: false, deliveryTimeout: undefined })],
     ['CreateChannel', { clientId: 'h-v', durationMinutes: 2000 }, () => ts.rpc.createChannel({ clientId: 'h-v', durationMinutes: 2000 })],
     ['CreateChannel', { clientId: 'x'.repeat(257) }, () => ts.rpc.createChannel({ clientId: 'x'.repeat(257), durationMinutes: 0 })],
     ['CreateChannel', { clientId: '\ud800' }, () => Promise.reject(new Error('skip'))],

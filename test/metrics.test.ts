@@ -71,7 +71,7 @@ test('metrics - gRPC calls by method and status with a latency histogram; messag
   await ts.createChannel('m-alice');
   for (let i = 0; i < 3; i++) await ts.send('m-alice', `hello ${i}`);
   await t.throwsAsync(ts.send('m-alice', ''));
-  const item = (clientId: string, message: string) => ({ target: { $case: 'clientId' as const, value: clientId }, message, idempotencyKey: '' });
+  const item = (clientId: string, message: string) => ({ target: { $case: 'clientId' as const, value: clientId }, message, idempotencyKey: '', waitForDelivery: false, deliveryTimeout: undefined });
   await ts.rpc.sendMessages({ requests: [item('m-alice', 'a'), item('m-bob', 'b'), item('m-bob', '')] });
   await ts.rpc.subscribe({ clientIds: ['m-alice'], topic: 'm-room' });
   await ts.rpc.broadcast({ message: 'to the room', clientIds: [], topics: ['m-room'] });

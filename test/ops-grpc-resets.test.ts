@@ -65,7 +65,7 @@ test('grpc resets - calls that end with a status are not resets: 3,000 unary cal
     await Promise.all(
       Array.from({ length: 100 }, (_, j) =>
         new Promise<void>((resolve) =>
-          client.sendMessage({ target: { $case: 'clientId', value: `unary-${(i + j) % 10}` }, message: 'm', idempotencyKey: '' }, (err) => {
+          client.sendMessage({ target: { $case: 'clientId', value: `unary-${(i + j) % 10}` }, message: 'm', idempotencyKey: '', waitForDelivery: false, deliveryTimeout: undefined }, (err) => {
             if (err !== null) failed++;
             resolve();
           }),

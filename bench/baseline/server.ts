@@ -95,7 +95,7 @@ function send(request: SendMessageRequest): SendMessageResponse | string {
   const seq = (seqs.get(clientId) ?? 0) + 1;
   seqs.set(clientId, seq);
   io.to(clientId).emit('m', request.message);
-  return { seq, epoch: '', connected: io.sockets.adapter.rooms.has(clientId) };
+  return { seq, epoch: '', connected: io.sockets.adapter.rooms.has(clientId), delivered: false };
 }
 
 const service: ChannelServiceServer = {
@@ -145,7 +145,7 @@ const service: ChannelServiceServer = {
   broadcast(call, callback) {
     const { message, clientIds, topics } = call.request;
     if (message === '') return callback(invalid('message is empty'));
-    for (const id of clientIds) send({ target: { $case: 'clientId', value: id }, message, idempotencyKey: '' });
+    for (const id of clientIds) send({ target: { $case: 'clientId', value: id }, message, idempotencyKey: '', waitForDelivery: false, deliveryTimeout: undefined });
     const positions = topics.map((topic) => {
       const seq = (topicSeqs.get(topic) ?? 0) + 1;
       topicSeqs.set(topic, seq);
@@ -178,6 +178,12 @@ const service: ChannelServiceServer = {
   },
   watchTopicPresence(call) {
     call.emit('error', unimplemented());
+  },
+  watchDeliveries(call) {
+    call.emit('error', unimplemented());
+  },
+  getDelivery(_call, callback) {
+    callback(unimplemented());
   },
 };
 

@@ -162,7 +162,7 @@ function run(spec: RunSpec): Promise<RunReply> {
       const n = nextN[i]!++;
       const target = spec.clients[i]!;
       const message = encodePayload(target.clientIdx, n, monotonicUs(), spec.messageBytes);
-      c.sendMessage({ target: { $case: 'clientId', value: target.clientId }, message, idempotencyKey: '' }, (err) => {
+      c.sendMessage({ target: { $case: 'clientId', value: target.clientId }, message, idempotencyKey: '', waitForDelivery: false, deliveryTimeout: undefined }, (err) => {
         if (err) fail(`SendMessage: ${describe(err)}`);
         else {
           calls++;
@@ -180,7 +180,7 @@ function run(spec: RunSpec): Promise<RunReply> {
         const i = rr++ % count;
         const target = spec.clients[i]!;
         slots.push(i);
-        requests.push({ target: { $case: 'clientId', value: target.clientId }, message: encodePayload(target.clientIdx, nextN[i]!++, monotonicUs(), spec.messageBytes), idempotencyKey: '' });
+        requests.push({ target: { $case: 'clientId', value: target.clientId }, message: encodePayload(target.clientIdx, nextN[i]!++, monotonicUs(), spec.messageBytes), idempotencyKey: '', waitForDelivery: false, deliveryTimeout: undefined });
       }
       c.sendMessages({ requests }, (err, res) => {
         if (err) for (const _ of slots) fail(`SendMessages: ${describe(err)}`);
@@ -215,7 +215,7 @@ function run(spec: RunSpec): Promise<RunReply> {
         const n = nextN[i]!++;
         const target = spec.clients[i]!;
         slots.push(i);
-        requests.push({ target: { $case: 'clientId', value: target.clientId }, message: encodePayload(target.clientIdx, n, monotonicUs(), spec.messageBytes), idempotencyKey: '' });
+        requests.push({ target: { $case: 'clientId', value: target.clientId }, message: encodePayload(target.clientIdx, n, monotonicUs(), spec.messageBytes), idempotencyKey: '', waitForDelivery: false, deliveryTimeout: undefined });
       }
       const id = nextId++;
       streamSlots.set(id, slots);

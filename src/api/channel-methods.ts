@@ -7,6 +7,8 @@ import {
   type CloseChannelResponse,
   type CreateChannelRequest,
   type CreateChannelResponse,
+  type GetDeliveryRequest,
+  type GetDeliveryResponse,
   type GetPresenceRequest,
   type GetPresenceResponse,
   type PresenceEvent,
@@ -19,6 +21,8 @@ import {
   type SubscribeResponse,
   type UnsubscribeRequest,
   type UnsubscribeResponse,
+  type WatchDeliveriesRequest,
+  type WatchDeliveriesResponse,
   type WatchPresenceRequest,
   type WatchPresenceResponse,
   type CountTopicMembersRequest,
@@ -26,7 +30,9 @@ import {
   type GetTopicMembersRequest,
   type GetTopicMembersResponse,
 } from '../../gen/ts/channel/v1/channel.js';
-import type { ChannelApi, SendRequest, WatchRequest } from '../core/channel-api.js';
+import type { Duration } from '../../gen/ts/google/protobuf/duration.js';
+import type { CallContext, ChannelApi, DeliveryWatchRequest, SendRequest, WatchRequest } from '../core/channel-api.js';
+import type { DeliveryItem } from '../core/delivery-bus.js';
 import { ChannelError, invalidArgument, STATUS_OF } from '../core/errors.js';
 import { MAX_BATCH_ITEMS } from '../core/limits.js';
 import type { PresenceItem } from '../core/presence-feed.js';
@@ -65,7 +71,13 @@ export function toSendRequest(request: SendMessageRequest): SendRequest {
       target === undefined ? undefined : target.$case === 'clientId' ? { clientId: target.value } : { token: target.value },
     message: request.message,
     idempotencyKey: request.idempotencyKey,
+    waitForDelivery: request.waitForDelivery,
+    deliveryTimeoutMs: request.deliveryTimeout === undefined ? undefined : durationMs(request.deliveryTimeout),
   };
+}
+
+function durationMs(duration: Duration): number {
+  return duration.seconds * 1000 + duration.nanos / 1e6;
 }
 
 /** A send, or its refusal; a field that was not UTF-8 on the wire fails that item alone. */
@@ -82,7 +94,7 @@ export function isRequest(item: SendRequest | ChannelError): item is SendRequest
 export function toResult(r: PublishResult | ChannelError): SendMessageResult {
   return r instanceof ChannelError
     ? { result: { $case: 'error', value: { code: STATUS_OF[r.code].number, message: r.message } } }
-    : { result: { $case: 'sent', value: r } };
+    : { result: { $case: 'sent', value: { ...r, delivered: false } } };
 }
 
 export function toPresenceEvent(change: PresenceChange): PresenceEvent {
@@ -108,6 +120,26 @@ export function toWatchRequest(request: WatchPresenceRequest): WatchRequest {
     filter: { clientIds: new Set(request.clientIds), prefix: request.clientIdPrefix },
     snapshot: request.snapshot,
     cursor: request.cursor,
+  };
+}
+
+export function toDeliveriesWatchRequest(request: WatchDeliveriesRequest): DeliveryWatchRequest {
+  refuseNotUtf8(request);
+  return {
+    filter: { clientIds: new Set(request.clientIds), prefix: request.clientIdPrefix },
+    includeTopics: request.includeTopics,
+    cursor: request.cursor,
+  };
+}
+
+export function toDeliveryResponse(item: DeliveryItem): WatchDeliveriesResponse {
+  if (item.kind === 'started') return { kind: { $case: 'started', value: { cursor: item.cursor, resumeFailed: item.resumeFailed } } };
+  const r = item.receipt;
+  return {
+    kind: {
+      $case: 'event',
+      value: { clientId: r.clientId, epoch: r.epoch, seq: r.seq, topic: r.topic ?? '', time: new Date(r.timeMs), cursor: r.cursor },
+    },
   };
 }
 
@@ -137,7 +169,8 @@ async function sendBatch(api: ChannelApi, requests: readonly SendMessageRequest[
 /** The unary methods; each rejects with a ChannelError (or what the engine threw). */
 export interface UnaryMethods {
   createChannel(request: CreateChannelRequest): Promise<CreateChannelResponse>;
-  sendMessage(request: SendMessageRequest): Promise<SendMessageResponse>;
+  /** `call`: the transport's deadline and cancellation, for a send that waits for its delivery. */
+  sendMessage(request: SendMessageRequest, call?: CallContext): Promise<SendMessageResponse>;
   sendMessages(request: SendMessagesRequest): Promise<SendMessagesResponse>;
   getPresence(request: GetPresenceRequest): Promise<GetPresenceResponse>;
   closeChannel(request: CloseChannelRequest): Promise<CloseChannelResponse>;
@@ -146,6 +179,7 @@ export interface UnaryMethods {
   unsubscribe(request: UnsubscribeRequest): Promise<UnsubscribeResponse>;
   getTopicMembers(request: GetTopicMembersRequest): Promise<GetTopicMembersResponse>;
   countTopicMembers(request: CountTopicMembersRequest): Promise<CountTopicMembersResponse>;
+  getDelivery(request: GetDeliveryRequest): Promise<GetDeliveryResponse>;
 }
 
 export function unaryMethods(api: ChannelApi): UnaryMethods {
@@ -156,11 +190,11 @@ export function unaryMethods(api: ChannelApi): UnaryMethods {
       return { token: created.token, expireTime: new Date(created.expiresAtMs), durationMinutes: created.durationMinutes };
     },
 
-    sendMessage(request) {
+    sendMessage(request, call) {
       const whole = notUtf8Request(request);
       if (whole !== undefined) return Promise.reject(invalidArgument(`${whole} is not valid UTF-8`));
       const item = toItem(request);
-      return isRequest(item) ? api.sendMessage(item) : Promise.reject(item);
+      return isRequest(item) ? api.sendMessage(item, call) : Promise.reject(item);
     },
 
     async sendMessages(request) {
@@ -215,6 +249,14 @@ export function unaryMethods(api: ChannelApi): UnaryMethods {
     async countTopicMembers(request) {
       refuseNotUtf8(request);
       return { members: await api.countTopicMembers(request.topic) };
+    },
+
+    async getDelivery(request) {
+      refuseNotUtf8(request);
+      const clients = await api.getDelivery(request.clientIds);
+      return {
+        clients: clients.map((c) => ({ clientId: c.clientId, epoch: c.epoch ?? '', ackedSeq: c.ackedSeq, lastSeq: c.lastSeq, connected: c.connected })),
+      };
     },
   };
 }

@@ -13,6 +13,8 @@ import {
   GetTopicMembersRequest,
   CountTopicMembersRequest,
   WatchTopicPresenceRequest,
+  WatchDeliveriesRequest,
+  GetDeliveryRequest,
 } from '../../gen/ts/channel/v1/channel.js';
 
 /**
@@ -104,5 +106,7 @@ export const STRICT_DECODERS = {
   getTopicMembers: strictly((r) => GetTopicMembersRequest.decode(r)),
   countTopicMembers: strictly((r) => CountTopicMembersRequest.decode(r)),
   watchTopicPresence: strictly((r) => WatchTopicPresenceRequest.decode(r)),
+  watchDeliveries: strictly((r) => WatchDeliveriesRequest.decode(r)),
+  getDelivery: strictly((r) => GetDeliveryRequest.decode(r)),
 } as const;
 

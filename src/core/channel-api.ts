@@ -5,18 +5,21 @@ import {
   MAX_BATCH_ITEMS,
   MAX_BROADCAST_CLIENT_IDS,
   MAX_BROADCAST_TOPICS,
+  MAX_DELIVERY_QUERY_IDS,
   MAX_PRESENCE_QUERY_IDS,
   MAX_SUBSCRIBE_CLIENT_IDS,
   MAX_TOPICS_PER_CLIENT,
 } from './limits.js';
+import type { DeliveryBus, DeliverySink, DeliveryWatcher, DeliveryWatchRequest, WaitOutcome } from './delivery-bus.js';
 import type { PresenceBus, WatchRequest } from './presence-bus.js';
 import type { PresenceSink, PresenceWatcher } from './presence-feed.js';
 import type { TokenAuthority } from './tokens.js';
-import type { ClientId, ClientPresence } from './types.js';
+import type { ClientDelivery, ClientId, ClientPresence } from './types.js';
 import {
   validateClientId,
   validateClientIdPrefix,
   validateCount,
+  validateDeliveryTimeout,
   validateDuration,
   validateIdempotencyKey,
   validateMessage,
@@ -32,6 +35,7 @@ import type { TopicPresenceBus, TopicPresenceSink, TopicPresenceWatcher, TopicWa
 export type { WatchRequest } from './presence-bus.js';
 export type { TopicMembersRequest, TopicMembersResult } from './topic-presence-api.js';
 export type { TopicWatchRequest } from './topic-presence-bus.js';
+export type { DeliveryWatchRequest } from './delivery-bus.js';
 
 export type MessageTarget = { readonly clientId: string } | { readonly token: string };
 
@@ -39,7 +43,28 @@ export interface SendRequest {
   readonly target: MessageTarget | undefined;
   readonly message: string;
   readonly idempotencyKey: string;
+  /** Answer only once the browser acknowledged the message (SendMessage only). */
+  readonly waitForDelivery?: boolean;
+  /** How long to wait for that, in ms; undefined: DEFAULT_DELIVERY_TIMEOUT_MS. */
+  readonly deliveryTimeoutMs?: number;
 }
+
+/** What SendMessage answers. */
+export interface SentMessage extends PublishResult {
+  /** The browser acknowledged the message (only ever true when the call waited for it). */
+  readonly delivered: boolean;
+}
+
+/** What the transport knows of the call a SendMessage arrived in. */
+export interface CallContext {
+  /** Aborts when the caller goes away: a wait for delivery ends with it. */
+  readonly signal?: AbortSignal;
+  /** The call's own deadline (ms since the epoch): a wait ends in time to answer before it. */
+  readonly deadlineMs?: number;
+}
+
+/** Time kept back from a call's deadline so that the answer still reaches the caller. */
+const DEADLINE_MARGIN_MS = 20;
 
 export interface CreatedChannel {
   readonly token: string;
@@ -65,6 +90,7 @@ export interface ChannelApiOptions {
   readonly clock: Clock;
   readonly presence: PresenceBus;
   readonly topicPresence: TopicPresenceBus;
+  readonly deliveries: DeliveryBus;
 }
 
 /**
@@ -97,9 +123,23 @@ export class ChannelApi {
     return { token, expiresAtMs, durationMinutes: minutes };
   }
 
-  async sendMessage(request: SendRequest): Promise<PublishResult> {
-    const send = await this.prepareSend(request);
-    return this.engine.publish(send.clientId, send.message, send.key);
+  async sendMessage(request: SendRequest, call: CallContext = {}): Promise<SentMessage> {
+    const send = await this.prepareSend(request, true);
+    if (send.waitMs === undefined) return { ...(await this.engine.publish(send.clientId, send.message, send.key)), delivered: false };
+    const deliveries = this.options.deliveries;
+    await deliveries.admit();
+    let sent: PublishResult;
+    try {
+      sent = await this.engine.publish(send.clientId, send.message, send.key);
+    } catch (err) {
+      deliveries.cancelAdmit();
+      throw err;
+    }
+    const untilDeadline = call.deadlineMs === undefined ? Infinity : call.deadlineMs - this.clock.nowMs() - DEADLINE_MARGIN_MS;
+    const waitMs = Math.max(0, Math.min(send.waitMs, untilDeadline));
+    const outcome = await deliveries.waitFor(send.clientId, sent, waitMs, call.signal);
+    if (outcome.delivered) return { ...sent, delivered: true };
+    throw notDelivered(sent, waitMs, outcome);
   }
 
   /**
@@ -118,7 +158,7 @@ export class ChannelApi {
    * then published in the order given, so items for one channel get their seqs in that order.
    */
   async sendEach(requests: readonly SendRequest[]): Promise<(PublishResult | ChannelError)[]> {
-    const prepared = await Promise.all(requests.map((request) => this.prepareSend(request).catch(toChannelError)));
+    const prepared = await Promise.all(requests.map((request) => this.prepareSend(request, false).catch(toChannelError)));
     return Promise.all(
       prepared.map((send) =>
         send instanceof ChannelError ? send : this.engine.publish(send.clientId, send.message, send.key).catch(toChannelError),
@@ -214,11 +254,40 @@ export class ChannelApi {
     this.topicPresence.unwatch(watcher);
   }
 
-  private async prepareSend(request: SendRequest): Promise<{ clientId: ClientId; message: string; key: string | undefined }> {
+  /** Where each client id's channel stands: its last seq, and the last its browser acknowledged. */
+  async getDelivery(clientIds: readonly string[]): Promise<ClientDelivery[]> {
+    validateCount('client_ids', clientIds.length, 1, MAX_DELIVERY_QUERY_IDS);
+    clientIds.forEach((id, i) => validateClientId(id, `client_ids[${i}]`));
+    return this.engine.deliveries(clientIds);
+  }
+
+  /** Starts a receipt stream: where it starts, the receipts after the cursor if asked, then live ones. */
+  async watchDeliveries(request: DeliveryWatchRequest, sink: DeliverySink): Promise<DeliveryWatcher> {
+    const clientIds = [...request.filter.clientIds];
+    validateWatchClientIds(clientIds);
+    clientIds.forEach((id, i) => validateClientId(id, `client_ids[${i}]`));
+    validateClientIdPrefix(request.filter.prefix);
+    validatePresenceCursor(request.cursor);
+    return this.options.deliveries.watch(request, sink);
+  }
+
+  unwatchDeliveries(watcher: DeliveryWatcher): void {
+    this.options.deliveries.unwatch(watcher);
+  }
+
+  private async prepareSend(
+    request: SendRequest,
+    single: boolean,
+  ): Promise<{ clientId: ClientId; message: string; key: string | undefined; waitMs: number | undefined }> {
     const clientId = await this.resolveTarget(request.target);
     const message = validateMessage(request.message);
     const key = validateIdempotencyKey(request.idempotencyKey);
-    return { clientId, message, key };
+    if (request.waitForDelivery !== true) {
+      if (request.deliveryTimeoutMs !== undefined) throw invalidArgument('delivery_timeout is set without wait_for_delivery');
+      return { clientId, message, key, waitMs: undefined };
+    }
+    if (!single) throw invalidArgument('wait_for_delivery is for SendMessage only; a batch or stream item cannot wait');
+    return { clientId, message, key, waitMs: validateDeliveryTimeout(request.deliveryTimeoutMs) };
   }
 
   private async resolveTarget(target: MessageTarget | undefined): Promise<ClientId> {
@@ -242,4 +311,24 @@ export class ChannelApi {
     }
     return check.claims.clientId;
   }
+}
+
+/** Why a SendMessage that waited answers without a delivery, with what is known. */
+function notDelivered(sent: PublishResult, waitMs: number, outcome: Exclude<WaitOutcome, { delivered: true }>): ChannelError {
+  const which = `seq ${sent.seq} of epoch "${sent.epoch}"`;
+  if (outcome.why === 'new-epoch') {
+    return new ChannelError(
+      ErrorCode.Aborted,
+      `the channel started a new epoch before ${which} was acknowledged (CloseChannel, or the engine lost its data); whether the browser got it is unknown`,
+    );
+  }
+  if (outcome.why === 'cancelled') {
+    return new ChannelError(ErrorCode.Unavailable, `stopped waiting for the acknowledgement of ${which}: the call was cancelled or the server is shutting down`);
+  }
+  const state = outcome.state;
+  const known =
+    state === undefined
+      ? 'where the client stands could not be read'
+      : `the client is ${state.connected ? 'connected' : 'not connected'} and has acknowledged up to seq ${state.epoch === sent.epoch ? state.ackedSeq : 0}`;
+  return new ChannelError(ErrorCode.DeadlineExceeded, `${which} was not acknowledged within ${waitMs} ms; ${known}`);
 }

@@ -8,6 +8,8 @@ export const ErrorCode = {
   FailedPrecondition: 'failed-precondition',
   Unauthenticated: 'unauthenticated',
   ResourceExhausted: 'resource-exhausted',
+  DeadlineExceeded: 'deadline-exceeded',
+  Aborted: 'aborted',
   Unavailable: 'unavailable',
   Internal: 'internal',
 } as const;
@@ -22,6 +24,8 @@ export const STATUS_OF: Readonly<Record<ErrorCode, { readonly number: number; re
   [ErrorCode.FailedPrecondition]: { number: 9, name: 'FAILED_PRECONDITION' },
   [ErrorCode.Unauthenticated]: { number: 16, name: 'UNAUTHENTICATED' },
   [ErrorCode.ResourceExhausted]: { number: 8, name: 'RESOURCE_EXHAUSTED' },
+  [ErrorCode.DeadlineExceeded]: { number: 4, name: 'DEADLINE_EXCEEDED' },
+  [ErrorCode.Aborted]: { number: 10, name: 'ABORTED' },
   [ErrorCode.Unavailable]: { number: 14, name: 'UNAVAILABLE' },
   [ErrorCode.Internal]: { number: 13, name: 'INTERNAL' },
 };

@@ -1,6 +1,8 @@
 import type { Logger } from 'pino';
 import type { Engine, EngineHandler } from '../engine/engine.js';
+import { AckCoalescer } from './ack-coalescer.js';
 import { ChannelApi } from './channel-api.js';
+import { DeliveryBus } from './delivery-bus.js';
 import type { Clock } from './clock.js';
 import { PresenceBus } from './presence-bus.js';
 import { TopicPresenceBus } from './topic-presence-bus.js';
@@ -8,7 +10,7 @@ import type { TopicPresenceChange } from './topic-presence.js';
 import { SessionRegistry } from './session-registry.js';
 import { TopicInterest, type TopicPublisher } from './topic-interest.js';
 import type { TokenAuthority } from './tokens.js';
-import type { ChannelMessage, ClientId, Epoch, PresenceChange, SocketId, StreamPosition, Topic } from './types.js';
+import type { ChannelMessage, ClientId, DeliveryReceipt, Epoch, PresenceChange, SocketId, StreamPosition, Topic } from './types.js';
 
 export type { TopicPublisher } from './topic-interest.js';
 
@@ -21,6 +23,10 @@ export interface HubOptions {
   readonly presenceWatcherQueue: number;
   /** A socket opened afresh starts after the channel's last message (App Engine's behaviour). */
   readonly dropWhenDisconnected?: boolean;
+  /** At most one delivery receipt per client id (and per topic of it) this often. @default 100 */
+  readonly receiptIntervalMs?: number;
+  /** SendMessage calls with wait_for_delivery held at once. @default 100000 */
+  readonly maxDeliveryWaiters?: number;
 }
 
 /**
@@ -33,6 +39,8 @@ export class Hub implements EngineHandler {
   readonly sessions: SessionRegistry;
   readonly presence: PresenceBus;
   readonly topicPresence: TopicPresenceBus;
+  readonly deliveries: DeliveryBus;
+  private readonly acks: AckCoalescer;
   private readonly interest: TopicInterest;
   private readonly engine: Engine;
 
@@ -43,6 +51,13 @@ export class Hub implements EngineHandler {
     this.presence = new PresenceBus(engine, options.presenceWatcherQueue);
     this.topicPresence = new TopicPresenceBus(engine, options.presenceWatcherQueue, logger.child({ mod: 'topic-presence' }));
     this.interest = new TopicInterest(engine, log);
+    this.acks = new AckCoalescer(engine, clock, options.receiptIntervalMs ?? 100, log);
+    this.deliveries = new DeliveryBus(
+      engine,
+      clock,
+      { watcherQueue: options.presenceWatcherQueue, maxWaiters: options.maxDeliveryWaiters ?? 100_000 },
+      log,
+    );
     this.sessions = new SessionRegistry({
       engine,
       interest: this.interest,
@@ -50,8 +65,9 @@ export class Hub implements EngineHandler {
       clock,
       logger,
       dropWhenDisconnected: options.dropWhenDisconnected ?? false,
+      acks: this.acks,
     });
-    this.api = new ChannelApi({ engine, tokens, clock, presence: this.presence, topicPresence: this.topicPresence });
+    this.api = new ChannelApi({ engine, tokens, clock, presence: this.presence, topicPresence: this.topicPresence, deliveries: this.deliveries });
   }
 
   async start(): Promise<void> {
@@ -63,6 +79,8 @@ export class Hub implements EngineHandler {
     await this.sessions.drain();
     this.presence.endWatchers();
     this.topicPresence.endWatchers();
+    this.acks.stop();
+    this.deliveries.stop();
   }
 
   async stop(): Promise<void> {
@@ -104,6 +122,11 @@ export class Hub implements EngineHandler {
 
   onResync(): void {
     this.sessions.resync();
+    this.deliveries.resync();
+  }
+
+  onDelivery(receipt: DeliveryReceipt): void {
+    this.deliveries.publish(receipt);
   }
 
   onPresence(change: PresenceChange): void {

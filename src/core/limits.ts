@@ -27,6 +27,11 @@ export const MAX_CLIENT_ID_PREFIX_BYTES = MAX_CLIENT_ID_BYTES;
 export const MAX_WATCH_CLIENT_IDS = MAX_PRESENCE_QUERY_IDS;
 /** Presence cursors are engine positions (`1718000000000-12`, `<epoch>.<n>`), far shorter. */
 export const MAX_PRESENCE_CURSOR_BYTES = 128;
+/** SendMessage.delivery_timeout: how long a call may wait for the browser's acknowledgement. */
+export const DEFAULT_DELIVERY_TIMEOUT_MS = 10_000;
+export const MAX_DELIVERY_TIMEOUT_MS = 300_000;
+/** GetDelivery.client_ids, as many as one GetPresence may ask about. */
+export const MAX_DELIVERY_QUERY_IDS = MAX_PRESENCE_QUERY_IDS;
 /** Items of one StreamMessages request, as in one SendMessages call. */
 export const MAX_STREAM_BATCH_ITEMS = MAX_BATCH_ITEMS;
 /**

@@ -70,7 +70,7 @@ export class PresenceBus {
   publish(change: PresenceChange): void {
     for (const watcher of this.watchers) {
       if (watcher.isEnded) this.watchers.delete(watcher);
-      else watcher.push(change);
+      else watcher.pushChange(change);
     }
     for (const listener of this.listeners) listener(change);
   }

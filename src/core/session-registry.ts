@@ -4,6 +4,7 @@ import type { MessageLog, SocketDirectory, TopicStore } from '../engine/engine.j
 import { SessionCounters } from '../metrics/counters.js';
 import type { Clock } from './clock.js';
 import { Session, SessionEnd, type SessionSink, type TopicResume } from './session.js';
+import type { AckCoalescer } from './ack-coalescer.js';
 import type { TopicInterest } from './topic-interest.js';
 import type { TokenAuthority, TokenCheck, TokenClaims } from './tokens.js';
 import { PresenceReason, type ChannelMessage, type ClientId, type Epoch, type SocketId, type StreamPosition, type Topic } from './types.js';
@@ -16,6 +17,8 @@ export interface SessionRegistryOptions {
   readonly logger: Logger;
   /** A socket opened afresh starts after the channel's last message (App Engine's behaviour). */
   readonly dropWhenDisconnected: boolean;
+  /** Where the sockets' acknowledgements go (they become delivery receipts). */
+  readonly acks: AckCoalescer;
 }
 
 /** Tries to detach a closed socket from the engine (about 2 minutes in all) before giving up. */
@@ -72,8 +75,15 @@ export class SessionRegistry {
    */
   open(claims: TokenClaims, sink: SessionSink, resume?: StreamPosition, topicResume?: TopicResume): Session {
     const socketId = `${this.nodeId}:${++this.socketCounter}`;
-    const { engine, interest, clock, logger } = this.options;
-    const session = new Session(socketId, claims, sink, { engine, interest, log: logger, counters: this.counters, dropWhenDisconnected: this.options.dropWhenDisconnected });
+    const { engine, interest, clock, logger, acks } = this.options;
+    const session = new Session(socketId, claims, sink, {
+      engine,
+      interest,
+      acks,
+      log: logger,
+      counters: this.counters,
+      dropWhenDisconnected: this.options.dropWhenDisconnected,
+    });
     const clientId = claims.clientId;
     if (this.draining) {
       // Never registered: the transport may report this close before it even has the session.
@@ -94,6 +104,8 @@ export class SessionRegistry {
     session.markClosed();
     this.bySocket.delete(session.socketId);
     this.unlink(session);
+    // What the socket acknowledged last is recorded now, not at the end of its receipt interval.
+    this.options.acks.flush(session.clientId);
     const reason = session.endReason === undefined ? PresenceReason.SocketClosed : SESSION_END_PRESENCE[session.endReason];
     // After the steps in flight: an attach still running must land before its detach.
     const detached = session.settled.then(() => (session.isAttached ? this.detach(session, reason, 1) : undefined));

@@ -4,6 +4,7 @@ import type { SessionCounters } from '../metrics/counters.js';
 import type { TimerHandle } from './clock.js';
 import { SessionEnd, type SessionSink } from './session-sink.js';
 import { StepQueue } from './step-queue.js';
+import type { AckCoalescer } from './ack-coalescer.js';
 import type { TopicInterest } from './topic-interest.js';
 import { TopicStream } from './topic-stream.js';
 import type { TokenClaims } from './tokens.js';
@@ -15,6 +16,8 @@ export { SessionEnd, type SessionSink } from './session-sink.js';
 export interface SessionDeps {
   readonly engine: MessageLog & SocketDirectory & TopicStore;
   readonly interest: TopicInterest;
+  /** Where the client's acknowledgements go (they become delivery receipts). */
+  readonly acks: AckCoalescer;
   readonly log: Logger;
   readonly counters: SessionCounters;
   /** A fresh open (no resume) starts after the channel's last message, as on App Engine. */
@@ -334,10 +337,9 @@ export class Session {
   /** Where the client stands, for acknowledgements. */
   acknowledge(seq: number): void {
     const epoch = this.epoch;
+    // Past what this socket was sent: a receipt must never claim a message the client did not get.
     if (epoch === undefined || seq > this.lastSeq) return;
-    this.deps.engine
-      .acknowledge(this.clientId, { epoch, seq })
-      .catch((err: unknown) => this.deps.log.warn({ err, clientId: this.clientId }, 'acknowledge failed'));
+    this.deps.acks.acknowledge(this.clientId, { epoch, seq });
   }
 
   // ---- topics --------------------------------------------------------------------------------
@@ -360,9 +362,7 @@ export class Session {
   acknowledgeTopic(topic: Topic, seq: number): void {
     const epoch = this.topicEpoch(topic);
     if (epoch === undefined) return;
-    this.deps.engine
-      .acknowledgeTopic(this.clientId, topic, { epoch, seq })
-      .catch((err: unknown) => this.deps.log.warn({ err, clientId: this.clientId, topic }, 'topic acknowledge failed'));
+    this.deps.acks.acknowledge(this.clientId, { epoch, seq }, topic);
   }
 
   private stream(topic: Topic): TopicStream {

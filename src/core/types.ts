@@ -58,3 +58,25 @@ export interface ClientPresence {
   /** When the current socket connected; undefined when not connected. */
   readonly sinceMs?: number;
 }
+
+/** A delivery receipt: the browser of `clientId` has every message up to `seq` of `epoch`. */
+export interface DeliveryReceipt {
+  readonly clientId: ClientId;
+  readonly epoch: Epoch;
+  readonly seq: number;
+  /** Set for a topic acknowledgement; then `epoch` and `seq` are the topic's. */
+  readonly topic?: Topic;
+  readonly timeMs: number;
+  /** Opaque, engine-made; orders receipts (see DeliveryLog.compareDeliveryCursors) and resumes a watch. */
+  readonly cursor: string;
+}
+
+/** Where a client id's channel stands: what was sent, and what its browser acknowledged. */
+export interface ClientDelivery {
+  readonly clientId: ClientId;
+  /** The channel's current epoch; undefined when the client id has no channel state. */
+  readonly epoch: Epoch | undefined;
+  readonly ackedSeq: number;
+  readonly lastSeq: number;
+  readonly connected: boolean;
+}

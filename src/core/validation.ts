@@ -1,6 +1,8 @@
 import { invalidArgument } from './errors.js';
 import {
+  DEFAULT_DELIVERY_TIMEOUT_MS,
   DEFAULT_DURATION_MINUTES,
+  MAX_DELIVERY_TIMEOUT_MS,
   MAX_CLIENT_ID_BYTES,
   MAX_CLIENT_ID_PREFIX_BYTES,
   MAX_DURATION_MINUTES,
@@ -97,6 +99,15 @@ export function validateWatchClientIds(clientIds: readonly string[]): void {
 export function validatePresenceCursor(cursor: string): string {
   checkOptionalText('cursor', cursor, MAX_PRESENCE_CURSOR_BYTES);
   return cursor;
+}
+
+/** SendMessage.delivery_timeout in ms (undefined: unset); returns the wait to apply. */
+export function validateDeliveryTimeout(timeoutMs: number | undefined): number {
+  if (timeoutMs === undefined) return DEFAULT_DELIVERY_TIMEOUT_MS;
+  if (!Number.isFinite(timeoutMs) || timeoutMs < 1 || timeoutMs > MAX_DELIVERY_TIMEOUT_MS) {
+    throw invalidArgument(`delivery_timeout is ${timeoutMs} ms; it must be 1 ms to ${MAX_DELIVERY_TIMEOUT_MS / 1000} s`);
+  }
+  return Math.ceil(timeoutMs);
 }
 
 /** StreamMessagesRequest.requests, when set. */

@@ -1,7 +1,9 @@
 import type {
   ChannelMessage,
+  ClientDelivery,
   ClientId,
   ClientPresence,
+  DeliveryReceipt,
   Epoch,
   PresenceChange,
   PresenceReason,
@@ -47,6 +49,11 @@ export interface EngineHandler {
    * expired): whoever watches the topic must start again from a snapshot.
    */
   onTopicPresenceGap?(topic: Topic): void;
+  /**
+   * A client's acknowledged position advanced (acknowledge or acknowledgeTopic), on whichever
+   * node: reported while this node follows deliveries (followDeliveries), in order per client id.
+   */
+  onDelivery(receipt: DeliveryReceipt): void;
 }
 
 export interface TopicPublishResult {
@@ -125,7 +132,11 @@ export interface MessageLog {
    */
   history(clientId: ClientId, since?: StreamPosition): Promise<HistoryResult>;
 
-  /** Records that the client has every message up to `position`. Ignores stale positions. */
+  /**
+   * Records that the client has every message up to `position`. Ignores stale positions and
+   * positions past the channel's last seq; an advance is appended to the delivery log and
+   * reported through onDelivery.
+   */
   acknowledge(clientId: ClientId, position: StreamPosition): Promise<void>;
 
   /** Keeps the channel (and its history) alive at least until `untilMs`: a token lives that long. */
@@ -190,7 +201,7 @@ export interface TopicStore {
   publishTopic(topic: Topic, data: string): Promise<TopicPublishResult>;
   /** Like history(), for a topic; `since` is required (memberships() gives a fresh open's). */
   topicHistory(topic: Topic, since: StreamPosition): Promise<HistoryResult>;
-  /** Records the client's position in a topic it belongs to. Ignores stale positions. */
+  /** Records the client's position in a topic it belongs to. Ignores stale positions; an advance is a receipt (see acknowledge). */
   acknowledgeTopic(clientId: ClientId, topic: Topic, position: StreamPosition): Promise<void>;
   /**
    * This node now holds (or no longer holds) sockets that receive `topic`: start (stop) passing
@@ -201,11 +212,29 @@ export interface TopicStore {
   unfollowTopic(topic: Topic): Promise<void>;
 }
 
+/** Delivery receipts: where each channel stands, and a resumable log of acknowledgements. */
+export interface DeliveryLog {
+  /** Point query, one answer per client id in order. */
+  deliveries(clientIds: readonly ClientId[]): Promise<ClientDelivery[]>;
+  /** Receipts after `cursor`, oldest first; undefined when they are no longer all kept. */
+  deliveriesSince(cursor: string): Promise<DeliveryReceipt[] | undefined>;
+  /** The cursor of the newest receipt kept: a watch without a cursor starts after it. */
+  deliveryCursor(): Promise<string>;
+  /** Orders two cursors made by this engine: negative when `a` is earlier. */
+  compareDeliveryCursors(a: string, b: string): number;
+  /**
+   * While followed, onDelivery reports every receipt of the cluster on this node (the memory
+   * engine always reports them). Counted: each follow needs its unfollow.
+   */
+  followDeliveries(): Promise<void>;
+  unfollowDeliveries(): Promise<void>;
+}
+
 /**
  * Where channel state lives and how it reaches the node holding a socket. One implementation per
  * file beside this one; both pass test/helpers/engine-contract.ts.
  */
-export interface Engine extends MessageLog, SocketDirectory, PresenceStore, TopicStore, TopicPresenceStore, EngineStatus {
+export interface Engine extends MessageLog, SocketDirectory, PresenceStore, TopicStore, TopicPresenceStore, DeliveryLog, EngineStatus {
   start(handler: EngineHandler): Promise<void>;
   /** Stops timers and connections; channel state of the memory engine is gone afterwards. */
   stop(): Promise<void>;
@@ -231,6 +260,8 @@ export interface EngineOptions {
   readonly presenceHistorySize: number;
   /** Changes kept per topic for WatchTopicPresence resume. @default 1000 */
   readonly topicPresenceHistorySize?: number;
+  /** Delivery receipts kept for WatchDeliveries resume. @default DEFAULT_DELIVERY_HISTORY_SIZE */
+  readonly deliveryHistorySize?: number;
 }
 
 /**
@@ -257,3 +288,5 @@ export interface TopicPresenceStore {
   followTopicPresence(topic: Topic): Promise<void>;
   unfollowTopicPresence(topic: Topic): Promise<void>;
 }
+
+export const DEFAULT_DELIVERY_HISTORY_SIZE = 10_000;

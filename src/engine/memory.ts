@@ -4,11 +4,14 @@ import { ReplayBuffer } from '../core/replay-buffer.js';
 import { recover } from './recovery.js';
 import { MemoryTopicPresence } from './memory-topic-presence.js';
 import { TopicLeaveReason, type TopicMembersPage, type TopicPresenceChange, type TopicPresenceSnapshot } from '../core/topic-presence.js';
+import { CursorLog } from './cursor-log.js';
 import {
   PresenceReason,
   PresenceState,
+  type ClientDelivery,
   type ClientId,
   type ClientPresence,
+  type DeliveryReceipt,
   type Epoch,
   type PresenceChange,
   type SocketId,
@@ -29,6 +32,7 @@ import type {
   TopicMembership,
   TopicPublishResult,
 } from './engine.js';
+import { DEFAULT_DELIVERY_HISTORY_SIZE } from './engine.js';
 
 interface ChannelState {
   epoch: Epoch;
@@ -62,10 +66,8 @@ export class MemoryEngine implements Engine {
   private readonly channels = new Map<ClientId, ChannelState>();
   private readonly topics = new Map<Topic, TopicState>();
   private readonly revocations = new Map<ClientId, number>();
-  private readonly presenceEpoch = newEpoch();
-  private presenceLog: PresenceChange[] = [];
-  private presenceLogFirst = 1; // number of presenceLog[0]
-  private presenceCount = 0;
+  private readonly presenceLog: CursorLog<PresenceChange>;
+  private readonly deliveryLog: CursorLog<DeliveryReceipt>;
   private sweepTimer: TimerHandle | undefined;
   private readonly roster: MemoryTopicPresence;
 
@@ -78,6 +80,8 @@ export class MemoryEngine implements Engine {
       isConnected: (clientId) => this.channels.get(clientId)?.socketId !== undefined,
       emit: (change) => this.handler?.onTopicPresence?.(change),
     });
+    this.presenceLog = new CursorLog(newEpoch(), options.presenceHistorySize);
+    this.deliveryLog = new CursorLog(newEpoch(), options.deliveryHistorySize ?? DEFAULT_DELIVERY_HISTORY_SIZE);
   }
 
   async start(handler: EngineHandler): Promise<void> {
@@ -132,7 +136,9 @@ export class MemoryEngine implements Engine {
   async acknowledge(clientId: ClientId, position: StreamPosition): Promise<void> {
     const channel = this.channels.get(clientId);
     if (channel === undefined || channel.epoch !== position.epoch) return;
-    if (position.seq > channel.ackedSeq && position.seq <= channel.buffer.lastSeq) channel.ackedSeq = position.seq;
+    if (position.seq <= channel.ackedSeq || position.seq > channel.buffer.lastSeq) return;
+    channel.ackedSeq = position.seq;
+    this.emitDelivery(clientId, position);
   }
 
   async attach(clientId: ClientId, socketId: SocketId, tokenIssuedAtMs: number): Promise<AttachResult> {
@@ -198,18 +204,41 @@ export class MemoryEngine implements Engine {
       const presence = this.presenceOf(clientId);
       if (presence.connected) clients.push(presence);
     }
-    return { clients, cursor: this.cursor(this.presenceCount) };
+    return { clients, cursor: this.presenceLog.newest() };
   }
 
   async presenceSince(cursor: string): Promise<PresenceChange[] | undefined> {
-    const n = this.parseCursor(cursor);
-    if (n === undefined || n > this.presenceCount || n < this.presenceLogFirst - 1) return undefined;
-    return this.presenceLog.slice(n - this.presenceLogFirst + 1);
+    return this.presenceLog.since(cursor);
   }
 
   compareCursors(a: string, b: string): number {
-    return (this.parseCursor(a) ?? 0) - (this.parseCursor(b) ?? 0);
+    return this.presenceLog.compare(a, b);
   }
+
+  async deliveries(clientIds: readonly ClientId[]): Promise<ClientDelivery[]> {
+    return clientIds.map((clientId) => {
+      const channel = this.channels.get(clientId);
+      if (channel === undefined) return { clientId, epoch: undefined, ackedSeq: 0, lastSeq: 0, connected: false };
+      return { clientId, epoch: channel.epoch, ackedSeq: channel.ackedSeq, lastSeq: channel.buffer.lastSeq, connected: channel.socketId !== undefined };
+    });
+  }
+
+  async deliveriesSince(cursor: string): Promise<DeliveryReceipt[] | undefined> {
+    return this.deliveryLog.since(cursor);
+  }
+
+  async deliveryCursor(): Promise<string> {
+    return this.deliveryLog.newest();
+  }
+
+  compareDeliveryCursors(a: string, b: string): number {
+    return this.deliveryLog.compare(a, b);
+  }
+
+  // One process: every receipt already reaches onDelivery.
+  async followDeliveries(): Promise<void> {}
+
+  async unfollowDeliveries(): Promise<void> {}
 
   async subscribe(clientIds: readonly ClientId[], topic: Topic, maxTopicsPerClient: number, info = ''): Promise<number> {
     const now = this.clock.nowMs();
@@ -280,6 +309,7 @@ export class MemoryEngine implements Engine {
     if (current.epoch === position.epoch && position.seq <= current.seq) return;
     if (position.seq > state.buffer.lastSeq) return;
     membership!.set(topic, position);
+    this.emitDelivery(clientId, position, topic);
   }
 
   // One process: every topic message already reaches onTopicMessage.
@@ -355,31 +385,22 @@ export class MemoryEngine implements Engine {
   }
 
   private emitPresence(clientId: ClientId, state: PresenceState, reason: PresenceReason, timeMs: number): void {
-    this.presenceCount++;
-    const change: PresenceChange = { clientId, state, reason, timeMs, cursor: this.cursor(this.presenceCount) };
-    this.presenceLog.push(change);
+    const change = this.presenceLog.append((cursor) => ({ clientId, state, reason, timeMs, cursor }));
     const topics = this.channels.get(clientId)?.topics;
     if (topics !== undefined && topics.size > 0) {
       this.roster.presence(topics.keys(), clientId, state === PresenceState.Connected, reason, timeMs);
     }
-    const excess = this.presenceLog.length - this.options.presenceHistorySize;
-    // Trim in chunks so the log does not shift on every event.
-    if (excess > 0 && excess >= Math.max(1, this.options.presenceHistorySize >> 3)) {
-      this.presenceLog = this.presenceLog.slice(excess);
-      this.presenceLogFirst += excess;
-    }
     this.handler?.onPresence(change);
   }
 
-  private cursor(n: number): string {
-    return `${this.presenceEpoch}.${n}`;
-  }
-
-  private parseCursor(cursor: string): number | undefined {
-    const dot = cursor.lastIndexOf('.');
-    if (cursor.slice(0, dot) !== this.presenceEpoch) return undefined;
-    const n = Number(cursor.slice(dot + 1));
-    return Number.isSafeInteger(n) && n >= 0 ? n : undefined;
+  private emitDelivery(clientId: ClientId, position: StreamPosition, topic?: Topic): void {
+    const timeMs = this.clock.nowMs();
+    const receipt = this.deliveryLog.append((cursor): DeliveryReceipt =>
+      topic === undefined
+        ? { clientId, epoch: position.epoch, seq: position.seq, timeMs, cursor }
+        : { clientId, epoch: position.epoch, seq: position.seq, topic, timeMs, cursor },
+    );
+    this.handler?.onDelivery(receipt);
   }
 
   private scheduleSweep(): void {

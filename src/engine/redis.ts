@@ -7,8 +7,10 @@ import { MAX_DURATION_MINUTES } from '../core/limits.js';
 import {
   PresenceReason,
   PresenceState,
+  type ClientDelivery,
   type ClientId,
   type ClientPresence,
+  type DeliveryReceipt,
   type Epoch,
   type PresenceChange,
   type SocketId,
@@ -27,6 +29,7 @@ import type {
   TopicMembership,
   TopicPublishResult,
 } from './engine.js';
+import { DEFAULT_DELIVERY_HISTORY_SIZE } from './engine.js';
 import { LATENCY_BOUNDS_SECONDS, LatencyHistogram } from '../metrics/counters.js';
 import { RedisKeys } from './redis/keys.js';
 import { Scripts, type ScriptName } from './redis/scripts.js';
@@ -36,7 +39,14 @@ import { describeTarget, openConnection } from './redis/connection.js';
 import { DataGeneration } from './redis/generation.js';
 import { LocalSockets } from './redis/local-sockets.js';
 import { NodeLease } from './redis/node-lease.js';
-import { comparePresenceCursors, isPresenceCursor, readPresenceSince, readPresenceSnapshot } from './redis/presence-log.js';
+import {
+  comparePresenceCursors,
+  isPresenceCursor,
+  newestStreamId,
+  readPresenceSince,
+  readPresenceSnapshot,
+  readStreamSince,
+} from './redis/presence-log.js';
 import { TopicFeed, type TopicWire } from './redis/topic-feed.js';
 import { readTopicPresenceSince, TopicPresenceFeed, type TopicPresenceWire } from './redis/topic-presence-feed.js';
 import type { TopicMember, TopicMembersPage, TopicPresenceChange, TopicPresenceSnapshot } from '../core/topic-presence.js';
@@ -63,6 +73,15 @@ type NodeMessage =
   | { k: 'c'; c: ClientId }
   | { k: 'j'; c: ClientId; tp: Topic; e: Epoch; s: number }
   | { k: 'l'; c: ClientId; tp: Topic };
+
+interface DeliveryWire {
+  c: ClientId;
+  e: Epoch;
+  s: number;
+  tp?: Topic;
+  t: number;
+  id: string;
+}
 
 interface PresenceWire {
   c: ClientId;
@@ -109,6 +128,9 @@ export class RedisEngine implements Engine {
   private readonly lease: NodeLease;
   private readonly generation: DataGeneration;
   private subscriberReadyOnce = false;
+  /** Follows of the receipt channel (followDeliveries); subscribed while above zero. */
+  private deliveryFollows = 0;
+  private deliverySubscription: Promise<void> = Promise.resolve();
   readonly roundTrips = new LatencyHistogram(LATENCY_BOUNDS_SECONDS);
 
   constructor(
@@ -250,7 +272,11 @@ export class RedisEngine implements Engine {
   }
 
   async acknowledge(clientId: ClientId, position: StreamPosition): Promise<void> {
-    await this.run('acknowledge', [this.keys.channel(clientId)], [position.epoch, position.seq]);
+    await this.run(
+      'acknowledge',
+      [this.keys.channel(clientId), this.keys.deliveries()],
+      [position.epoch, position.seq, clientId, this.clock.nowMs(), this.options.deliveryHistorySize ?? DEFAULT_DELIVERY_HISTORY_SIZE, this.keys.deliveriesChannel()],
+    );
   }
 
   async attach(clientId: ClientId, socketId: SocketId, tokenIssuedAtMs: number): Promise<AttachResult> {
@@ -420,7 +446,65 @@ export class RedisEngine implements Engine {
   }
 
   async acknowledgeTopic(clientId: ClientId, topic: Topic, position: StreamPosition): Promise<void> {
-    await this.run('acknowledge-topic', [this.keys.channelTopics(clientId), this.keys.topic(topic)], [topic, position.epoch, position.seq]);
+    await this.run(
+      'acknowledge-topic',
+      [this.keys.channelTopics(clientId), this.keys.topic(topic), this.keys.deliveries()],
+      [topic, position.epoch, position.seq, clientId, this.clock.nowMs(), this.options.deliveryHistorySize ?? DEFAULT_DELIVERY_HISTORY_SIZE, this.keys.deliveriesChannel()],
+    );
+  }
+
+  async deliveries(clientIds: readonly ClientId[]): Promise<ClientDelivery[]> {
+    const [runId, rows] = await this.call(async (r) => {
+      const batch = r.multi();
+      for (const clientId of clientIds) batch.hmget(this.keys.channel(clientId), 'e', 'l', 'a', 's', 'g');
+      return [await this.generation.current(), await batch.exec()] as const;
+    });
+    return clientIds.map((clientId, i) => {
+      const [epoch, last, acked, socket, writtenBy] = rows![i]![1] as (string | null)[];
+      // Written under another Redis process: its epoch is renewed at its next use (generation.lua).
+      if (epoch === null || writtenBy !== runId) return { clientId, epoch: undefined, ackedSeq: 0, lastSeq: 0, connected: socket !== null };
+      return { clientId, epoch: epoch!, ackedSeq: Number(acked ?? 0), lastSeq: Number(last ?? 0), connected: socket !== null };
+    });
+  }
+
+  deliveriesSince(cursor: string): Promise<DeliveryReceipt[] | undefined> {
+    if (!isPresenceCursor(cursor)) return Promise.resolve(undefined);
+    return this.call((r) =>
+      readStreamSince(r, this.keys.deliveries(), cursor, (id, f): DeliveryReceipt => {
+        const receipt = { clientId: f['c']!, epoch: f['e']!, seq: Number(f['s']), timeMs: Number(f['t']), cursor: id };
+        return f['tp'] === undefined ? receipt : { ...receipt, topic: f['tp'] };
+      }),
+    );
+  }
+
+  deliveryCursor(): Promise<string> {
+    return this.call((r) => newestStreamId(r, this.keys.deliveries()));
+  }
+
+  compareDeliveryCursors(a: string, b: string): number {
+    return comparePresenceCursors(a, b);
+  }
+
+  followDeliveries(): Promise<void> {
+    if (++this.deliveryFollows === 1) this.deliverySubscription = this.deliverySubscription.then(() => this.subscribeDeliveries(true));
+    return this.deliverySubscription;
+  }
+
+  unfollowDeliveries(): Promise<void> {
+    if (--this.deliveryFollows === 0) this.deliverySubscription = this.deliverySubscription.then(() => this.subscribeDeliveries(false));
+    return this.deliverySubscription;
+  }
+
+  /** Subscribes to the receipt channel, or leaves it, whichever the follow count says now. */
+  private async subscribeDeliveries(wanted: boolean): Promise<void> {
+    if (wanted !== this.deliveryFollows > 0) return;
+    try {
+      if (wanted) await this.subscriber!.subscribe(this.keys.deliveriesChannel());
+      else await this.subscriber!.unsubscribe(this.keys.deliveriesChannel());
+    } catch (err) {
+      if (wanted) throw unavailable(err);
+      // Leaving failed (Redis away): receipts that still arrive are simply not wanted.
+    }
   }
 
   followTopic(topic: Topic): Promise<void> {
@@ -531,6 +615,12 @@ export class RedisEngine implements Engine {
       }
       if (channel.startsWith(this.keys.topicPresenceChannelPrefix())) {
         this.topicPresence.receive(JSON.parse(text) as TopicPresenceWire);
+        return;
+      }
+      if (channel === this.keys.deliveriesChannel()) {
+        const d = JSON.parse(text) as DeliveryWire;
+        const receipt = { clientId: d.c, epoch: d.e, seq: d.s, timeMs: d.t, cursor: d.id };
+        handler.onDelivery(d.tp === undefined ? receipt : { ...receipt, topic: d.tp });
         return;
       }
       if (channel.startsWith(this.keys.topicChannelPrefix())) {

@@ -1,16 +1,29 @@
-import type { sendUnaryData, ServerDuplexStream, ServerWritableStream } from '@grpc/grpc-js';
+import type { sendUnaryData, ServerDuplexStream, ServerUnaryCall, ServerWritableStream } from '@grpc/grpc-js';
 import type {
   ChannelServiceServer,
   StreamMessagesRequest,
   StreamMessagesResponse,
+  WatchDeliveriesRequest,
+  WatchDeliveriesResponse,
   WatchPresenceRequest,
   WatchPresenceResponse,
 } from '../../gen/ts/channel/v1/channel.js';
 import type { Logger } from 'pino';
-import type { ChannelApi, SendRequest } from '../core/channel-api.js';
+import type { CallContext, ChannelApi, SendRequest } from '../core/channel-api.js';
 import type { PublishResult } from '../engine/engine.js';
-import type { PresenceSink, PresenceWatcher } from '../core/presence-feed.js';
-import { isRequest, toItem, toResult, toWatchRequest, toWatchResponse, unaryMethods } from '../api/channel-methods.js';
+import type { PresenceWatcher } from '../core/presence-feed.js';
+import type { DeliveryWatcher } from '../core/delivery-bus.js';
+import type { StreamSink, StreamWatcher } from '../core/stream-watcher.js';
+import {
+  isRequest,
+  toDeliveriesWatchRequest,
+  toDeliveryResponse,
+  toItem,
+  toResult,
+  toWatchRequest,
+  toWatchResponse,
+  unaryMethods,
+} from '../api/channel-methods.js';
 import { toGrpcStatus } from './status.js';
 import { ChannelError, ErrorCode, toChannelError } from '../core/errors.js';
 import { MAX_BATCH_ITEMS } from '../core/limits.js';
@@ -73,13 +86,70 @@ function answer<T>(response: Promise<T>, callback: sendUnaryData<T>): void {
   );
 }
 
+/** The deadline and cancellation of a unary call, for a SendMessage that waits for its delivery. */
+function callContext(call: ServerUnaryCall<unknown, unknown>): CallContext {
+  const controller = new AbortController();
+  call.once('cancelled', () => controller.abort());
+  const deadline = call.getDeadline();
+  const deadlineMs = deadline instanceof Date ? deadline.getTime() : Number.isFinite(deadline) ? deadline : undefined;
+  return { signal: controller.signal, deadlineMs };
+}
+
+/**
+ * Serves a watch (presence, receipts) on a server stream: items go out with the stream's
+ * backpressure, the watcher ends when the call does, and a refusal is the call's status.
+ */
+function serveWatch<Item, Response>(
+  call: ServerWritableStream<unknown, Response>,
+  start: (sink: StreamSink<Item>) => Promise<StreamWatcher<Item>>,
+  unwatch: (watcher: StreamWatcher<Item>) => void,
+  toResponse: (item: Item) => Response,
+  log: Logger,
+): void {
+  let ended = false;
+  const finish = (error?: ChannelError): void => {
+    if (ended) return;
+    ended = true;
+    if (error === undefined) call.end();
+    else call.emit('error', toGrpcStatus(error));
+  };
+  const sink: StreamSink<Item> = {
+    write: (item) => !ended && call.write(toResponse(item)),
+    onDrain: (cb) => call.once('drain', cb),
+    end: finish,
+  };
+  let watching: Promise<StreamWatcher<Item>>;
+  try {
+    watching = start(sink);
+  } catch (err) {
+    watching = Promise.reject(err);
+  }
+  watching.then(
+    (watcher) => {
+      const stop = (): void => {
+        unwatch(watcher);
+        watcher.end();
+      };
+      if (call.cancelled) stop();
+      call.on('cancelled', stop);
+      call.on('close', stop);
+    },
+    (err: unknown) => {
+      log.debug({ err, method: call.getPath() }, 'watch refused');
+      ended = true;
+      call.emit('error', toGrpcStatus(err));
+    },
+  );
+}
+
 /** channel.v1.ChannelService: one method per RPC, each validate (in the core) → call → map. */
 export function channelService(hub: ChannelApi, logger: Logger): ChannelServiceServer {
   const log = logger.child({ mod: 'grpc' });
   const unary = unaryMethods(hub);
   return {
     createChannel: (call, callback) => answer(unary.createChannel(call.request), callback),
-    sendMessage: (call, callback) => answer(unary.sendMessage(call.request), callback),
+    sendMessage: (call, callback) =>
+      answer(unary.sendMessage(call.request, call.request.waitForDelivery ? callContext(call) : {}), callback),
     sendMessages: (call, callback) => answer(unary.sendMessages(call.request), callback),
     getPresence: (call, callback) => answer(unary.getPresence(call.request), callback),
     closeChannel: (call, callback) => answer(unary.closeChannel(call.request), callback),
@@ -89,6 +159,7 @@ export function channelService(hub: ChannelApi, logger: Logger): ChannelServiceS
     getTopicMembers: (call, callback) => answer(unary.getTopicMembers(call.request), callback),
     countTopicMembers: (call, callback) => answer(unary.countTopicMembers(call.request), callback),
     watchTopicPresence: topicPresenceHandlers(hub, log).watchTopicPresence,
+    getDelivery: (call, callback) => answer(unary.getDelivery(call.request), callback),
 
     /**
      * Requests are sent in arrival order, so one channel's messages keep their order: whatever
@@ -171,40 +242,22 @@ export function channelService(hub: ChannelApi, logger: Logger): ChannelServiceS
     },
 
     watchPresence(call: ServerWritableStream<WatchPresenceRequest, WatchPresenceResponse>) {
-      const request = call.request;
-      let ended = false;
-      const finish = (error?: ChannelError): void => {
-        if (ended) return;
-        ended = true;
-        if (error === undefined) call.end();
-        else call.emit('error', toGrpcStatus(error));
-      };
-      const sink: PresenceSink = {
-        write: (item) => !ended && call.write(toWatchResponse(item)),
-        onDrain: (cb) => call.once('drain', cb),
-        end: finish,
-      };
-      let watching: Promise<PresenceWatcher>;
-      try {
-        watching = hub.watchPresence(toWatchRequest(request), sink);
-      } catch (err) {
-        watching = Promise.reject(err);
-      }
-      watching.then(
-        (watcher) => {
-          const stop = (): void => {
-            hub.unwatchPresence(watcher);
-            watcher.end();
-          };
-          if (call.cancelled) stop();
-          call.on('cancelled', stop);
-          call.on('close', stop);
-        },
-        (err: unknown) => {
-          log.debug({ err }, 'watchPresence refused');
-          ended = true;
-          call.emit('error', toGrpcStatus(err));
-        },
+      serveWatch(
+        call,
+        (sink) => hub.watchPresence(toWatchRequest(call.request), sink),
+        (watcher) => hub.unwatchPresence(watcher as PresenceWatcher),
+        toWatchResponse,
+        log,
+      );
+    },
+
+    watchDeliveries(call: ServerWritableStream<WatchDeliveriesRequest, WatchDeliveriesResponse>) {
+      serveWatch(
+        call,
+        (sink) => hub.watchDeliveries(toDeliveriesWatchRequest(call.request), sink),
+        (watcher) => hub.unwatchDeliveries(watcher as DeliveryWatcher),
+        toDeliveryResponse,
+        log,
       );
     },
   };

@@ -18,6 +18,8 @@ export const StrictChannelService = {
   getTopicMembers: { ...ChannelServiceService.getTopicMembers, requestDeserialize: DECODERS.getTopicMembers },
   countTopicMembers: { ...ChannelServiceService.countTopicMembers, requestDeserialize: DECODERS.countTopicMembers },
   watchTopicPresence: { ...ChannelServiceService.watchTopicPresence, requestDeserialize: DECODERS.watchTopicPresence },
+  watchDeliveries: { ...ChannelServiceService.watchDeliveries, requestDeserialize: DECODERS.watchDeliveries },
+  getDelivery: { ...ChannelServiceService.getDelivery, requestDeserialize: DECODERS.getDelivery },
 } as const satisfies typeof ChannelServiceService;
 
 /** For a request refused as a whole: what to answer (INVALID_ARGUMENT), naming the fields that were not UTF-8. */

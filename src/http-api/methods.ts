@@ -6,6 +6,8 @@ import {
   CloseChannelResponse,
   CreateChannelRequest,
   CreateChannelResponse,
+  GetDeliveryRequest,
+  GetDeliveryResponse,
   GetPresenceRequest,
   GetPresenceResponse,
   SendMessageRequest,
@@ -26,6 +28,7 @@ import {
 import { invalidArgument } from '../core/errors.js';
 import { STRICT_DECODERS } from '../api/strict-decode.js';
 import type { UnaryMethods } from '../api/channel-methods.js';
+import type { CallContext } from '../core/channel-api.js';
 import { checkedJson, completeJson, messageDesc } from './json-codec.js';
 
 export const SERVICE = 'channel.v1.ChannelService';
@@ -45,7 +48,8 @@ export const PROTO_TYPE = 'application/proto';
 export interface UnaryRoute {
   readonly kind: 'unary';
   readonly name: string;
-  handle(methods: UnaryMethods, body: Uint8Array, format: BodyFormat): Promise<{ readonly encoded: EncodedBody; readonly accepted: number }>;
+  /** `call`: the request's cancellation, for a SendMessage that waits for its delivery. */
+  handle(methods: UnaryMethods, body: Uint8Array, format: BodyFormat, call: CallContext): Promise<{ readonly encoded: EncodedBody; readonly accepted: number }>;
 }
 
 export interface WatchRoute {
@@ -80,7 +84,7 @@ function unary<Req, Res>(
   request: MessageFns<Req>,
   response: MessageFns<Res>,
   binary: (buffer: Buffer) => Req,
-  call: (methods: UnaryMethods, request: Req) => Promise<Res>,
+  call: (methods: UnaryMethods, request: Req, context: CallContext) => Promise<Res>,
   accepted: (response: Res) => number = () => 0,
 ): UnaryRoute {
   const decode = decoder(request, messageDesc(`channel.v1.${name}Request`), binary);
@@ -88,8 +92,8 @@ function unary<Req, Res>(
   return {
     kind: 'unary',
     name,
-    async handle(methods, body, format) {
-      const result = await call(methods, decode(body, format));
+    async handle(methods, body, format, context) {
+      const result = await call(methods, decode(body, format), context);
       return { encoded: encode(result, format), accepted: accepted(result) };
     },
   };
@@ -99,7 +103,7 @@ function unary<Req, Res>(
 export const ROUTES: ReadonlyMap<string, Route> = new Map<string, Route>(
   [
     unary('CreateChannel', CreateChannelRequest, CreateChannelResponse, STRICT_DECODERS.createChannel, (m, r) => m.createChannel(r)),
-    unary('SendMessage', SendMessageRequest, SendMessageResponse, STRICT_DECODERS.sendMessage, (m, r) => m.sendMessage(r), () => 1),
+    unary('SendMessage', SendMessageRequest, SendMessageResponse, STRICT_DECODERS.sendMessage, (m, r, c) => m.sendMessage(r, c), () => 1),
     unary('SendMessages', SendMessagesRequest, SendMessagesResponse, STRICT_DECODERS.sendMessages, (m, r) => m.sendMessages(r), (r) =>
       r.results.reduce((n, item) => (item.result?.$case === 'sent' ? n + 1 : n), 0),
     ),
@@ -110,6 +114,7 @@ export const ROUTES: ReadonlyMap<string, Route> = new Map<string, Route>(
     unary('Unsubscribe', UnsubscribeRequest, UnsubscribeResponse, STRICT_DECODERS.unsubscribe, (m, r) => m.unsubscribe(r)),
     unary('GetTopicMembers', GetTopicMembersRequest, GetTopicMembersResponse, STRICT_DECODERS.getTopicMembers, (m, r) => m.getTopicMembers(r)),
     unary('CountTopicMembers', CountTopicMembersRequest, CountTopicMembersResponse, STRICT_DECODERS.countTopicMembers, (m, r) => m.countTopicMembers(r)),
+    unary('GetDelivery', GetDeliveryRequest, GetDeliveryResponse, STRICT_DECODERS.getDelivery, (m, r) => m.getDelivery(r)),
     {
       kind: 'watch' as const,
       name: 'WatchPresence',

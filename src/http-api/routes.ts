@@ -211,7 +211,9 @@ export class HttpApi {
   }
 
   private unary(route: UnaryRoute, body: Uint8Array, format: BodyFormat, response: ApiResponse, end: (code: string) => void): void {
-    route.handle(this.methods, body, format).then(
+    const controller = new AbortController();
+    response.onAbort(() => controller.abort());
+    route.handle(this.methods, body, format, { signal: controller.signal }).then(
       ({ encoded, accepted }) => {
         if (!response.open) return;
         this.options.counters.messagesAccepted(route.name, accepted);

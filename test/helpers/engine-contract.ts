@@ -1,6 +1,6 @@
 import test, { type ExecutionContext } from 'ava';
 import type { Engine, EngineHandler } from '../../src/engine/engine.js';
-import type { ChannelMessage, ClientId, Epoch, PresenceChange, SocketId, StreamPosition, Topic } from '../../src/core/types.js';
+import type { ChannelMessage, ClientId, DeliveryReceipt, Epoch, PresenceChange, SocketId, StreamPosition, Topic } from '../../src/core/types.js';
 import { PresenceReason } from '../../src/core/types.js';
 import type { TopicPresenceChange } from '../../src/core/topic-presence.js';
 
@@ -13,6 +13,7 @@ export class RecordingHandler implements EngineHandler {
   readonly topicMessages: { topic: Topic; epoch: Epoch; message: ChannelMessage }[] = [];
   readonly joins: { clientId: ClientId; topic: Topic; position: StreamPosition }[] = [];
   readonly leaves: { clientId: ClientId; topic: Topic }[] = [];
+  readonly receipts: DeliveryReceipt[] = [];
   private waiters: (() => void)[] = [];
 
   onMessage(clientId: ClientId, epoch: Epoch, message: ChannelMessage): void {
@@ -41,6 +42,10 @@ export class RecordingHandler implements EngineHandler {
   }
   onUnsubscribed(clientId: ClientId, topic: Topic): void {
     this.leaves.push({ clientId, topic });
+    this.wake();
+  }
+  onDelivery(receipt: DeliveryReceipt): void {
+    this.receipts.push(receipt);
     this.wake();
   }
   resyncs = 0;
@@ -84,7 +89,7 @@ export interface EngineFixture {
 
 /**
  * The behaviour every engine must share. `make` starts a fresh engine with a replay buffer of 3
- * messages and a 60 s window, and a presence history of 4 changes.
+ * messages and a 60 s window, and presence and delivery histories of 4 entries.
  */
 export function engineContract(title: string, make: () => Promise<EngineFixture>): void {
   const it = (name: string, body: (f: EngineFixture, t: ExecutionContext) => Promise<void>): void => {
@@ -343,6 +348,63 @@ export function engineContract(title: string, make: () => Promise<EngineFixture>
     t.is(handler.presence.length, presenceBefore, 'a refused attach emits no presence');
     t.deepEqual(handler.displaced, [], 'a refused attach displaces nobody');
     t.true((await engine.attach('r', 's4', 201)).attached, 'a token minted after the close works');
+  });
+
+  it('delivery receipts: each advance of an acknowledged position is one receipt; stale and unsent positions none', async ({ engine, handler }, t) => {
+    await engine.followDeliveries();
+    const start = await engine.deliveryCursor();
+    await engine.attach('d', 's1', 0);
+    const sent = await engine.publish('d', 'one');
+    await engine.publish('d', 'two');
+    await engine.publish('d', 'three');
+    await engine.acknowledge('d', { epoch: sent.epoch, seq: 2 });
+    await engine.acknowledge('d', { epoch: sent.epoch, seq: 1 });
+    await engine.acknowledge('d', { epoch: sent.epoch, seq: 2 });
+    await engine.acknowledge('d', { epoch: sent.epoch, seq: 9 });
+    await engine.acknowledge('d', { epoch: 'another-epoch', seq: 3 });
+    await engine.acknowledge('d', { epoch: sent.epoch, seq: 3 });
+    await handler.until(() => handler.receipts.length >= 2);
+    t.deepEqual(
+      handler.receipts.map((r) => [r.clientId, r.epoch, r.seq, r.topic]),
+      [
+        ['d', sent.epoch, 2, undefined],
+        ['d', sent.epoch, 3, undefined],
+      ],
+    );
+    const logged = await engine.deliveriesSince(start);
+    t.deepEqual(logged?.map((r) => [r.seq, r.cursor]), handler.receipts.map((r) => [r.seq, r.cursor]), 'the log holds what was reported');
+    t.deepEqual((await engine.deliveriesSince(handler.receipts[0]!.cursor))?.map((r) => r.seq), [3]);
+    t.is(await engine.deliveryCursor(), handler.receipts[1]!.cursor);
+    t.true(engine.compareDeliveryCursors(handler.receipts[0]!.cursor, handler.receipts[1]!.cursor) < 0);
+    t.deepEqual(await engine.deliveries(['d', 'nobody']), [
+      { clientId: 'd', epoch: sent.epoch, ackedSeq: 3, lastSeq: 3, connected: true },
+      { clientId: 'nobody', epoch: undefined, ackedSeq: 0, lastSeq: 0, connected: false },
+    ]);
+    await engine.unfollowDeliveries();
+  });
+
+  it('delivery receipts: topic acknowledgements carry the topic; the log is bounded and says when a cursor is gone', async ({ engine, handler }, t) => {
+    await engine.followDeliveries();
+    const start = await engine.deliveryCursor();
+    await engine.subscribe(['e'], 'news', 10);
+    const posted = await engine.publishTopic('news', 'hello');
+    await engine.acknowledgeTopic('e', 'news', { epoch: posted.epoch, seq: 1 });
+    await engine.acknowledgeTopic('e', 'news', { epoch: posted.epoch, seq: 1 });
+    await handler.until(() => handler.receipts.length >= 1);
+    t.deepEqual(handler.receipts.map((r) => [r.clientId, r.epoch, r.seq, r.topic]), [['e', posted.epoch, 1, 'news']]);
+    // Four receipts are kept: after five more, the first cursor cannot be resumed from.
+    const first = handler.receipts[0]!.cursor;
+    for (let i = 1; i <= 5; i++) {
+      const sent = await engine.publish('f', `m${i}`);
+      await engine.acknowledge('f', { epoch: sent.epoch, seq: sent.seq });
+    }
+    await handler.until(() => handler.receipts.length >= 6);
+    t.is(await engine.deliveriesSince(first), undefined, 'trimmed');
+    t.is(await engine.deliveriesSince(start), undefined, 'trimmed, from before the first');
+    t.deepEqual((await engine.deliveriesSince(handler.receipts[3]!.cursor))?.map((r) => r.seq), [4, 5]);
+    t.is(await engine.deliveriesSince('not-a-cursor'), undefined);
+    t.is(await engine.deliveriesSince('999999999999999-0'), undefined, 'a cursor from the future');
+    await engine.unfollowDeliveries();
   });
 }
 

@@ -64,12 +64,12 @@ export function rpcFor(client: ChannelServiceClient, metadata = new grpc.Metadat
 
 /** A SendMessageRequest addressed to a client id. */
 export function toClient(clientId: string, message: string, idempotencyKey = ''): SendMessageRequest {
-  return { target: { $case: 'clientId', value: clientId }, message, idempotencyKey };
+  return { target: { $case: 'clientId', value: clientId }, message, idempotencyKey, waitForDelivery: false, deliveryTimeout: undefined };
 }
 
 /** A SendMessageRequest addressed by token. */
 export function toToken(token: string, message: string, idempotencyKey = ''): SendMessageRequest {
-  return { target: { $case: 'token', value: token }, message, idempotencyKey };
+  return { target: { $case: 'token', value: token }, message, idempotencyKey, waitForDelivery: false, deliveryTimeout: undefined };
 }
 
 function isServiceError(err: unknown): err is grpc.ServiceError {

@@ -60,7 +60,7 @@ export async function startTestServer(options: ServerOptions = {}): Promise<Test
     metadata,
     rpc: rpcFor(client, metadata),
     createChannel: (clientId, durationMinutes = 0) => create({ clientId, durationMinutes }),
-    send: (clientId, message) => send({ target: { $case: 'clientId', value: clientId }, message, idempotencyKey: '' }),
+    send: (clientId, message) => send({ target: { $case: 'clientId', value: clientId }, message, idempotencyKey: '', waitForDelivery: false, deliveryTimeout: undefined }),
     async close() {
       client.close();
       await server.close();

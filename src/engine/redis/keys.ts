@@ -24,6 +24,7 @@ import type { ClientId, Topic } from '../../core/types.js';
  *                               the topic presence history size, expires with the topic
  *   P:online            hash    client id -> connected-since ms, for snapshots and point queries
  *   P:presence          stream  presence changes; fields c, s (connected|disconnected), r reason, t ms; the id is the cursor
+ *   P:deliveries        stream  delivery receipts; fields c, e epoch, s acked seq, tp topic (topic acks only), t ms; the id is the cursor
  *   P:nodes             set     node ids that have announced themselves
  *   P:node:N:lease      string  present while node N is alive (renewed well within its TTL)
  *   P:node:N:clients    set     client ids whose socket node N holds
@@ -32,6 +33,7 @@ import type { ClientId, Topic } from '../../core/types.js';
  *   P:pub:tp:<T>        a topic's messages, to every node holding a member socket
  *   P:pub:presence      presence changes, to every node
  *   P:pub:tpres:<T>     a topic's presence changes, to the nodes that have watchers of the topic
+ *   P:pub:deliveries    delivery receipts, to the nodes that follow them (watchers, waiting SendMessages)
  * Node ids are made by the engine (base64url) and written as they are. The Lua scripts write ids
  * the same way (id_key in keys.lua) from the affixes below.
  */
@@ -94,6 +96,9 @@ export class RedisKeys {
   presence(): string {
     return `${this.prefix}:presence`;
   }
+  deliveries(): string {
+    return `${this.prefix}:deliveries`;
+  }
   nodes(): string {
     return `${this.prefix}:nodes`;
   }
@@ -130,6 +135,9 @@ export class RedisKeys {
   }
   presenceChannel(): string {
     return `${this.prefix}:pub:presence`;
+  }
+  deliveriesChannel(): string {
+    return `${this.prefix}:pub:deliveries`;
   }
 }
 

@@ -7,7 +7,7 @@ import { PROJECT_ROOT } from '../../paths.js';
 const SCRIPT_DIR = join(PROJECT_ROOT, 'src', 'engine', 'redis');
 // The run id check (generation.lua) and the helpers every script may use; Lua has no imports,
 // so they are prepended.
-const SHARED = ['generation.lua', 'keys.lua', 'presence.lua'].map((file) => readFileSync(join(SCRIPT_DIR, file), 'utf8')).join('\n');
+const SHARED = ['generation.lua', 'keys.lua', 'presence.lua', 'delivery.lua'].map((file) => readFileSync(join(SCRIPT_DIR, file), 'utf8')).join('\n');
 
 export const SCRIPT_NAMES = [
   'publish',

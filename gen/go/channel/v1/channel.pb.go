@@ -9,6 +9,7 @@ package channelv1
 import (
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
+	durationpb "google.golang.org/protobuf/types/known/durationpb"
 	timestamppb "google.golang.org/protobuf/types/known/timestamppb"
 	reflect "reflect"
 	sync "sync"
@@ -391,8 +392,15 @@ type SendMessageRequest struct {
 	// When set, a retry with the same key for the same client id returns the first call's result
 	// instead of sending again (within the replay window).
 	IdempotencyKey string `protobuf:"bytes,4,opt,name=idempotency_key,json=idempotencyKey,proto3" json:"idempotency_key,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	// When set (SendMessage only), the reply waits until the client's browser has acknowledged the
+	// message, or fails with DEADLINE_EXCEEDED after delivery_timeout, naming what is known (whether
+	// a socket is open, the last seq acknowledged).
+	WaitForDelivery bool `protobuf:"varint,5,opt,name=wait_for_delivery,json=waitForDelivery,proto3" json:"wait_for_delivery,omitempty"`
+	// How long wait_for_delivery waits: 1 ms to 300 s; unset means 10 s. The call's own deadline,
+	// when sooner, bounds it as well.
+	DeliveryTimeout *durationpb.Duration `protobuf:"bytes,6,opt,name=delivery_timeout,json=deliveryTimeout,proto3" json:"delivery_timeout,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
 }
 
 func (x *SendMessageRequest) Reset() {
@@ -464,6 +472,20 @@ func (x *SendMessageRequest) GetIdempotencyKey() string {
 	return ""
 }
 
+func (x *SendMessageRequest) GetWaitForDelivery() bool {
+	if x != nil {
+		return x.WaitForDelivery
+	}
+	return false
+}
+
+func (x *SendMessageRequest) GetDeliveryTimeout() *durationpb.Duration {
+	if x != nil {
+		return x.DeliveryTimeout
+	}
+	return nil
+}
+
 type isSendMessageRequest_Target interface {
 	isSendMessageRequest_Target()
 }
@@ -488,7 +510,10 @@ type SendMessageResponse struct {
 	// Names the channel's current history; it changes when the history had to be dropped.
 	Epoch string `protobuf:"bytes,2,opt,name=epoch,proto3" json:"epoch,omitempty"`
 	// Whether a socket was open for the client id when the message was sent.
-	Connected     bool `protobuf:"varint,3,opt,name=connected,proto3" json:"connected,omitempty"`
+	Connected bool `protobuf:"varint,3,opt,name=connected,proto3" json:"connected,omitempty"`
+	// With wait_for_delivery: the browser acknowledged the message (always true in a reply that
+	// waited; false otherwise).
+	Delivered     bool `protobuf:"varint,4,opt,name=delivered,proto3" json:"delivered,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -540,6 +565,13 @@ func (x *SendMessageResponse) GetEpoch() string {
 func (x *SendMessageResponse) GetConnected() bool {
 	if x != nil {
 		return x.Connected
+	}
+	return false
+}
+
+func (x *SendMessageResponse) GetDelivered() bool {
+	if x != nil {
+		return x.Delivered
 	}
 	return false
 }
@@ -2356,12 +2388,481 @@ func (*WatchTopicPresenceResponse_Event) isWatchTopicPresenceResponse_Kind() {}
 
 func (*WatchTopicPresenceResponse_SnapshotComplete) isWatchTopicPresenceResponse_Kind() {}
 
+type WatchDeliveriesRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Only these client ids (at most 1000); empty means every client id (subject to the prefix).
+	ClientIds []string `protobuf:"bytes,1,rep,name=client_ids,json=clientIds,proto3" json:"client_ids,omitempty"`
+	// Only client ids starting with this (at most 256 bytes); empty means any.
+	ClientIdPrefix string `protobuf:"bytes,2,opt,name=client_id_prefix,json=clientIdPrefix,proto3" json:"client_id_prefix,omitempty"`
+	// Also stream topic acknowledgements (events with `topic` set).
+	IncludeTopics bool `protobuf:"varint,3,opt,name=include_topics,json=includeTopics,proto3" json:"include_topics,omitempty"`
+	// Resume after the event with this cursor. When those events are no longer all kept, the stream
+	// starts with `started.resume_failed` set: call GetDelivery for the client ids you follow.
+	Cursor        string `protobuf:"bytes,4,opt,name=cursor,proto3" json:"cursor,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *WatchDeliveriesRequest) Reset() {
+	*x = WatchDeliveriesRequest{}
+	mi := &file_channel_v1_channel_proto_msgTypes[34]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *WatchDeliveriesRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*WatchDeliveriesRequest) ProtoMessage() {}
+
+func (x *WatchDeliveriesRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_channel_v1_channel_proto_msgTypes[34]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use WatchDeliveriesRequest.ProtoReflect.Descriptor instead.
+func (*WatchDeliveriesRequest) Descriptor() ([]byte, []int) {
+	return file_channel_v1_channel_proto_rawDescGZIP(), []int{34}
+}
+
+func (x *WatchDeliveriesRequest) GetClientIds() []string {
+	if x != nil {
+		return x.ClientIds
+	}
+	return nil
+}
+
+func (x *WatchDeliveriesRequest) GetClientIdPrefix() string {
+	if x != nil {
+		return x.ClientIdPrefix
+	}
+	return ""
+}
+
+func (x *WatchDeliveriesRequest) GetIncludeTopics() bool {
+	if x != nil {
+		return x.IncludeTopics
+	}
+	return false
+}
+
+func (x *WatchDeliveriesRequest) GetCursor() string {
+	if x != nil {
+		return x.Cursor
+	}
+	return ""
+}
+
+type WatchDeliveriesResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Types that are valid to be assigned to Kind:
+	//
+	//	*WatchDeliveriesResponse_Started
+	//	*WatchDeliveriesResponse_Event
+	Kind          isWatchDeliveriesResponse_Kind `protobuf_oneof:"kind"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *WatchDeliveriesResponse) Reset() {
+	*x = WatchDeliveriesResponse{}
+	mi := &file_channel_v1_channel_proto_msgTypes[35]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *WatchDeliveriesResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*WatchDeliveriesResponse) ProtoMessage() {}
+
+func (x *WatchDeliveriesResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_channel_v1_channel_proto_msgTypes[35]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use WatchDeliveriesResponse.ProtoReflect.Descriptor instead.
+func (*WatchDeliveriesResponse) Descriptor() ([]byte, []int) {
+	return file_channel_v1_channel_proto_rawDescGZIP(), []int{35}
+}
+
+func (x *WatchDeliveriesResponse) GetKind() isWatchDeliveriesResponse_Kind {
+	if x != nil {
+		return x.Kind
+	}
+	return nil
+}
+
+func (x *WatchDeliveriesResponse) GetStarted() *DeliveriesStarted {
+	if x != nil {
+		if x, ok := x.Kind.(*WatchDeliveriesResponse_Started); ok {
+			return x.Started
+		}
+	}
+	return nil
+}
+
+func (x *WatchDeliveriesResponse) GetEvent() *DeliveryEvent {
+	if x != nil {
+		if x, ok := x.Kind.(*WatchDeliveriesResponse_Event); ok {
+			return x.Event
+		}
+	}
+	return nil
+}
+
+type isWatchDeliveriesResponse_Kind interface {
+	isWatchDeliveriesResponse_Kind()
+}
+
+type WatchDeliveriesResponse_Started struct {
+	// Always the first message: where the stream starts.
+	Started *DeliveriesStarted `protobuf:"bytes,1,opt,name=started,proto3,oneof"`
+}
+
+type WatchDeliveriesResponse_Event struct {
+	Event *DeliveryEvent `protobuf:"bytes,2,opt,name=event,proto3,oneof"`
+}
+
+func (*WatchDeliveriesResponse_Started) isWatchDeliveriesResponse_Kind() {}
+
+func (*WatchDeliveriesResponse_Event) isWatchDeliveriesResponse_Kind() {}
+
+type DeliveriesStarted struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The position the stream starts after; resume from it if no event arrives before a reconnect.
+	Cursor string `protobuf:"bytes,1,opt,name=cursor,proto3" json:"cursor,omitempty"`
+	// The asked-for cursor could not be honoured (events after it were dropped, or it is from
+	// another server's history): some receipts were missed.
+	ResumeFailed  bool `protobuf:"varint,2,opt,name=resume_failed,json=resumeFailed,proto3" json:"resume_failed,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeliveriesStarted) Reset() {
+	*x = DeliveriesStarted{}
+	mi := &file_channel_v1_channel_proto_msgTypes[36]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeliveriesStarted) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeliveriesStarted) ProtoMessage() {}
+
+func (x *DeliveriesStarted) ProtoReflect() protoreflect.Message {
+	mi := &file_channel_v1_channel_proto_msgTypes[36]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeliveriesStarted.ProtoReflect.Descriptor instead.
+func (*DeliveriesStarted) Descriptor() ([]byte, []int) {
+	return file_channel_v1_channel_proto_rawDescGZIP(), []int{36}
+}
+
+func (x *DeliveriesStarted) GetCursor() string {
+	if x != nil {
+		return x.Cursor
+	}
+	return ""
+}
+
+func (x *DeliveriesStarted) GetResumeFailed() bool {
+	if x != nil {
+		return x.ResumeFailed
+	}
+	return false
+}
+
+type DeliveryEvent struct {
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	ClientId string                 `protobuf:"bytes,1,opt,name=client_id,json=clientId,proto3" json:"client_id,omitempty"`
+	// The channel's (or topic's) epoch the seq belongs to.
+	Epoch string `protobuf:"bytes,2,opt,name=epoch,proto3" json:"epoch,omitempty"`
+	// The highest seq the browser has acknowledged.
+	Seq uint64 `protobuf:"varint,3,opt,name=seq,proto3" json:"seq,omitempty"`
+	// Set for a topic acknowledgement: the topic, and seq is the topic's.
+	Topic string                 `protobuf:"bytes,4,opt,name=topic,proto3" json:"topic,omitempty"`
+	Time  *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=time,proto3" json:"time,omitempty"`
+	// Resume a watch after this event with it.
+	Cursor        string `protobuf:"bytes,6,opt,name=cursor,proto3" json:"cursor,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeliveryEvent) Reset() {
+	*x = DeliveryEvent{}
+	mi := &file_channel_v1_channel_proto_msgTypes[37]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeliveryEvent) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeliveryEvent) ProtoMessage() {}
+
+func (x *DeliveryEvent) ProtoReflect() protoreflect.Message {
+	mi := &file_channel_v1_channel_proto_msgTypes[37]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeliveryEvent.ProtoReflect.Descriptor instead.
+func (*DeliveryEvent) Descriptor() ([]byte, []int) {
+	return file_channel_v1_channel_proto_rawDescGZIP(), []int{37}
+}
+
+func (x *DeliveryEvent) GetClientId() string {
+	if x != nil {
+		return x.ClientId
+	}
+	return ""
+}
+
+func (x *DeliveryEvent) GetEpoch() string {
+	if x != nil {
+		return x.Epoch
+	}
+	return ""
+}
+
+func (x *DeliveryEvent) GetSeq() uint64 {
+	if x != nil {
+		return x.Seq
+	}
+	return 0
+}
+
+func (x *DeliveryEvent) GetTopic() string {
+	if x != nil {
+		return x.Topic
+	}
+	return ""
+}
+
+func (x *DeliveryEvent) GetTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.Time
+	}
+	return nil
+}
+
+func (x *DeliveryEvent) GetCursor() string {
+	if x != nil {
+		return x.Cursor
+	}
+	return ""
+}
+
+type GetDeliveryRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// 1 to 1000 client ids.
+	ClientIds     []string `protobuf:"bytes,1,rep,name=client_ids,json=clientIds,proto3" json:"client_ids,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetDeliveryRequest) Reset() {
+	*x = GetDeliveryRequest{}
+	mi := &file_channel_v1_channel_proto_msgTypes[38]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetDeliveryRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetDeliveryRequest) ProtoMessage() {}
+
+func (x *GetDeliveryRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_channel_v1_channel_proto_msgTypes[38]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetDeliveryRequest.ProtoReflect.Descriptor instead.
+func (*GetDeliveryRequest) Descriptor() ([]byte, []int) {
+	return file_channel_v1_channel_proto_rawDescGZIP(), []int{38}
+}
+
+func (x *GetDeliveryRequest) GetClientIds() []string {
+	if x != nil {
+		return x.ClientIds
+	}
+	return nil
+}
+
+type GetDeliveryResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// One per client id asked about, in the same order.
+	Clients       []*ClientDelivery `protobuf:"bytes,1,rep,name=clients,proto3" json:"clients,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetDeliveryResponse) Reset() {
+	*x = GetDeliveryResponse{}
+	mi := &file_channel_v1_channel_proto_msgTypes[39]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetDeliveryResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetDeliveryResponse) ProtoMessage() {}
+
+func (x *GetDeliveryResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_channel_v1_channel_proto_msgTypes[39]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetDeliveryResponse.ProtoReflect.Descriptor instead.
+func (*GetDeliveryResponse) Descriptor() ([]byte, []int) {
+	return file_channel_v1_channel_proto_rawDescGZIP(), []int{39}
+}
+
+func (x *GetDeliveryResponse) GetClients() []*ClientDelivery {
+	if x != nil {
+		return x.Clients
+	}
+	return nil
+}
+
+type ClientDelivery struct {
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	ClientId string                 `protobuf:"bytes,1,opt,name=client_id,json=clientId,proto3" json:"client_id,omitempty"`
+	// The channel's current epoch; empty when the client id has no channel state.
+	Epoch string `protobuf:"bytes,2,opt,name=epoch,proto3" json:"epoch,omitempty"`
+	// The last seq of that epoch the browser acknowledged (0: none yet).
+	AckedSeq uint64 `protobuf:"varint,3,opt,name=acked_seq,json=ackedSeq,proto3" json:"acked_seq,omitempty"`
+	// The last seq sent in that epoch.
+	LastSeq uint64 `protobuf:"varint,4,opt,name=last_seq,json=lastSeq,proto3" json:"last_seq,omitempty"`
+	// Whether a socket is open for the client id now.
+	Connected     bool `protobuf:"varint,5,opt,name=connected,proto3" json:"connected,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ClientDelivery) Reset() {
+	*x = ClientDelivery{}
+	mi := &file_channel_v1_channel_proto_msgTypes[40]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ClientDelivery) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ClientDelivery) ProtoMessage() {}
+
+func (x *ClientDelivery) ProtoReflect() protoreflect.Message {
+	mi := &file_channel_v1_channel_proto_msgTypes[40]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ClientDelivery.ProtoReflect.Descriptor instead.
+func (*ClientDelivery) Descriptor() ([]byte, []int) {
+	return file_channel_v1_channel_proto_rawDescGZIP(), []int{40}
+}
+
+func (x *ClientDelivery) GetClientId() string {
+	if x != nil {
+		return x.ClientId
+	}
+	return ""
+}
+
+func (x *ClientDelivery) GetEpoch() string {
+	if x != nil {
+		return x.Epoch
+	}
+	return ""
+}
+
+func (x *ClientDelivery) GetAckedSeq() uint64 {
+	if x != nil {
+		return x.AckedSeq
+	}
+	return 0
+}
+
+func (x *ClientDelivery) GetLastSeq() uint64 {
+	if x != nil {
+		return x.LastSeq
+	}
+	return 0
+}
+
+func (x *ClientDelivery) GetConnected() bool {
+	if x != nil {
+		return x.Connected
+	}
+	return false
+}
+
 var File_channel_v1_channel_proto protoreflect.FileDescriptor
 
 const file_channel_v1_channel_proto_rawDesc = "" +
 	"\n" +
 	"\x18channel/v1/channel.proto\x12\n" +
-	"channel.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"^\n" +
+	"channel.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"^\n" +
 	"\x14CreateChannelRequest\x12\x1b\n" +
 	"\tclient_id\x18\x01 \x01(\tR\bclientId\x12)\n" +
 	"\x10duration_minutes\x18\x02 \x01(\x05R\x0fdurationMinutes\"\x95\x01\n" +
@@ -2369,17 +2870,20 @@ const file_channel_v1_channel_proto_rawDesc = "" +
 	"\x05token\x18\x01 \x01(\tR\x05token\x12;\n" +
 	"\vexpire_time\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
 	"expireTime\x12)\n" +
-	"\x10duration_minutes\x18\x03 \x01(\x05R\x0fdurationMinutes\"\x98\x01\n" +
+	"\x10duration_minutes\x18\x03 \x01(\x05R\x0fdurationMinutes\"\x8a\x02\n" +
 	"\x12SendMessageRequest\x12\x1d\n" +
 	"\tclient_id\x18\x01 \x01(\tH\x00R\bclientId\x12\x16\n" +
 	"\x05token\x18\x02 \x01(\tH\x00R\x05token\x12\x18\n" +
 	"\amessage\x18\x03 \x01(\tR\amessage\x12'\n" +
-	"\x0fidempotency_key\x18\x04 \x01(\tR\x0eidempotencyKeyB\b\n" +
-	"\x06target\"[\n" +
+	"\x0fidempotency_key\x18\x04 \x01(\tR\x0eidempotencyKey\x12*\n" +
+	"\x11wait_for_delivery\x18\x05 \x01(\bR\x0fwaitForDelivery\x12D\n" +
+	"\x10delivery_timeout\x18\x06 \x01(\v2\x19.google.protobuf.DurationR\x0fdeliveryTimeoutB\b\n" +
+	"\x06target\"y\n" +
 	"\x13SendMessageResponse\x12\x10\n" +
 	"\x03seq\x18\x01 \x01(\x04R\x03seq\x12\x14\n" +
 	"\x05epoch\x18\x02 \x01(\tR\x05epoch\x12\x1c\n" +
-	"\tconnected\x18\x03 \x01(\bR\tconnected\"Q\n" +
+	"\tconnected\x18\x03 \x01(\bR\tconnected\x12\x1c\n" +
+	"\tdelivered\x18\x04 \x01(\bR\tdelivered\"Q\n" +
 	"\x13SendMessagesRequest\x12:\n" +
 	"\brequests\x18\x01 \x03(\v2\x1e.channel.v1.SendMessageRequestR\brequests\"O\n" +
 	"\x14SendMessagesResponse\x127\n" +
@@ -2492,7 +2996,38 @@ const file_channel_v1_channel_proto_rawDesc = "" +
 	"\x1aWatchTopicPresenceResponse\x126\n" +
 	"\x05event\x18\x01 \x01(\v2\x1e.channel.v1.TopicPresenceEventH\x00R\x05event\x12K\n" +
 	"\x11snapshot_complete\x18\x02 \x01(\v2\x1c.channel.v1.SnapshotCompleteH\x00R\x10snapshotCompleteB\x06\n" +
-	"\x04kind*n\n" +
+	"\x04kind\"\xa0\x01\n" +
+	"\x16WatchDeliveriesRequest\x12\x1d\n" +
+	"\n" +
+	"client_ids\x18\x01 \x03(\tR\tclientIds\x12(\n" +
+	"\x10client_id_prefix\x18\x02 \x01(\tR\x0eclientIdPrefix\x12%\n" +
+	"\x0einclude_topics\x18\x03 \x01(\bR\rincludeTopics\x12\x16\n" +
+	"\x06cursor\x18\x04 \x01(\tR\x06cursor\"\x8f\x01\n" +
+	"\x17WatchDeliveriesResponse\x129\n" +
+	"\astarted\x18\x01 \x01(\v2\x1d.channel.v1.DeliveriesStartedH\x00R\astarted\x121\n" +
+	"\x05event\x18\x02 \x01(\v2\x19.channel.v1.DeliveryEventH\x00R\x05eventB\x06\n" +
+	"\x04kind\"P\n" +
+	"\x11DeliveriesStarted\x12\x16\n" +
+	"\x06cursor\x18\x01 \x01(\tR\x06cursor\x12#\n" +
+	"\rresume_failed\x18\x02 \x01(\bR\fresumeFailed\"\xb2\x01\n" +
+	"\rDeliveryEvent\x12\x1b\n" +
+	"\tclient_id\x18\x01 \x01(\tR\bclientId\x12\x14\n" +
+	"\x05epoch\x18\x02 \x01(\tR\x05epoch\x12\x10\n" +
+	"\x03seq\x18\x03 \x01(\x04R\x03seq\x12\x14\n" +
+	"\x05topic\x18\x04 \x01(\tR\x05topic\x12.\n" +
+	"\x04time\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\x04time\x12\x16\n" +
+	"\x06cursor\x18\x06 \x01(\tR\x06cursor\"3\n" +
+	"\x12GetDeliveryRequest\x12\x1d\n" +
+	"\n" +
+	"client_ids\x18\x01 \x03(\tR\tclientIds\"K\n" +
+	"\x13GetDeliveryResponse\x124\n" +
+	"\aclients\x18\x01 \x03(\v2\x1a.channel.v1.ClientDeliveryR\aclients\"\x99\x01\n" +
+	"\x0eClientDelivery\x12\x1b\n" +
+	"\tclient_id\x18\x01 \x01(\tR\bclientId\x12\x14\n" +
+	"\x05epoch\x18\x02 \x01(\tR\x05epoch\x12\x1b\n" +
+	"\tacked_seq\x18\x03 \x01(\x04R\backedSeq\x12\x19\n" +
+	"\blast_seq\x18\x04 \x01(\x04R\alastSeq\x12\x1c\n" +
+	"\tconnected\x18\x05 \x01(\bR\tconnected*n\n" +
 	"\rPresenceState\x12\x1e\n" +
 	"\x1aPRESENCE_STATE_UNSPECIFIED\x10\x00\x12\x1c\n" +
 	"\x18PRESENCE_STATE_CONNECTED\x10\x01\x12\x1f\n" +
@@ -2518,7 +3053,8 @@ const file_channel_v1_channel_proto_rawDesc = "" +
 	"\x1eTOPIC_LEAVE_REASON_UNSPECIFIED\x10\x00\x12#\n" +
 	"\x1fTOPIC_LEAVE_REASON_UNSUBSCRIBED\x10\x01\x12%\n" +
 	"!TOPIC_LEAVE_REASON_CHANNEL_CLOSED\x10\x02\x12&\n" +
-	"\"TOPIC_LEAVE_REASON_CHANNEL_EXPIRED\x10\x032\xea\b\n" +
+	"\"TOPIC_LEAVE_REASON_CHANNEL_EXPIRED\x10\x032\x98\n" +
+	"\n" +
 	"\x0eChannelService\x12T\n" +
 	"\rCreateChannel\x12 .channel.v1.CreateChannelRequest\x1a!.channel.v1.CreateChannelResponse\x12N\n" +
 	"\vSendMessage\x12\x1e.channel.v1.SendMessageRequest\x1a\x1f.channel.v1.SendMessageResponse\x12Q\n" +
@@ -2532,7 +3068,9 @@ const file_channel_v1_channel_proto_rawDesc = "" +
 	"\x0eStreamMessages\x12!.channel.v1.StreamMessagesRequest\x1a\".channel.v1.StreamMessagesResponse(\x010\x01\x12Z\n" +
 	"\x0fGetTopicMembers\x12\".channel.v1.GetTopicMembersRequest\x1a#.channel.v1.GetTopicMembersResponse\x12`\n" +
 	"\x11CountTopicMembers\x12$.channel.v1.CountTopicMembersRequest\x1a%.channel.v1.CountTopicMembersResponse\x12e\n" +
-	"\x12WatchTopicPresence\x12%.channel.v1.WatchTopicPresenceRequest\x1a&.channel.v1.WatchTopicPresenceResponse0\x01B:Z8github.com/channeld/channeld/gen/go/channel/v1;channelv1b\x06proto3"
+	"\x12WatchTopicPresence\x12%.channel.v1.WatchTopicPresenceRequest\x1a&.channel.v1.WatchTopicPresenceResponse0\x01\x12\\\n" +
+	"\x0fWatchDeliveries\x12\".channel.v1.WatchDeliveriesRequest\x1a#.channel.v1.WatchDeliveriesResponse0\x01\x12N\n" +
+	"\vGetDelivery\x12\x1e.channel.v1.GetDeliveryRequest\x1a\x1f.channel.v1.GetDeliveryResponseB:Z8github.com/channeld/channeld/gen/go/channel/v1;channelv1b\x06proto3"
 
 var (
 	file_channel_v1_channel_proto_rawDescOnce sync.Once
@@ -2547,7 +3085,7 @@ func file_channel_v1_channel_proto_rawDescGZIP() []byte {
 }
 
 var file_channel_v1_channel_proto_enumTypes = make([]protoimpl.EnumInfo, 4)
-var file_channel_v1_channel_proto_msgTypes = make([]protoimpl.MessageInfo, 34)
+var file_channel_v1_channel_proto_msgTypes = make([]protoimpl.MessageInfo, 41)
 var file_channel_v1_channel_proto_goTypes = []any{
 	(PresenceState)(0),                 // 0: channel.v1.PresenceState
 	(PresenceReason)(0),                // 1: channel.v1.PresenceReason
@@ -2587,64 +3125,81 @@ var file_channel_v1_channel_proto_goTypes = []any{
 	(*TopicPresenceEvent)(nil),         // 35: channel.v1.TopicPresenceEvent
 	(*WatchTopicPresenceRequest)(nil),  // 36: channel.v1.WatchTopicPresenceRequest
 	(*WatchTopicPresenceResponse)(nil), // 37: channel.v1.WatchTopicPresenceResponse
-	(*timestamppb.Timestamp)(nil),      // 38: google.protobuf.Timestamp
+	(*WatchDeliveriesRequest)(nil),     // 38: channel.v1.WatchDeliveriesRequest
+	(*WatchDeliveriesResponse)(nil),    // 39: channel.v1.WatchDeliveriesResponse
+	(*DeliveriesStarted)(nil),          // 40: channel.v1.DeliveriesStarted
+	(*DeliveryEvent)(nil),              // 41: channel.v1.DeliveryEvent
+	(*GetDeliveryRequest)(nil),         // 42: channel.v1.GetDeliveryRequest
+	(*GetDeliveryResponse)(nil),        // 43: channel.v1.GetDeliveryResponse
+	(*ClientDelivery)(nil),             // 44: channel.v1.ClientDelivery
+	(*timestamppb.Timestamp)(nil),      // 45: google.protobuf.Timestamp
+	(*durationpb.Duration)(nil),        // 46: google.protobuf.Duration
 }
 var file_channel_v1_channel_proto_depIdxs = []int32{
-	38, // 0: channel.v1.CreateChannelResponse.expire_time:type_name -> google.protobuf.Timestamp
-	6,  // 1: channel.v1.SendMessagesRequest.requests:type_name -> channel.v1.SendMessageRequest
-	10, // 2: channel.v1.SendMessagesResponse.results:type_name -> channel.v1.SendMessageResult
-	7,  // 3: channel.v1.SendMessageResult.sent:type_name -> channel.v1.SendMessageResponse
-	11, // 4: channel.v1.SendMessageResult.error:type_name -> channel.v1.SendMessageError
-	0,  // 5: channel.v1.PresenceEvent.state:type_name -> channel.v1.PresenceState
-	38, // 6: channel.v1.PresenceEvent.time:type_name -> google.protobuf.Timestamp
-	1,  // 7: channel.v1.PresenceEvent.reason:type_name -> channel.v1.PresenceReason
-	12, // 8: channel.v1.WatchPresenceResponse.event:type_name -> channel.v1.PresenceEvent
-	15, // 9: channel.v1.WatchPresenceResponse.snapshot_complete:type_name -> channel.v1.SnapshotComplete
-	18, // 10: channel.v1.GetPresenceResponse.clients:type_name -> channel.v1.ClientPresence
-	38, // 11: channel.v1.ClientPresence.connected_since:type_name -> google.protobuf.Timestamp
-	23, // 12: channel.v1.BroadcastResponse.topics:type_name -> channel.v1.TopicPosition
-	6,  // 13: channel.v1.StreamMessagesRequest.request:type_name -> channel.v1.SendMessageRequest
-	6,  // 14: channel.v1.StreamMessagesRequest.requests:type_name -> channel.v1.SendMessageRequest
-	10, // 15: channel.v1.StreamMessagesResponse.result:type_name -> channel.v1.SendMessageResult
-	10, // 16: channel.v1.StreamMessagesResponse.results:type_name -> channel.v1.SendMessageResult
-	32, // 17: channel.v1.GetTopicMembersResponse.members:type_name -> channel.v1.TopicMember
-	2,  // 18: channel.v1.TopicPresenceEvent.kind:type_name -> channel.v1.TopicPresenceKind
-	38, // 19: channel.v1.TopicPresenceEvent.time:type_name -> google.protobuf.Timestamp
-	1,  // 20: channel.v1.TopicPresenceEvent.presence_reason:type_name -> channel.v1.PresenceReason
-	3,  // 21: channel.v1.TopicPresenceEvent.leave_reason:type_name -> channel.v1.TopicLeaveReason
-	35, // 22: channel.v1.WatchTopicPresenceResponse.event:type_name -> channel.v1.TopicPresenceEvent
-	15, // 23: channel.v1.WatchTopicPresenceResponse.snapshot_complete:type_name -> channel.v1.SnapshotComplete
-	4,  // 24: channel.v1.ChannelService.CreateChannel:input_type -> channel.v1.CreateChannelRequest
-	6,  // 25: channel.v1.ChannelService.SendMessage:input_type -> channel.v1.SendMessageRequest
-	8,  // 26: channel.v1.ChannelService.SendMessages:input_type -> channel.v1.SendMessagesRequest
-	13, // 27: channel.v1.ChannelService.WatchPresence:input_type -> channel.v1.WatchPresenceRequest
-	16, // 28: channel.v1.ChannelService.GetPresence:input_type -> channel.v1.GetPresenceRequest
-	19, // 29: channel.v1.ChannelService.CloseChannel:input_type -> channel.v1.CloseChannelRequest
-	21, // 30: channel.v1.ChannelService.Broadcast:input_type -> channel.v1.BroadcastRequest
-	24, // 31: channel.v1.ChannelService.Subscribe:input_type -> channel.v1.SubscribeRequest
-	26, // 32: channel.v1.ChannelService.Unsubscribe:input_type -> channel.v1.UnsubscribeRequest
-	28, // 33: channel.v1.ChannelService.StreamMessages:input_type -> channel.v1.StreamMessagesRequest
-	30, // 34: channel.v1.ChannelService.GetTopicMembers:input_type -> channel.v1.GetTopicMembersRequest
-	33, // 35: channel.v1.ChannelService.CountTopicMembers:input_type -> channel.v1.CountTopicMembersRequest
-	36, // 36: channel.v1.ChannelService.WatchTopicPresence:input_type -> channel.v1.WatchTopicPresenceRequest
-	5,  // 37: channel.v1.ChannelService.CreateChannel:output_type -> channel.v1.CreateChannelResponse
-	7,  // 38: channel.v1.ChannelService.SendMessage:output_type -> channel.v1.SendMessageResponse
-	9,  // 39: channel.v1.ChannelService.SendMessages:output_type -> channel.v1.SendMessagesResponse
-	14, // 40: channel.v1.ChannelService.WatchPresence:output_type -> channel.v1.WatchPresenceResponse
-	17, // 41: channel.v1.ChannelService.GetPresence:output_type -> channel.v1.GetPresenceResponse
-	20, // 42: channel.v1.ChannelService.CloseChannel:output_type -> channel.v1.CloseChannelResponse
-	22, // 43: channel.v1.ChannelService.Broadcast:output_type -> channel.v1.BroadcastResponse
-	25, // 44: channel.v1.ChannelService.Subscribe:output_type -> channel.v1.SubscribeResponse
-	27, // 45: channel.v1.ChannelService.Unsubscribe:output_type -> channel.v1.UnsubscribeResponse
-	29, // 46: channel.v1.ChannelService.StreamMessages:output_type -> channel.v1.StreamMessagesResponse
-	31, // 47: channel.v1.ChannelService.GetTopicMembers:output_type -> channel.v1.GetTopicMembersResponse
-	34, // 48: channel.v1.ChannelService.CountTopicMembers:output_type -> channel.v1.CountTopicMembersResponse
-	37, // 49: channel.v1.ChannelService.WatchTopicPresence:output_type -> channel.v1.WatchTopicPresenceResponse
-	37, // [37:50] is the sub-list for method output_type
-	24, // [24:37] is the sub-list for method input_type
-	24, // [24:24] is the sub-list for extension type_name
-	24, // [24:24] is the sub-list for extension extendee
-	0,  // [0:24] is the sub-list for field type_name
+	45, // 0: channel.v1.CreateChannelResponse.expire_time:type_name -> google.protobuf.Timestamp
+	46, // 1: channel.v1.SendMessageRequest.delivery_timeout:type_name -> google.protobuf.Duration
+	6,  // 2: channel.v1.SendMessagesRequest.requests:type_name -> channel.v1.SendMessageRequest
+	10, // 3: channel.v1.SendMessagesResponse.results:type_name -> channel.v1.SendMessageResult
+	7,  // 4: channel.v1.SendMessageResult.sent:type_name -> channel.v1.SendMessageResponse
+	11, // 5: channel.v1.SendMessageResult.error:type_name -> channel.v1.SendMessageError
+	0,  // 6: channel.v1.PresenceEvent.state:type_name -> channel.v1.PresenceState
+	45, // 7: channel.v1.PresenceEvent.time:type_name -> google.protobuf.Timestamp
+	1,  // 8: channel.v1.PresenceEvent.reason:type_name -> channel.v1.PresenceReason
+	12, // 9: channel.v1.WatchPresenceResponse.event:type_name -> channel.v1.PresenceEvent
+	15, // 10: channel.v1.WatchPresenceResponse.snapshot_complete:type_name -> channel.v1.SnapshotComplete
+	18, // 11: channel.v1.GetPresenceResponse.clients:type_name -> channel.v1.ClientPresence
+	45, // 12: channel.v1.ClientPresence.connected_since:type_name -> google.protobuf.Timestamp
+	23, // 13: channel.v1.BroadcastResponse.topics:type_name -> channel.v1.TopicPosition
+	6,  // 14: channel.v1.StreamMessagesRequest.request:type_name -> channel.v1.SendMessageRequest
+	6,  // 15: channel.v1.StreamMessagesRequest.requests:type_name -> channel.v1.SendMessageRequest
+	10, // 16: channel.v1.StreamMessagesResponse.result:type_name -> channel.v1.SendMessageResult
+	10, // 17: channel.v1.StreamMessagesResponse.results:type_name -> channel.v1.SendMessageResult
+	32, // 18: channel.v1.GetTopicMembersResponse.members:type_name -> channel.v1.TopicMember
+	2,  // 19: channel.v1.TopicPresenceEvent.kind:type_name -> channel.v1.TopicPresenceKind
+	45, // 20: channel.v1.TopicPresenceEvent.time:type_name -> google.protobuf.Timestamp
+	1,  // 21: channel.v1.TopicPresenceEvent.presence_reason:type_name -> channel.v1.PresenceReason
+	3,  // 22: channel.v1.TopicPresenceEvent.leave_reason:type_name -> channel.v1.TopicLeaveReason
+	35, // 23: channel.v1.WatchTopicPresenceResponse.event:type_name -> channel.v1.TopicPresenceEvent
+	15, // 24: channel.v1.WatchTopicPresenceResponse.snapshot_complete:type_name -> channel.v1.SnapshotComplete
+	40, // 25: channel.v1.WatchDeliveriesResponse.started:type_name -> channel.v1.DeliveriesStarted
+	41, // 26: channel.v1.WatchDeliveriesResponse.event:type_name -> channel.v1.DeliveryEvent
+	45, // 27: channel.v1.DeliveryEvent.time:type_name -> google.protobuf.Timestamp
+	44, // 28: channel.v1.GetDeliveryResponse.clients:type_name -> channel.v1.ClientDelivery
+	4,  // 29: channel.v1.ChannelService.CreateChannel:input_type -> channel.v1.CreateChannelRequest
+	6,  // 30: channel.v1.ChannelService.SendMessage:input_type -> channel.v1.SendMessageRequest
+	8,  // 31: channel.v1.ChannelService.SendMessages:input_type -> channel.v1.SendMessagesRequest
+	13, // 32: channel.v1.ChannelService.WatchPresence:input_type -> channel.v1.WatchPresenceRequest
+	16, // 33: channel.v1.ChannelService.GetPresence:input_type -> channel.v1.GetPresenceRequest
+	19, // 34: channel.v1.ChannelService.CloseChannel:input_type -> channel.v1.CloseChannelRequest
+	21, // 35: channel.v1.ChannelService.Broadcast:input_type -> channel.v1.BroadcastRequest
+	24, // 36: channel.v1.ChannelService.Subscribe:input_type -> channel.v1.SubscribeRequest
+	26, // 37: channel.v1.ChannelService.Unsubscribe:input_type -> channel.v1.UnsubscribeRequest
+	28, // 38: channel.v1.ChannelService.StreamMessages:input_type -> channel.v1.StreamMessagesRequest
+	30, // 39: channel.v1.ChannelService.GetTopicMembers:input_type -> channel.v1.GetTopicMembersRequest
+	33, // 40: channel.v1.ChannelService.CountTopicMembers:input_type -> channel.v1.CountTopicMembersRequest
+	36, // 41: channel.v1.ChannelService.WatchTopicPresence:input_type -> channel.v1.WatchTopicPresenceRequest
+	38, // 42: channel.v1.ChannelService.WatchDeliveries:input_type -> channel.v1.WatchDeliveriesRequest
+	42, // 43: channel.v1.ChannelService.GetDelivery:input_type -> channel.v1.GetDeliveryRequest
+	5,  // 44: channel.v1.ChannelService.CreateChannel:output_type -> channel.v1.CreateChannelResponse
+	7,  // 45: channel.v1.ChannelService.SendMessage:output_type -> channel.v1.SendMessageResponse
+	9,  // 46: channel.v1.ChannelService.SendMessages:output_type -> channel.v1.SendMessagesResponse
+	14, // 47: channel.v1.ChannelService.WatchPresence:output_type -> channel.v1.WatchPresenceResponse
+	17, // 48: channel.v1.ChannelService.GetPresence:output_type -> channel.v1.GetPresenceResponse
+	20, // 49: channel.v1.ChannelService.CloseChannel:output_type -> channel.v1.CloseChannelResponse
+	22, // 50: channel.v1.ChannelService.Broadcast:output_type -> channel.v1.BroadcastResponse
+	25, // 51: channel.v1.ChannelService.Subscribe:output_type -> channel.v1.SubscribeResponse
+	27, // 52: channel.v1.ChannelService.Unsubscribe:output_type -> channel.v1.UnsubscribeResponse
+	29, // 53: channel.v1.ChannelService.StreamMessages:output_type -> channel.v1.StreamMessagesResponse
+	31, // 54: channel.v1.ChannelService.GetTopicMembers:output_type -> channel.v1.GetTopicMembersResponse
+	34, // 55: channel.v1.ChannelService.CountTopicMembers:output_type -> channel.v1.CountTopicMembersResponse
+	37, // 56: channel.v1.ChannelService.WatchTopicPresence:output_type -> channel.v1.WatchTopicPresenceResponse
+	39, // 57: channel.v1.ChannelService.WatchDeliveries:output_type -> channel.v1.WatchDeliveriesResponse
+	43, // 58: channel.v1.ChannelService.GetDelivery:output_type -> channel.v1.GetDeliveryResponse
+	44, // [44:59] is the sub-list for method output_type
+	29, // [29:44] is the sub-list for method input_type
+	29, // [29:29] is the sub-list for extension type_name
+	29, // [29:29] is the sub-list for extension extendee
+	0,  // [0:29] is the sub-list for field type_name
 }
 
 func init() { file_channel_v1_channel_proto_init() }
@@ -2669,13 +3224,17 @@ func file_channel_v1_channel_proto_init() {
 		(*WatchTopicPresenceResponse_Event)(nil),
 		(*WatchTopicPresenceResponse_SnapshotComplete)(nil),
 	}
+	file_channel_v1_channel_proto_msgTypes[35].OneofWrappers = []any{
+		(*WatchDeliveriesResponse_Started)(nil),
+		(*WatchDeliveriesResponse_Event)(nil),
+	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_channel_v1_channel_proto_rawDesc), len(file_channel_v1_channel_proto_rawDesc)),
 			NumEnums:      4,
-			NumMessages:   34,
+			NumMessages:   41,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -32,6 +32,8 @@ const (
 	ChannelService_GetTopicMembers_FullMethodName    = "/channel.v1.ChannelService/GetTopicMembers"
 	ChannelService_CountTopicMembers_FullMethodName  = "/channel.v1.ChannelService/CountTopicMembers"
 	ChannelService_WatchTopicPresence_FullMethodName = "/channel.v1.ChannelService/WatchTopicPresence"
+	ChannelService_WatchDeliveries_FullMethodName    = "/channel.v1.ChannelService/WatchDeliveries"
+	ChannelService_GetDelivery_FullMethodName        = "/channel.v1.ChannelService/GetDelivery"
 )
 
 // ChannelServiceClient is the client API for ChannelService service.
@@ -79,6 +81,13 @@ type ChannelServiceClient interface {
 	// connects and disconnects of its members: optionally a snapshot of the members first, then
 	// every change as it happens; resumable from a cursor like WatchPresence.
 	WatchTopicPresence(ctx context.Context, in *WatchTopicPresenceRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[WatchTopicPresenceResponse], error)
+	// WatchDeliveries streams delivery receipts: for each client id, the highest seq its browser has
+	// acknowledged, coalesced to at most one event per client id per receipt interval; topic
+	// acknowledgements too when asked. Resumable with the cursor of the last event received.
+	WatchDeliveries(ctx context.Context, in *WatchDeliveriesRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[WatchDeliveriesResponse], error)
+	// GetDelivery says, for each client id, the last seq its browser acknowledged and the channel's
+	// last seq.
+	GetDelivery(ctx context.Context, in *GetDeliveryRequest, opts ...grpc.CallOption) (*GetDeliveryResponse, error)
 }
 
 type channelServiceClient struct {
@@ -240,6 +249,35 @@ func (c *channelServiceClient) WatchTopicPresence(ctx context.Context, in *Watch
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
 type ChannelService_WatchTopicPresenceClient = grpc.ServerStreamingClient[WatchTopicPresenceResponse]
 
+func (c *channelServiceClient) WatchDeliveries(ctx context.Context, in *WatchDeliveriesRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[WatchDeliveriesResponse], error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	stream, err := c.cc.NewStream(ctx, &ChannelService_ServiceDesc.Streams[3], ChannelService_WatchDeliveries_FullMethodName, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	x := &grpc.GenericClientStream[WatchDeliveriesRequest, WatchDeliveriesResponse]{ClientStream: stream}
+	if err := x.ClientStream.SendMsg(in); err != nil {
+		return nil, err
+	}
+	if err := x.ClientStream.CloseSend(); err != nil {
+		return nil, err
+	}
+	return x, nil
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type ChannelService_WatchDeliveriesClient = grpc.ServerStreamingClient[WatchDeliveriesResponse]
+
+func (c *channelServiceClient) GetDelivery(ctx context.Context, in *GetDeliveryRequest, opts ...grpc.CallOption) (*GetDeliveryResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetDeliveryResponse)
+	err := c.cc.Invoke(ctx, ChannelService_GetDelivery_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // ChannelServiceServer is the server API for ChannelService service.
 // All implementations must embed UnimplementedChannelServiceServer
 // for forward compatibility.
@@ -285,6 +323,13 @@ type ChannelServiceServer interface {
 	// connects and disconnects of its members: optionally a snapshot of the members first, then
 	// every change as it happens; resumable from a cursor like WatchPresence.
 	WatchTopicPresence(*WatchTopicPresenceRequest, grpc.ServerStreamingServer[WatchTopicPresenceResponse]) error
+	// WatchDeliveries streams delivery receipts: for each client id, the highest seq its browser has
+	// acknowledged, coalesced to at most one event per client id per receipt interval; topic
+	// acknowledgements too when asked. Resumable with the cursor of the last event received.
+	WatchDeliveries(*WatchDeliveriesRequest, grpc.ServerStreamingServer[WatchDeliveriesResponse]) error
+	// GetDelivery says, for each client id, the last seq its browser acknowledged and the channel's
+	// last seq.
+	GetDelivery(context.Context, *GetDeliveryRequest) (*GetDeliveryResponse, error)
 	mustEmbedUnimplementedChannelServiceServer()
 }
 
@@ -333,6 +378,12 @@ func (UnimplementedChannelServiceServer) CountTopicMembers(context.Context, *Cou
 }
 func (UnimplementedChannelServiceServer) WatchTopicPresence(*WatchTopicPresenceRequest, grpc.ServerStreamingServer[WatchTopicPresenceResponse]) error {
 	return status.Error(codes.Unimplemented, "method WatchTopicPresence not implemented")
+}
+func (UnimplementedChannelServiceServer) WatchDeliveries(*WatchDeliveriesRequest, grpc.ServerStreamingServer[WatchDeliveriesResponse]) error {
+	return status.Error(codes.Unimplemented, "method WatchDeliveries not implemented")
+}
+func (UnimplementedChannelServiceServer) GetDelivery(context.Context, *GetDeliveryRequest) (*GetDeliveryResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetDelivery not implemented")
 }
 func (UnimplementedChannelServiceServer) mustEmbedUnimplementedChannelServiceServer() {}
 func (UnimplementedChannelServiceServer) testEmbeddedByValue()                        {}
@@ -564,6 +615,35 @@ func _ChannelService_WatchTopicPresence_Handler(srv interface{}, stream grpc.Ser
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
 type ChannelService_WatchTopicPresenceServer = grpc.ServerStreamingServer[WatchTopicPresenceResponse]
 
+func _ChannelService_WatchDeliveries_Handler(srv interface{}, stream grpc.ServerStream) error {
+	m := new(WatchDeliveriesRequest)
+	if err := stream.RecvMsg(m); err != nil {
+		return err
+	}
+	return srv.(ChannelServiceServer).WatchDeliveries(m, &grpc.GenericServerStream[WatchDeliveriesRequest, WatchDeliveriesResponse]{ServerStream: stream})
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type ChannelService_WatchDeliveriesServer = grpc.ServerStreamingServer[WatchDeliveriesResponse]
+
+func _ChannelService_GetDelivery_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetDeliveryRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ChannelServiceServer).GetDelivery(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ChannelService_GetDelivery_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ChannelServiceServer).GetDelivery(ctx, req.(*GetDeliveryRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // ChannelService_ServiceDesc is the grpc.ServiceDesc for ChannelService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -611,6 +691,10 @@ var ChannelService_ServiceDesc = grpc.ServiceDesc{
 			MethodName: "CountTopicMembers",
 			Handler:    _ChannelService_CountTopicMembers_Handler,
 		},
+		{
+			MethodName: "GetDelivery",
+			Handler:    _ChannelService_GetDelivery_Handler,
+		},
 	},
 	Streams: []grpc.StreamDesc{
 		{
@@ -627,6 +711,11 @@ var ChannelService_ServiceDesc = grpc.ServiceDesc{
 		{
 			StreamName:    "WatchTopicPresence",
 			Handler:       _ChannelService_WatchTopicPresence_Handler,
+			ServerStreams: true,
+		},
+		{
+			StreamName:    "WatchDeliveries",
+			Handler:       _ChannelService_WatchDeliveries_Handler,
 			ServerStreams: true,
 		},
 	},

@@ -2328,6 +2328,48 @@ public final class Channel extends com.google.protobuf.GeneratedFile {
     com.google.protobuf.ByteString
         getIdempotencyKeyBytes();
 
+    /**
+     * <pre>
+     * When set (SendMessage only), the reply waits until the client's browser has acknowledged the
+     * message, or fails with DEADLINE_EXCEEDED after delivery_timeout, naming what is known (whether
+     * a socket is open, the last seq acknowledged).
+     * </pre>
+     *
+     * <code>bool wait_for_delivery = 5 [json_name = "waitForDelivery"];</code>
+     * @return The waitForDelivery.
+     */
+    boolean getWaitForDelivery();
+
+    /**
+     * <pre>
+     * How long wait_for_delivery waits: 1 ms to 300 s; unset means 10 s. The call's own deadline,
+     * when sooner, bounds it as well.
+     * </pre>
+     *
+     * <code>.google.protobuf.Duration delivery_timeout = 6 [json_name = "deliveryTimeout"];</code>
+     * @return Whether the deliveryTimeout field is set.
+     */
+    boolean hasDeliveryTimeout();
+    /**
+     * <pre>
+     * How long wait_for_delivery waits: 1 ms to 300 s; unset means 10 s. The call's own deadline,
+     * when sooner, bounds it as well.
+     * </pre>
+     *
+     * <code>.google.protobuf.Duration delivery_timeout = 6 [json_name = "deliveryTimeout"];</code>
+     * @return The deliveryTimeout.
+     */
+    com.google.protobuf.Duration getDeliveryTimeout();
+    /**
+     * <pre>
+     * How long wait_for_delivery waits: 1 ms to 300 s; unset means 10 s. The call's own deadline,
+     * when sooner, bounds it as well.
+     * </pre>
+     *
+     * <code>.google.protobuf.Duration delivery_timeout = 6 [json_name = "deliveryTimeout"];</code>
+     */
+    com.google.protobuf.DurationOrBuilder getDeliveryTimeoutOrBuilder();
+
     channel.v1.Channel.SendMessageRequest.TargetCase getTargetCase();
   }
   /**
@@ -2374,6 +2416,7 @@ public final class Channel extends com.google.protobuf.GeneratedFile {
               channel.v1.Channel.SendMessageRequest.class, channel.v1.Channel.SendMessageRequest.Builder.class);
     }
 
+    private int bitField0_;
     private int targetCase_ = 0;
     @SuppressWarnings("serial")
     private java.lang.Object target_;
@@ -2620,6 +2663,64 @@ public final class Channel extends com.google.protobuf.GeneratedFile {
       }
     }
 
+    public static final int WAIT_FOR_DELIVERY_FIELD_NUMBER = 5;
+    private boolean waitForDelivery_ = false;
+    /**
+     * <pre>
+     * When set (SendMessage only), the reply waits until the client's browser has acknowledged the
+     * message, or fails with DEADLINE_EXCEEDED after delivery_timeout, naming what is known (whether
+     * a socket is open, the last seq acknowledged).
+     * </pre>
+     *
+     * <code>bool wait_for_delivery = 5 [json_name = "waitForDelivery"];</code>
+     * @return The waitForDelivery.
+     */
+    @java.lang.Override
+    public boolean getWaitForDelivery() {
+      return waitForDelivery_;
+    }
+
+    public static final int DELIVERY_TIMEOUT_FIELD_NUMBER = 6;
+    private com.google.protobuf.Duration deliveryTimeout_;
+    /**
+     * <pre>
+     * How long wait_for_delivery waits: 1 ms to 300 s; unset means 10 s. The call's own deadline,
+     * when sooner, bounds it as well.
+     * </pre>
+     *
+     * <code>.google.protobuf.Duration delivery_timeout = 6 [json_name = "deliveryTimeout"];</code>
+     * @return Whether the deliveryTimeout field is set.
+     */
+    @java.lang.Override
+    public boolean hasDeliveryTimeout() {
+      return ((bitField0_ & 0x00000001) != 0);
+    }
+    /**
+     * <pre>
+     * How long wait_for_delivery waits: 1 ms to 300 s; unset means 10 s. The call's own deadline,
+     * when sooner, bounds it as well.
+     * </pre>
+     *
+     * <code>.google.protobuf.Duration delivery_timeout = 6 [json_name = "deliveryTimeout"];</code>
+     * @return The deliveryTimeout.
+     */
+    @java.lang.Override
+    public com.google.protobuf.Duration getDeliveryTimeout() {
+      return deliveryTimeout_ == null ? com.google.protobuf.Duration.getDefaultInstance() : deliveryTimeout_;
+    }
+    /**
+     * <pre>
+     * How long wait_for_delivery waits: 1 ms to 300 s; unset means 10 s. The call's own deadline,
+     * when sooner, bounds it as well.
+     * </pre>
+     *
+     * <code>.google.protobuf.Duration delivery_timeout = 6 [json_name = "deliveryTimeout"];</code>
+     */
+    @java.lang.Override
+    public com.google.protobuf.DurationOrBuilder getDeliveryTimeoutOrBuilder() {
+      return deliveryTimeout_ == null ? com.google.protobuf.Duration.getDefaultInstance() : deliveryTimeout_;
+    }
+
     private byte memoizedIsInitialized = -1;
     @java.lang.Override
     public final boolean isInitialized() {
@@ -2646,6 +2747,12 @@ public final class Channel extends com.google.protobuf.GeneratedFile {
       if (!com.google.protobuf.GeneratedMessage.isStringEmpty(idempotencyKey_)) {
         com.google.protobuf.GeneratedMessage.writeString(output, 4, idempotencyKey_);
       }
+      if (waitForDelivery_ != false) {
+        output.writeBool(5, waitForDelivery_);
+      }
+      if (((bitField0_ & 0x00000001) != 0)) {
+        output.writeMessage(6, getDeliveryTimeout());
+      }
       getUnknownFields().writeTo(output);
     }
     private int computeSerializedSize_0() {
@@ -2661,6 +2768,14 @@ public final class Channel extends com.google.protobuf.GeneratedFile {
       }
       if (!com.google.protobuf.GeneratedMessage.isStringEmpty(idempotencyKey_)) {
         size += com.google.protobuf.GeneratedMessage.computeStringSize(4, idempotencyKey_);
+      }
+      if (waitForDelivery_ != false) {
+        size += com.google.protobuf.CodedOutputStream
+          .computeBoolSize(5, waitForDelivery_);
+      }
+      if (((bitField0_ & 0x00000001) != 0)) {
+        size += com.google.protobuf.CodedOutputStream
+          .computeMessageSize(6, getDeliveryTimeout());
       }
       return size;
     }
@@ -2690,6 +2805,13 @@ public final class Channel extends com.google.protobuf.GeneratedFile {
           .equals(other.getMessage())) return false;
       if (!getIdempotencyKey()
           .equals(other.getIdempotencyKey())) return false;
+      if (getWaitForDelivery()
+          != other.getWaitForDelivery()) return false;
+      if (hasDeliveryTimeout() != other.hasDeliveryTimeout()) return false;
+      if (hasDeliveryTimeout()) {
+        if (!getDeliveryTimeout()
+            .equals(other.getDeliveryTimeout())) return false;
+      }
       if (!getTargetCase().equals(other.getTargetCase())) return false;
       switch (targetCase_) {
         case 1:
@@ -2718,6 +2840,13 @@ public final class Channel extends com.google.protobuf.GeneratedFile {
       hash = (53 * hash) + getMessage().hashCode();
       hash = (37 * hash) + IDEMPOTENCY_KEY_FIELD_NUMBER;
       hash = (53 * hash) + getIdempotencyKey().hashCode();
+      hash = (37 * hash) + WAIT_FOR_DELIVERY_FIELD_NUMBER;
+      hash = (53 * hash) + com.google.protobuf.Internal.hashBoolean(
+          getWaitForDelivery());
+      if (hasDeliveryTimeout()) {
+        hash = (37 * hash) + DELIVERY_TIMEOUT_FIELD_NUMBER;
+        hash = (53 * hash) + getDeliveryTimeout().hashCode();
+      }
       switch (targetCase_) {
         case 1:
           hash = (37 * hash) + CLIENT_ID_FIELD_NUMBER;
@@ -2849,13 +2978,19 @@ public final class Channel extends com.google.protobuf.GeneratedFile {
 
       // Construct using channel.v1.Channel.SendMessageRequest.newBuilder()
       private Builder() {
-
+        maybeForceBuilderInitialization();
       }
 
       private Builder(
           com.google.protobuf.GeneratedMessage.BuilderParent parent) {
         super(parent);
-
+        maybeForceBuilderInitialization();
+      }
+      private void maybeForceBuilderInitialization() {
+        if (com.google.protobuf.GeneratedMessage
+                .alwaysUseFieldBuilders) {
+          internalGetDeliveryTimeoutFieldBuilder();
+        }
       }
       @java.lang.Override
       public Builder clear() {
@@ -2863,6 +2998,12 @@ public final class Channel extends com.google.protobuf.GeneratedFile {
         bitField0_ = 0;
         message_ = "";
         idempotencyKey_ = "";
+        waitForDelivery_ = false;
+        deliveryTimeout_ = null;
+        if (deliveryTimeoutBuilder_ != null) {
+          deliveryTimeoutBuilder_.dispose();
+          deliveryTimeoutBuilder_ = null;
+        }
         targetCase_ = 0;
         target_ = null;
         return this;
@@ -2905,6 +3046,17 @@ public final class Channel extends com.google.protobuf.GeneratedFile {
         if (((from_bitField0_ & 0x00000008) != 0)) {
           result.idempotencyKey_ = idempotencyKey_;
         }
+        if (((from_bitField0_ & 0x00000010) != 0)) {
+          result.waitForDelivery_ = waitForDelivery_;
+        }
+        int to_bitField0_ = 0;
+        if (((from_bitField0_ & 0x00000020) != 0)) {
+          result.deliveryTimeout_ = deliveryTimeoutBuilder_ == null
+              ? deliveryTimeout_
+              : deliveryTimeoutBuilder_.build();
+          to_bitField0_ |= 0x00000001;
+        }
+        result.bitField0_ |= to_bitField0_;
       }
 
       private void buildPartialOneofs(channel.v1.Channel.SendMessageRequest result) {
@@ -2933,6 +3085,12 @@ public final class Channel extends com.google.protobuf.GeneratedFile {
           idempotencyKey_ = other.idempotencyKey_;
           bitField0_ |= 0x00000008;
           onChanged();
+        }
+        if (other.getWaitForDelivery() != false) {
+          setWaitForDelivery(other.getWaitForDelivery());
+        }
+        if (other.hasDeliveryTimeout()) {
+          mergeDeliveryTimeout(other.getDeliveryTimeout());
         }
         switch (other.getTargetCase()) {
           case CLIENT_ID: {
@@ -2995,6 +3153,18 @@ public final class Channel extends com.google.protobuf.GeneratedFile {
                 bitField0_ |= 0x00000008;
                 break;
               } // case 34
+              case 40: {
+                waitForDelivery_ = input.readBool();
+                bitField0_ |= 0x00000010;
+                break;
+              } // case 40
+              case 50: {
+                input.readMessage(
+                    internalGetDeliveryTimeoutFieldBuilder().getBuilder(),
+                    extensionRegistry);
+                bitField0_ |= 0x00000020;
+                break;
+              } // case 50
               default: {
                 if (!super.parseUnknownField(input, extensionRegistry, tag)) {
                   done = true; // was an endgroup tag
@@ -3418,6 +3588,220 @@ public final class Channel extends com.google.protobuf.GeneratedFile {
         return this;
       }
 
+      private boolean waitForDelivery_ ;
+      /**
+       * <pre>
+       * When set (SendMessage only), the reply waits until the client's browser has acknowledged the
+       * message, or fails with DEADLINE_EXCEEDED after delivery_timeout, naming what is known (whether
+       * a socket is open, the last seq acknowledged).
+       * </pre>
+       *
+       * <code>bool wait_for_delivery = 5 [json_name = "waitForDelivery"];</code>
+       * @return The waitForDelivery.
+       */
+      @java.lang.Override
+      public boolean getWaitForDelivery() {
+        return waitForDelivery_;
+      }
+      /**
+       * <pre>
+       * When set (SendMessage only), the reply waits until the client's browser has acknowledged the
+       * message, or fails with DEADLINE_EXCEEDED after delivery_timeout, naming what is known (whether
+       * a socket is open, the last seq acknowledged).
+       * </pre>
+       *
+       * <code>bool wait_for_delivery = 5 [json_name = "waitForDelivery"];</code>
+       * @param value The waitForDelivery to set.
+       * @return This builder for chaining.
+       */
+      public Builder setWaitForDelivery(boolean value) {
+
+        waitForDelivery_ = value;
+        bitField0_ |= 0x00000010;
+        onChanged();
+        return this;
+      }
+      /**
+       * <pre>
+       * When set (SendMessage only), the reply waits until the client's browser has acknowledged the
+       * message, or fails with DEADLINE_EXCEEDED after delivery_timeout, naming what is known (whether
+       * a socket is open, the last seq acknowledged).
+       * </pre>
+       *
+       * <code>bool wait_for_delivery = 5 [json_name = "waitForDelivery"];</code>
+       * @return This builder for chaining.
+       */
+      public Builder clearWaitForDelivery() {
+        bitField0_ = (bitField0_ & ~0x00000010);
+        waitForDelivery_ = false;
+        onChanged();
+        return this;
+      }
+
+      private com.google.protobuf.Duration deliveryTimeout_;
+      private com.google.protobuf.SingleFieldBuilder<
+          com.google.protobuf.Duration, com.google.protobuf.Duration.Builder, com.google.protobuf.DurationOrBuilder> deliveryTimeoutBuilder_;
+      /**
+       * <pre>
+       * How long wait_for_delivery waits: 1 ms to 300 s; unset means 10 s. The call's own deadline,
+       * when sooner, bounds it as well.
+       * </pre>
+       *
+       * <code>.google.protobuf.Duration delivery_timeout = 6 [json_name = "deliveryTimeout"];</code>
+       * @return Whether the deliveryTimeout field is set.
+       */
+      public boolean hasDeliveryTimeout() {
+        return ((bitField0_ & 0x00000020) != 0);
+      }
+      /**
+       * <pre>
+       * How long wait_for_delivery waits: 1 ms to 300 s; unset means 10 s. The call's own deadline,
+       * when sooner, bounds it as well.
+       * </pre>
+       *
+       * <code>.google.protobuf.Duration delivery_timeout = 6 [json_name = "deliveryTimeout"];</code>
+       * @return The deliveryTimeout.
+       */
+      public com.google.protobuf.Duration getDeliveryTimeout() {
+        if (deliveryTimeoutBuilder_ == null) {
+          return deliveryTimeout_ == null ? com.google.protobuf.Duration.getDefaultInstance() : deliveryTimeout_;
+        } else {
+          return deliveryTimeoutBuilder_.getMessage();
+        }
+      }
+      /**
+       * <pre>
+       * How long wait_for_delivery waits: 1 ms to 300 s; unset means 10 s. The call's own deadline,
+       * when sooner, bounds it as well.
+       * </pre>
+       *
+       * <code>.google.protobuf.Duration delivery_timeout = 6 [json_name = "deliveryTimeout"];</code>
+       */
+      public Builder setDeliveryTimeout(com.google.protobuf.Duration value) {
+        if (deliveryTimeoutBuilder_ == null) {
+          java.util.Objects.requireNonNull(value);
+          deliveryTimeout_ = value;
+        } else {
+          deliveryTimeoutBuilder_.setMessage(value);
+        }
+        bitField0_ |= 0x00000020;
+        onChanged();
+        return this;
+      }
+      /**
+       * <pre>
+       * How long wait_for_delivery waits: 1 ms to 300 s; unset means 10 s. The call's own deadline,
+       * when sooner, bounds it as well.
+       * </pre>
+       *
+       * <code>.google.protobuf.Duration delivery_timeout = 6 [json_name = "deliveryTimeout"];</code>
+       */
+      public Builder setDeliveryTimeout(
+          com.google.protobuf.Duration.Builder builderForValue) {
+        if (deliveryTimeoutBuilder_ == null) {
+          deliveryTimeout_ = builderForValue.build();
+        } else {
+          deliveryTimeoutBuilder_.setMessage(builderForValue.build());
+        }
+        bitField0_ |= 0x00000020;
+        onChanged();
+        return this;
+      }
+      /**
+       * <pre>
+       * How long wait_for_delivery waits: 1 ms to 300 s; unset means 10 s. The call's own deadline,
+       * when sooner, bounds it as well.
+       * </pre>
+       *
+       * <code>.google.protobuf.Duration delivery_timeout = 6 [json_name = "deliveryTimeout"];</code>
+       */
+      public Builder mergeDeliveryTimeout(com.google.protobuf.Duration value) {
+        if (deliveryTimeoutBuilder_ == null) {
+          if (((bitField0_ & 0x00000020) != 0) &&
+            deliveryTimeout_ != null &&
+            deliveryTimeout_ != com.google.protobuf.Duration.getDefaultInstance()) {
+            getDeliveryTimeoutBuilder().mergeFrom(value);
+          } else {
+            deliveryTimeout_ = value;
+          }
+        } else {
+          deliveryTimeoutBuilder_.mergeFrom(value);
+        }
+        if (deliveryTimeout_ != null) {
+          bitField0_ |= 0x00000020;
+          onChanged();
+        }
+        return this;
+      }
+      /**
+       * <pre>
+       * How long wait_for_delivery waits: 1 ms to 300 s; unset means 10 s. The call's own deadline,
+       * when sooner, bounds it as well.
+       * </pre>
+       *
+       * <code>.google.protobuf.Duration delivery_timeout = 6 [json_name = "deliveryTimeout"];</code>
+       */
+      public Builder clearDeliveryTimeout() {
+        bitField0_ = (bitField0_ & ~0x00000020);
+        deliveryTimeout_ = null;
+        if (deliveryTimeoutBuilder_ != null) {
+          deliveryTimeoutBuilder_.dispose();
+          deliveryTimeoutBuilder_ = null;
+        }
+        onChanged();
+        return this;
+      }
+      /**
+       * <pre>
+       * How long wait_for_delivery waits: 1 ms to 300 s; unset means 10 s. The call's own deadline,
+       * when sooner, bounds it as well.
+       * </pre>
+       *
+       * <code>.google.protobuf.Duration delivery_timeout = 6 [json_name = "deliveryTimeout"];</code>
+       */
+      public com.google.protobuf.Duration.Builder getDeliveryTimeoutBuilder() {
+        bitField0_ |= 0x00000020;
+        onChanged();
+        return internalGetDeliveryTimeoutFieldBuilder().getBuilder();
+      }
+      /**
+       * <pre>
+       * How long wait_for_delivery waits: 1 ms to 300 s; unset means 10 s. The call's own deadline,
+       * when sooner, bounds it as well.
+       * </pre>
+       *
+       * <code>.google.protobuf.Duration delivery_timeout = 6 [json_name = "deliveryTimeout"];</code>
+       */
+      public com.google.protobuf.DurationOrBuilder getDeliveryTimeoutOrBuilder() {
+        if (deliveryTimeoutBuilder_ != null) {
+          return deliveryTimeoutBuilder_.getMessageOrBuilder();
+        } else {
+          return deliveryTimeout_ == null ?
+              com.google.protobuf.Duration.getDefaultInstance() : deliveryTimeout_;
+        }
+      }
+      /**
+       * <pre>
+       * How long wait_for_delivery waits: 1 ms to 300 s; unset means 10 s. The call's own deadline,
+       * when sooner, bounds it as well.
+       * </pre>
+       *
+       * <code>.google.protobuf.Duration delivery_timeout = 6 [json_name = "deliveryTimeout"];</code>
+       */
+      private com.google.protobuf.SingleFieldBuilder<
+          com.google.protobuf.Duration, com.google.protobuf.Duration.Builder, com.google.protobuf.DurationOrBuilder> 
+          internalGetDeliveryTimeoutFieldBuilder() {
+        if (deliveryTimeoutBuilder_ == null) {
+          deliveryTimeoutBuilder_ = new com.google.protobuf.SingleFieldBuilder<
+              com.google.protobuf.Duration, com.google.protobuf.Duration.Builder, com.google.protobuf.DurationOrBuilder>(
+                  getDeliveryTimeout(),
+                  getParentForChildren(),
+                  isClean());
+          deliveryTimeout_ = null;
+        }
+        return deliveryTimeoutBuilder_;
+      }
+
       // @@protoc_insertion_point(builder_scope:channel.v1.SendMessageRequest)
     }
 
@@ -3512,6 +3896,17 @@ public final class Channel extends com.google.protobuf.GeneratedFile {
      * @return The connected.
      */
     boolean getConnected();
+
+    /**
+     * <pre>
+     * With wait_for_delivery: the browser acknowledged the message (always true in a reply that
+     * waited; false otherwise).
+     * </pre>
+     *
+     * <code>bool delivered = 4 [json_name = "delivered"];</code>
+     * @return The delivered.
+     */
+    boolean getDelivered();
   }
   /**
    * Protobuf type {@code channel.v1.SendMessageResponse}
@@ -3633,6 +4028,22 @@ public final class Channel extends com.google.protobuf.GeneratedFile {
       return connected_;
     }
 
+    public static final int DELIVERED_FIELD_NUMBER = 4;
+    private boolean delivered_ = false;
+    /**
+     * <pre>
+     * With wait_for_delivery: the browser acknowledged the message (always true in a reply that
+     * waited; false otherwise).
+     * </pre>
+     *
+     * <code>bool delivered = 4 [json_name = "delivered"];</code>
+     * @return The delivered.
+     */
+    @java.lang.Override
+    public boolean getDelivered() {
+      return delivered_;
+    }
+
     private byte memoizedIsInitialized = -1;
     @java.lang.Override
     public final boolean isInitialized() {
@@ -3656,6 +4067,9 @@ public final class Channel extends com.google.protobuf.GeneratedFile {
       if (connected_ != false) {
         output.writeBool(3, connected_);
       }
+      if (delivered_ != false) {
+        output.writeBool(4, delivered_);
+      }
       getUnknownFields().writeTo(output);
     }
     private int computeSerializedSize_0() {
@@ -3670,6 +4084,10 @@ public final class Channel extends com.google.protobuf.GeneratedFile {
       if (connected_ != false) {
         size += com.google.protobuf.CodedOutputStream
           .computeBoolSize(3, connected_);
+      }
+      if (delivered_ != false) {
+        size += com.google.protobuf.CodedOutputStream
+          .computeBoolSize(4, delivered_);
       }
       return size;
     }
@@ -3701,6 +4119,8 @@ public final class Channel extends com.google.protobuf.GeneratedFile {
           .equals(other.getEpoch())) return false;
       if (getConnected()
           != other.getConnected()) return false;
+      if (getDelivered()
+          != other.getDelivered()) return false;
       if (!getUnknownFields().equals(other.getUnknownFields())) return false;
       return true;
     }
@@ -3720,6 +4140,9 @@ public final class Channel extends com.google.protobuf.GeneratedFile {
       hash = (37 * hash) + CONNECTED_FIELD_NUMBER;
       hash = (53 * hash) + com.google.protobuf.Internal.hashBoolean(
           getConnected());
+      hash = (37 * hash) + DELIVERED_FIELD_NUMBER;
+      hash = (53 * hash) + com.google.protobuf.Internal.hashBoolean(
+          getDelivered());
       hash = (29 * hash) + getUnknownFields().hashCode();
       memoizedHashCode = hash;
       return hash;
@@ -3854,6 +4277,7 @@ public final class Channel extends com.google.protobuf.GeneratedFile {
         seq_ = 0L;
         epoch_ = "";
         connected_ = false;
+        delivered_ = false;
         return this;
       }
 
@@ -3896,6 +4320,9 @@ public final class Channel extends com.google.protobuf.GeneratedFile {
         if (((from_bitField0_ & 0x00000004) != 0)) {
           result.connected_ = connected_;
         }
+        if (((from_bitField0_ & 0x00000008) != 0)) {
+          result.delivered_ = delivered_;
+        }
       }
 
       @java.lang.Override
@@ -3920,6 +4347,9 @@ public final class Channel extends com.google.protobuf.GeneratedFile {
         }
         if (other.getConnected() != false) {
           setConnected(other.getConnected());
+        }
+        if (other.getDelivered() != false) {
+          setDelivered(other.getDelivered());
         }
         this.mergeUnknownFields(other.getUnknownFields());
         onChanged();
@@ -3960,6 +4390,11 @@ public final class Channel extends com.google.protobuf.GeneratedFile {
                 bitField0_ |= 0x00000004;
                 break;
               } // case 24
+              case 32: {
+                delivered_ = input.readBool();
+                bitField0_ |= 0x00000008;
+                break;
+              } // case 32
               default: {
                 if (!super.parseUnknownField(input, extensionRegistry, tag)) {
                   done = true; // was an endgroup tag
@@ -4153,6 +4588,53 @@ public final class Channel extends com.google.protobuf.GeneratedFile {
       public Builder clearConnected() {
         bitField0_ = (bitField0_ & ~0x00000004);
         connected_ = false;
+        onChanged();
+        return this;
+      }
+
+      private boolean delivered_ ;
+      /**
+       * <pre>
+       * With wait_for_delivery: the browser acknowledged the message (always true in a reply that
+       * waited; false otherwise).
+       * </pre>
+       *
+       * <code>bool delivered = 4 [json_name = "delivered"];</code>
+       * @return The delivered.
+       */
+      @java.lang.Override
+      public boolean getDelivered() {
+        return delivered_;
+      }
+      /**
+       * <pre>
+       * With wait_for_delivery: the browser acknowledged the message (always true in a reply that
+       * waited; false otherwise).
+       * </pre>
+       *
+       * <code>bool delivered = 4 [json_name = "delivered"];</code>
+       * @param value The delivered to set.
+       * @return This builder for chaining.
+       */
+      public Builder setDelivered(boolean value) {
+
+        delivered_ = value;
+        bitField0_ |= 0x00000008;
+        onChanged();
+        return this;
+      }
+      /**
+       * <pre>
+       * With wait_for_delivery: the browser acknowledged the message (always true in a reply that
+       * waited; false otherwise).
+       * </pre>
+       *
+       * <code>bool delivered = 4 [json_name = "delivered"];</code>
+       * @return This builder for chaining.
+       */
+      public Builder clearDelivered() {
+        bitField0_ = (bitField0_ & ~0x00000008);
+        delivered_ = false;
         onChanged();
         return this;
       }
@@ -29834,6 +30316,6581 @@ public final class Channel extends com.google.protobuf.GeneratedFile {
 
   }
 
+  public interface WatchDeliveriesRequestOrBuilder extends
+      // @@protoc_insertion_point(interface_extends:channel.v1.WatchDeliveriesRequest)
+      com.google.protobuf.MessageOrBuilder {
+
+    /**
+     * <pre>
+     * Only these client ids (at most 1000); empty means every client id (subject to the prefix).
+     * </pre>
+     *
+     * <code>repeated string client_ids = 1 [json_name = "clientIds"];</code>
+     * @return A list containing the clientIds.
+     */
+    java.util.List<java.lang.String>
+        getClientIdsList();
+    /**
+     * <pre>
+     * Only these client ids (at most 1000); empty means every client id (subject to the prefix).
+     * </pre>
+     *
+     * <code>repeated string client_ids = 1 [json_name = "clientIds"];</code>
+     * @return The count of clientIds.
+     */
+    int getClientIdsCount();
+    /**
+     * <pre>
+     * Only these client ids (at most 1000); empty means every client id (subject to the prefix).
+     * </pre>
+     *
+     * <code>repeated string client_ids = 1 [json_name = "clientIds"];</code>
+     * @param index The index of the element to return.
+     * @return The clientIds at the given index.
+     */
+    java.lang.String getClientIds(int index);
+    /**
+     * <pre>
+     * Only these client ids (at most 1000); empty means every client id (subject to the prefix).
+     * </pre>
+     *
+     * <code>repeated string client_ids = 1 [json_name = "clientIds"];</code>
+     * @param index The index of the value to return.
+     * @return The bytes of the clientIds at the given index.
+     */
+    com.google.protobuf.ByteString
+        getClientIdsBytes(int index);
+
+    /**
+     * <pre>
+     * Only client ids starting with this (at most 256 bytes); empty means any.
+     * </pre>
+     *
+     * <code>string client_id_prefix = 2 [json_name = "clientIdPrefix"];</code>
+     * @return The clientIdPrefix.
+     */
+    java.lang.String getClientIdPrefix();
+    /**
+     * <pre>
+     * Only client ids starting with this (at most 256 bytes); empty means any.
+     * </pre>
+     *
+     * <code>string client_id_prefix = 2 [json_name = "clientIdPrefix"];</code>
+     * @return The bytes for clientIdPrefix.
+     */
+    com.google.protobuf.ByteString
+        getClientIdPrefixBytes();
+
+    /**
+     * <pre>
+     * Also stream topic acknowledgements (events with `topic` set).
+     * </pre>
+     *
+     * <code>bool include_topics = 3 [json_name = "includeTopics"];</code>
+     * @return The includeTopics.
+     */
+    boolean getIncludeTopics();
+
+    /**
+     * <pre>
+     * Resume after the event with this cursor. When those events are no longer all kept, the stream
+     * starts with `started.resume_failed` set: call GetDelivery for the client ids you follow.
+     * </pre>
+     *
+     * <code>string cursor = 4 [json_name = "cursor"];</code>
+     * @return The cursor.
+     */
+    java.lang.String getCursor();
+    /**
+     * <pre>
+     * Resume after the event with this cursor. When those events are no longer all kept, the stream
+     * starts with `started.resume_failed` set: call GetDelivery for the client ids you follow.
+     * </pre>
+     *
+     * <code>string cursor = 4 [json_name = "cursor"];</code>
+     * @return The bytes for cursor.
+     */
+    com.google.protobuf.ByteString
+        getCursorBytes();
+  }
+  /**
+   * Protobuf type {@code channel.v1.WatchDeliveriesRequest}
+   */
+  public static final class WatchDeliveriesRequest extends
+      com.google.protobuf.GeneratedMessage implements
+      // @@protoc_insertion_point(message_implements:channel.v1.WatchDeliveriesRequest)
+      WatchDeliveriesRequestOrBuilder {
+  private static final long serialVersionUID = 0L;
+    static {
+      com.google.protobuf.RuntimeVersion.validateProtobufGencodeVersion(
+        com.google.protobuf.RuntimeVersion.RuntimeDomain.PUBLIC,
+        /* major= */ 4,
+        /* minor= */ 36,
+        /* patch= */ 2,
+        /* suffix= */ "",
+        "WatchDeliveriesRequest");
+    }
+    // Use WatchDeliveriesRequest.newBuilder() to construct.
+    private WatchDeliveriesRequest(com.google.protobuf.GeneratedMessage.Builder<?> builder) {
+      super(builder);
+    }
+    private WatchDeliveriesRequest() {
+      clientIds_ =
+          com.google.protobuf.LazyStringArrayList.emptyList();
+      clientIdPrefix_ = "";
+      cursor_ = "";
+    }
+
+    public static final com.google.protobuf.Descriptors.Descriptor
+        getDescriptor() {
+      return channel.v1.Channel.internal_static_channel_v1_WatchDeliveriesRequest_descriptor;
+    }
+
+    @java.lang.Override
+    public com.google.protobuf.Descriptors.Descriptor getDescriptorForType() {
+      return channel.v1.Channel.internal_static_channel_v1_WatchDeliveriesRequest_descriptor;
+    }
+
+    @java.lang.Override
+    protected com.google.protobuf.GeneratedMessage.FieldAccessorTable
+        internalGetFieldAccessorTable() {
+      return channel.v1.Channel.internal_static_channel_v1_WatchDeliveriesRequest_fieldAccessorTable
+          .ensureFieldAccessorsInitialized(
+              channel.v1.Channel.WatchDeliveriesRequest.class, channel.v1.Channel.WatchDeliveriesRequest.Builder.class);
+    }
+
+    public static final int CLIENT_IDS_FIELD_NUMBER = 1;
+    @SuppressWarnings("serial")
+    private com.google.protobuf.LazyStringArrayList clientIds_ =
+        com.google.protobuf.LazyStringArrayList.emptyList();
+    /**
+     * <pre>
+     * Only these client ids (at most 1000); empty means every client id (subject to the prefix).
+     * </pre>
+     *
+     * <code>repeated string client_ids = 1 [json_name = "clientIds"];</code>
+     * @return A list containing the clientIds.
+     */
+    public com.google.protobuf.ProtocolStringList
+        getClientIdsList() {
+      return clientIds_;
+    }
+    /**
+     * <pre>
+     * Only these client ids (at most 1000); empty means every client id (subject to the prefix).
+     * </pre>
+     *
+     * <code>repeated string client_ids = 1 [json_name = "clientIds"];</code>
+     * @return The count of clientIds.
+     */
+    public int getClientIdsCount() {
+      return clientIds_.size();
+    }
+    /**
+     * <pre>
+     * Only these client ids (at most 1000); empty means every client id (subject to the prefix).
+     * </pre>
+     *
+     * <code>repeated string client_ids = 1 [json_name = "clientIds"];</code>
+     * @param index The index of the element to return.
+     * @return The clientIds at the given index.
+     */
+    public java.lang.String getClientIds(int index) {
+      return clientIds_.get(index);
+    }
+    /**
+     * <pre>
+     * Only these client ids (at most 1000); empty means every client id (subject to the prefix).
+     * </pre>
+     *
+     * <code>repeated string client_ids = 1 [json_name = "clientIds"];</code>
+     * @param index The index of the value to return.
+     * @return The bytes of the clientIds at the given index.
+     */
+    public com.google.protobuf.ByteString
+        getClientIdsBytes(int index) {
+      return clientIds_.getByteString(index);
+    }
+
+    public static final int CLIENT_ID_PREFIX_FIELD_NUMBER = 2;
+    @SuppressWarnings("serial")
+    private volatile java.lang.Object clientIdPrefix_ = "";
+    /**
+     * <pre>
+     * Only client ids starting with this (at most 256 bytes); empty means any.
+     * </pre>
+     *
+     * <code>string client_id_prefix = 2 [json_name = "clientIdPrefix"];</code>
+     * @return The clientIdPrefix.
+     */
+    @java.lang.Override
+    public java.lang.String getClientIdPrefix() {
+      java.lang.Object ref = clientIdPrefix_;
+      if (ref instanceof java.lang.String) {
+        return (java.lang.String) ref;
+      } else {
+        com.google.protobuf.ByteString bs = 
+            (com.google.protobuf.ByteString) ref;
+        java.lang.String s = bs.toStringUtf8();
+        clientIdPrefix_ = s;
+        return s;
+      }
+    }
+    /**
+     * <pre>
+     * Only client ids starting with this (at most 256 bytes); empty means any.
+     * </pre>
+     *
+     * <code>string client_id_prefix = 2 [json_name = "clientIdPrefix"];</code>
+     * @return The bytes for clientIdPrefix.
+     */
+    @java.lang.Override
+    public com.google.protobuf.ByteString
+        getClientIdPrefixBytes() {
+      java.lang.Object ref = clientIdPrefix_;
+      if (ref instanceof java.lang.String) {
+        com.google.protobuf.ByteString b = 
+            com.google.protobuf.ByteString.copyFromUtf8(
+                (java.lang.String) ref);
+        clientIdPrefix_ = b;
+        return b;
+      } else {
+        return (com.google.protobuf.ByteString) ref;
+      }
+    }
+
+    public static final int INCLUDE_TOPICS_FIELD_NUMBER = 3;
+    private boolean includeTopics_ = false;
+    /**
+     * <pre>
+     * Also stream topic acknowledgements (events with `topic` set).
+     * </pre>
+     *
+     * <code>bool include_topics = 3 [json_name = "includeTopics"];</code>
+     * @return The includeTopics.
+     */
+    @java.lang.Override
+    public boolean getIncludeTopics() {
+      return includeTopics_;
+    }
+
+    public static final int CURSOR_FIELD_NUMBER = 4;
+    @SuppressWarnings("serial")
+    private volatile java.lang.Object cursor_ = "";
+    /**
+     * <pre>
+     * Resume after the event with this cursor. When those events are no longer all kept, the stream
+     * starts with `started.resume_failed` set: call GetDelivery for the client ids you follow.
+     * </pre>
+     *
+     * <code>string cursor = 4 [json_name = "cursor"];</code>
+     * @return The cursor.
+     */
+    @java.lang.Override
+    public java.lang.String getCursor() {
+      java.lang.Object ref = cursor_;
+      if (ref instanceof java.lang.String) {
+        return (java.lang.String) ref;
+      } else {
+        com.google.protobuf.ByteString bs = 
+            (com.google.protobuf.ByteString) ref;
+        java.lang.String s = bs.toStringUtf8();
+        cursor_ = s;
+        return s;
+      }
+    }
+    /**
+     * <pre>
+     * Resume after the event with this cursor. When those events are no longer all kept, the stream
+     * starts with `started.resume_failed` set: call GetDelivery for the client ids you follow.
+     * </pre>
+     *
+     * <code>string cursor = 4 [json_name = "cursor"];</code>
+     * @return The bytes for cursor.
+     */
+    @java.lang.Override
+    public com.google.protobuf.ByteString
+        getCursorBytes() {
+      java.lang.Object ref = cursor_;
+      if (ref instanceof java.lang.String) {
+        com.google.protobuf.ByteString b = 
+            com.google.protobuf.ByteString.copyFromUtf8(
+                (java.lang.String) ref);
+        cursor_ = b;
+        return b;
+      } else {
+        return (com.google.protobuf.ByteString) ref;
+      }
+    }
+
+    private byte memoizedIsInitialized = -1;
+    @java.lang.Override
+    public final boolean isInitialized() {
+      byte isInitialized = memoizedIsInitialized;
+      if (isInitialized == 1) return true;
+      if (isInitialized == 0) return false;
+
+      memoizedIsInitialized = 1;
+      return true;
+    }
+
+    @java.lang.Override
+    public void writeTo(com.google.protobuf.CodedOutputStream output)
+                        throws java.io.IOException {
+      for (int i = 0; i < clientIds_.size(); i++) {
+        com.google.protobuf.GeneratedMessage.writeString(output, 1, clientIds_.getRaw(i));
+      }
+      if (!com.google.protobuf.GeneratedMessage.isStringEmpty(clientIdPrefix_)) {
+        com.google.protobuf.GeneratedMessage.writeString(output, 2, clientIdPrefix_);
+      }
+      if (includeTopics_ != false) {
+        output.writeBool(3, includeTopics_);
+      }
+      if (!com.google.protobuf.GeneratedMessage.isStringEmpty(cursor_)) {
+        com.google.protobuf.GeneratedMessage.writeString(output, 4, cursor_);
+      }
+      getUnknownFields().writeTo(output);
+    }
+    private int computeSerializedSize_0() {
+      int size = 0;
+      {
+        int dataSize = 0;
+        for (int i = 0; i < clientIds_.size(); i++) {
+          dataSize += computeStringSizeNoTag(clientIds_.getRaw(i));
+        }
+        size += dataSize;
+        size += 1 * getClientIdsList().size();
+      }
+      if (!com.google.protobuf.GeneratedMessage.isStringEmpty(clientIdPrefix_)) {
+        size += com.google.protobuf.GeneratedMessage.computeStringSize(2, clientIdPrefix_);
+      }
+      if (includeTopics_ != false) {
+        size += com.google.protobuf.CodedOutputStream
+          .computeBoolSize(3, includeTopics_);
+      }
+      if (!com.google.protobuf.GeneratedMessage.isStringEmpty(cursor_)) {
+        size += com.google.protobuf.GeneratedMessage.computeStringSize(4, cursor_);
+      }
+      return size;
+    }
+    @java.lang.Override
+    public int getSerializedSize() {
+      int size = memoizedSize;
+      if (size != -1) return size;
+
+      size = 0;
+      size += computeSerializedSize_0();
+      size += getUnknownFields().getSerializedSize();
+      memoizedSize = size;
+      return size;
+    }
+
+    @java.lang.Override
+    public boolean equals(final java.lang.Object obj) {
+      if (obj == this) {
+       return true;
+      }
+      if (!(obj instanceof channel.v1.Channel.WatchDeliveriesRequest)) {
+        return super.equals(obj);
+      }
+      channel.v1.Channel.WatchDeliveriesRequest other = (channel.v1.Channel.WatchDeliveriesRequest) obj;
+
+      if (!getClientIdsList()
+          .equals(other.getClientIdsList())) return false;
+      if (!getClientIdPrefix()
+          .equals(other.getClientIdPrefix())) return false;
+      if (getIncludeTopics()
+          != other.getIncludeTopics()) return false;
+      if (!getCursor()
+          .equals(other.getCursor())) return false;
+      if (!getUnknownFields().equals(other.getUnknownFields())) return false;
+      return true;
+    }
+
+    @java.lang.Override
+    public int hashCode() {
+      if (memoizedHashCode != 0) {
+        return memoizedHashCode;
+      }
+      int hash = 41;
+      hash = (19 * hash) + getDescriptor().hashCode();
+      if (getClientIdsCount() > 0) {
+        hash = (37 * hash) + CLIENT_IDS_FIELD_NUMBER;
+        hash = (53 * hash) + getClientIdsList().hashCode();
+      }
+      hash = (37 * hash) + CLIENT_ID_PREFIX_FIELD_NUMBER;
+      hash = (53 * hash) + getClientIdPrefix().hashCode();
+      hash = (37 * hash) + INCLUDE_TOPICS_FIELD_NUMBER;
+      hash = (53 * hash) + com.google.protobuf.Internal.hashBoolean(
+          getIncludeTopics());
+      hash = (37 * hash) + CURSOR_FIELD_NUMBER;
+      hash = (53 * hash) + getCursor().hashCode();
+      hash = (29 * hash) + getUnknownFields().hashCode();
+      memoizedHashCode = hash;
+      return hash;
+    }
+
+    public static channel.v1.Channel.WatchDeliveriesRequest parseFrom(
+        java.nio.ByteBuffer data)
+        throws com.google.protobuf.InvalidProtocolBufferException {
+      return PARSER.parseFrom(data);
+    }
+    public static channel.v1.Channel.WatchDeliveriesRequest parseFrom(
+        java.nio.ByteBuffer data,
+        com.google.protobuf.ExtensionRegistryLite extensionRegistry)
+        throws com.google.protobuf.InvalidProtocolBufferException {
+      return PARSER.parseFrom(data, extensionRegistry);
+    }
+    public static channel.v1.Channel.WatchDeliveriesRequest parseFrom(
+        com.google.protobuf.ByteString data)
+        throws com.google.protobuf.InvalidProtocolBufferException {
+      return PARSER.parseFrom(data);
+    }
+    public static channel.v1.Channel.WatchDeliveriesRequest parseFrom(
+        com.google.protobuf.ByteString data,
+        com.google.protobuf.ExtensionRegistryLite extensionRegistry)
+        throws com.google.protobuf.InvalidProtocolBufferException {
+      return PARSER.parseFrom(data, extensionRegistry);
+    }
+    public static channel.v1.Channel.WatchDeliveriesRequest parseFrom(byte[] data)
+        throws com.google.protobuf.InvalidProtocolBufferException {
+      return PARSER.parseFrom(data);
+    }
+    public static channel.v1.Channel.WatchDeliveriesRequest parseFrom(
+        byte[] data,
+        com.google.protobuf.ExtensionRegistryLite extensionRegistry)
+        throws com.google.protobuf.InvalidProtocolBufferException {
+      return PARSER.parseFrom(data, extensionRegistry);
+    }
+    public static channel.v1.Channel.WatchDeliveriesRequest parseFrom(java.io.InputStream input)
+        throws java.io.IOException {
+      return com.google.protobuf.GeneratedMessage
+          .parseWithIOException(PARSER, input);
+    }
+    public static channel.v1.Channel.WatchDeliveriesRequest parseFrom(
+        java.io.InputStream input,
+        com.google.protobuf.ExtensionRegistryLite extensionRegistry)
+        throws java.io.IOException {
+      return com.google.protobuf.GeneratedMessage
+          .parseWithIOException(PARSER, input, extensionRegistry);
+    }
+
+    public static channel.v1.Channel.WatchDeliveriesRequest parseDelimitedFrom(java.io.InputStream input)
+        throws java.io.IOException {
+      return com.google.protobuf.GeneratedMessage
+          .parseDelimitedWithIOException(PARSER, input);
+    }
+
+    public static channel.v1.Channel.WatchDeliveriesRequest parseDelimitedFrom(
+        java.io.InputStream input,
+        com.google.protobuf.ExtensionRegistryLite extensionRegistry)
+        throws java.io.IOException {
+      return com.google.protobuf.GeneratedMessage
+          .parseDelimitedWithIOException(PARSER, input, extensionRegistry);
+    }
+    public static channel.v1.Channel.WatchDeliveriesRequest parseFrom(
+        com.google.protobuf.CodedInputStream input)
+        throws java.io.IOException {
+      return com.google.protobuf.GeneratedMessage
+          .parseWithIOException(PARSER, input);
+    }
+    public static channel.v1.Channel.WatchDeliveriesRequest parseFrom(
+        com.google.protobuf.CodedInputStream input,
+        com.google.protobuf.ExtensionRegistryLite extensionRegistry)
+        throws java.io.IOException {
+      return com.google.protobuf.GeneratedMessage
+          .parseWithIOException(PARSER, input, extensionRegistry);
+    }
+
+    @java.lang.Override
+    public Builder newBuilderForType() { return newBuilder(); }
+    public static Builder newBuilder() {
+      return DEFAULT_INSTANCE.toBuilder();
+    }
+    public static Builder newBuilder(channel.v1.Channel.WatchDeliveriesRequest prototype) {
+      return DEFAULT_INSTANCE.toBuilder().mergeFrom(prototype);
+    }
+    @java.lang.Override
+    public Builder toBuilder() {
+      return this == DEFAULT_INSTANCE
+          ? new Builder() : new Builder().mergeFrom(this);
+    }
+
+    @java.lang.Override
+    protected Builder newBuilderForType(
+        com.google.protobuf.GeneratedMessage.BuilderParent parent) {
+      Builder builder = new Builder(parent);
+      return builder;
+    }
+    /**
+     * Protobuf type {@code channel.v1.WatchDeliveriesRequest}
+     */
+    public static final class Builder extends
+        com.google.protobuf.GeneratedMessage.Builder<Builder> implements
+        // @@protoc_insertion_point(builder_implements:channel.v1.WatchDeliveriesRequest)
+        channel.v1.Channel.WatchDeliveriesRequestOrBuilder {
+      public static final com.google.protobuf.Descriptors.Descriptor
+          getDescriptor() {
+        return channel.v1.Channel.internal_static_channel_v1_WatchDeliveriesRequest_descriptor;
+      }
+
+      @java.lang.Override
+      protected com.google.protobuf.GeneratedMessage.FieldAccessorTable
+          internalGetFieldAccessorTable() {
+        return channel.v1.Channel.internal_static_channel_v1_WatchDeliveriesRequest_fieldAccessorTable
+            .ensureFieldAccessorsInitialized(
+                channel.v1.Channel.WatchDeliveriesRequest.class, channel.v1.Channel.WatchDeliveriesRequest.Builder.class);
+      }
+
+      // Construct using channel.v1.Channel.WatchDeliveriesRequest.newBuilder()
+      private Builder() {
+
+      }
+
+      private Builder(
+          com.google.protobuf.GeneratedMessage.BuilderParent parent) {
+        super(parent);
+
+      }
+      @java.lang.Override
+      public Builder clear() {
+        super.clear();
+        bitField0_ = 0;
+        clientIds_ =
+            com.google.protobuf.LazyStringArrayList.emptyList();
+        clientIdPrefix_ = "";
+        includeTopics_ = false;
+        cursor_ = "";
+        return this;
+      }
+
+      @java.lang.Override
+      public com.google.protobuf.Descriptors.Descriptor
+          getDescriptorForType() {
+        return channel.v1.Channel.internal_static_channel_v1_WatchDeliveriesRequest_descriptor;
+      }
+
+      @java.lang.Override
+      public channel.v1.Channel.WatchDeliveriesRequest getDefaultInstanceForType() {
+        return channel.v1.Channel.WatchDeliveriesRequest.getDefaultInstance();
+      }
+
+      @java.lang.Override
+      public channel.v1.Channel.WatchDeliveriesRequest build() {
+        channel.v1.Channel.WatchDeliveriesRequest result = buildPartial();
+        if (!result.isInitialized()) {
+          throw newUninitializedMessageException(result);
+        }
+        return result;
+      }
+
+      @java.lang.Override
+      public channel.v1.Channel.WatchDeliveriesRequest buildPartial() {
+        channel.v1.Channel.WatchDeliveriesRequest result = new channel.v1.Channel.WatchDeliveriesRequest(this);
+        if (bitField0_ != 0) { buildPartial0(result); }
+        onBuilt();
+        return result;
+      }
+
+      private void buildPartial0(channel.v1.Channel.WatchDeliveriesRequest result) {
+        int from_bitField0_ = bitField0_;
+        if (((from_bitField0_ & 0x00000001) != 0)) {
+          clientIds_.makeImmutable();
+          result.clientIds_ = clientIds_;
+        }
+        if (((from_bitField0_ & 0x00000002) != 0)) {
+          result.clientIdPrefix_ = clientIdPrefix_;
+        }
+        if (((from_bitField0_ & 0x00000004) != 0)) {
+          result.includeTopics_ = includeTopics_;
+        }
+        if (((from_bitField0_ & 0x00000008) != 0)) {
+          result.cursor_ = cursor_;
+        }
+      }
+
+      @java.lang.Override
+      public Builder mergeFrom(com.google.protobuf.Message other) {
+        if (other instanceof channel.v1.Channel.WatchDeliveriesRequest) {
+          return mergeFrom((channel.v1.Channel.WatchDeliveriesRequest)other);
+        } else {
+          super.mergeFrom(other);
+          return this;
+        }
+      }
+
+      public Builder mergeFrom(channel.v1.Channel.WatchDeliveriesRequest other) {
+        if (other == channel.v1.Channel.WatchDeliveriesRequest.getDefaultInstance()) return this;
+        if (!other.clientIds_.isEmpty()) {
+          if (clientIds_.isEmpty()) {
+            clientIds_ = other.clientIds_;
+            bitField0_ |= 0x00000001;
+          } else {
+            ensureClientIdsIsMutable();
+            clientIds_.addAll(other.clientIds_);
+          }
+          onChanged();
+        }
+        if (!other.getClientIdPrefix().isEmpty()) {
+          clientIdPrefix_ = other.clientIdPrefix_;
+          bitField0_ |= 0x00000002;
+          onChanged();
+        }
+        if (other.getIncludeTopics() != false) {
+          setIncludeTopics(other.getIncludeTopics());
+        }
+        if (!other.getCursor().isEmpty()) {
+          cursor_ = other.cursor_;
+          bitField0_ |= 0x00000008;
+          onChanged();
+        }
+        this.mergeUnknownFields(other.getUnknownFields());
+        onChanged();
+        return this;
+      }
+
+      @java.lang.Override
+      public final boolean isInitialized() {
+        return true;
+      }
+
+      @java.lang.Override
+      public Builder mergeFrom(
+          com.google.protobuf.CodedInputStream input,
+          com.google.protobuf.ExtensionRegistryLite extensionRegistry)
+          throws java.io.IOException {
+        java.util.Objects.requireNonNull(extensionRegistry);
+        try {
+          boolean done = false;
+          while (!done) {
+            int tag = input.readTag();
+            switch (tag) {
+              case 0:
+                done = true;
+                break;
+              case 10: {
+                ensureClientIdsIsMutable();
+                clientIds_.add(input.readStringRequireUtf8());
+                break;
+              } // case 10
+              case 18: {
+                clientIdPrefix_ = input.readStringRequireUtf8();
+                bitField0_ |= 0x00000002;
+                break;
+              } // case 18
+              case 24: {
+                includeTopics_ = input.readBool();
+                bitField0_ |= 0x00000004;
+                break;
+              } // case 24
+              case 34: {
+                cursor_ = input.readStringRequireUtf8();
+                bitField0_ |= 0x00000008;
+                break;
+              } // case 34
+              default: {
+                if (!super.parseUnknownField(input, extensionRegistry, tag)) {
+                  done = true; // was an endgroup tag
+                }
+                break;
+              } // default:
+            } // switch (tag)
+          } // while (!done)
+        } catch (com.google.protobuf.InvalidProtocolBufferException e) {
+          throw e.unwrapIOException();
+        } finally {
+          onChanged();
+        } // finally
+        return this;
+      }
+      private int bitField0_;
+
+      private com.google.protobuf.LazyStringArrayList clientIds_ =
+          com.google.protobuf.LazyStringArrayList.emptyList();
+      private void ensureClientIdsIsMutable() {
+        if (!clientIds_.isModifiable()) {
+          clientIds_ = new com.google.protobuf.LazyStringArrayList(clientIds_);
+        }
+        bitField0_ |= 0x00000001;
+      }
+      /**
+       * <pre>
+       * Only these client ids (at most 1000); empty means every client id (subject to the prefix).
+       * </pre>
+       *
+       * <code>repeated string client_ids = 1 [json_name = "clientIds"];</code>
+       * @return A list containing the clientIds.
+       */
+      public com.google.protobuf.ProtocolStringList
+          getClientIdsList() {
+        clientIds_.makeImmutable();
+        return clientIds_;
+      }
+      /**
+       * <pre>
+       * Only these client ids (at most 1000); empty means every client id (subject to the prefix).
+       * </pre>
+       *
+       * <code>repeated string client_ids = 1 [json_name = "clientIds"];</code>
+       * @return The count of clientIds.
+       */
+      public int getClientIdsCount() {
+        return clientIds_.size();
+      }
+      /**
+       * <pre>
+       * Only these client ids (at most 1000); empty means every client id (subject to the prefix).
+       * </pre>
+       *
+       * <code>repeated string client_ids = 1 [json_name = "clientIds"];</code>
+       * @param index The index of the element to return.
+       * @return The clientIds at the given index.
+       */
+      public java.lang.String getClientIds(int index) {
+        return clientIds_.get(index);
+      }
+      /**
+       * <pre>
+       * Only these client ids (at most 1000); empty means every client id (subject to the prefix).
+       * </pre>
+       *
+       * <code>repeated string client_ids = 1 [json_name = "clientIds"];</code>
+       * @param index The index of the value to return.
+       * @return The bytes of the clientIds at the given index.
+       */
+      public com.google.protobuf.ByteString
+          getClientIdsBytes(int index) {
+        return clientIds_.getByteString(index);
+      }
+      /**
+       * <pre>
+       * Only these client ids (at most 1000); empty means every client id (subject to the prefix).
+       * </pre>
+       *
+       * <code>repeated string client_ids = 1 [json_name = "clientIds"];</code>
+       * @param index The index to set the value at.
+       * @param value The clientIds to set.
+       * @return This builder for chaining.
+       */
+      public Builder setClientIds(
+          int index, java.lang.String value) {
+        java.util.Objects.requireNonNull(value);
+        ensureClientIdsIsMutable();
+        clientIds_.set(index, value);
+        bitField0_ |= 0x00000001;
+        onChanged();
+        return this;
+      }
+      /**
+       * <pre>
+       * Only these client ids (at most 1000); empty means every client id (subject to the prefix).
+       * </pre>
+       *
+       * <code>repeated string client_ids = 1 [json_name = "clientIds"];</code>
+       * @param value The clientIds to add.
+       * @return This builder for chaining.
+       */
+      public Builder addClientIds(
+          java.lang.String value) {
+        java.util.Objects.requireNonNull(value);
+        ensureClientIdsIsMutable();
+        clientIds_.add(value);
+        bitField0_ |= 0x00000001;
+        onChanged();
+        return this;
+      }
+      /**
+       * <pre>
+       * Only these client ids (at most 1000); empty means every client id (subject to the prefix).
+       * </pre>
+       *
+       * <code>repeated string client_ids = 1 [json_name = "clientIds"];</code>
+       * @param values The clientIds to add.
+       * @return This builder for chaining.
+       */
+      public Builder addAllClientIds(
+          java.lang.Iterable<java.lang.String> values) {
+        ensureClientIdsIsMutable();
+        com.google.protobuf.AbstractMessageLite.Builder.addAll(
+            values, clientIds_);
+        bitField0_ |= 0x00000001;
+        onChanged();
+        return this;
+      }
+      /**
+       * <pre>
+       * Only these client ids (at most 1000); empty means every client id (subject to the prefix).
+       * </pre>
+       *
+       * <code>repeated string client_ids = 1 [json_name = "clientIds"];</code>
+       * @return This builder for chaining.
+       */
+      public Builder clearClientIds() {
+        clientIds_ =
+          com.google.protobuf.LazyStringArrayList.emptyList();
+        bitField0_ = (bitField0_ & ~0x00000001);;
+        onChanged();
+        return this;
+      }
+      /**
+       * <pre>
+       * Only these client ids (at most 1000); empty means every client id (subject to the prefix).
+       * </pre>
+       *
+       * <code>repeated string client_ids = 1 [json_name = "clientIds"];</code>
+       * @param value The bytes of the clientIds to add.
+       * @return This builder for chaining.
+       */
+      public Builder addClientIdsBytes(
+          com.google.protobuf.ByteString value) {
+        java.util.Objects.requireNonNull(value);
+        checkByteStringIsUtf8(value);
+        ensureClientIdsIsMutable();
+        clientIds_.add(value);
+        bitField0_ |= 0x00000001;
+        onChanged();
+        return this;
+      }
+
+      private java.lang.Object clientIdPrefix_ = "";
+      /**
+       * <pre>
+       * Only client ids starting with this (at most 256 bytes); empty means any.
+       * </pre>
+       *
+       * <code>string client_id_prefix = 2 [json_name = "clientIdPrefix"];</code>
+       * @return The clientIdPrefix.
+       */
+      public java.lang.String getClientIdPrefix() {
+        java.lang.Object ref = clientIdPrefix_;
+        if (!(ref instanceof java.lang.String)) {
+          com.google.protobuf.ByteString bs =
+              (com.google.protobuf.ByteString) ref;
+          java.lang.String s = bs.toStringUtf8();
+          clientIdPrefix_ = s;
+          return s;
+        } else {
+          return (java.lang.String) ref;
+        }
+      }
+      /**
+       * <pre>
+       * Only client ids starting with this (at most 256 bytes); empty means any.
+       * </pre>
+       *
+       * <code>string client_id_prefix = 2 [json_name = "clientIdPrefix"];</code>
+       * @return The bytes for clientIdPrefix.
+       */
+      public com.google.protobuf.ByteString
+          getClientIdPrefixBytes() {
+        java.lang.Object ref = clientIdPrefix_;
+        if (ref instanceof String) {
+          com.google.protobuf.ByteString b = 
+              com.google.protobuf.ByteString.copyFromUtf8(
+                  (java.lang.String) ref);
+          clientIdPrefix_ = b;
+          return b;
+        } else {
+          return (com.google.protobuf.ByteString) ref;
+        }
+      }
+      /**
+       * <pre>
+       * Only client ids starting with this (at most 256 bytes); empty means any.
+       * </pre>
+       *
+       * <code>string client_id_prefix = 2 [json_name = "clientIdPrefix"];</code>
+       * @param value The clientIdPrefix to set.
+       * @return This builder for chaining.
+       */
+      public Builder setClientIdPrefix(
+          java.lang.String value) {
+        java.util.Objects.requireNonNull(value);
+        clientIdPrefix_ = value;
+        bitField0_ |= 0x00000002;
+        onChanged();
+        return this;
+      }
+      /**
+       * <pre>
+       * Only client ids starting with this (at most 256 bytes); empty means any.
+       * </pre>
+       *
+       * <code>string client_id_prefix = 2 [json_name = "clientIdPrefix"];</code>
+       * @return This builder for chaining.
+       */
+      public Builder clearClientIdPrefix() {
+        clientIdPrefix_ = getDefaultInstance().getClientIdPrefix();
+        bitField0_ = (bitField0_ & ~0x00000002);
+        onChanged();
+        return this;
+      }
+      /**
+       * <pre>
+       * Only client ids starting with this (at most 256 bytes); empty means any.
+       * </pre>
+       *
+       * <code>string client_id_prefix = 2 [json_name = "clientIdPrefix"];</code>
+       * @param value The bytes for clientIdPrefix to set.
+       * @return This builder for chaining.
+       */
+      public Builder setClientIdPrefixBytes(
+          com.google.protobuf.ByteString value) {
+        java.util.Objects.requireNonNull(value);
+        checkByteStringIsUtf8(value);
+        clientIdPrefix_ = value;
+        bitField0_ |= 0x00000002;
+        onChanged();
+        return this;
+      }
+
+      private boolean includeTopics_ ;
+      /**
+       * <pre>
+       * Also stream topic acknowledgements (events with `topic` set).
+       * </pre>
+       *
+       * <code>bool include_topics = 3 [json_name = "includeTopics"];</code>
+       * @return The includeTopics.
+       */
+      @java.lang.Override
+      public boolean getIncludeTopics() {
+        return includeTopics_;
+      }
+      /**
+       * <pre>
+       * Also stream topic acknowledgements (events with `topic` set).
+       * </pre>
+       *
+       * <code>bool include_topics = 3 [json_name = "includeTopics"];</code>
+       * @param value The includeTopics to set.
+       * @return This builder for chaining.
+       */
+      public Builder setIncludeTopics(boolean value) {
+
+        includeTopics_ = value;
+        bitField0_ |= 0x00000004;
+        onChanged();
+        return this;
+      }
+      /**
+       * <pre>
+       * Also stream topic acknowledgements (events with `topic` set).
+       * </pre>
+       *
+       * <code>bool include_topics = 3 [json_name = "includeTopics"];</code>
+       * @return This builder for chaining.
+       */
+      public Builder clearIncludeTopics() {
+        bitField0_ = (bitField0_ & ~0x00000004);
+        includeTopics_ = false;
+        onChanged();
+        return this;
+      }
+
+      private java.lang.Object cursor_ = "";
+      /**
+       * <pre>
+       * Resume after the event with this cursor. When those events are no longer all kept, the stream
+       * starts with `started.resume_failed` set: call GetDelivery for the client ids you follow.
+       * </pre>
+       *
+       * <code>string cursor = 4 [json_name = "cursor"];</code>
+       * @return The cursor.
+       */
+      public java.lang.String getCursor() {
+        java.lang.Object ref = cursor_;
+        if (!(ref instanceof java.lang.String)) {
+          com.google.protobuf.ByteString bs =
+              (com.google.protobuf.ByteString) ref;
+          java.lang.String s = bs.toStringUtf8();
+          cursor_ = s;
+          return s;
+        } else {
+          return (java.lang.String) ref;
+        }
+      }
+      /**
+       * <pre>
+       * Resume after the event with this cursor. When those events are no longer all kept, the stream
+       * starts with `started.resume_failed` set: call GetDelivery for the client ids you follow.
+       * </pre>
+       *
+       * <code>string cursor = 4 [json_name = "cursor"];</code>
+       * @return The bytes for cursor.
+       */
+      public com.google.protobuf.ByteString
+          getCursorBytes() {
+        java.lang.Object ref = cursor_;
+        if (ref instanceof String) {
+          com.google.protobuf.ByteString b = 
+              com.google.protobuf.ByteString.copyFromUtf8(
+                  (java.lang.String) ref);
+          cursor_ = b;
+          return b;
+        } else {
+          return (com.google.protobuf.ByteString) ref;
+        }
+      }
+      /**
+       * <pre>
+       * Resume after the event with this cursor. When those events are no longer all kept, the stream
+       * starts with `started.resume_failed` set: call GetDelivery for the client ids you follow.
+       * </pre>
+       *
+       * <code>string cursor = 4 [json_name = "cursor"];</code>
+       * @param value The cursor to set.
+       * @return This builder for chaining.
+       */
+      public Builder setCursor(
+          java.lang.String value) {
+        java.util.Objects.requireNonNull(value);
+        cursor_ = value;
+        bitField0_ |= 0x00000008;
+        onChanged();
+        return this;
+      }
+      /**
+       * <pre>
+       * Resume after the event with this cursor. When those events are no longer all kept, the stream
+       * starts with `started.resume_failed` set: call GetDelivery for the client ids you follow.
+       * </pre>
+       *
+       * <code>string cursor = 4 [json_name = "cursor"];</code>
+       * @return This builder for chaining.
+       */
+      public Builder clearCursor() {
+        cursor_ = getDefaultInstance().getCursor();
+        bitField0_ = (bitField0_ & ~0x00000008);
+        onChanged();
+        return this;
+      }
+      /**
+       * <pre>
+       * Resume after the event with this cursor. When those events are no longer all kept, the stream
+       * starts with `started.resume_failed` set: call GetDelivery for the client ids you follow.
+       * </pre>
+       *
+       * <code>string cursor = 4 [json_name = "cursor"];</code>
+       * @param value The bytes for cursor to set.
+       * @return This builder for chaining.
+       */
+      public Builder setCursorBytes(
+          com.google.protobuf.ByteString value) {
+        java.util.Objects.requireNonNull(value);
+        checkByteStringIsUtf8(value);
+        cursor_ = value;
+        bitField0_ |= 0x00000008;
+        onChanged();
+        return this;
+      }
+
+      // @@protoc_insertion_point(builder_scope:channel.v1.WatchDeliveriesRequest)
+    }
+
+    // @@protoc_insertion_point(class_scope:channel.v1.WatchDeliveriesRequest)
+    private static final channel.v1.Channel.WatchDeliveriesRequest DEFAULT_INSTANCE;
+    static {
+      DEFAULT_INSTANCE = new channel.v1.Channel.WatchDeliveriesRequest();
+    }
+
+    public static channel.v1.Channel.WatchDeliveriesRequest getDefaultInstance() {
+      return DEFAULT_INSTANCE;
+    }
+
+    private static final com.google.protobuf.Parser<WatchDeliveriesRequest>
+        PARSER = new com.google.protobuf.AbstractParser<WatchDeliveriesRequest>() {
+      @java.lang.Override
+      public WatchDeliveriesRequest parsePartialFrom(
+          com.google.protobuf.CodedInputStream input,
+          com.google.protobuf.ExtensionRegistryLite extensionRegistry)
+          throws com.google.protobuf.InvalidProtocolBufferException {
+        Builder builder = newBuilder();
+        try {
+          builder.mergeFrom(input, extensionRegistry);
+        } catch (com.google.protobuf.InvalidProtocolBufferException e) {
+          throw e.setUnfinishedMessage(builder.buildPartial());
+        } catch (com.google.protobuf.UninitializedMessageException e) {
+          throw e.asInvalidProtocolBufferException().setUnfinishedMessage(builder.buildPartial());
+        } catch (java.io.IOException e) {
+          throw new com.google.protobuf.InvalidProtocolBufferException(e)
+              .setUnfinishedMessage(builder.buildPartial());
+        }
+        return builder.buildPartial();
+      }
+    };
+
+    public static com.google.protobuf.Parser<WatchDeliveriesRequest> parser() {
+      return PARSER;
+    }
+
+    @java.lang.Override
+    public com.google.protobuf.Parser<WatchDeliveriesRequest> getParserForType() {
+      return PARSER;
+    }
+
+    @java.lang.Override
+    public channel.v1.Channel.WatchDeliveriesRequest getDefaultInstanceForType() {
+      return DEFAULT_INSTANCE;
+    }
+
+  }
+
+  public interface WatchDeliveriesResponseOrBuilder extends
+      // @@protoc_insertion_point(interface_extends:channel.v1.WatchDeliveriesResponse)
+      com.google.protobuf.MessageOrBuilder {
+
+    /**
+     * <pre>
+     * Always the first message: where the stream starts.
+     * </pre>
+     *
+     * <code>.channel.v1.DeliveriesStarted started = 1 [json_name = "started"];</code>
+     * @return Whether the started field is set.
+     */
+    boolean hasStarted();
+    /**
+     * <pre>
+     * Always the first message: where the stream starts.
+     * </pre>
+     *
+     * <code>.channel.v1.DeliveriesStarted started = 1 [json_name = "started"];</code>
+     * @return The started.
+     */
+    channel.v1.Channel.DeliveriesStarted getStarted();
+    /**
+     * <pre>
+     * Always the first message: where the stream starts.
+     * </pre>
+     *
+     * <code>.channel.v1.DeliveriesStarted started = 1 [json_name = "started"];</code>
+     */
+    channel.v1.Channel.DeliveriesStartedOrBuilder getStartedOrBuilder();
+
+    /**
+     * <code>.channel.v1.DeliveryEvent event = 2 [json_name = "event"];</code>
+     * @return Whether the event field is set.
+     */
+    boolean hasEvent();
+    /**
+     * <code>.channel.v1.DeliveryEvent event = 2 [json_name = "event"];</code>
+     * @return The event.
+     */
+    channel.v1.Channel.DeliveryEvent getEvent();
+    /**
+     * <code>.channel.v1.DeliveryEvent event = 2 [json_name = "event"];</code>
+     */
+    channel.v1.Channel.DeliveryEventOrBuilder getEventOrBuilder();
+
+    channel.v1.Channel.WatchDeliveriesResponse.KindCase getKindCase();
+  }
+  /**
+   * Protobuf type {@code channel.v1.WatchDeliveriesResponse}
+   */
+  public static final class WatchDeliveriesResponse extends
+      com.google.protobuf.GeneratedMessage implements
+      // @@protoc_insertion_point(message_implements:channel.v1.WatchDeliveriesResponse)
+      WatchDeliveriesResponseOrBuilder {
+  private static final long serialVersionUID = 0L;
+    static {
+      com.google.protobuf.RuntimeVersion.validateProtobufGencodeVersion(
+        com.google.protobuf.RuntimeVersion.RuntimeDomain.PUBLIC,
+        /* major= */ 4,
+        /* minor= */ 36,
+        /* patch= */ 2,
+        /* suffix= */ "",
+        "WatchDeliveriesResponse");
+    }
+    // Use WatchDeliveriesResponse.newBuilder() to construct.
+    private WatchDeliveriesResponse(com.google.protobuf.GeneratedMessage.Builder<?> builder) {
+      super(builder);
+    }
+    private WatchDeliveriesResponse() {
+    }
+
+    public static final com.google.protobuf.Descriptors.Descriptor
+        getDescriptor() {
+      return channel.v1.Channel.internal_static_channel_v1_WatchDeliveriesResponse_descriptor;
+    }
+
+    @java.lang.Override
+    public com.google.protobuf.Descriptors.Descriptor getDescriptorForType() {
+      return channel.v1.Channel.internal_static_channel_v1_WatchDeliveriesResponse_descriptor;
+    }
+
+    @java.lang.Override
+    protected com.google.protobuf.GeneratedMessage.FieldAccessorTable
+        internalGetFieldAccessorTable() {
+      return channel.v1.Channel.internal_static_channel_v1_WatchDeliveriesResponse_fieldAccessorTable
+          .ensureFieldAccessorsInitialized(
+              channel.v1.Channel.WatchDeliveriesResponse.class, channel.v1.Channel.WatchDeliveriesResponse.Builder.class);
+    }
+
+    private int kindCase_ = 0;
+    @SuppressWarnings("serial")
+    private java.lang.Object kind_;
+    public enum KindCase
+        implements com.google.protobuf.Internal.EnumLite,
+            com.google.protobuf.AbstractMessage.InternalOneOfEnum {
+      STARTED(1),
+      EVENT(2),
+      KIND_NOT_SET(0);
+      private final int value;
+      private KindCase(int value) {
+        this.value = value;
+      }
+      /**
+       * @param value The number of the enum to look for.
+       * @return The enum associated with the given number.
+       * @deprecated Use {@link #forNumber(int)} instead.
+       */
+      @java.lang.Deprecated
+      public static KindCase valueOf(int value) {
+        return forNumber(value);
+      }
+
+      public static KindCase forNumber(int value) {
+        switch (value) {
+          case 1: return STARTED;
+          case 2: return EVENT;
+          case 0: return KIND_NOT_SET;
+          default: return null;
+        }
+      }
+      public int getNumber() {
+        return this.value;
+      }
+    };
+
+    public KindCase
+    getKindCase() {
+      return KindCase.forNumber(
+          kindCase_);
+    }
+
+    public static final int STARTED_FIELD_NUMBER = 1;
+    /**
+     * <pre>
+     * Always the first message: where the stream starts.
+     * </pre>
+     *
+     * <code>.channel.v1.DeliveriesStarted started = 1 [json_name = "started"];</code>
+     * @return Whether the started field is set.
+     */
+    @java.lang.Override
+    public boolean hasStarted() {
+      return kindCase_ == 1;
+    }
+    /**
+     * <pre>
+     * Always the first message: where the stream starts.
+     * </pre>
+     *
+     * <code>.channel.v1.DeliveriesStarted started = 1 [json_name = "started"];</code>
+     * @return The started.
+     */
+    @java.lang.Override
+    public channel.v1.Channel.DeliveriesStarted getStarted() {
+      if (kindCase_ == 1) {
+         return (channel.v1.Channel.DeliveriesStarted) kind_;
+      }
+      return channel.v1.Channel.DeliveriesStarted.getDefaultInstance();
+    }
+    /**
+     * <pre>
+     * Always the first message: where the stream starts.
+     * </pre>
+     *
+     * <code>.channel.v1.DeliveriesStarted started = 1 [json_name = "started"];</code>
+     */
+    @java.lang.Override
+    public channel.v1.Channel.DeliveriesStartedOrBuilder getStartedOrBuilder() {
+      if (kindCase_ == 1) {
+         return (channel.v1.Channel.DeliveriesStarted) kind_;
+      }
+      return channel.v1.Channel.DeliveriesStarted.getDefaultInstance();
+    }
+
+    public static final int EVENT_FIELD_NUMBER = 2;
+    /**
+     * <code>.channel.v1.DeliveryEvent event = 2 [json_name = "event"];</code>
+     * @return Whether the event field is set.
+     */
+    @java.lang.Override
+    public boolean hasEvent() {
+      return kindCase_ == 2;
+    }
+    /**
+     * <code>.channel.v1.DeliveryEvent event = 2 [json_name = "event"];</code>
+     * @return The event.
+     */
+    @java.lang.Override
+    public channel.v1.Channel.DeliveryEvent getEvent() {
+      if (kindCase_ == 2) {
+         return (channel.v1.Channel.DeliveryEvent) kind_;
+      }
+      return channel.v1.Channel.DeliveryEvent.getDefaultInstance();
+    }
+    /**
+     * <code>.channel.v1.DeliveryEvent event = 2 [json_name = "event"];</code>
+     */
+    @java.lang.Override
+    public channel.v1.Channel.DeliveryEventOrBuilder getEventOrBuilder() {
+      if (kindCase_ == 2) {
+         return (channel.v1.Channel.DeliveryEvent) kind_;
+      }
+      return channel.v1.Channel.DeliveryEvent.getDefaultInstance();
+    }
+
+    private byte memoizedIsInitialized = -1;
+    @java.lang.Override
+    public final boolean isInitialized() {
+      byte isInitialized = memoizedIsInitialized;
+      if (isInitialized == 1) return true;
+      if (isInitialized == 0) return false;
+
+      memoizedIsInitialized = 1;
+      return true;
+    }
+
+    @java.lang.Override
+    public void writeTo(com.google.protobuf.CodedOutputStream output)
+                        throws java.io.IOException {
+      if (kindCase_ == 1) {
+        output.writeMessage(1, (channel.v1.Channel.DeliveriesStarted) kind_);
+      }
+      if (kindCase_ == 2) {
+        output.writeMessage(2, (channel.v1.Channel.DeliveryEvent) kind_);
+      }
+      getUnknownFields().writeTo(output);
+    }
+    private int computeSerializedSize_0() {
+      int size = 0;
+      if (kindCase_ == 1) {
+        size += com.google.protobuf.CodedOutputStream
+          .computeMessageSize(1, (channel.v1.Channel.DeliveriesStarted) kind_);
+      }
+      if (kindCase_ == 2) {
+        size += com.google.protobuf.CodedOutputStream
+          .computeMessageSize(2, (channel.v1.Channel.DeliveryEvent) kind_);
+      }
+      return size;
+    }
+    @java.lang.Override
+    public int getSerializedSize() {
+      int size = memoizedSize;
+      if (size != -1) return size;
+
+      size = 0;
+      size += computeSerializedSize_0();
+      size += getUnknownFields().getSerializedSize();
+      memoizedSize = size;
+      return size;
+    }
+
+    @java.lang.Override
+    public boolean equals(final java.lang.Object obj) {
+      if (obj == this) {
+       return true;
+      }
+      if (!(obj instanceof channel.v1.Channel.WatchDeliveriesResponse)) {
+        return super.equals(obj);
+      }
+      channel.v1.Channel.WatchDeliveriesResponse other = (channel.v1.Channel.WatchDeliveriesResponse) obj;
+
+      if (!getKindCase().equals(other.getKindCase())) return false;
+      switch (kindCase_) {
+        case 1:
+          if (!getStarted()
+              .equals(other.getStarted())) return false;
+          break;
+        case 2:
+          if (!getEvent()
+              .equals(other.getEvent())) return false;
+          break;
+        case 0:
+        default:
+      }
+      if (!getUnknownFields().equals(other.getUnknownFields())) return false;
+      return true;
+    }
+
+    @java.lang.Override
+    public int hashCode() {
+      if (memoizedHashCode != 0) {
+        return memoizedHashCode;
+      }
+      int hash = 41;
+      hash = (19 * hash) + getDescriptor().hashCode();
+      switch (kindCase_) {
+        case 1:
+          hash = (37 * hash) + STARTED_FIELD_NUMBER;
+          hash = (53 * hash) + getStarted().hashCode();
+          break;
+        case 2:
+          hash = (37 * hash) + EVENT_FIELD_NUMBER;
+          hash = (53 * hash) + getEvent().hashCode();
+          break;
+        case 0:
+        default:
+      }
+      hash = (29 * hash) + getUnknownFields().hashCode();
+      memoizedHashCode = hash;
+      return hash;
+    }
+
+    public static channel.v1.Channel.WatchDeliveriesResponse parseFrom(
+        java.nio.ByteBuffer data)
+        throws com.google.protobuf.InvalidProtocolBufferException {
+      return PARSER.parseFrom(data);
+    }
+    public static channel.v1.Channel.WatchDeliveriesResponse parseFrom(
+        java.nio.ByteBuffer data,
+        com.google.protobuf.ExtensionRegistryLite extensionRegistry)
+        throws com.google.protobuf.InvalidProtocolBufferException {
+      return PARSER.parseFrom(data, extensionRegistry);
+    }
+    public static channel.v1.Channel.WatchDeliveriesResponse parseFrom(
+        com.google.protobuf.ByteString data)
+        throws com.google.protobuf.InvalidProtocolBufferException {
+      return PARSER.parseFrom(data);
+    }
+    public static channel.v1.Channel.WatchDeliveriesResponse parseFrom(
+        com.google.protobuf.ByteString data,
+        com.google.protobuf.ExtensionRegistryLite extensionRegistry)
+        throws com.google.protobuf.InvalidProtocolBufferException {
+      return PARSER.parseFrom(data, extensionRegistry);
+    }
+    public static channel.v1.Channel.WatchDeliveriesResponse parseFrom(byte[] data)
+        throws com.google.protobuf.InvalidProtocolBufferException {
+      return PARSER.parseFrom(data);
+    }
+    public static channel.v1.Channel.WatchDeliveriesResponse parseFrom(
+        byte[] data,
+        com.google.protobuf.ExtensionRegistryLite extensionRegistry)
+        throws com.google.protobuf.InvalidProtocolBufferException {
+      return PARSER.parseFrom(data, extensionRegistry);
+    }
+    public static channel.v1.Channel.WatchDeliveriesResponse parseFrom(java.io.InputStream input)
+        throws java.io.IOException {
+      return com.google.protobuf.GeneratedMessage
+          .parseWithIOException(PARSER, input);
+    }
+    public static channel.v1.Channel.WatchDeliveriesResponse parseFrom(
+        java.io.InputStream input,
+        com.google.protobuf.ExtensionRegistryLite extensionRegistry)
+        throws java.io.IOException {
+      return com.google.protobuf.GeneratedMessage
+          .parseWithIOException(PARSER, input, extensionRegistry);
+    }
+
+    public static channel.v1.Channel.WatchDeliveriesResponse parseDelimitedFrom(java.io.InputStream input)
+        throws java.io.IOException {
+      return com.google.protobuf.GeneratedMessage
+          .parseDelimitedWithIOException(PARSER, input);
+    }
+
+    public static channel.v1.Channel.WatchDeliveriesResponse parseDelimitedFrom(
+        java.io.InputStream input,
+        com.google.protobuf.ExtensionRegistryLite extensionRegistry)
+        throws java.io.IOException {
+      return com.google.protobuf.GeneratedMessage
+          .parseDelimitedWithIOException(PARSER, input, extensionRegistry);
+    }
+    public static channel.v1.Channel.WatchDeliveriesResponse parseFrom(
+        com.google.protobuf.CodedInputStream input)
+        throws java.io.IOException {
+      return com.google.protobuf.GeneratedMessage
+          .parseWithIOException(PARSER, input);
+    }
+    public static channel.v1.Channel.WatchDeliveriesResponse parseFrom(
+        com.google.protobuf.CodedInputStream input,
+        com.google.protobuf.ExtensionRegistryLite extensionRegistry)
+        throws java.io.IOException {
+      return com.google.protobuf.GeneratedMessage
+          .parseWithIOException(PARSER, input, extensionRegistry);
+    }
+
+    @java.lang.Override
+    public Builder newBuilderForType() { return newBuilder(); }
+    public static Builder newBuilder() {
+      return DEFAULT_INSTANCE.toBuilder();
+    }
+    public static Builder newBuilder(channel.v1.Channel.WatchDeliveriesResponse prototype) {
+      return DEFAULT_INSTANCE.toBuilder().mergeFrom(prototype);
+    }
+    @java.lang.Override
+    public Builder toBuilder() {
+      return this == DEFAULT_INSTANCE
+          ? new Builder() : new Builder().mergeFrom(this);
+    }
+
+    @java.lang.Override
+    protected Builder newBuilderForType(
+        com.google.protobuf.GeneratedMessage.BuilderParent parent) {
+      Builder builder = new Builder(parent);
+      return builder;
+    }
+    /**
+     * Protobuf type {@code channel.v1.WatchDeliveriesResponse}
+     */
+    public static final class Builder extends
+        com.google.protobuf.GeneratedMessage.Builder<Builder> implements
+        // @@protoc_insertion_point(builder_implements:channel.v1.WatchDeliveriesResponse)
+        channel.v1.Channel.WatchDeliveriesResponseOrBuilder {
+      public static final com.google.protobuf.Descriptors.Descriptor
+          getDescriptor() {
+        return channel.v1.Channel.internal_static_channel_v1_WatchDeliveriesResponse_descriptor;
+      }
+
+      @java.lang.Override
+      protected com.google.protobuf.GeneratedMessage.FieldAccessorTable
+          internalGetFieldAccessorTable() {
+        return channel.v1.Channel.internal_static_channel_v1_WatchDeliveriesResponse_fieldAccessorTable
+            .ensureFieldAccessorsInitialized(
+                channel.v1.Channel.WatchDeliveriesResponse.class, channel.v1.Channel.WatchDeliveriesResponse.Builder.class);
+      }
+
+      // Construct using channel.v1.Channel.WatchDeliveriesResponse.newBuilder()
+      private Builder() {
+
+      }
+
+      private Builder(
+          com.google.protobuf.GeneratedMessage.BuilderParent parent) {
+        super(parent);
+
+      }
+      @java.lang.Override
+      public Builder clear() {
+        super.clear();
+        bitField0_ = 0;
+        if (startedBuilder_ != null) {
+          startedBuilder_.clear();
+        }
+        if (eventBuilder_ != null) {
+          eventBuilder_.clear();
+        }
+        kindCase_ = 0;
+        kind_ = null;
+        return this;
+      }
+
+      @java.lang.Override
+      public com.google.protobuf.Descriptors.Descriptor
+          getDescriptorForType() {
+        return channel.v1.Channel.internal_static_channel_v1_WatchDeliveriesResponse_descriptor;
+      }
+
+      @java.lang.Override
+      public channel.v1.Channel.WatchDeliveriesResponse getDefaultInstanceForType() {
+        return channel.v1.Channel.WatchDeliveriesResponse.getDefaultInstance();
+      }
+
+      @java.lang.Override
+      public channel.v1.Channel.WatchDeliveriesResponse build() {
+        channel.v1.Channel.WatchDeliveriesResponse result = buildPartial();
+        if (!result.isInitialized()) {
+          throw newUninitializedMessageException(result);
+        }
+        return result;
+      }
+
+      @java.lang.Override
+      public channel.v1.Channel.WatchDeliveriesResponse buildPartial() {
+        channel.v1.Channel.WatchDeliveriesResponse result = new channel.v1.Channel.WatchDeliveriesResponse(this);
+        if (bitField0_ != 0) { buildPartial0(result); }
+        buildPartialOneofs(result);
+        onBuilt();
+        return result;
+      }
+
+      private void buildPartial0(channel.v1.Channel.WatchDeliveriesResponse result) {
+        int from_bitField0_ = bitField0_;
+      }
+
+      private void buildPartialOneofs(channel.v1.Channel.WatchDeliveriesResponse result) {
+        result.kindCase_ = kindCase_;
+        result.kind_ = this.kind_;
+        if (kindCase_ == 1 &&
+            startedBuilder_ != null) {
+          result.kind_ = startedBuilder_.build();
+        }
+        if (kindCase_ == 2 &&
+            eventBuilder_ != null) {
+          result.kind_ = eventBuilder_.build();
+        }
+      }
+
+      @java.lang.Override
+      public Builder mergeFrom(com.google.protobuf.Message other) {
+        if (other instanceof channel.v1.Channel.WatchDeliveriesResponse) {
+          return mergeFrom((channel.v1.Channel.WatchDeliveriesResponse)other);
+        } else {
+          super.mergeFrom(other);
+          return this;
+        }
+      }
+
+      public Builder mergeFrom(channel.v1.Channel.WatchDeliveriesResponse other) {
+        if (other == channel.v1.Channel.WatchDeliveriesResponse.getDefaultInstance()) return this;
+        switch (other.getKindCase()) {
+          case STARTED: {
+            mergeStarted(other.getStarted());
+            break;
+          }
+          case EVENT: {
+            mergeEvent(other.getEvent());
+            break;
+          }
+          case KIND_NOT_SET: {
+            break;
+          }
+        }
+        this.mergeUnknownFields(other.getUnknownFields());
+        onChanged();
+        return this;
+      }
+
+      @java.lang.Override
+      public final boolean isInitialized() {
+        return true;
+      }
+
+      @java.lang.Override
+      public Builder mergeFrom(
+          com.google.protobuf.CodedInputStream input,
+          com.google.protobuf.ExtensionRegistryLite extensionRegistry)
+          throws java.io.IOException {
+        java.util.Objects.requireNonNull(extensionRegistry);
+        try {
+          boolean done = false;
+          while (!done) {
+            int tag = input.readTag();
+            switch (tag) {
+              case 0:
+                done = true;
+                break;
+              case 10: {
+                input.readMessage(
+                    internalGetStartedFieldBuilder().getBuilder(),
+                    extensionRegistry);
+                kindCase_ = 1;
+                break;
+              } // case 10
+              case 18: {
+                input.readMessage(
+                    internalGetEventFieldBuilder().getBuilder(),
+                    extensionRegistry);
+                kindCase_ = 2;
+                break;
+              } // case 18
+              default: {
+                if (!super.parseUnknownField(input, extensionRegistry, tag)) {
+                  done = true; // was an endgroup tag
+                }
+                break;
+              } // default:
+            } // switch (tag)
+          } // while (!done)
+        } catch (com.google.protobuf.InvalidProtocolBufferException e) {
+          throw e.unwrapIOException();
+        } finally {
+          onChanged();
+        } // finally
+        return this;
+      }
+      private int kindCase_ = 0;
+      private java.lang.Object kind_;
+      public KindCase
+          getKindCase() {
+        return KindCase.forNumber(
+            kindCase_);
+      }
+
+      public Builder clearKind() {
+        kindCase_ = 0;
+        kind_ = null;
+        onChanged();
+        return this;
+      }
+
+      private int bitField0_;
+
+      private com.google.protobuf.SingleFieldBuilder<
+          channel.v1.Channel.DeliveriesStarted, channel.v1.Channel.DeliveriesStarted.Builder, channel.v1.Channel.DeliveriesStartedOrBuilder> startedBuilder_;
+      /**
+       * <pre>
+       * Always the first message: where the stream starts.
+       * </pre>
+       *
+       * <code>.channel.v1.DeliveriesStarted started = 1 [json_name = "started"];</code>
+       * @return Whether the started field is set.
+       */
+      @java.lang.Override
+      public boolean hasStarted() {
+        return kindCase_ == 1;
+      }
+      /**
+       * <pre>
+       * Always the first message: where the stream starts.
+       * </pre>
+       *
+       * <code>.channel.v1.DeliveriesStarted started = 1 [json_name = "started"];</code>
+       * @return The started.
+       */
+      @java.lang.Override
+      public channel.v1.Channel.DeliveriesStarted getStarted() {
+        if (startedBuilder_ == null) {
+          if (kindCase_ == 1) {
+            return (channel.v1.Channel.DeliveriesStarted) kind_;
+          }
+          return channel.v1.Channel.DeliveriesStarted.getDefaultInstance();
+        } else {
+          if (kindCase_ == 1) {
+            return startedBuilder_.getMessage();
+          }
+          return channel.v1.Channel.DeliveriesStarted.getDefaultInstance();
+        }
+      }
+      /**
+       * <pre>
+       * Always the first message: where the stream starts.
+       * </pre>
+       *
+       * <code>.channel.v1.DeliveriesStarted started = 1 [json_name = "started"];</code>
+       */
+      public Builder setStarted(channel.v1.Channel.DeliveriesStarted value) {
+        if (startedBuilder_ == null) {
+          java.util.Objects.requireNonNull(value);
+          kind_ = value;
+          onChanged();
+        } else {
+          startedBuilder_.setMessage(value);
+        }
+        kindCase_ = 1;
+        return this;
+      }
+      /**
+       * <pre>
+       * Always the first message: where the stream starts.
+       * </pre>
+       *
+       * <code>.channel.v1.DeliveriesStarted started = 1 [json_name = "started"];</code>
+       */
+      public Builder setStarted(
+          channel.v1.Channel.DeliveriesStarted.Builder builderForValue) {
+        if (startedBuilder_ == null) {
+          kind_ = builderForValue.build();
+          onChanged();
+        } else {
+          startedBuilder_.setMessage(builderForValue.build());
+        }
+        kindCase_ = 1;
+        return this;
+      }
+      /**
+       * <pre>
+       * Always the first message: where the stream starts.
+       * </pre>
+       *
+       * <code>.channel.v1.DeliveriesStarted started = 1 [json_name = "started"];</code>
+       */
+      public Builder mergeStarted(channel.v1.Channel.DeliveriesStarted value) {
+        if (startedBuilder_ == null) {
+          if (kindCase_ == 1 &&
+              kind_ != channel.v1.Channel.DeliveriesStarted.getDefaultInstance()) {
+            kind_ = channel.v1.Channel.DeliveriesStarted.newBuilder((channel.v1.Channel.DeliveriesStarted) kind_)
+                .mergeFrom(value).buildPartial();
+          } else {
+            kind_ = value;
+          }
+          onChanged();
+        } else {
+          if (kindCase_ == 1) {
+            startedBuilder_.mergeFrom(value);
+          } else {
+            startedBuilder_.setMessage(value);
+          }
+        }
+        kindCase_ = 1;
+        return this;
+      }
+      /**
+       * <pre>
+       * Always the first message: where the stream starts.
+       * </pre>
+       *
+       * <code>.channel.v1.DeliveriesStarted started = 1 [json_name = "started"];</code>
+       */
+      public Builder clearStarted() {
+        if (startedBuilder_ == null) {
+          if (kindCase_ == 1) {
+            kindCase_ = 0;
+            kind_ = null;
+            onChanged();
+          }
+        } else {
+          if (kindCase_ == 1) {
+            kindCase_ = 0;
+            kind_ = null;
+          }
+          startedBuilder_.clear();
+        }
+        return this;
+      }
+      /**
+       * <pre>
+       * Always the first message: where the stream starts.
+       * </pre>
+       *
+       * <code>.channel.v1.DeliveriesStarted started = 1 [json_name = "started"];</code>
+       */
+      public channel.v1.Channel.DeliveriesStarted.Builder getStartedBuilder() {
+        return internalGetStartedFieldBuilder().getBuilder();
+      }
+      /**
+       * <pre>
+       * Always the first message: where the stream starts.
+       * </pre>
+       *
+       * <code>.channel.v1.DeliveriesStarted started = 1 [json_name = "started"];</code>
+       */
+      @java.lang.Override
+      public channel.v1.Channel.DeliveriesStartedOrBuilder getStartedOrBuilder() {
+        if ((kindCase_ == 1) && (startedBuilder_ != null)) {
+          return startedBuilder_.getMessageOrBuilder();
+        } else {
+          if (kindCase_ == 1) {
+            return (channel.v1.Channel.DeliveriesStarted) kind_;
+          }
+          return channel.v1.Channel.DeliveriesStarted.getDefaultInstance();
+        }
+      }
+      /**
+       * <pre>
+       * Always the first message: where the stream starts.
+       * </pre>
+       *
+       * <code>.channel.v1.DeliveriesStarted started = 1 [json_name = "started"];</code>
+       */
+      private com.google.protobuf.SingleFieldBuilder<
+          channel.v1.Channel.DeliveriesStarted, channel.v1.Channel.DeliveriesStarted.Builder, channel.v1.Channel.DeliveriesStartedOrBuilder> 
+          internalGetStartedFieldBuilder() {
+        if (startedBuilder_ == null) {
+          if (!(kindCase_ == 1)) {
+            kind_ = channel.v1.Channel.DeliveriesStarted.getDefaultInstance();
+          }
+          startedBuilder_ = new com.google.protobuf.SingleFieldBuilder<
+              channel.v1.Channel.DeliveriesStarted, channel.v1.Channel.DeliveriesStarted.Builder, channel.v1.Channel.DeliveriesStartedOrBuilder>(
+                  (channel.v1.Channel.DeliveriesStarted) kind_,
+                  getParentForChildren(),
+                  isClean());
+          kind_ = null;
+        }
+        kindCase_ = 1;
+        onChanged();
+        return startedBuilder_;
+      }
+
+      private com.google.protobuf.SingleFieldBuilder<
+          channel.v1.Channel.DeliveryEvent, channel.v1.Channel.DeliveryEvent.Builder, channel.v1.Channel.DeliveryEventOrBuilder> eventBuilder_;
+      /**
+       * <code>.channel.v1.DeliveryEvent event = 2 [json_name = "event"];</code>
+       * @return Whether the event field is set.
+       */
+      @java.lang.Override
+      public boolean hasEvent() {
+        return kindCase_ == 2;
+      }
+      /**
+       * <code>.channel.v1.DeliveryEvent event = 2 [json_name = "event"];</code>
+       * @return The event.
+       */
+      @java.lang.Override
+      public channel.v1.Channel.DeliveryEvent getEvent() {
+        if (eventBuilder_ == null) {
+          if (kindCase_ == 2) {
+            return (channel.v1.Channel.DeliveryEvent) kind_;
+          }
+          return channel.v1.Channel.DeliveryEvent.getDefaultInstance();
+        } else {
+          if (kindCase_ == 2) {
+            return eventBuilder_.getMessage();
+          }
+          return channel.v1.Channel.DeliveryEvent.getDefaultInstance();
+        }
+      }
+      /**
+       * <code>.channel.v1.DeliveryEvent event = 2 [json_name = "event"];</code>
+       */
+      public Builder setEvent(channel.v1.Channel.DeliveryEvent value) {
+        if (eventBuilder_ == null) {
+          java.util.Objects.requireNonNull(value);
+          kind_ = value;
+          onChanged();
+        } else {
+          eventBuilder_.setMessage(value);
+        }
+        kindCase_ = 2;
+        return this;
+      }
+      /**
+       * <code>.channel.v1.DeliveryEvent event = 2 [json_name = "event"];</code>
+       */
+      public Builder setEvent(
+          channel.v1.Channel.DeliveryEvent.Builder builderForValue) {
+        if (eventBuilder_ == null) {
+          kind_ = builderForValue.build();
+          onChanged();
+        } else {
+          eventBuilder_.setMessage(builderForValue.build());
+        }
+        kindCase_ = 2;
+        return this;
+      }
+      /**
+       * <code>.channel.v1.DeliveryEvent event = 2 [json_name = "event"];</code>
+       */
+      public Builder mergeEvent(channel.v1.Channel.DeliveryEvent value) {
+        if (eventBuilder_ == null) {
+          if (kindCase_ == 2 &&
+              kind_ != channel.v1.Channel.DeliveryEvent.getDefaultInstance()) {
+            kind_ = channel.v1.Channel.DeliveryEvent.newBuilder((channel.v1.Channel.DeliveryEvent) kind_)
+                .mergeFrom(value).buildPartial();
+          } else {
+            kind_ = value;
+          }
+          onChanged();
+        } else {
+          if (kindCase_ == 2) {
+            eventBuilder_.mergeFrom(value);
+          } else {
+            eventBuilder_.setMessage(value);
+          }
+        }
+        kindCase_ = 2;
+        return this;
+      }
+      /**
+       * <code>.channel.v1.DeliveryEvent event = 2 [json_name = "event"];</code>
+       */
+      public Builder clearEvent() {
+        if (eventBuilder_ == null) {
+          if (kindCase_ == 2) {
+            kindCase_ = 0;
+            kind_ = null;
+            onChanged();
+          }
+        } else {
+          if (kindCase_ == 2) {
+            kindCase_ = 0;
+            kind_ = null;
+          }
+          eventBuilder_.clear();
+        }
+        return this;
+      }
+      /**
+       * <code>.channel.v1.DeliveryEvent event = 2 [json_name = "event"];</code>
+       */
+      public channel.v1.Channel.DeliveryEvent.Builder getEventBuilder() {
+        return internalGetEventFieldBuilder().getBuilder();
+      }
+      /**
+       * <code>.channel.v1.DeliveryEvent event = 2 [json_name = "event"];</code>
+       */
+      @java.lang.Override
+      public channel.v1.Channel.DeliveryEventOrBuilder getEventOrBuilder() {
+        if ((kindCase_ == 2) && (eventBuilder_ != null)) {
+          return eventBuilder_.getMessageOrBuilder();
+        } else {
+          if (kindCase_ == 2) {
+            return (channel.v1.Channel.DeliveryEvent) kind_;
+          }
+          return channel.v1.Channel.DeliveryEvent.getDefaultInstance();
+        }
+      }
+      /**
+       * <code>.channel.v1.DeliveryEvent event = 2 [json_name = "event"];</code>
+       */
+      private com.google.protobuf.SingleFieldBuilder<
+          channel.v1.Channel.DeliveryEvent, channel.v1.Channel.DeliveryEvent.Builder, channel.v1.Channel.DeliveryEventOrBuilder> 
+          internalGetEventFieldBuilder() {
+        if (eventBuilder_ == null) {
+          if (!(kindCase_ == 2)) {
+            kind_ = channel.v1.Channel.DeliveryEvent.getDefaultInstance();
+          }
+          eventBuilder_ = new com.google.protobuf.SingleFieldBuilder<
+              channel.v1.Channel.DeliveryEvent, channel.v1.Channel.DeliveryEvent.Builder, channel.v1.Channel.DeliveryEventOrBuilder>(
+                  (channel.v1.Channel.DeliveryEvent) kind_,
+                  getParentForChildren(),
+                  isClean());
+          kind_ = null;
+        }
+        kindCase_ = 2;
+        onChanged();
+        return eventBuilder_;
+      }
+
+      // @@protoc_insertion_point(builder_scope:channel.v1.WatchDeliveriesResponse)
+    }
+
+    // @@protoc_insertion_point(class_scope:channel.v1.WatchDeliveriesResponse)
+    private static final channel.v1.Channel.WatchDeliveriesResponse DEFAULT_INSTANCE;
+    static {
+      DEFAULT_INSTANCE = new channel.v1.Channel.WatchDeliveriesResponse();
+    }
+
+    public static channel.v1.Channel.WatchDeliveriesResponse getDefaultInstance() {
+      return DEFAULT_INSTANCE;
+    }
+
+    private static final com.google.protobuf.Parser<WatchDeliveriesResponse>
+        PARSER = new com.google.protobuf.AbstractParser<WatchDeliveriesResponse>() {
+      @java.lang.Override
+      public WatchDeliveriesResponse parsePartialFrom(
+          com.google.protobuf.CodedInputStream input,
+          com.google.protobuf.ExtensionRegistryLite extensionRegistry)
+          throws com.google.protobuf.InvalidProtocolBufferException {
+        Builder builder = newBuilder();
+        try {
+          builder.mergeFrom(input, extensionRegistry);
+        } catch (com.google.protobuf.InvalidProtocolBufferException e) {
+          throw e.setUnfinishedMessage(builder.buildPartial());
+        } catch (com.google.protobuf.UninitializedMessageException e) {
+          throw e.asInvalidProtocolBufferException().setUnfinishedMessage(builder.buildPartial());
+        } catch (java.io.IOException e) {
+          throw new com.google.protobuf.InvalidProtocolBufferException(e)
+              .setUnfinishedMessage(builder.buildPartial());
+        }
+        return builder.buildPartial();
+      }
+    };
+
+    public static com.google.protobuf.Parser<WatchDeliveriesResponse> parser() {
+      return PARSER;
+    }
+
+    @java.lang.Override
+    public com.google.protobuf.Parser<WatchDeliveriesResponse> getParserForType() {
+      return PARSER;
+    }
+
+    @java.lang.Override
+    public channel.v1.Channel.WatchDeliveriesResponse getDefaultInstanceForType() {
+      return DEFAULT_INSTANCE;
+    }
+
+  }
+
+  public interface DeliveriesStartedOrBuilder extends
+      // @@protoc_insertion_point(interface_extends:channel.v1.DeliveriesStarted)
+      com.google.protobuf.MessageOrBuilder {
+
+    /**
+     * <pre>
+     * The position the stream starts after; resume from it if no event arrives before a reconnect.
+     * </pre>
+     *
+     * <code>string cursor = 1 [json_name = "cursor"];</code>
+     * @return The cursor.
+     */
+    java.lang.String getCursor();
+    /**
+     * <pre>
+     * The position the stream starts after; resume from it if no event arrives before a reconnect.
+     * </pre>
+     *
+     * <code>string cursor = 1 [json_name = "cursor"];</code>
+     * @return The bytes for cursor.
+     */
+    com.google.protobuf.ByteString
+        getCursorBytes();
+
+    /**
+     * <pre>
+     * The asked-for cursor could not be honoured (events after it were dropped, or it is from
+     * another server's history): some receipts were missed.
+     * </pre>
+     *
+     * <code>bool resume_failed = 2 [json_name = "resumeFailed"];</code>
+     * @return The resumeFailed.
+     */
+    boolean getResumeFailed();
+  }
+  /**
+   * Protobuf type {@code channel.v1.DeliveriesStarted}
+   */
+  public static final class DeliveriesStarted extends
+      com.google.protobuf.GeneratedMessage implements
+      // @@protoc_insertion_point(message_implements:channel.v1.DeliveriesStarted)
+      DeliveriesStartedOrBuilder {
+  private static final long serialVersionUID = 0L;
+    static {
+      com.google.protobuf.RuntimeVersion.validateProtobufGencodeVersion(
+        com.google.protobuf.RuntimeVersion.RuntimeDomain.PUBLIC,
+        /* major= */ 4,
+        /* minor= */ 36,
+        /* patch= */ 2,
+        /* suffix= */ "",
+        "DeliveriesStarted");
+    }
+    // Use DeliveriesStarted.newBuilder() to construct.
+    private DeliveriesStarted(com.google.protobuf.GeneratedMessage.Builder<?> builder) {
+      super(builder);
+    }
+    private DeliveriesStarted() {
+      cursor_ = "";
+    }
+
+    public static final com.google.protobuf.Descriptors.Descriptor
+        getDescriptor() {
+      return channel.v1.Channel.internal_static_channel_v1_DeliveriesStarted_descriptor;
+    }
+
+    @java.lang.Override
+    public com.google.protobuf.Descriptors.Descriptor getDescriptorForType() {
+      return channel.v1.Channel.internal_static_channel_v1_DeliveriesStarted_descriptor;
+    }
+
+    @java.lang.Override
+    protected com.google.protobuf.GeneratedMessage.FieldAccessorTable
+        internalGetFieldAccessorTable() {
+      return channel.v1.Channel.internal_static_channel_v1_DeliveriesStarted_fieldAccessorTable
+          .ensureFieldAccessorsInitialized(
+              channel.v1.Channel.DeliveriesStarted.class, channel.v1.Channel.DeliveriesStarted.Builder.class);
+    }
+
+    public static final int CURSOR_FIELD_NUMBER = 1;
+    @SuppressWarnings("serial")
+    private volatile java.lang.Object cursor_ = "";
+    /**
+     * <pre>
+     * The position the stream starts after; resume from it if no event arrives before a reconnect.
+     * </pre>
+     *
+     * <code>string cursor = 1 [json_name = "cursor"];</code>
+     * @return The cursor.
+     */
+    @java.lang.Override
+    public java.lang.String getCursor() {
+      java.lang.Object ref = cursor_;
+      if (ref instanceof java.lang.String) {
+        return (java.lang.String) ref;
+      } else {
+        com.google.protobuf.ByteString bs = 
+            (com.google.protobuf.ByteString) ref;
+        java.lang.String s = bs.toStringUtf8();
+        cursor_ = s;
+        return s;
+      }
+    }
+    /**
+     * <pre>
+     * The position the stream starts after; resume from it if no event arrives before a reconnect.
+     * </pre>
+     *
+     * <code>string cursor = 1 [json_name = "cursor"];</code>
+     * @return The bytes for cursor.
+     */
+    @java.lang.Override
+    public com.google.protobuf.ByteString
+        getCursorBytes() {
+      java.lang.Object ref = cursor_;
+      if (ref instanceof java.lang.String) {
+        com.google.protobuf.ByteString b = 
+            com.google.protobuf.ByteString.copyFromUtf8(
+                (java.lang.String) ref);
+        cursor_ = b;
+        return b;
+      } else {
+        return (com.google.protobuf.ByteString) ref;
+      }
+    }
+
+    public static final int RESUME_FAILED_FIELD_NUMBER = 2;
+    private boolean resumeFailed_ = false;
+    /**
+     * <pre>
+     * The asked-for cursor could not be honoured (events after it were dropped, or it is from
+     * another server's history): some receipts were missed.
+     * </pre>
+     *
+     * <code>bool resume_failed = 2 [json_name = "resumeFailed"];</code>
+     * @return The resumeFailed.
+     */
+    @java.lang.Override
+    public boolean getResumeFailed() {
+      return resumeFailed_;
+    }
+
+    private byte memoizedIsInitialized = -1;
+    @java.lang.Override
+    public final boolean isInitialized() {
+      byte isInitialized = memoizedIsInitialized;
+      if (isInitialized == 1) return true;
+      if (isInitialized == 0) return false;
+
+      memoizedIsInitialized = 1;
+      return true;
+    }
+
+    @java.lang.Override
+    public void writeTo(com.google.protobuf.CodedOutputStream output)
+                        throws java.io.IOException {
+      if (!com.google.protobuf.GeneratedMessage.isStringEmpty(cursor_)) {
+        com.google.protobuf.GeneratedMessage.writeString(output, 1, cursor_);
+      }
+      if (resumeFailed_ != false) {
+        output.writeBool(2, resumeFailed_);
+      }
+      getUnknownFields().writeTo(output);
+    }
+    private int computeSerializedSize_0() {
+      int size = 0;
+      if (!com.google.protobuf.GeneratedMessage.isStringEmpty(cursor_)) {
+        size += com.google.protobuf.GeneratedMessage.computeStringSize(1, cursor_);
+      }
+      if (resumeFailed_ != false) {
+        size += com.google.protobuf.CodedOutputStream
+          .computeBoolSize(2, resumeFailed_);
+      }
+      return size;
+    }
+    @java.lang.Override
+    public int getSerializedSize() {
+      int size = memoizedSize;
+      if (size != -1) return size;
+
+      size = 0;
+      size += computeSerializedSize_0();
+      size += getUnknownFields().getSerializedSize();
+      memoizedSize = size;
+      return size;
+    }
+
+    @java.lang.Override
+    public boolean equals(final java.lang.Object obj) {
+      if (obj == this) {
+       return true;
+      }
+      if (!(obj instanceof channel.v1.Channel.DeliveriesStarted)) {
+        return super.equals(obj);
+      }
+      channel.v1.Channel.DeliveriesStarted other = (channel.v1.Channel.DeliveriesStarted) obj;
+
+      if (!getCursor()
+          .equals(other.getCursor())) return false;
+      if (getResumeFailed()
+          != other.getResumeFailed()) return false;
+      if (!getUnknownFields().equals(other.getUnknownFields())) return false;
+      return true;
+    }
+
+    @java.lang.Override
+    public int hashCode() {
+      if (memoizedHashCode != 0) {
+        return memoizedHashCode;
+      }
+      int hash = 41;
+      hash = (19 * hash) + getDescriptor().hashCode();
+      hash = (37 * hash) + CURSOR_FIELD_NUMBER;
+      hash = (53 * hash) + getCursor().hashCode();
+      hash = (37 * hash) + RESUME_FAILED_FIELD_NUMBER;
+      hash = (53 * hash) + com.google.protobuf.Internal.hashBoolean(
+          getResumeFailed());
+      hash = (29 * hash) + getUnknownFields().hashCode();
+      memoizedHashCode = hash;
+      return hash;
+    }
+
+    public static channel.v1.Channel.DeliveriesStarted parseFrom(
+        java.nio.ByteBuffer data)
+        throws com.google.protobuf.InvalidProtocolBufferException {
+      return PARSER.parseFrom(data);
+    }
+    public static channel.v1.Channel.DeliveriesStarted parseFrom(
+        java.nio.ByteBuffer data,
+        com.google.protobuf.ExtensionRegistryLite extensionRegistry)
+        throws com.google.protobuf.InvalidProtocolBufferException {
+      return PARSER.parseFrom(data, extensionRegistry);
+    }
+    public static channel.v1.Channel.DeliveriesStarted parseFrom(
+        com.google.protobuf.ByteString data)
+        throws com.google.protobuf.InvalidProtocolBufferException {
+      return PARSER.parseFrom(data);
+    }
+    public static channel.v1.Channel.DeliveriesStarted parseFrom(
+        com.google.protobuf.ByteString data,
+        com.google.protobuf.ExtensionRegistryLite extensionRegistry)
+        throws com.google.protobuf.InvalidProtocolBufferException {
+      return PARSER.parseFrom(data, extensionRegistry);
+    }
+    public static channel.v1.Channel.DeliveriesStarted parseFrom(byte[] data)
+        throws com.google.protobuf.InvalidProtocolBufferException {
+      return PARSER.parseFrom(data);
+    }
+    public static channel.v1.Channel.DeliveriesStarted parseFrom(
+        byte[] data,
+        com.google.protobuf.ExtensionRegistryLite extensionRegistry)
+        throws com.google.protobuf.InvalidProtocolBufferException {
+      return PARSER.parseFrom(data, extensionRegistry);
+    }
+    public static channel.v1.Channel.DeliveriesStarted parseFrom(java.io.InputStream input)
+        throws java.io.IOException {
+      return com.google.protobuf.GeneratedMessage
+          .parseWithIOException(PARSER, input);
+    }
+    public static channel.v1.Channel.DeliveriesStarted parseFrom(
+        java.io.InputStream input,
+        com.google.protobuf.ExtensionRegistryLite extensionRegistry)
+        throws java.io.IOException {
+      return com.google.protobuf.GeneratedMessage
+          .parseWithIOException(PARSER, input, extensionRegistry);
+    }
+
+    public static channel.v1.Channel.DeliveriesStarted parseDelimitedFrom(java.io.InputStream input)
+        throws java.io.IOException {
+      return com.google.protobuf.GeneratedMessage
+          .parseDelimitedWithIOException(PARSER, input);
+    }
+
+    public static channel.v1.Channel.DeliveriesStarted parseDelimitedFrom(
+        java.io.InputStream input,
+        com.google.protobuf.ExtensionRegistryLite extensionRegistry)
+        throws java.io.IOException {
+      return com.google.protobuf.GeneratedMessage
+          .parseDelimitedWithIOException(PARSER, input, extensionRegistry);
+    }
+    public static channel.v1.Channel.DeliveriesStarted parseFrom(
+        com.google.protobuf.CodedInputStream input)
+        throws java.io.IOException {
+      return com.google.protobuf.GeneratedMessage
+          .parseWithIOException(PARSER, input);
+    }
+    public static channel.v1.Channel.DeliveriesStarted parseFrom(
+        com.google.protobuf.CodedInputStream input,
+        com.google.protobuf.ExtensionRegistryLite extensionRegistry)
+        throws java.io.IOException {
+      return com.google.protobuf.GeneratedMessage
+          .parseWithIOException(PARSER, input, extensionRegistry);
+    }
+
+    @java.lang.Override
+    public Builder newBuilderForType() { return newBuilder(); }
+    public static Builder newBuilder() {
+      return DEFAULT_INSTANCE.toBuilder();
+    }
+    public static Builder newBuilder(channel.v1.Channel.DeliveriesStarted prototype) {
+      return DEFAULT_INSTANCE.toBuilder().mergeFrom(prototype);
+    }
+    @java.lang.Override
+    public Builder toBuilder() {
+      return this == DEFAULT_INSTANCE
+          ? new Builder() : new Builder().mergeFrom(this);
+    }
+
+    @java.lang.Override
+    protected Builder newBuilderForType(
+        com.google.protobuf.GeneratedMessage.BuilderParent parent) {
+      Builder builder = new Builder(parent);
+      return builder;
+    }
+    /**
+     * Protobuf type {@code channel.v1.DeliveriesStarted}
+     */
+    public static final class Builder extends
+        com.google.protobuf.GeneratedMessage.Builder<Builder> implements
+        // @@protoc_insertion_point(builder_implements:channel.v1.DeliveriesStarted)
+        channel.v1.Channel.DeliveriesStartedOrBuilder {
+      public static final com.google.protobuf.Descriptors.Descriptor
+          getDescriptor() {
+        return channel.v1.Channel.internal_static_channel_v1_DeliveriesStarted_descriptor;
+      }
+
+      @java.lang.Override
+      protected com.google.protobuf.GeneratedMessage.FieldAccessorTable
+          internalGetFieldAccessorTable() {
+        return channel.v1.Channel.internal_static_channel_v1_DeliveriesStarted_fieldAccessorTable
+            .ensureFieldAccessorsInitialized(
+                channel.v1.Channel.DeliveriesStarted.class, channel.v1.Channel.DeliveriesStarted.Builder.class);
+      }
+
+      // Construct using channel.v1.Channel.DeliveriesStarted.newBuilder()
+      private Builder() {
+
+      }
+
+      private Builder(
+          com.google.protobuf.GeneratedMessage.BuilderParent parent) {
+        super(parent);
+
+      }
+      @java.lang.Override
+      public Builder clear() {
+        super.clear();
+        bitField0_ = 0;
+        cursor_ = "";
+        resumeFailed_ = false;
+        return this;
+      }
+
+      @java.lang.Override
+      public com.google.protobuf.Descriptors.Descriptor
+          getDescriptorForType() {
+        return channel.v1.Channel.internal_static_channel_v1_DeliveriesStarted_descriptor;
+      }
+
+      @java.lang.Override
+      public channel.v1.Channel.DeliveriesStarted getDefaultInstanceForType() {
+        return channel.v1.Channel.DeliveriesStarted.getDefaultInstance();
+      }
+
+      @java.lang.Override
+      public channel.v1.Channel.DeliveriesStarted build() {
+        channel.v1.Channel.DeliveriesStarted result = buildPartial();
+        if (!result.isInitialized()) {
+          throw newUninitializedMessageException(result);
+        }
+        return result;
+      }
+
+      @java.lang.Override
+      public channel.v1.Channel.DeliveriesStarted buildPartial() {
+        channel.v1.Channel.DeliveriesStarted result = new channel.v1.Channel.DeliveriesStarted(this);
+        if (bitField0_ != 0) { buildPartial0(result); }
+        onBuilt();
+        return result;
+      }
+
+      private void buildPartial0(channel.v1.Channel.DeliveriesStarted result) {
+        int from_bitField0_ = bitField0_;
+        if (((from_bitField0_ & 0x00000001) != 0)) {
+          result.cursor_ = cursor_;
+        }
+        if (((from_bitField0_ & 0x00000002) != 0)) {
+          result.resumeFailed_ = resumeFailed_;
+        }
+      }
+
+      @java.lang.Override
+      public Builder mergeFrom(com.google.protobuf.Message other) {
+        if (other instanceof channel.v1.Channel.DeliveriesStarted) {
+          return mergeFrom((channel.v1.Channel.DeliveriesStarted)other);
+        } else {
+          super.mergeFrom(other);
+          return this;
+        }
+      }
+
+      public Builder mergeFrom(channel.v1.Channel.DeliveriesStarted other) {
+        if (other == channel.v1.Channel.DeliveriesStarted.getDefaultInstance()) return this;
+        if (!other.getCursor().isEmpty()) {
+          cursor_ = other.cursor_;
+          bitField0_ |= 0x00000001;
+          onChanged();
+        }
+        if (other.getResumeFailed() != false) {
+          setResumeFailed(other.getResumeFailed());
+        }
+        this.mergeUnknownFields(other.getUnknownFields());
+        onChanged();
+        return this;
+      }
+
+      @java.lang.Override
+      public final boolean isInitialized() {
+        return true;
+      }
+
+      @java.lang.Override
+      public Builder mergeFrom(
+          com.google.protobuf.CodedInputStream input,
+          com.google.protobuf.ExtensionRegistryLite extensionRegistry)
+          throws java.io.IOException {
+        java.util.Objects.requireNonNull(extensionRegistry);
+        try {
+          boolean done = false;
+          while (!done) {
+            int tag = input.readTag();
+            switch (tag) {
+              case 0:
+                done = true;
+                break;
+              case 10: {
+                cursor_ = input.readStringRequireUtf8();
+                bitField0_ |= 0x00000001;
+                break;
+              } // case 10
+              case 16: {
+                resumeFailed_ = input.readBool();
+                bitField0_ |= 0x00000002;
+                break;
+              } // case 16
+              default: {
+                if (!super.parseUnknownField(input, extensionRegistry, tag)) {
+                  done = true; // was an endgroup tag
+                }
+                break;
+              } // default:
+            } // switch (tag)
+          } // while (!done)
+        } catch (com.google.protobuf.InvalidProtocolBufferException e) {
+          throw e.unwrapIOException();
+        } finally {
+          onChanged();
+        } // finally
+        return this;
+      }
+      private int bitField0_;
+
+      private java.lang.Object cursor_ = "";
+      /**
+       * <pre>
+       * The position the stream starts after; resume from it if no event arrives before a reconnect.
+       * </pre>
+       *
+       * <code>string cursor = 1 [json_name = "cursor"];</code>
+       * @return The cursor.
+       */
+      public java.lang.String getCursor() {
+        java.lang.Object ref = cursor_;
+        if (!(ref instanceof java.lang.String)) {
+          com.google.protobuf.ByteString bs =
+              (com.google.protobuf.ByteString) ref;
+          java.lang.String s = bs.toStringUtf8();
+          cursor_ = s;
+          return s;
+        } else {
+          return (java.lang.String) ref;
+        }
+      }
+      /**
+       * <pre>
+       * The position the stream starts after; resume from it if no event arrives before a reconnect.
+       * </pre>
+       *
+       * <code>string cursor = 1 [json_name = "cursor"];</code>
+       * @return The bytes for cursor.
+       */
+      public com.google.protobuf.ByteString
+          getCursorBytes() {
+        java.lang.Object ref = cursor_;
+        if (ref instanceof String) {
+          com.google.protobuf.ByteString b = 
+              com.google.protobuf.ByteString.copyFromUtf8(
+                  (java.lang.String) ref);
+          cursor_ = b;
+          return b;
+        } else {
+          return (com.google.protobuf.ByteString) ref;
+        }
+      }
+      /**
+       * <pre>
+       * The position the stream starts after; resume from it if no event arrives before a reconnect.
+       * </pre>
+       *
+       * <code>string cursor = 1 [json_name = "cursor"];</code>
+       * @param value The cursor to set.
+       * @return This builder for chaining.
+       */
+      public Builder setCursor(
+          java.lang.String value) {
+        java.util.Objects.requireNonNull(value);
+        cursor_ = value;
+        bitField0_ |= 0x00000001;
+        onChanged();
+        return this;
+      }
+      /**
+       * <pre>
+       * The position the stream starts after; resume from it if no event arrives before a reconnect.
+       * </pre>
+       *
+       * <code>string cursor = 1 [json_name = "cursor"];</code>
+       * @return This builder for chaining.
+       */
+      public Builder clearCursor() {
+        cursor_ = getDefaultInstance().getCursor();
+        bitField0_ = (bitField0_ & ~0x00000001);
+        onChanged();
+        return this;
+      }
+      /**
+       * <pre>
+       * The position the stream starts after; resume from it if no event arrives before a reconnect.
+       * </pre>
+       *
+       * <code>string cursor = 1 [json_name = "cursor"];</code>
+       * @param value The bytes for cursor to set.
+       * @return This builder for chaining.
+       */
+      public Builder setCursorBytes(
+          com.google.protobuf.ByteString value) {
+        java.util.Objects.requireNonNull(value);
+        checkByteStringIsUtf8(value);
+        cursor_ = value;
+        bitField0_ |= 0x00000001;
+        onChanged();
+        return this;
+      }
+
+      private boolean resumeFailed_ ;
+      /**
+       * <pre>
+       * The asked-for cursor could not be honoured (events after it were dropped, or it is from
+       * another server's history): some receipts were missed.
+       * </pre>
+       *
+       * <code>bool resume_failed = 2 [json_name = "resumeFailed"];</code>
+       * @return The resumeFailed.
+       */
+      @java.lang.Override
+      public boolean getResumeFailed() {
+        return resumeFailed_;
+      }
+      /**
+       * <pre>
+       * The asked-for cursor could not be honoured (events after it were dropped, or it is from
+       * another server's history): some receipts were missed.
+       * </pre>
+       *
+       * <code>bool resume_failed = 2 [json_name = "resumeFailed"];</code>
+       * @param value The resumeFailed to set.
+       * @return This builder for chaining.
+       */
+      public Builder setResumeFailed(boolean value) {
+
+        resumeFailed_ = value;
+        bitField0_ |= 0x00000002;
+        onChanged();
+        return this;
+      }
+      /**
+       * <pre>
+       * The asked-for cursor could not be honoured (events after it were dropped, or it is from
+       * another server's history): some receipts were missed.
+       * </pre>
+       *
+       * <code>bool resume_failed = 2 [json_name = "resumeFailed"];</code>
+       * @return This builder for chaining.
+       */
+      public Builder clearResumeFailed() {
+        bitField0_ = (bitField0_ & ~0x00000002);
+        resumeFailed_ = false;
+        onChanged();
+        return this;
+      }
+
+      // @@protoc_insertion_point(builder_scope:channel.v1.DeliveriesStarted)
+    }
+
+    // @@protoc_insertion_point(class_scope:channel.v1.DeliveriesStarted)
+    private static final channel.v1.Channel.DeliveriesStarted DEFAULT_INSTANCE;
+    static {
+      DEFAULT_INSTANCE = new channel.v1.Channel.DeliveriesStarted();
+    }
+
+    public static channel.v1.Channel.DeliveriesStarted getDefaultInstance() {
+      return DEFAULT_INSTANCE;
+    }
+
+    private static final com.google.protobuf.Parser<DeliveriesStarted>
+        PARSER = new com.google.protobuf.AbstractParser<DeliveriesStarted>() {
+      @java.lang.Override
+      public DeliveriesStarted parsePartialFrom(
+          com.google.protobuf.CodedInputStream input,
+          com.google.protobuf.ExtensionRegistryLite extensionRegistry)
+          throws com.google.protobuf.InvalidProtocolBufferException {
+        Builder builder = newBuilder();
+        try {
+          builder.mergeFrom(input, extensionRegistry);
+        } catch (com.google.protobuf.InvalidProtocolBufferException e) {
+          throw e.setUnfinishedMessage(builder.buildPartial());
+        } catch (com.google.protobuf.UninitializedMessageException e) {
+          throw e.asInvalidProtocolBufferException().setUnfinishedMessage(builder.buildPartial());
+        } catch (java.io.IOException e) {
+          throw new com.google.protobuf.InvalidProtocolBufferException(e)
+              .setUnfinishedMessage(builder.buildPartial());
+        }
+        return builder.buildPartial();
+      }
+    };
+
+    public static com.google.protobuf.Parser<DeliveriesStarted> parser() {
+      return PARSER;
+    }
+
+    @java.lang.Override
+    public com.google.protobuf.Parser<DeliveriesStarted> getParserForType() {
+      return PARSER;
+    }
+
+    @java.lang.Override
+    public channel.v1.Channel.DeliveriesStarted getDefaultInstanceForType() {
+      return DEFAULT_INSTANCE;
+    }
+
+  }
+
+  public interface DeliveryEventOrBuilder extends
+      // @@protoc_insertion_point(interface_extends:channel.v1.DeliveryEvent)
+      com.google.protobuf.MessageOrBuilder {
+
+    /**
+     * <code>string client_id = 1 [json_name = "clientId"];</code>
+     * @return The clientId.
+     */
+    java.lang.String getClientId();
+    /**
+     * <code>string client_id = 1 [json_name = "clientId"];</code>
+     * @return The bytes for clientId.
+     */
+    com.google.protobuf.ByteString
+        getClientIdBytes();
+
+    /**
+     * <pre>
+     * The channel's (or topic's) epoch the seq belongs to.
+     * </pre>
+     *
+     * <code>string epoch = 2 [json_name = "epoch"];</code>
+     * @return The epoch.
+     */
+    java.lang.String getEpoch();
+    /**
+     * <pre>
+     * The channel's (or topic's) epoch the seq belongs to.
+     * </pre>
+     *
+     * <code>string epoch = 2 [json_name = "epoch"];</code>
+     * @return The bytes for epoch.
+     */
+    com.google.protobuf.ByteString
+        getEpochBytes();
+
+    /**
+     * <pre>
+     * The highest seq the browser has acknowledged.
+     * </pre>
+     *
+     * <code>uint64 seq = 3 [json_name = "seq"];</code>
+     * @return The seq.
+     */
+    long getSeq();
+
+    /**
+     * <pre>
+     * Set for a topic acknowledgement: the topic, and seq is the topic's.
+     * </pre>
+     *
+     * <code>string topic = 4 [json_name = "topic"];</code>
+     * @return The topic.
+     */
+    java.lang.String getTopic();
+    /**
+     * <pre>
+     * Set for a topic acknowledgement: the topic, and seq is the topic's.
+     * </pre>
+     *
+     * <code>string topic = 4 [json_name = "topic"];</code>
+     * @return The bytes for topic.
+     */
+    com.google.protobuf.ByteString
+        getTopicBytes();
+
+    /**
+     * <code>.google.protobuf.Timestamp time = 5 [json_name = "time"];</code>
+     * @return Whether the time field is set.
+     */
+    boolean hasTime();
+    /**
+     * <code>.google.protobuf.Timestamp time = 5 [json_name = "time"];</code>
+     * @return The time.
+     */
+    com.google.protobuf.Timestamp getTime();
+    /**
+     * <code>.google.protobuf.Timestamp time = 5 [json_name = "time"];</code>
+     */
+    com.google.protobuf.TimestampOrBuilder getTimeOrBuilder();
+
+    /**
+     * <pre>
+     * Resume a watch after this event with it.
+     * </pre>
+     *
+     * <code>string cursor = 6 [json_name = "cursor"];</code>
+     * @return The cursor.
+     */
+    java.lang.String getCursor();
+    /**
+     * <pre>
+     * Resume a watch after this event with it.
+     * </pre>
+     *
+     * <code>string cursor = 6 [json_name = "cursor"];</code>
+     * @return The bytes for cursor.
+     */
+    com.google.protobuf.ByteString
+        getCursorBytes();
+  }
+  /**
+   * Protobuf type {@code channel.v1.DeliveryEvent}
+   */
+  public static final class DeliveryEvent extends
+      com.google.protobuf.GeneratedMessage implements
+      // @@protoc_insertion_point(message_implements:channel.v1.DeliveryEvent)
+      DeliveryEventOrBuilder {
+  private static final long serialVersionUID = 0L;
+    static {
+      com.google.protobuf.RuntimeVersion.validateProtobufGencodeVersion(
+        com.google.protobuf.RuntimeVersion.RuntimeDomain.PUBLIC,
+        /* major= */ 4,
+        /* minor= */ 36,
+        /* patch= */ 2,
+        /* suffix= */ "",
+        "DeliveryEvent");
+    }
+    // Use DeliveryEvent.newBuilder() to construct.
+    private DeliveryEvent(com.google.protobuf.GeneratedMessage.Builder<?> builder) {
+      super(builder);
+    }
+    private DeliveryEvent() {
+      clientId_ = "";
+      epoch_ = "";
+      topic_ = "";
+      cursor_ = "";
+    }
+
+    public static final com.google.protobuf.Descriptors.Descriptor
+        getDescriptor() {
+      return channel.v1.Channel.internal_static_channel_v1_DeliveryEvent_descriptor;
+    }
+
+    @java.lang.Override
+    public com.google.protobuf.Descriptors.Descriptor getDescriptorForType() {
+      return channel.v1.Channel.internal_static_channel_v1_DeliveryEvent_descriptor;
+    }
+
+    @java.lang.Override
+    protected com.google.protobuf.GeneratedMessage.FieldAccessorTable
+        internalGetFieldAccessorTable() {
+      return channel.v1.Channel.internal_static_channel_v1_DeliveryEvent_fieldAccessorTable
+          .ensureFieldAccessorsInitialized(
+              channel.v1.Channel.DeliveryEvent.class, channel.v1.Channel.DeliveryEvent.Builder.class);
+    }
+
+    private int bitField0_;
+    public static final int CLIENT_ID_FIELD_NUMBER = 1;
+    @SuppressWarnings("serial")
+    private volatile java.lang.Object clientId_ = "";
+    /**
+     * <code>string client_id = 1 [json_name = "clientId"];</code>
+     * @return The clientId.
+     */
+    @java.lang.Override
+    public java.lang.String getClientId() {
+      java.lang.Object ref = clientId_;
+      if (ref instanceof java.lang.String) {
+        return (java.lang.String) ref;
+      } else {
+        com.google.protobuf.ByteString bs = 
+            (com.google.protobuf.ByteString) ref;
+        java.lang.String s = bs.toStringUtf8();
+        clientId_ = s;
+        return s;
+      }
+    }
+    /**
+     * <code>string client_id = 1 [json_name = "clientId"];</code>
+     * @return The bytes for clientId.
+     */
+    @java.lang.Override
+    public com.google.protobuf.ByteString
+        getClientIdBytes() {
+      java.lang.Object ref = clientId_;
+      if (ref instanceof java.lang.String) {
+        com.google.protobuf.ByteString b = 
+            com.google.protobuf.ByteString.copyFromUtf8(
+                (java.lang.String) ref);
+        clientId_ = b;
+        return b;
+      } else {
+        return (com.google.protobuf.ByteString) ref;
+      }
+    }
+
+    public static final int EPOCH_FIELD_NUMBER = 2;
+    @SuppressWarnings("serial")
+    private volatile java.lang.Object epoch_ = "";
+    /**
+     * <pre>
+     * The channel's (or topic's) epoch the seq belongs to.
+     * </pre>
+     *
+     * <code>string epoch = 2 [json_name = "epoch"];</code>
+     * @return The epoch.
+     */
+    @java.lang.Override
+    public java.lang.String getEpoch() {
+      java.lang.Object ref = epoch_;
+      if (ref instanceof java.lang.String) {
+        return (java.lang.String) ref;
+      } else {
+        com.google.protobuf.ByteString bs = 
+            (com.google.protobuf.ByteString) ref;
+        java.lang.String s = bs.toStringUtf8();
+        epoch_ = s;
+        return s;
+      }
+    }
+    /**
+     * <pre>
+     * The channel's (or topic's) epoch the seq belongs to.
+     * </pre>
+     *
+     * <code>string epoch = 2 [json_name = "epoch"];</code>
+     * @return The bytes for epoch.
+     */
+    @java.lang.Override
+    public com.google.protobuf.ByteString
+        getEpochBytes() {
+      java.lang.Object ref = epoch_;
+      if (ref instanceof java.lang.String) {
+        com.google.protobuf.ByteString b = 
+            com.google.protobuf.ByteString.copyFromUtf8(
+                (java.lang.String) ref);
+        epoch_ = b;
+        return b;
+      } else {
+        return (com.google.protobuf.ByteString) ref;
+      }
+    }
+
+    public static final int SEQ_FIELD_NUMBER = 3;
+    private long seq_ = 0L;
+    /**
+     * <pre>
+     * The highest seq the browser has acknowledged.
+     * </pre>
+     *
+     * <code>uint64 seq = 3 [json_name = "seq"];</code>
+     * @return The seq.
+     */
+    @java.lang.Override
+    public long getSeq() {
+      return seq_;
+    }
+
+    public static final int TOPIC_FIELD_NUMBER = 4;
+    @SuppressWarnings("serial")
+    private volatile java.lang.Object topic_ = "";
+    /**
+     * <pre>
+     * Set for a topic acknowledgement: the topic, and seq is the topic's.
+     * </pre>
+     *
+     * <code>string topic = 4 [json_name = "topic"];</code>
+     * @return The topic.
+     */
+    @java.lang.Override
+    public java.lang.String getTopic() {
+      java.lang.Object ref = topic_;
+      if (ref instanceof java.lang.String) {
+        return (java.lang.String) ref;
+      } else {
+        com.google.protobuf.ByteString bs = 
+            (com.google.protobuf.ByteString) ref;
+        java.lang.String s = bs.toStringUtf8();
+        topic_ = s;
+        return s;
+      }
+    }
+    /**
+     * <pre>
+     * Set for a topic acknowledgement: the topic, and seq is the topic's.
+     * </pre>
+     *
+     * <code>string topic = 4 [json_name = "topic"];</code>
+     * @return The bytes for topic.
+     */
+    @java.lang.Override
+    public com.google.protobuf.ByteString
+        getTopicBytes() {
+      java.lang.Object ref = topic_;
+      if (ref instanceof java.lang.String) {
+        com.google.protobuf.ByteString b = 
+            com.google.protobuf.ByteString.copyFromUtf8(
+                (java.lang.String) ref);
+        topic_ = b;
+        return b;
+      } else {
+        return (com.google.protobuf.ByteString) ref;
+      }
+    }
+
+    public static final int TIME_FIELD_NUMBER = 5;
+    private com.google.protobuf.Timestamp time_;
+    /**
+     * <code>.google.protobuf.Timestamp time = 5 [json_name = "time"];</code>
+     * @return Whether the time field is set.
+     */
+    @java.lang.Override
+    public boolean hasTime() {
+      return ((bitField0_ & 0x00000001) != 0);
+    }
+    /**
+     * <code>.google.protobuf.Timestamp time = 5 [json_name = "time"];</code>
+     * @return The time.
+     */
+    @java.lang.Override
+    public com.google.protobuf.Timestamp getTime() {
+      return time_ == null ? com.google.protobuf.Timestamp.getDefaultInstance() : time_;
+    }
+    /**
+     * <code>.google.protobuf.Timestamp time = 5 [json_name = "time"];</code>
+     */
+    @java.lang.Override
+    public com.google.protobuf.TimestampOrBuilder getTimeOrBuilder() {
+      return time_ == null ? com.google.protobuf.Timestamp.getDefaultInstance() : time_;
+    }
+
+    public static final int CURSOR_FIELD_NUMBER = 6;
+    @SuppressWarnings("serial")
+    private volatile java.lang.Object cursor_ = "";
+    /**
+     * <pre>
+     * Resume a watch after this event with it.
+     * </pre>
+     *
+     * <code>string cursor = 6 [json_name = "cursor"];</code>
+     * @return The cursor.
+     */
+    @java.lang.Override
+    public java.lang.String getCursor() {
+      java.lang.Object ref = cursor_;
+      if (ref instanceof java.lang.String) {
+        return (java.lang.String) ref;
+      } else {
+        com.google.protobuf.ByteString bs = 
+            (com.google.protobuf.ByteString) ref;
+        java.lang.String s = bs.toStringUtf8();
+        cursor_ = s;
+        return s;
+      }
+    }
+    /**
+     * <pre>
+     * Resume a watch after this event with it.
+     * </pre>
+     *
+     * <code>string cursor = 6 [json_name = "cursor"];</code>
+     * @return The bytes for cursor.
+     */
+    @java.lang.Override
+    public com.google.protobuf.ByteString
+        getCursorBytes() {
+      java.lang.Object ref = cursor_;
+      if (ref instanceof java.lang.String) {
+        com.google.protobuf.ByteString b = 
+            com.google.protobuf.ByteString.copyFromUtf8(
+                (java.lang.String) ref);
+        cursor_ = b;
+        return b;
+      } else {
+        return (com.google.protobuf.ByteString) ref;
+      }
+    }
+
+    private byte memoizedIsInitialized = -1;
+    @java.lang.Override
+    public final boolean isInitialized() {
+      byte isInitialized = memoizedIsInitialized;
+      if (isInitialized == 1) return true;
+      if (isInitialized == 0) return false;
+
+      memoizedIsInitialized = 1;
+      return true;
+    }
+
+    @java.lang.Override
+    public void writeTo(com.google.protobuf.CodedOutputStream output)
+                        throws java.io.IOException {
+      if (!com.google.protobuf.GeneratedMessage.isStringEmpty(clientId_)) {
+        com.google.protobuf.GeneratedMessage.writeString(output, 1, clientId_);
+      }
+      if (!com.google.protobuf.GeneratedMessage.isStringEmpty(epoch_)) {
+        com.google.protobuf.GeneratedMessage.writeString(output, 2, epoch_);
+      }
+      if (seq_ != 0L) {
+        output.writeUInt64(3, seq_);
+      }
+      if (!com.google.protobuf.GeneratedMessage.isStringEmpty(topic_)) {
+        com.google.protobuf.GeneratedMessage.writeString(output, 4, topic_);
+      }
+      if (((bitField0_ & 0x00000001) != 0)) {
+        output.writeMessage(5, getTime());
+      }
+      if (!com.google.protobuf.GeneratedMessage.isStringEmpty(cursor_)) {
+        com.google.protobuf.GeneratedMessage.writeString(output, 6, cursor_);
+      }
+      getUnknownFields().writeTo(output);
+    }
+    private int computeSerializedSize_0() {
+      int size = 0;
+      if (!com.google.protobuf.GeneratedMessage.isStringEmpty(clientId_)) {
+        size += com.google.protobuf.GeneratedMessage.computeStringSize(1, clientId_);
+      }
+      if (!com.google.protobuf.GeneratedMessage.isStringEmpty(epoch_)) {
+        size += com.google.protobuf.GeneratedMessage.computeStringSize(2, epoch_);
+      }
+      if (seq_ != 0L) {
+        size += com.google.protobuf.CodedOutputStream
+          .computeUInt64Size(3, seq_);
+      }
+      if (!com.google.protobuf.GeneratedMessage.isStringEmpty(topic_)) {
+        size += com.google.protobuf.GeneratedMessage.computeStringSize(4, topic_);
+      }
+      if (((bitField0_ & 0x00000001) != 0)) {
+        size += com.google.protobuf.CodedOutputStream
+          .computeMessageSize(5, getTime());
+      }
+      if (!com.google.protobuf.GeneratedMessage.isStringEmpty(cursor_)) {
+        size += com.google.protobuf.GeneratedMessage.computeStringSize(6, cursor_);
+      }
+      return size;
+    }
+    @java.lang.Override
+    public int getSerializedSize() {
+      int size = memoizedSize;
+      if (size != -1) return size;
+
+      size = 0;
+      size += computeSerializedSize_0();
+      size += getUnknownFields().getSerializedSize();
+      memoizedSize = size;
+      return size;
+    }
+
+    @java.lang.Override
+    public boolean equals(final java.lang.Object obj) {
+      if (obj == this) {
+       return true;
+      }
+      if (!(obj instanceof channel.v1.Channel.DeliveryEvent)) {
+        return super.equals(obj);
+      }
+      channel.v1.Channel.DeliveryEvent other = (channel.v1.Channel.DeliveryEvent) obj;
+
+      if (!getClientId()
+          .equals(other.getClientId())) return false;
+      if (!getEpoch()
+          .equals(other.getEpoch())) return false;
+      if (getSeq()
+          != other.getSeq()) return false;
+      if (!getTopic()
+          .equals(other.getTopic())) return false;
+      if (hasTime() != other.hasTime()) return false;
+      if (hasTime()) {
+        if (!getTime()
+            .equals(other.getTime())) return false;
+      }
+      if (!getCursor()
+          .equals(other.getCursor())) return false;
+      if (!getUnknownFields().equals(other.getUnknownFields())) return false;
+      return true;
+    }
+
+    @java.lang.Override
+    public int hashCode() {
+      if (memoizedHashCode != 0) {
+        return memoizedHashCode;
+      }
+      int hash = 41;
+      hash = (19 * hash) + getDescriptor().hashCode();
+      hash = (37 * hash) + CLIENT_ID_FIELD_NUMBER;
+      hash = (53 * hash) + getClientId().hashCode();
+      hash = (37 * hash) + EPOCH_FIELD_NUMBER;
+      hash = (53 * hash) + getEpoch().hashCode();
+      hash = (37 * hash) + SEQ_FIELD_NUMBER;
+      hash = (53 * hash) + com.google.protobuf.Internal.hashLong(
+          getSeq());
+      hash = (37 * hash) + TOPIC_FIELD_NUMBER;
+      hash = (53 * hash) + getTopic().hashCode();
+      if (hasTime()) {
+        hash = (37 * hash) + TIME_FIELD_NUMBER;
+        hash = (53 * hash) + getTime().hashCode();
+      }
+      hash = (37 * hash) + CURSOR_FIELD_NUMBER;
+      hash = (53 * hash) + getCursor().hashCode();
+      hash = (29 * hash) + getUnknownFields().hashCode();
+      memoizedHashCode = hash;
+      return hash;
+    }
+
+    public static channel.v1.Channel.DeliveryEvent parseFrom(
+        java.nio.ByteBuffer data)
+        throws com.google.protobuf.InvalidProtocolBufferException {
+      return PARSER.parseFrom(data);
+    }
+    public static channel.v1.Channel.DeliveryEvent parseFrom(
+        java.nio.ByteBuffer data,
+        com.google.protobuf.ExtensionRegistryLite extensionRegistry)
+        throws com.google.protobuf.InvalidProtocolBufferException {
+      return PARSER.parseFrom(data, extensionRegistry);
+    }
+    public static channel.v1.Channel.DeliveryEvent parseFrom(
+        com.google.protobuf.ByteString data)
+        throws com.google.protobuf.InvalidProtocolBufferException {
+      return PARSER.parseFrom(data);
+    }
+    public static channel.v1.Channel.DeliveryEvent parseFrom(
+        com.google.protobuf.ByteString data,
+        com.google.protobuf.ExtensionRegistryLite extensionRegistry)
+        throws com.google.protobuf.InvalidProtocolBufferException {
+      return PARSER.parseFrom(data, extensionRegistry);
+    }
+    public static channel.v1.Channel.DeliveryEvent parseFrom(byte[] data)
+        throws com.google.protobuf.InvalidProtocolBufferException {
+      return PARSER.parseFrom(data);
+    }
+    public static channel.v1.Channel.DeliveryEvent parseFrom(
+        byte[] data,
+        com.google.protobuf.ExtensionRegistryLite extensionRegistry)
+        throws com.google.protobuf.InvalidProtocolBufferException {
+      return PARSER.parseFrom(data, extensionRegistry);
+    }
+    public static channel.v1.Channel.DeliveryEvent parseFrom(java.io.InputStream input)
+        throws java.io.IOException {
+      return com.google.protobuf.GeneratedMessage
+          .parseWithIOException(PARSER, input);
+    }
+    public static channel.v1.Channel.DeliveryEvent parseFrom(
+        java.io.InputStream input,
+        com.google.protobuf.ExtensionRegistryLite extensionRegistry)
+        throws java.io.IOException {
+      return com.google.protobuf.GeneratedMessage
+          .parseWithIOException(PARSER, input, extensionRegistry);
+    }
+
+    public static channel.v1.Channel.DeliveryEvent parseDelimitedFrom(java.io.InputStream input)
+        throws java.io.IOException {
+      return com.google.protobuf.GeneratedMessage
+          .parseDelimitedWithIOException(PARSER, input);
+    }
+
+    public static channel.v1.Channel.DeliveryEvent parseDelimitedFrom(
+        java.io.InputStream input,
+        com.google.protobuf.ExtensionRegistryLite extensionRegistry)
+        throws java.io.IOException {
+      return com.google.protobuf.GeneratedMessage
+          .parseDelimitedWithIOException(PARSER, input, extensionRegistry);
+    }
+    public static channel.v1.Channel.DeliveryEvent parseFrom(
+        com.google.protobuf.CodedInputStream input)
+        throws java.io.IOException {
+      return com.google.protobuf.GeneratedMessage
+          .parseWithIOException(PARSER, input);
+    }
+    public static channel.v1.Channel.DeliveryEvent parseFrom(
+        com.google.protobuf.CodedInputStream input,
+        com.google.protobuf.ExtensionRegistryLite extensionRegistry)
+        throws java.io.IOException {
+      return com.google.protobuf.GeneratedMessage
+          .parseWithIOException(PARSER, input, extensionRegistry);
+    }
+
+    @java.lang.Override
+    public Builder newBuilderForType() { return newBuilder(); }
+    public static Builder newBuilder() {
+      return DEFAULT_INSTANCE.toBuilder();
+    }
+    public static Builder newBuilder(channel.v1.Channel.DeliveryEvent prototype) {
+      return DEFAULT_INSTANCE.toBuilder().mergeFrom(prototype);
+    }
+    @java.lang.Override
+    public Builder toBuilder() {
+      return this == DEFAULT_INSTANCE
+          ? new Builder() : new Builder().mergeFrom(this);
+    }
+
+    @java.lang.Override
+    protected Builder newBuilderForType(
+        com.google.protobuf.GeneratedMessage.BuilderParent parent) {
+      Builder builder = new Builder(parent);
+      return builder;
+    }
+    /**
+     * Protobuf type {@code channel.v1.DeliveryEvent}
+     */
+    public static final class Builder extends
+        com.google.protobuf.GeneratedMessage.Builder<Builder> implements
+        // @@protoc_insertion_point(builder_implements:channel.v1.DeliveryEvent)
+        channel.v1.Channel.DeliveryEventOrBuilder {
+      public static final com.google.protobuf.Descriptors.Descriptor
+          getDescriptor() {
+        return channel.v1.Channel.internal_static_channel_v1_DeliveryEvent_descriptor;
+      }
+
+      @java.lang.Override
+      protected com.google.protobuf.GeneratedMessage.FieldAccessorTable
+          internalGetFieldAccessorTable() {
+        return channel.v1.Channel.internal_static_channel_v1_DeliveryEvent_fieldAccessorTable
+            .ensureFieldAccessorsInitialized(
+                channel.v1.Channel.DeliveryEvent.class, channel.v1.Channel.DeliveryEvent.Builder.class);
+      }
+
+      // Construct using channel.v1.Channel.DeliveryEvent.newBuilder()
+      private Builder() {
+        maybeForceBuilderInitialization();
+      }
+
+      private Builder(
+          com.google.protobuf.GeneratedMessage.BuilderParent parent) {
+        super(parent);
+        maybeForceBuilderInitialization();
+      }
+      private void maybeForceBuilderInitialization() {
+        if (com.google.protobuf.GeneratedMessage
+                .alwaysUseFieldBuilders) {
+          internalGetTimeFieldBuilder();
+        }
+      }
+      @java.lang.Override
+      public Builder clear() {
+        super.clear();
+        bitField0_ = 0;
+        clientId_ = "";
+        epoch_ = "";
+        seq_ = 0L;
+        topic_ = "";
+        time_ = null;
+        if (timeBuilder_ != null) {
+          timeBuilder_.dispose();
+          timeBuilder_ = null;
+        }
+        cursor_ = "";
+        return this;
+      }
+
+      @java.lang.Override
+      public com.google.protobuf.Descriptors.Descriptor
+          getDescriptorForType() {
+        return channel.v1.Channel.internal_static_channel_v1_DeliveryEvent_descriptor;
+      }
+
+      @java.lang.Override
+      public channel.v1.Channel.DeliveryEvent getDefaultInstanceForType() {
+        return channel.v1.Channel.DeliveryEvent.getDefaultInstance();
+      }
+
+      @java.lang.Override
+      public channel.v1.Channel.DeliveryEvent build() {
+        channel.v1.Channel.DeliveryEvent result = buildPartial();
+        if (!result.isInitialized()) {
+          throw newUninitializedMessageException(result);
+        }
+        return result;
+      }
+
+      @java.lang.Override
+      public channel.v1.Channel.DeliveryEvent buildPartial() {
+        channel.v1.Channel.DeliveryEvent result = new channel.v1.Channel.DeliveryEvent(this);
+        if (bitField0_ != 0) { buildPartial0(result); }
+        onBuilt();
+        return result;
+      }
+
+      private void buildPartial0(channel.v1.Channel.DeliveryEvent result) {
+        int from_bitField0_ = bitField0_;
+        if (((from_bitField0_ & 0x00000001) != 0)) {
+          result.clientId_ = clientId_;
+        }
+        if (((from_bitField0_ & 0x00000002) != 0)) {
+          result.epoch_ = epoch_;
+        }
+        if (((from_bitField0_ & 0x00000004) != 0)) {
+          result.seq_ = seq_;
+        }
+        if (((from_bitField0_ & 0x00000008) != 0)) {
+          result.topic_ = topic_;
+        }
+        int to_bitField0_ = 0;
+        if (((from_bitField0_ & 0x00000010) != 0)) {
+          result.time_ = timeBuilder_ == null
+              ? time_
+              : timeBuilder_.build();
+          to_bitField0_ |= 0x00000001;
+        }
+        if (((from_bitField0_ & 0x00000020) != 0)) {
+          result.cursor_ = cursor_;
+        }
+        result.bitField0_ |= to_bitField0_;
+      }
+
+      @java.lang.Override
+      public Builder mergeFrom(com.google.protobuf.Message other) {
+        if (other instanceof channel.v1.Channel.DeliveryEvent) {
+          return mergeFrom((channel.v1.Channel.DeliveryEvent)other);
+        } else {
+          super.mergeFrom(other);
+          return this;
+        }
+      }
+
+      public Builder mergeFrom(channel.v1.Channel.DeliveryEvent other) {
+        if (other == channel.v1.Channel.DeliveryEvent.getDefaultInstance()) return this;
+        if (!other.getClientId().isEmpty()) {
+          clientId_ = other.clientId_;
+          bitField0_ |= 0x00000001;
+          onChanged();
+        }
+        if (!other.getEpoch().isEmpty()) {
+          epoch_ = other.epoch_;
+          bitField0_ |= 0x00000002;
+          onChanged();
+        }
+        if (other.getSeq() != 0L) {
+          setSeq(other.getSeq());
+        }
+        if (!other.getTopic().isEmpty()) {
+          topic_ = other.topic_;
+          bitField0_ |= 0x00000008;
+          onChanged();
+        }
+        if (other.hasTime()) {
+          mergeTime(other.getTime());
+        }
+        if (!other.getCursor().isEmpty()) {
+          cursor_ = other.cursor_;
+          bitField0_ |= 0x00000020;
+          onChanged();
+        }
+        this.mergeUnknownFields(other.getUnknownFields());
+        onChanged();
+        return this;
+      }
+
+      @java.lang.Override
+      public final boolean isInitialized() {
+        return true;
+      }
+
+      @java.lang.Override
+      public Builder mergeFrom(
+          com.google.protobuf.CodedInputStream input,
+          com.google.protobuf.ExtensionRegistryLite extensionRegistry)
+          throws java.io.IOException {
+        java.util.Objects.requireNonNull(extensionRegistry);
+        try {
+          boolean done = false;
+          while (!done) {
+            int tag = input.readTag();
+            switch (tag) {
+              case 0:
+                done = true;
+                break;
+              case 10: {
+                clientId_ = input.readStringRequireUtf8();
+                bitField0_ |= 0x00000001;
+                break;
+              } // case 10
+              case 18: {
+                epoch_ = input.readStringRequireUtf8();
+                bitField0_ |= 0x00000002;
+                break;
+              } // case 18
+              case 24: {
+                seq_ = input.readUInt64();
+                bitField0_ |= 0x00000004;
+                break;
+              } // case 24
+              case 34: {
+                topic_ = input.readStringRequireUtf8();
+                bitField0_ |= 0x00000008;
+                break;
+              } // case 34
+              case 42: {
+                input.readMessage(
+                    internalGetTimeFieldBuilder().getBuilder(),
+                    extensionRegistry);
+                bitField0_ |= 0x00000010;
+                break;
+              } // case 42
+              case 50: {
+                cursor_ = input.readStringRequireUtf8();
+                bitField0_ |= 0x00000020;
+                break;
+              } // case 50
+              default: {
+                if (!super.parseUnknownField(input, extensionRegistry, tag)) {
+                  done = true; // was an endgroup tag
+                }
+                break;
+              } // default:
+            } // switch (tag)
+          } // while (!done)
+        } catch (com.google.protobuf.InvalidProtocolBufferException e) {
+          throw e.unwrapIOException();
+        } finally {
+          onChanged();
+        } // finally
+        return this;
+      }
+      private int bitField0_;
+
+      private java.lang.Object clientId_ = "";
+      /**
+       * <code>string client_id = 1 [json_name = "clientId"];</code>
+       * @return The clientId.
+       */
+      public java.lang.String getClientId() {
+        java.lang.Object ref = clientId_;
+        if (!(ref instanceof java.lang.String)) {
+          com.google.protobuf.ByteString bs =
+              (com.google.protobuf.ByteString) ref;
+          java.lang.String s = bs.toStringUtf8();
+          clientId_ = s;
+          return s;
+        } else {
+          return (java.lang.String) ref;
+        }
+      }
+      /**
+       * <code>string client_id = 1 [json_name = "clientId"];</code>
+       * @return The bytes for clientId.
+       */
+      public com.google.protobuf.ByteString
+          getClientIdBytes() {
+        java.lang.Object ref = clientId_;
+        if (ref instanceof String) {
+          com.google.protobuf.ByteString b = 
+              com.google.protobuf.ByteString.copyFromUtf8(
+                  (java.lang.String) ref);
+          clientId_ = b;
+          return b;
+        } else {
+          return (com.google.protobuf.ByteString) ref;
+        }
+      }
+      /**
+       * <code>string client_id = 1 [json_name = "clientId"];</code>
+       * @param value The clientId to set.
+       * @return This builder for chaining.
+       */
+      public Builder setClientId(
+          java.lang.String value) {
+        java.util.Objects.requireNonNull(value);
+        clientId_ = value;
+        bitField0_ |= 0x00000001;
+        onChanged();
+        return this;
+      }
+      /**
+       * <code>string client_id = 1 [json_name = "clientId"];</code>
+       * @return This builder for chaining.
+       */
+      public Builder clearClientId() {
+        clientId_ = getDefaultInstance().getClientId();
+        bitField0_ = (bitField0_ & ~0x00000001);
+        onChanged();
+        return this;
+      }
+      /**
+       * <code>string client_id = 1 [json_name = "clientId"];</code>
+       * @param value The bytes for clientId to set.
+       * @return This builder for chaining.
+       */
+      public Builder setClientIdBytes(
+          com.google.protobuf.ByteString value) {
+        java.util.Objects.requireNonNull(value);
+        checkByteStringIsUtf8(value);
+        clientId_ = value;
+        bitField0_ |= 0x00000001;
+        onChanged();
+        return this;
+      }
+
+      private java.lang.Object epoch_ = "";
+      /**
+       * <pre>
+       * The channel's (or topic's) epoch the seq belongs to.
+       * </pre>
+       *
+       * <code>string epoch = 2 [json_name = "epoch"];</code>
+       * @return The epoch.
+       */
+      public java.lang.String getEpoch() {
+        java.lang.Object ref = epoch_;
+        if (!(ref instanceof java.lang.String)) {
+          com.google.protobuf.ByteString bs =
+              (com.google.protobuf.ByteString) ref;
+          java.lang.String s = bs.toStringUtf8();
+          epoch_ = s;
+          return s;
+        } else {
+          return (java.lang.String) ref;
+        }
+      }
+      /**
+       * <pre>
+       * The channel's (or topic's) epoch the seq belongs to.
+       * </pre>
+       *
+       * <code>string epoch = 2 [json_name = "epoch"];</code>
+       * @return The bytes for epoch.
+       */
+      public com.google.protobuf.ByteString
+          getEpochBytes() {
+        java.lang.Object ref = epoch_;
+        if (ref instanceof String) {
+          com.google.protobuf.ByteString b = 
+              com.google.protobuf.ByteString.copyFromUtf8(
+                  (java.lang.String) ref);
+          epoch_ = b;
+          return b;
+        } else {
+          return (com.google.protobuf.ByteString) ref;
+        }
+      }
+      /**
+       * <pre>
+       * The channel's (or topic's) epoch the seq belongs to.
+       * </pre>
+       *
+       * <code>string epoch = 2 [json_name = "epoch"];</code>
+       * @param value The epoch to set.
+       * @return This builder for chaining.
+       */
+      public Builder setEpoch(
+          java.lang.String value) {
+        java.util.Objects.requireNonNull(value);
+        epoch_ = value;
+        bitField0_ |= 0x00000002;
+        onChanged();
+        return this;
+      }
+      /**
+       * <pre>
+       * The channel's (or topic's) epoch the seq belongs to.
+       * </pre>
+       *
+       * <code>string epoch = 2 [json_name = "epoch"];</code>
+       * @return This builder for chaining.
+       */
+      public Builder clearEpoch() {
+        epoch_ = getDefaultInstance().getEpoch();
+        bitField0_ = (bitField0_ & ~0x00000002);
+        onChanged();
+        return this;
+      }
+      /**
+       * <pre>
+       * The channel's (or topic's) epoch the seq belongs to.
+       * </pre>
+       *
+       * <code>string epoch = 2 [json_name = "epoch"];</code>
+       * @param value The bytes for epoch to set.
+       * @return This builder for chaining.
+       */
+      public Builder setEpochBytes(
+          com.google.protobuf.ByteString value) {
+        java.util.Objects.requireNonNull(value);
+        checkByteStringIsUtf8(value);
+        epoch_ = value;
+        bitField0_ |= 0x00000002;
+        onChanged();
+        return this;
+      }
+
+      private long seq_ ;
+      /**
+       * <pre>
+       * The highest seq the browser has acknowledged.
+       * </pre>
+       *
+       * <code>uint64 seq = 3 [json_name = "seq"];</code>
+       * @return The seq.
+       */
+      @java.lang.Override
+      public long getSeq() {
+        return seq_;
+      }
+      /**
+       * <pre>
+       * The highest seq the browser has acknowledged.
+       * </pre>
+       *
+       * <code>uint64 seq = 3 [json_name = "seq"];</code>
+       * @param value The seq to set.
+       * @return This builder for chaining.
+       */
+      public Builder setSeq(long value) {
+
+        seq_ = value;
+        bitField0_ |= 0x00000004;
+        onChanged();
+        return this;
+      }
+      /**
+       * <pre>
+       * The highest seq the browser has acknowledged.
+       * </pre>
+       *
+       * <code>uint64 seq = 3 [json_name = "seq"];</code>
+       * @return This builder for chaining.
+       */
+      public Builder clearSeq() {
+        bitField0_ = (bitField0_ & ~0x00000004);
+        seq_ = 0L;
+        onChanged();
+        return this;
+      }
+
+      private java.lang.Object topic_ = "";
+      /**
+       * <pre>
+       * Set for a topic acknowledgement: the topic, and seq is the topic's.
+       * </pre>
+       *
+       * <code>string topic = 4 [json_name = "topic"];</code>
+       * @return The topic.
+       */
+      public java.lang.String getTopic() {
+        java.lang.Object ref = topic_;
+        if (!(ref instanceof java.lang.String)) {
+          com.google.protobuf.ByteString bs =
+              (com.google.protobuf.ByteString) ref;
+          java.lang.String s = bs.toStringUtf8();
+          topic_ = s;
+          return s;
+        } else {
+          return (java.lang.String) ref;
+        }
+      }
+      /**
+       * <pre>
+       * Set for a topic acknowledgement: the topic, and seq is the topic's.
+       * </pre>
+       *
+       * <code>string topic = 4 [json_name = "topic"];</code>
+       * @return The bytes for topic.
+       */
+      public com.google.protobuf.ByteString
+          getTopicBytes() {
+        java.lang.Object ref = topic_;
+        if (ref instanceof String) {
+          com.google.protobuf.ByteString b = 
+              com.google.protobuf.ByteString.copyFromUtf8(
+                  (java.lang.String) ref);
+          topic_ = b;
+          return b;
+        } else {
+          return (com.google.protobuf.ByteString) ref;
+        }
+      }
+      /**
+       * <pre>
+       * Set for a topic acknowledgement: the topic, and seq is the topic's.
+       * </pre>
+       *
+       * <code>string topic = 4 [json_name = "topic"];</code>
+       * @param value The topic to set.
+       * @return This builder for chaining.
+       */
+      public Builder setTopic(
+          java.lang.String value) {
+        java.util.Objects.requireNonNull(value);
+        topic_ = value;
+        bitField0_ |= 0x00000008;
+        onChanged();
+        return this;
+      }
+      /**
+       * <pre>
+       * Set for a topic acknowledgement: the topic, and seq is the topic's.
+       * </pre>
+       *
+       * <code>string topic = 4 [json_name = "topic"];</code>
+       * @return This builder for chaining.
+       */
+      public Builder clearTopic() {
+        topic_ = getDefaultInstance().getTopic();
+        bitField0_ = (bitField0_ & ~0x00000008);
+        onChanged();
+        return this;
+      }
+      /**
+       * <pre>
+       * Set for a topic acknowledgement: the topic, and seq is the topic's.
+       * </pre>
+       *
+       * <code>string topic = 4 [json_name = "topic"];</code>
+       * @param value The bytes for topic to set.
+       * @return This builder for chaining.
+       */
+      public Builder setTopicBytes(
+          com.google.protobuf.ByteString value) {
+        java.util.Objects.requireNonNull(value);
+        checkByteStringIsUtf8(value);
+        topic_ = value;
+        bitField0_ |= 0x00000008;
+        onChanged();
+        return this;
+      }
+
+      private com.google.protobuf.Timestamp time_;
+      private com.google.protobuf.SingleFieldBuilder<
+          com.google.protobuf.Timestamp, com.google.protobuf.Timestamp.Builder, com.google.protobuf.TimestampOrBuilder> timeBuilder_;
+      /**
+       * <code>.google.protobuf.Timestamp time = 5 [json_name = "time"];</code>
+       * @return Whether the time field is set.
+       */
+      public boolean hasTime() {
+        return ((bitField0_ & 0x00000010) != 0);
+      }
+      /**
+       * <code>.google.protobuf.Timestamp time = 5 [json_name = "time"];</code>
+       * @return The time.
+       */
+      public com.google.protobuf.Timestamp getTime() {
+        if (timeBuilder_ == null) {
+          return time_ == null ? com.google.protobuf.Timestamp.getDefaultInstance() : time_;
+        } else {
+          return timeBuilder_.getMessage();
+        }
+      }
+      /**
+       * <code>.google.protobuf.Timestamp time = 5 [json_name = "time"];</code>
+       */
+      public Builder setTime(com.google.protobuf.Timestamp value) {
+        if (timeBuilder_ == null) {
+          java.util.Objects.requireNonNull(value);
+          time_ = value;
+        } else {
+          timeBuilder_.setMessage(value);
+        }
+        bitField0_ |= 0x00000010;
+        onChanged();
+        return this;
+      }
+      /**
+       * <code>.google.protobuf.Timestamp time = 5 [json_name = "time"];</code>
+       */
+      public Builder setTime(
+          com.google.protobuf.Timestamp.Builder builderForValue) {
+        if (timeBuilder_ == null) {
+          time_ = builderForValue.build();
+        } else {
+          timeBuilder_.setMessage(builderForValue.build());
+        }
+        bitField0_ |= 0x00000010;
+        onChanged();
+        return this;
+      }
+      /**
+       * <code>.google.protobuf.Timestamp time = 5 [json_name = "time"];</code>
+       */
+      public Builder mergeTime(com.google.protobuf.Timestamp value) {
+        if (timeBuilder_ == null) {
+          if (((bitField0_ & 0x00000010) != 0) &&
+            time_ != null &&
+            time_ != com.google.protobuf.Timestamp.getDefaultInstance()) {
+            getTimeBuilder().mergeFrom(value);
+          } else {
+            time_ = value;
+          }
+        } else {
+          timeBuilder_.mergeFrom(value);
+        }
+        if (time_ != null) {
+          bitField0_ |= 0x00000010;
+          onChanged();
+        }
+        return this;
+      }
+      /**
+       * <code>.google.protobuf.Timestamp time = 5 [json_name = "time"];</code>
+       */
+      public Builder clearTime() {
+        bitField0_ = (bitField0_ & ~0x00000010);
+        time_ = null;
+        if (timeBuilder_ != null) {
+          timeBuilder_.dispose();
+          timeBuilder_ = null;
+        }
+        onChanged();
+        return this;
+      }
+      /**
+       * <code>.google.protobuf.Timestamp time = 5 [json_name = "time"];</code>
+       */
+      public com.google.protobuf.Timestamp.Builder getTimeBuilder() {
+        bitField0_ |= 0x00000010;
+        onChanged();
+        return internalGetTimeFieldBuilder().getBuilder();
+      }
+      /**
+       * <code>.google.protobuf.Timestamp time = 5 [json_name = "time"];</code>
+       */
+      public com.google.protobuf.TimestampOrBuilder getTimeOrBuilder() {
+        if (timeBuilder_ != null) {
+          return timeBuilder_.getMessageOrBuilder();
+        } else {
+          return time_ == null ?
+              com.google.protobuf.Timestamp.getDefaultInstance() : time_;
+        }
+      }
+      /**
+       * <code>.google.protobuf.Timestamp time = 5 [json_name = "time"];</code>
+       */
+      private com.google.protobuf.SingleFieldBuilder<
+          com.google.protobuf.Timestamp, com.google.protobuf.Timestamp.Builder, com.google.protobuf.TimestampOrBuilder> 
+          internalGetTimeFieldBuilder() {
+        if (timeBuilder_ == null) {
+          timeBuilder_ = new com.google.protobuf.SingleFieldBuilder<
+              com.google.protobuf.Timestamp, com.google.protobuf.Timestamp.Builder, com.google.protobuf.TimestampOrBuilder>(
+                  getTime(),
+                  getParentForChildren(),
+                  isClean());
+          time_ = null;
+        }
+        return timeBuilder_;
+      }
+
+      private java.lang.Object cursor_ = "";
+      /**
+       * <pre>
+       * Resume a watch after this event with it.
+       * </pre>
+       *
+       * <code>string cursor = 6 [json_name = "cursor"];</code>
+       * @return The cursor.
+       */
+      public java.lang.String getCursor() {
+        java.lang.Object ref = cursor_;
+        if (!(ref instanceof java.lang.String)) {
+          com.google.protobuf.ByteString bs =
+              (com.google.protobuf.ByteString) ref;
+          java.lang.String s = bs.toStringUtf8();
+          cursor_ = s;
+          return s;
+        } else {
+          return (java.lang.String) ref;
+        }
+      }
+      /**
+       * <pre>
+       * Resume a watch after this event with it.
+       * </pre>
+       *
+       * <code>string cursor = 6 [json_name = "cursor"];</code>
+       * @return The bytes for cursor.
+       */
+      public com.google.protobuf.ByteString
+          getCursorBytes() {
+        java.lang.Object ref = cursor_;
+        if (ref instanceof String) {
+          com.google.protobuf.ByteString b = 
+              com.google.protobuf.ByteString.copyFromUtf8(
+                  (java.lang.String) ref);
+          cursor_ = b;
+          return b;
+        } else {
+          return (com.google.protobuf.ByteString) ref;
+        }
+      }
+      /**
+       * <pre>
+       * Resume a watch after this event with it.
+       * </pre>
+       *
+       * <code>string cursor = 6 [json_name = "cursor"];</code>
+       * @param value The cursor to set.
+       * @return This builder for chaining.
+       */
+      public Builder setCursor(
+          java.lang.String value) {
+        java.util.Objects.requireNonNull(value);
+        cursor_ = value;
+        bitField0_ |= 0x00000020;
+        onChanged();
+        return this;
+      }
+      /**
+       * <pre>
+       * Resume a watch after this event with it.
+       * </pre>
+       *
+       * <code>string cursor = 6 [json_name = "cursor"];</code>
+       * @return This builder for chaining.
+       */
+      public Builder clearCursor() {
+        cursor_ = getDefaultInstance().getCursor();
+        bitField0_ = (bitField0_ & ~0x00000020);
+        onChanged();
+        return this;
+      }
+      /**
+       * <pre>
+       * Resume a watch after this event with it.
+       * </pre>
+       *
+       * <code>string cursor = 6 [json_name = "cursor"];</code>
+       * @param value The bytes for cursor to set.
+       * @return This builder for chaining.
+       */
+      public Builder setCursorBytes(
+          com.google.protobuf.ByteString value) {
+        java.util.Objects.requireNonNull(value);
+        checkByteStringIsUtf8(value);
+        cursor_ = value;
+        bitField0_ |= 0x00000020;
+        onChanged();
+        return this;
+      }
+
+      // @@protoc_insertion_point(builder_scope:channel.v1.DeliveryEvent)
+    }
+
+    // @@protoc_insertion_point(class_scope:channel.v1.DeliveryEvent)
+    private static final channel.v1.Channel.DeliveryEvent DEFAULT_INSTANCE;
+    static {
+      DEFAULT_INSTANCE = new channel.v1.Channel.DeliveryEvent();
+    }
+
+    public static channel.v1.Channel.DeliveryEvent getDefaultInstance() {
+      return DEFAULT_INSTANCE;
+    }
+
+    private static final com.google.protobuf.Parser<DeliveryEvent>
+        PARSER = new com.google.protobuf.AbstractParser<DeliveryEvent>() {
+      @java.lang.Override
+      public DeliveryEvent parsePartialFrom(
+          com.google.protobuf.CodedInputStream input,
+          com.google.protobuf.ExtensionRegistryLite extensionRegistry)
+          throws com.google.protobuf.InvalidProtocolBufferException {
+        Builder builder = newBuilder();
+        try {
+          builder.mergeFrom(input, extensionRegistry);
+        } catch (com.google.protobuf.InvalidProtocolBufferException e) {
+          throw e.setUnfinishedMessage(builder.buildPartial());
+        } catch (com.google.protobuf.UninitializedMessageException e) {
+          throw e.asInvalidProtocolBufferException().setUnfinishedMessage(builder.buildPartial());
+        } catch (java.io.IOException e) {
+          throw new com.google.protobuf.InvalidProtocolBufferException(e)
+              .setUnfinishedMessage(builder.buildPartial());
+        }
+        return builder.buildPartial();
+      }
+    };
+
+    public static com.google.protobuf.Parser<DeliveryEvent> parser() {
+      return PARSER;
+    }
+
+    @java.lang.Override
+    public com.google.protobuf.Parser<DeliveryEvent> getParserForType() {
+      return PARSER;
+    }
+
+    @java.lang.Override
+    public channel.v1.Channel.DeliveryEvent getDefaultInstanceForType() {
+      return DEFAULT_INSTANCE;
+    }
+
+  }
+
+  public interface GetDeliveryRequestOrBuilder extends
+      // @@protoc_insertion_point(interface_extends:channel.v1.GetDeliveryRequest)
+      com.google.protobuf.MessageOrBuilder {
+
+    /**
+     * <pre>
+     * 1 to 1000 client ids.
+     * </pre>
+     *
+     * <code>repeated string client_ids = 1 [json_name = "clientIds"];</code>
+     * @return A list containing the clientIds.
+     */
+    java.util.List<java.lang.String>
+        getClientIdsList();
+    /**
+     * <pre>
+     * 1 to 1000 client ids.
+     * </pre>
+     *
+     * <code>repeated string client_ids = 1 [json_name = "clientIds"];</code>
+     * @return The count of clientIds.
+     */
+    int getClientIdsCount();
+    /**
+     * <pre>
+     * 1 to 1000 client ids.
+     * </pre>
+     *
+     * <code>repeated string client_ids = 1 [json_name = "clientIds"];</code>
+     * @param index The index of the element to return.
+     * @return The clientIds at the given index.
+     */
+    java.lang.String getClientIds(int index);
+    /**
+     * <pre>
+     * 1 to 1000 client ids.
+     * </pre>
+     *
+     * <code>repeated string client_ids = 1 [json_name = "clientIds"];</code>
+     * @param index The index of the value to return.
+     * @return The bytes of the clientIds at the given index.
+     */
+    com.google.protobuf.ByteString
+        getClientIdsBytes(int index);
+  }
+  /**
+   * Protobuf type {@code channel.v1.GetDeliveryRequest}
+   */
+  public static final class GetDeliveryRequest extends
+      com.google.protobuf.GeneratedMessage implements
+      // @@protoc_insertion_point(message_implements:channel.v1.GetDeliveryRequest)
+      GetDeliveryRequestOrBuilder {
+  private static final long serialVersionUID = 0L;
+    static {
+      com.google.protobuf.RuntimeVersion.validateProtobufGencodeVersion(
+        com.google.protobuf.RuntimeVersion.RuntimeDomain.PUBLIC,
+        /* major= */ 4,
+        /* minor= */ 36,
+        /* patch= */ 2,
+        /* suffix= */ "",
+        "GetDeliveryRequest");
+    }
+    // Use GetDeliveryRequest.newBuilder() to construct.
+    private GetDeliveryRequest(com.google.protobuf.GeneratedMessage.Builder<?> builder) {
+      super(builder);
+    }
+    private GetDeliveryRequest() {
+      clientIds_ =
+          com.google.protobuf.LazyStringArrayList.emptyList();
+    }
+
+    public static final com.google.protobuf.Descriptors.Descriptor
+        getDescriptor() {
+      return channel.v1.Channel.internal_static_channel_v1_GetDeliveryRequest_descriptor;
+    }
+
+    @java.lang.Override
+    public com.google.protobuf.Descriptors.Descriptor getDescriptorForType() {
+      return channel.v1.Channel.internal_static_channel_v1_GetDeliveryRequest_descriptor;
+    }
+
+    @java.lang.Override
+    protected com.google.protobuf.GeneratedMessage.FieldAccessorTable
+        internalGetFieldAccessorTable() {
+      return channel.v1.Channel.internal_static_channel_v1_GetDeliveryRequest_fieldAccessorTable
+          .ensureFieldAccessorsInitialized(
+              channel.v1.Channel.GetDeliveryRequest.class, channel.v1.Channel.GetDeliveryRequest.Builder.class);
+    }
+
+    public static final int CLIENT_IDS_FIELD_NUMBER = 1;
+    @SuppressWarnings("serial")
+    private com.google.protobuf.LazyStringArrayList clientIds_ =
+        com.google.protobuf.LazyStringArrayList.emptyList();
+    /**
+     * <pre>
+     * 1 to 1000 client ids.
+     * </pre>
+     *
+     * <code>repeated string client_ids = 1 [json_name = "clientIds"];</code>
+     * @return A list containing the clientIds.
+     */
+    public com.google.protobuf.ProtocolStringList
+        getClientIdsList() {
+      return clientIds_;
+    }
+    /**
+     * <pre>
+     * 1 to 1000 client ids.
+     * </pre>
+     *
+     * <code>repeated string client_ids = 1 [json_name = "clientIds"];</code>
+     * @return The count of clientIds.
+     */
+    public int getClientIdsCount() {
+      return clientIds_.size();
+    }
+    /**
+     * <pre>
+     * 1 to 1000 client ids.
+     * </pre>
+     *
+     * <code>repeated string client_ids = 1 [json_name = "clientIds"];</code>
+     * @param index The index of the element to return.
+     * @return The clientIds at the given index.
+     */
+    public java.lang.String getClientIds(int index) {
+      return clientIds_.get(index);
+    }
+    /**
+     * <pre>
+     * 1 to 1000 client ids.
+     * </pre>
+     *
+     * <code>repeated string client_ids = 1 [json_name = "clientIds"];</code>
+     * @param index The index of the value to return.
+     * @return The bytes of the clientIds at the given index.
+     */
+    public com.google.protobuf.ByteString
+        getClientIdsBytes(int index) {
+      return clientIds_.getByteString(index);
+    }
+
+    private byte memoizedIsInitialized = -1;
+    @java.lang.Override
+    public final boolean isInitialized() {
+      byte isInitialized = memoizedIsInitialized;
+      if (isInitialized == 1) return true;
+      if (isInitialized == 0) return false;
+
+      memoizedIsInitialized = 1;
+      return true;
+    }
+
+    @java.lang.Override
+    public void writeTo(com.google.protobuf.CodedOutputStream output)
+                        throws java.io.IOException {
+      for (int i = 0; i < clientIds_.size(); i++) {
+        com.google.protobuf.GeneratedMessage.writeString(output, 1, clientIds_.getRaw(i));
+      }
+      getUnknownFields().writeTo(output);
+    }
+    private int computeSerializedSize_0() {
+      int size = 0;
+      {
+        int dataSize = 0;
+        for (int i = 0; i < clientIds_.size(); i++) {
+          dataSize += computeStringSizeNoTag(clientIds_.getRaw(i));
+        }
+        size += dataSize;
+        size += 1 * getClientIdsList().size();
+      }
+      return size;
+    }
+    @java.lang.Override
+    public int getSerializedSize() {
+      int size = memoizedSize;
+      if (size != -1) return size;
+
+      size = 0;
+      size += computeSerializedSize_0();
+      size += getUnknownFields().getSerializedSize();
+      memoizedSize = size;
+      return size;
+    }
+
+    @java.lang.Override
+    public boolean equals(final java.lang.Object obj) {
+      if (obj == this) {
+       return true;
+      }
+      if (!(obj instanceof channel.v1.Channel.GetDeliveryRequest)) {
+        return super.equals(obj);
+      }
+      channel.v1.Channel.GetDeliveryRequest other = (channel.v1.Channel.GetDeliveryRequest) obj;
+
+      if (!getClientIdsList()
+          .equals(other.getClientIdsList())) return false;
+      if (!getUnknownFields().equals(other.getUnknownFields())) return false;
+      return true;
+    }
+
+    @java.lang.Override
+    public int hashCode() {
+      if (memoizedHashCode != 0) {
+        return memoizedHashCode;
+      }
+      int hash = 41;
+      hash = (19 * hash) + getDescriptor().hashCode();
+      if (getClientIdsCount() > 0) {
+        hash = (37 * hash) + CLIENT_IDS_FIELD_NUMBER;
+        hash = (53 * hash) + getClientIdsList().hashCode();
+      }
+      hash = (29 * hash) + getUnknownFields().hashCode();
+      memoizedHashCode = hash;
+      return hash;
+    }
+
+    public static channel.v1.Channel.GetDeliveryRequest parseFrom(
+        java.nio.ByteBuffer data)
+        throws com.google.protobuf.InvalidProtocolBufferException {
+      return PARSER.parseFrom(data);
+    }
+    public static channel.v1.Channel.GetDeliveryRequest parseFrom(
+        java.nio.ByteBuffer data,
+        com.google.protobuf.ExtensionRegistryLite extensionRegistry)
+        throws com.google.protobuf.InvalidProtocolBufferException {
+      return PARSER.parseFrom(data, extensionRegistry);
+    }
+    public static channel.v1.Channel.GetDeliveryRequest parseFrom(
+        com.google.protobuf.ByteString data)
+        throws com.google.protobuf.InvalidProtocolBufferException {
+      return PARSER.parseFrom(data);
+    }
+    public static channel.v1.Channel.GetDeliveryRequest parseFrom(
+        com.google.protobuf.ByteString data,
+        com.google.protobuf.ExtensionRegistryLite extensionRegistry)
+        throws com.google.protobuf.InvalidProtocolBufferException {
+      return PARSER.parseFrom(data, extensionRegistry);
+    }
+    public static channel.v1.Channel.GetDeliveryRequest parseFrom(byte[] data)
+        throws com.google.protobuf.InvalidProtocolBufferException {
+      return PARSER.parseFrom(data);
+    }
+    public static channel.v1.Channel.GetDeliveryRequest parseFrom(
+        byte[] data,
+        com.google.protobuf.ExtensionRegistryLite extensionRegistry)
+        throws com.google.protobuf.InvalidProtocolBufferException {
+      return PARSER.parseFrom(data, extensionRegistry);
+    }
+    public static channel.v1.Channel.GetDeliveryRequest parseFrom(java.io.InputStream input)
+        throws java.io.IOException {
+      return com.google.protobuf.GeneratedMessage
+          .parseWithIOException(PARSER, input);
+    }
+    public static channel.v1.Channel.GetDeliveryRequest parseFrom(
+        java.io.InputStream input,
+        com.google.protobuf.ExtensionRegistryLite extensionRegistry)
+        throws java.io.IOException {
+      return com.google.protobuf.GeneratedMessage
+          .parseWithIOException(PARSER, input, extensionRegistry);
+    }
+
+    public static channel.v1.Channel.GetDeliveryRequest parseDelimitedFrom(java.io.InputStream input)
+        throws java.io.IOException {
+      return com.google.protobuf.GeneratedMessage
+          .parseDelimitedWithIOException(PARSER, input);
+    }
+
+    public static channel.v1.Channel.GetDeliveryRequest parseDelimitedFrom(
+        java.io.InputStream input,
+        com.google.protobuf.ExtensionRegistryLite extensionRegistry)
+        throws java.io.IOException {
+      return com.google.protobuf.GeneratedMessage
+          .parseDelimitedWithIOException(PARSER, input, extensionRegistry);
+    }
+    public static channel.v1.Channel.GetDeliveryRequest parseFrom(
+        com.google.protobuf.CodedInputStream input)
+        throws java.io.IOException {
+      return com.google.protobuf.GeneratedMessage
+          .parseWithIOException(PARSER, input);
+    }
+    public static channel.v1.Channel.GetDeliveryRequest parseFrom(
+        com.google.protobuf.CodedInputStream input,
+        com.google.protobuf.ExtensionRegistryLite extensionRegistry)
+        throws java.io.IOException {
+      return com.google.protobuf.GeneratedMessage
+          .parseWithIOException(PARSER, input, extensionRegistry);
+    }
+
+    @java.lang.Override
+    public Builder newBuilderForType() { return newBuilder(); }
+    public static Builder newBuilder() {
+      return DEFAULT_INSTANCE.toBuilder();
+    }
+    public static Builder newBuilder(channel.v1.Channel.GetDeliveryRequest prototype) {
+      return DEFAULT_INSTANCE.toBuilder().mergeFrom(prototype);
+    }
+    @java.lang.Override
+    public Builder toBuilder() {
+      return this == DEFAULT_INSTANCE
+          ? new Builder() : new Builder().mergeFrom(this);
+    }
+
+    @java.lang.Override
+    protected Builder newBuilderForType(
+        com.google.protobuf.GeneratedMessage.BuilderParent parent) {
+      Builder builder = new Builder(parent);
+      return builder;
+    }
+    /**
+     * Protobuf type {@code channel.v1.GetDeliveryRequest}
+     */
+    public static final class Builder extends
+        com.google.protobuf.GeneratedMessage.Builder<Builder> implements
+        // @@protoc_insertion_point(builder_implements:channel.v1.GetDeliveryRequest)
+        channel.v1.Channel.GetDeliveryRequestOrBuilder {
+      public static final com.google.protobuf.Descriptors.Descriptor
+          getDescriptor() {
+        return channel.v1.Channel.internal_static_channel_v1_GetDeliveryRequest_descriptor;
+      }
+
+      @java.lang.Override
+      protected com.google.protobuf.GeneratedMessage.FieldAccessorTable
+          internalGetFieldAccessorTable() {
+        return channel.v1.Channel.internal_static_channel_v1_GetDeliveryRequest_fieldAccessorTable
+            .ensureFieldAccessorsInitialized(
+                channel.v1.Channel.GetDeliveryRequest.class, channel.v1.Channel.GetDeliveryRequest.Builder.class);
+      }
+
+      // Construct using channel.v1.Channel.GetDeliveryRequest.newBuilder()
+      private Builder() {
+
+      }
+
+      private Builder(
+          com.google.protobuf.GeneratedMessage.BuilderParent parent) {
+        super(parent);
+
+      }
+      @java.lang.Override
+      public Builder clear() {
+        super.clear();
+        bitField0_ = 0;
+        clientIds_ =
+            com.google.protobuf.LazyStringArrayList.emptyList();
+        return this;
+      }
+
+      @java.lang.Override
+      public com.google.protobuf.Descriptors.Descriptor
+          getDescriptorForType() {
+        return channel.v1.Channel.internal_static_channel_v1_GetDeliveryRequest_descriptor;
+      }
+
+      @java.lang.Override
+      public channel.v1.Channel.GetDeliveryRequest getDefaultInstanceForType() {
+        return channel.v1.Channel.GetDeliveryRequest.getDefaultInstance();
+      }
+
+      @java.lang.Override
+      public channel.v1.Channel.GetDeliveryRequest build() {
+        channel.v1.Channel.GetDeliveryRequest result = buildPartial();
+        if (!result.isInitialized()) {
+          throw newUninitializedMessageException(result);
+        }
+        return result;
+      }
+
+      @java.lang.Override
+      public channel.v1.Channel.GetDeliveryRequest buildPartial() {
+        channel.v1.Channel.GetDeliveryRequest result = new channel.v1.Channel.GetDeliveryRequest(this);
+        if (bitField0_ != 0) { buildPartial0(result); }
+        onBuilt();
+        return result;
+      }
+
+      private void buildPartial0(channel.v1.Channel.GetDeliveryRequest result) {
+        int from_bitField0_ = bitField0_;
+        if (((from_bitField0_ & 0x00000001) != 0)) {
+          clientIds_.makeImmutable();
+          result.clientIds_ = clientIds_;
+        }
+      }
+
+      @java.lang.Override
+      public Builder mergeFrom(com.google.protobuf.Message other) {
+        if (other instanceof channel.v1.Channel.GetDeliveryRequest) {
+          return mergeFrom((channel.v1.Channel.GetDeliveryRequest)other);
+        } else {
+          super.mergeFrom(other);
+          return this;
+        }
+      }
+
+      public Builder mergeFrom(channel.v1.Channel.GetDeliveryRequest other) {
+        if (other == channel.v1.Channel.GetDeliveryRequest.getDefaultInstance()) return this;
+        if (!other.clientIds_.isEmpty()) {
+          if (clientIds_.isEmpty()) {
+            clientIds_ = other.clientIds_;
+            bitField0_ |= 0x00000001;
+          } else {
+            ensureClientIdsIsMutable();
+            clientIds_.addAll(other.clientIds_);
+          }
+          onChanged();
+        }
+        this.mergeUnknownFields(other.getUnknownFields());
+        onChanged();
+        return this;
+      }
+
+      @java.lang.Override
+      public final boolean isInitialized() {
+        return true;
+      }
+
+      @java.lang.Override
+      public Builder mergeFrom(
+          com.google.protobuf.CodedInputStream input,
+          com.google.protobuf.ExtensionRegistryLite extensionRegistry)
+          throws java.io.IOException {
+        java.util.Objects.requireNonNull(extensionRegistry);
+        try {
+          boolean done = false;
+          while (!done) {
+            int tag = input.readTag();
+            switch (tag) {
+              case 0:
+                done = true;
+                break;
+              case 10: {
+                ensureClientIdsIsMutable();
+                clientIds_.add(input.readStringRequireUtf8());
+                break;
+              } // case 10
+              default: {
+                if (!super.parseUnknownField(input, extensionRegistry, tag)) {
+                  done = true; // was an endgroup tag
+                }
+                break;
+              } // default:
+            } // switch (tag)
+          } // while (!done)
+        } catch (com.google.protobuf.InvalidProtocolBufferException e) {
+          throw e.unwrapIOException();
+        } finally {
+          onChanged();
+        } // finally
+        return this;
+      }
+      private int bitField0_;
+
+      private com.google.protobuf.LazyStringArrayList clientIds_ =
+          com.google.protobuf.LazyStringArrayList.emptyList();
+      private void ensureClientIdsIsMutable() {
+        if (!clientIds_.isModifiable()) {
+          clientIds_ = new com.google.protobuf.LazyStringArrayList(clientIds_);
+        }
+        bitField0_ |= 0x00000001;
+      }
+      /**
+       * <pre>
+       * 1 to 1000 client ids.
+       * </pre>
+       *
+       * <code>repeated string client_ids = 1 [json_name = "clientIds"];</code>
+       * @return A list containing the clientIds.
+       */
+      public com.google.protobuf.ProtocolStringList
+          getClientIdsList() {
+        clientIds_.makeImmutable();
+        return clientIds_;
+      }
+      /**
+       * <pre>
+       * 1 to 1000 client ids.
+       * </pre>
+       *
+       * <code>repeated string client_ids = 1 [json_name = "clientIds"];</code>
+       * @return The count of clientIds.
+       */
+      public int getClientIdsCount() {
+        return clientIds_.size();
+      }
+      /**
+       * <pre>
+       * 1 to 1000 client ids.
+       * </pre>
+       *
+       * <code>repeated string client_ids = 1 [json_name = "clientIds"];</code>
+       * @param index The index of the element to return.
+       * @return The clientIds at the given index.
+       */
+      public java.lang.String getClientIds(int index) {
+        return clientIds_.get(index);
+      }
+      /**
+       * <pre>
+       * 1 to 1000 client ids.
+       * </pre>
+       *
+       * <code>repeated string client_ids = 1 [json_name = "clientIds"];</code>
+       * @param index The index of the value to return.
+       * @return The bytes of the clientIds at the given index.
+       */
+      public com.google.protobuf.ByteString
+          getClientIdsBytes(int index) {
+        return clientIds_.getByteString(index);
+      }
+      /**
+       * <pre>
+       * 1 to 1000 client ids.
+       * </pre>
+       *
+       * <code>repeated string client_ids = 1 [json_name = "clientIds"];</code>
+       * @param index The index to set the value at.
+       * @param value The clientIds to set.
+       * @return This builder for chaining.
+       */
+      public Builder setClientIds(
+          int index, java.lang.String value) {
+        java.util.Objects.requireNonNull(value);
+        ensureClientIdsIsMutable();
+        clientIds_.set(index, value);
+        bitField0_ |= 0x00000001;
+        onChanged();
+        return this;
+      }
+      /**
+       * <pre>
+       * 1 to 1000 client ids.
+       * </pre>
+       *
+       * <code>repeated string client_ids = 1 [json_name = "clientIds"];</code>
+       * @param value The clientIds to add.
+       * @return This builder for chaining.
+       */
+      public Builder addClientIds(
+          java.lang.String value) {
+        java.util.Objects.requireNonNull(value);
+        ensureClientIdsIsMutable();
+        clientIds_.add(value);
+        bitField0_ |= 0x00000001;
+        onChanged();
+        return this;
+      }
+      /**
+       * <pre>
+       * 1 to 1000 client ids.
+       * </pre>
+       *
+       * <code>repeated string client_ids = 1 [json_name = "clientIds"];</code>
+       * @param values The clientIds to add.
+       * @return This builder for chaining.
+       */
+      public Builder addAllClientIds(
+          java.lang.Iterable<java.lang.String> values) {
+        ensureClientIdsIsMutable();
+        com.google.protobuf.AbstractMessageLite.Builder.addAll(
+            values, clientIds_);
+        bitField0_ |= 0x00000001;
+        onChanged();
+        return this;
+      }
+      /**
+       * <pre>
+       * 1 to 1000 client ids.
+       * </pre>
+       *
+       * <code>repeated string client_ids = 1 [json_name = "clientIds"];</code>
+       * @return This builder for chaining.
+       */
+      public Builder clearClientIds() {
+        clientIds_ =
+          com.google.protobuf.LazyStringArrayList.emptyList();
+        bitField0_ = (bitField0_ & ~0x00000001);;
+        onChanged();
+        return this;
+      }
+      /**
+       * <pre>
+       * 1 to 1000 client ids.
+       * </pre>
+       *
+       * <code>repeated string client_ids = 1 [json_name = "clientIds"];</code>
+       * @param value The bytes of the clientIds to add.
+       * @return This builder for chaining.
+       */
+      public Builder addClientIdsBytes(
+          com.google.protobuf.ByteString value) {
+        java.util.Objects.requireNonNull(value);
+        checkByteStringIsUtf8(value);
+        ensureClientIdsIsMutable();
+        clientIds_.add(value);
+        bitField0_ |= 0x00000001;
+        onChanged();
+        return this;
+      }
+
+      // @@protoc_insertion_point(builder_scope:channel.v1.GetDeliveryRequest)
+    }
+
+    // @@protoc_insertion_point(class_scope:channel.v1.GetDeliveryRequest)
+    private static final channel.v1.Channel.GetDeliveryRequest DEFAULT_INSTANCE;
+    static {
+      DEFAULT_INSTANCE = new channel.v1.Channel.GetDeliveryRequest();
+    }
+
+    public static channel.v1.Channel.GetDeliveryRequest getDefaultInstance() {
+      return DEFAULT_INSTANCE;
+    }
+
+    private static final com.google.protobuf.Parser<GetDeliveryRequest>
+        PARSER = new com.google.protobuf.AbstractParser<GetDeliveryRequest>() {
+      @java.lang.Override
+      public GetDeliveryRequest parsePartialFrom(
+          com.google.protobuf.CodedInputStream input,
+          com.google.protobuf.ExtensionRegistryLite extensionRegistry)
+          throws com.google.protobuf.InvalidProtocolBufferException {
+        Builder builder = newBuilder();
+        try {
+          builder.mergeFrom(input, extensionRegistry);
+        } catch (com.google.protobuf.InvalidProtocolBufferException e) {
+          throw e.setUnfinishedMessage(builder.buildPartial());
+        } catch (com.google.protobuf.UninitializedMessageException e) {
+          throw e.asInvalidProtocolBufferException().setUnfinishedMessage(builder.buildPartial());
+        } catch (java.io.IOException e) {
+          throw new com.google.protobuf.InvalidProtocolBufferException(e)
+              .setUnfinishedMessage(builder.buildPartial());
+        }
+        return builder.buildPartial();
+      }
+    };
+
+    public static com.google.protobuf.Parser<GetDeliveryRequest> parser() {
+      return PARSER;
+    }
+
+    @java.lang.Override
+    public com.google.protobuf.Parser<GetDeliveryRequest> getParserForType() {
+      return PARSER;
+    }
+
+    @java.lang.Override
+    public channel.v1.Channel.GetDeliveryRequest getDefaultInstanceForType() {
+      return DEFAULT_INSTANCE;
+    }
+
+  }
+
+  public interface GetDeliveryResponseOrBuilder extends
+      // @@protoc_insertion_point(interface_extends:channel.v1.GetDeliveryResponse)
+      com.google.protobuf.MessageOrBuilder {
+
+    /**
+     * <pre>
+     * One per client id asked about, in the same order.
+     * </pre>
+     *
+     * <code>repeated .channel.v1.ClientDelivery clients = 1 [json_name = "clients"];</code>
+     */
+    java.util.List<channel.v1.Channel.ClientDelivery> 
+        getClientsList();
+    /**
+     * <pre>
+     * One per client id asked about, in the same order.
+     * </pre>
+     *
+     * <code>repeated .channel.v1.ClientDelivery clients = 1 [json_name = "clients"];</code>
+     */
+    channel.v1.Channel.ClientDelivery getClients(int index);
+    /**
+     * <pre>
+     * One per client id asked about, in the same order.
+     * </pre>
+     *
+     * <code>repeated .channel.v1.ClientDelivery clients = 1 [json_name = "clients"];</code>
+     */
+    int getClientsCount();
+    /**
+     * <pre>
+     * One per client id asked about, in the same order.
+     * </pre>
+     *
+     * <code>repeated .channel.v1.ClientDelivery clients = 1 [json_name = "clients"];</code>
+     */
+    java.util.List<? extends channel.v1.Channel.ClientDeliveryOrBuilder> 
+        getClientsOrBuilderList();
+    /**
+     * <pre>
+     * One per client id asked about, in the same order.
+     * </pre>
+     *
+     * <code>repeated .channel.v1.ClientDelivery clients = 1 [json_name = "clients"];</code>
+     */
+    channel.v1.Channel.ClientDeliveryOrBuilder getClientsOrBuilder(
+        int index);
+  }
+  /**
+   * Protobuf type {@code channel.v1.GetDeliveryResponse}
+   */
+  public static final class GetDeliveryResponse extends
+      com.google.protobuf.GeneratedMessage implements
+      // @@protoc_insertion_point(message_implements:channel.v1.GetDeliveryResponse)
+      GetDeliveryResponseOrBuilder {
+  private static final long serialVersionUID = 0L;
+    static {
+      com.google.protobuf.RuntimeVersion.validateProtobufGencodeVersion(
+        com.google.protobuf.RuntimeVersion.RuntimeDomain.PUBLIC,
+        /* major= */ 4,
+        /* minor= */ 36,
+        /* patch= */ 2,
+        /* suffix= */ "",
+        "GetDeliveryResponse");
+    }
+    // Use GetDeliveryResponse.newBuilder() to construct.
+    private GetDeliveryResponse(com.google.protobuf.GeneratedMessage.Builder<?> builder) {
+      super(builder);
+    }
+    private GetDeliveryResponse() {
+      clients_ = java.util.Collections.emptyList();
+    }
+
+    public static final com.google.protobuf.Descriptors.Descriptor
+        getDescriptor() {
+      return channel.v1.Channel.internal_static_channel_v1_GetDeliveryResponse_descriptor;
+    }
+
+    @java.lang.Override
+    public com.google.protobuf.Descriptors.Descriptor getDescriptorForType() {
+      return channel.v1.Channel.internal_static_channel_v1_GetDeliveryResponse_descriptor;
+    }
+
+    @java.lang.Override
+    protected com.google.protobuf.GeneratedMessage.FieldAccessorTable
+        internalGetFieldAccessorTable() {
+      return channel.v1.Channel.internal_static_channel_v1_GetDeliveryResponse_fieldAccessorTable
+          .ensureFieldAccessorsInitialized(
+              channel.v1.Channel.GetDeliveryResponse.class, channel.v1.Channel.GetDeliveryResponse.Builder.class);
+    }
+
+    public static final int CLIENTS_FIELD_NUMBER = 1;
+    @SuppressWarnings("serial")
+    private java.util.List<channel.v1.Channel.ClientDelivery> clients_;
+    /**
+     * <pre>
+     * One per client id asked about, in the same order.
+     * </pre>
+     *
+     * <code>repeated .channel.v1.ClientDelivery clients = 1 [json_name = "clients"];</code>
+     */
+    @java.lang.Override
+    public java.util.List<channel.v1.Channel.ClientDelivery> getClientsList() {
+      return clients_;
+    }
+    /**
+     * <pre>
+     * One per client id asked about, in the same order.
+     * </pre>
+     *
+     * <code>repeated .channel.v1.ClientDelivery clients = 1 [json_name = "clients"];</code>
+     */
+    @java.lang.Override
+    public java.util.List<? extends channel.v1.Channel.ClientDeliveryOrBuilder> 
+        getClientsOrBuilderList() {
+      return clients_;
+    }
+    /**
+     * <pre>
+     * One per client id asked about, in the same order.
+     * </pre>
+     *
+     * <code>repeated .channel.v1.ClientDelivery clients = 1 [json_name = "clients"];</code>
+     */
+    @java.lang.Override
+    public int getClientsCount() {
+      return clients_.size();
+    }
+    /**
+     * <pre>
+     * One per client id asked about, in the same order.
+     * </pre>
+     *
+     * <code>repeated .channel.v1.ClientDelivery clients = 1 [json_name = "clients"];</code>
+     */
+    @java.lang.Override
+    public channel.v1.Channel.ClientDelivery getClients(int index) {
+      return clients_.get(index);
+    }
+    /**
+     * <pre>
+     * One per client id asked about, in the same order.
+     * </pre>
+     *
+     * <code>repeated .channel.v1.ClientDelivery clients = 1 [json_name = "clients"];</code>
+     */
+    @java.lang.Override
+    public channel.v1.Channel.ClientDeliveryOrBuilder getClientsOrBuilder(
+        int index) {
+      return clients_.get(index);
+    }
+
+    private byte memoizedIsInitialized = -1;
+    @java.lang.Override
+    public final boolean isInitialized() {
+      byte isInitialized = memoizedIsInitialized;
+      if (isInitialized == 1) return true;
+      if (isInitialized == 0) return false;
+
+      memoizedIsInitialized = 1;
+      return true;
+    }
+
+    @java.lang.Override
+    public void writeTo(com.google.protobuf.CodedOutputStream output)
+                        throws java.io.IOException {
+      for (int i = 0; i < clients_.size(); i++) {
+        output.writeMessage(1, clients_.get(i));
+      }
+      getUnknownFields().writeTo(output);
+    }
+    private int computeSerializedSize_0() {
+      int size = 0;
+
+          {
+            final int count = clients_.size();
+            for (int i = 0; i < count; i++) {
+              size += com.google.protobuf.CodedOutputStream
+                .computeMessageSizeNoTag(clients_.get(i));
+            }
+            size += 1 * count;
+          }
+      return size;
+    }
+    @java.lang.Override
+    public int getSerializedSize() {
+      int size = memoizedSize;
+      if (size != -1) return size;
+
+      size = 0;
+      size += computeSerializedSize_0();
+      size += getUnknownFields().getSerializedSize();
+      memoizedSize = size;
+      return size;
+    }
+
+    @java.lang.Override
+    public boolean equals(final java.lang.Object obj) {
+      if (obj == this) {
+       return true;
+      }
+      if (!(obj instanceof channel.v1.Channel.GetDeliveryResponse)) {
+        return super.equals(obj);
+      }
+      channel.v1.Channel.GetDeliveryResponse other = (channel.v1.Channel.GetDeliveryResponse) obj;
+
+      if (!getClientsList()
+          .equals(other.getClientsList())) return false;
+      if (!getUnknownFields().equals(other.getUnknownFields())) return false;
+      return true;
+    }
+
+    @java.lang.Override
+    public int hashCode() {
+      if (memoizedHashCode != 0) {
+        return memoizedHashCode;
+      }
+      int hash = 41;
+      hash = (19 * hash) + getDescriptor().hashCode();
+      if (getClientsCount() > 0) {
+        hash = (37 * hash) + CLIENTS_FIELD_NUMBER;
+        hash = (53 * hash) + getClientsList().hashCode();
+      }
+      hash = (29 * hash) + getUnknownFields().hashCode();
+      memoizedHashCode = hash;
+      return hash;
+    }
+
+    public static channel.v1.Channel.GetDeliveryResponse parseFrom(
+        java.nio.ByteBuffer data)
+        throws com.google.protobuf.InvalidProtocolBufferException {
+      return PARSER.parseFrom(data);
+    }
+    public static channel.v1.Channel.GetDeliveryResponse parseFrom(
+        java.nio.ByteBuffer data,
+        com.google.protobuf.ExtensionRegistryLite extensionRegistry)
+        throws com.google.protobuf.InvalidProtocolBufferException {
+      return PARSER.parseFrom(data, extensionRegistry);
+    }
+    public static channel.v1.Channel.GetDeliveryResponse parseFrom(
+        com.google.protobuf.ByteString data)
+        throws com.google.protobuf.InvalidProtocolBufferException {
+      return PARSER.parseFrom(data);
+    }
+    public static channel.v1.Channel.GetDeliveryResponse parseFrom(
+        com.google.protobuf.ByteString data,
+        com.google.protobuf.ExtensionRegistryLite extensionRegistry)
+        throws com.google.protobuf.InvalidProtocolBufferException {
+      return PARSER.parseFrom(data, extensionRegistry);
+    }
+    public static channel.v1.Channel.GetDeliveryResponse parseFrom(byte[] data)
+        throws com.google.protobuf.InvalidProtocolBufferException {
+      return PARSER.parseFrom(data);
+    }
+    public static channel.v1.Channel.GetDeliveryResponse parseFrom(
+        byte[] data,
+        com.google.protobuf.ExtensionRegistryLite extensionRegistry)
+        throws com.google.protobuf.InvalidProtocolBufferException {
+      return PARSER.parseFrom(data, extensionRegistry);
+    }
+    public static channel.v1.Channel.GetDeliveryResponse parseFrom(java.io.InputStream input)
+        throws java.io.IOException {
+      return com.google.protobuf.GeneratedMessage
+          .parseWithIOException(PARSER, input);
+    }
+    public static channel.v1.Channel.GetDeliveryResponse parseFrom(
+        java.io.InputStream input,
+        com.google.protobuf.ExtensionRegistryLite extensionRegistry)
+        throws java.io.IOException {
+      return com.google.protobuf.GeneratedMessage
+          .parseWithIOException(PARSER, input, extensionRegistry);
+    }
+
+    public static channel.v1.Channel.GetDeliveryResponse parseDelimitedFrom(java.io.InputStream input)
+        throws java.io.IOException {
+      return com.google.protobuf.GeneratedMessage
+          .parseDelimitedWithIOException(PARSER, input);
+    }
+
+    public static channel.v1.Channel.GetDeliveryResponse parseDelimitedFrom(
+        java.io.InputStream input,
+        com.google.protobuf.ExtensionRegistryLite extensionRegistry)
+        throws java.io.IOException {
+      return com.google.protobuf.GeneratedMessage
+          .parseDelimitedWithIOException(PARSER, input, extensionRegistry);
+    }
+    public static channel.v1.Channel.GetDeliveryResponse parseFrom(
+        com.google.protobuf.CodedInputStream input)
+        throws java.io.IOException {
+      return com.google.protobuf.GeneratedMessage
+          .parseWithIOException(PARSER, input);
+    }
+    public static channel.v1.Channel.GetDeliveryResponse parseFrom(
+        com.google.protobuf.CodedInputStream input,
+        com.google.protobuf.ExtensionRegistryLite extensionRegistry)
+        throws java.io.IOException {
+      return com.google.protobuf.GeneratedMessage
+          .parseWithIOException(PARSER, input, extensionRegistry);
+    }
+
+    @java.lang.Override
+    public Builder newBuilderForType() { return newBuilder(); }
+    public static Builder newBuilder() {
+      return DEFAULT_INSTANCE.toBuilder();
+    }
+    public static Builder newBuilder(channel.v1.Channel.GetDeliveryResponse prototype) {
+      return DEFAULT_INSTANCE.toBuilder().mergeFrom(prototype);
+    }
+    @java.lang.Override
+    public Builder toBuilder() {
+      return this == DEFAULT_INSTANCE
+          ? new Builder() : new Builder().mergeFrom(this);
+    }
+
+    @java.lang.Override
+    protected Builder newBuilderForType(
+        com.google.protobuf.GeneratedMessage.BuilderParent parent) {
+      Builder builder = new Builder(parent);
+      return builder;
+    }
+    /**
+     * Protobuf type {@code channel.v1.GetDeliveryResponse}
+     */
+    public static final class Builder extends
+        com.google.protobuf.GeneratedMessage.Builder<Builder> implements
+        // @@protoc_insertion_point(builder_implements:channel.v1.GetDeliveryResponse)
+        channel.v1.Channel.GetDeliveryResponseOrBuilder {
+      public static final com.google.protobuf.Descriptors.Descriptor
+          getDescriptor() {
+        return channel.v1.Channel.internal_static_channel_v1_GetDeliveryResponse_descriptor;
+      }
+
+      @java.lang.Override
+      protected com.google.protobuf.GeneratedMessage.FieldAccessorTable
+          internalGetFieldAccessorTable() {
+        return channel.v1.Channel.internal_static_channel_v1_GetDeliveryResponse_fieldAccessorTable
+            .ensureFieldAccessorsInitialized(
+                channel.v1.Channel.GetDeliveryResponse.class, channel.v1.Channel.GetDeliveryResponse.Builder.class);
+      }
+
+      // Construct using channel.v1.Channel.GetDeliveryResponse.newBuilder()
+      private Builder() {
+
+      }
+
+      private Builder(
+          com.google.protobuf.GeneratedMessage.BuilderParent parent) {
+        super(parent);
+
+      }
+      @java.lang.Override
+      public Builder clear() {
+        super.clear();
+        bitField0_ = 0;
+        if (clientsBuilder_ == null) {
+          clients_ = java.util.Collections.emptyList();
+        } else {
+          clients_ = null;
+          clientsBuilder_.clear();
+        }
+        bitField0_ = (bitField0_ & ~0x00000001);
+        return this;
+      }
+
+      @java.lang.Override
+      public com.google.protobuf.Descriptors.Descriptor
+          getDescriptorForType() {
+        return channel.v1.Channel.internal_static_channel_v1_GetDeliveryResponse_descriptor;
+      }
+
+      @java.lang.Override
+      public channel.v1.Channel.GetDeliveryResponse getDefaultInstanceForType() {
+        return channel.v1.Channel.GetDeliveryResponse.getDefaultInstance();
+      }
+
+      @java.lang.Override
+      public channel.v1.Channel.GetDeliveryResponse build() {
+        channel.v1.Channel.GetDeliveryResponse result = buildPartial();
+        if (!result.isInitialized()) {
+          throw newUninitializedMessageException(result);
+        }
+        return result;
+      }
+
+      @java.lang.Override
+      public channel.v1.Channel.GetDeliveryResponse buildPartial() {
+        channel.v1.Channel.GetDeliveryResponse result = new channel.v1.Channel.GetDeliveryResponse(this);
+        buildPartialRepeatedFields(result);
+        if (bitField0_ != 0) { buildPartial0(result); }
+        onBuilt();
+        return result;
+      }
+
+      private void buildPartialRepeatedFields(channel.v1.Channel.GetDeliveryResponse result) {
+        if (clientsBuilder_ == null) {
+          if (((bitField0_ & 0x00000001) != 0)) {
+            clients_ = java.util.Collections.unmodifiableList(clients_);
+            bitField0_ = (bitField0_ & ~0x00000001);
+          }
+          result.clients_ = clients_;
+        } else {
+          result.clients_ = clientsBuilder_.build();
+        }
+      }
+
+      private void buildPartial0(channel.v1.Channel.GetDeliveryResponse result) {
+        int from_bitField0_ = bitField0_;
+      }
+
+      @java.lang.Override
+      public Builder mergeFrom(com.google.protobuf.Message other) {
+        if (other instanceof channel.v1.Channel.GetDeliveryResponse) {
+          return mergeFrom((channel.v1.Channel.GetDeliveryResponse)other);
+        } else {
+          super.mergeFrom(other);
+          return this;
+        }
+      }
+
+      public Builder mergeFrom(channel.v1.Channel.GetDeliveryResponse other) {
+        if (other == channel.v1.Channel.GetDeliveryResponse.getDefaultInstance()) return this;
+        if (clientsBuilder_ == null) {
+          if (!other.clients_.isEmpty()) {
+            if (clients_.isEmpty()) {
+              clients_ = other.clients_;
+              bitField0_ = (bitField0_ & ~0x00000001);
+            } else {
+              ensureClientsIsMutable();
+              clients_.addAll(other.clients_);
+            }
+            onChanged();
+          }
+        } else {
+          if (!other.clients_.isEmpty()) {
+            if (clientsBuilder_.isEmpty()) {
+              clientsBuilder_.dispose();
+              clientsBuilder_ = null;
+              clients_ = other.clients_;
+              bitField0_ = (bitField0_ & ~0x00000001);
+              clientsBuilder_ = 
+                com.google.protobuf.GeneratedMessage.alwaysUseFieldBuilders ?
+                   internalGetClientsFieldBuilder() : null;
+            } else {
+              clientsBuilder_.addAllMessages(other.clients_);
+            }
+          }
+        }
+        this.mergeUnknownFields(other.getUnknownFields());
+        onChanged();
+        return this;
+      }
+
+      @java.lang.Override
+      public final boolean isInitialized() {
+        return true;
+      }
+
+      @java.lang.Override
+      public Builder mergeFrom(
+          com.google.protobuf.CodedInputStream input,
+          com.google.protobuf.ExtensionRegistryLite extensionRegistry)
+          throws java.io.IOException {
+        java.util.Objects.requireNonNull(extensionRegistry);
+        try {
+          boolean done = false;
+          while (!done) {
+            int tag = input.readTag();
+            switch (tag) {
+              case 0:
+                done = true;
+                break;
+              case 10: {
+                channel.v1.Channel.ClientDelivery m =
+                    input.readMessage(
+                        channel.v1.Channel.ClientDelivery.parser(),
+                        extensionRegistry);
+                if (clientsBuilder_ == null) {
+                  ensureClientsIsMutable();
+                  clients_.add(m);
+                } else {
+                  clientsBuilder_.addMessage(m);
+                }
+                break;
+              } // case 10
+              default: {
+                if (!super.parseUnknownField(input, extensionRegistry, tag)) {
+                  done = true; // was an endgroup tag
+                }
+                break;
+              } // default:
+            } // switch (tag)
+          } // while (!done)
+        } catch (com.google.protobuf.InvalidProtocolBufferException e) {
+          throw e.unwrapIOException();
+        } finally {
+          onChanged();
+        } // finally
+        return this;
+      }
+      private int bitField0_;
+
+      private java.util.List<channel.v1.Channel.ClientDelivery> clients_ =
+        java.util.Collections.emptyList();
+      private void ensureClientsIsMutable() {
+        if (!((bitField0_ & 0x00000001) != 0)) {
+          clients_ = new java.util.ArrayList<channel.v1.Channel.ClientDelivery>(clients_);
+          bitField0_ |= 0x00000001;
+         }
+      }
+
+      private com.google.protobuf.RepeatedFieldBuilder<
+          channel.v1.Channel.ClientDelivery, channel.v1.Channel.ClientDelivery.Builder, channel.v1.Channel.ClientDeliveryOrBuilder> clientsBuilder_;
+
+      /**
+       * <pre>
+       * One per client id asked about, in the same order.
+       * </pre>
+       *
+       * <code>repeated .channel.v1.ClientDelivery clients = 1 [json_name = "clients"];</code>
+       */
+      public java.util.List<channel.v1.Channel.ClientDelivery> getClientsList() {
+        if (clientsBuilder_ == null) {
+          return java.util.Collections.unmodifiableList(clients_);
+        } else {
+          return clientsBuilder_.getMessageList();
+        }
+      }
+      /**
+       * <pre>
+       * One per client id asked about, in the same order.
+       * </pre>
+       *
+       * <code>repeated .channel.v1.ClientDelivery clients = 1 [json_name = "clients"];</code>
+       */
+      public int getClientsCount() {
+        if (clientsBuilder_ == null) {
+          return clients_.size();
+        } else {
+          return clientsBuilder_.getCount();
+        }
+      }
+      /**
+       * <pre>
+       * One per client id asked about, in the same order.
+       * </pre>
+       *
+       * <code>repeated .channel.v1.ClientDelivery clients = 1 [json_name = "clients"];</code>
+       */
+      public channel.v1.Channel.ClientDelivery getClients(int index) {
+        if (clientsBuilder_ == null) {
+          return clients_.get(index);
+        } else {
+          return clientsBuilder_.getMessage(index);
+        }
+      }
+      /**
+       * <pre>
+       * One per client id asked about, in the same order.
+       * </pre>
+       *
+       * <code>repeated .channel.v1.ClientDelivery clients = 1 [json_name = "clients"];</code>
+       */
+      public Builder setClients(
+          int index, channel.v1.Channel.ClientDelivery value) {
+        if (clientsBuilder_ == null) {
+          java.util.Objects.requireNonNull(value);
+          ensureClientsIsMutable();
+          clients_.set(index, value);
+          onChanged();
+        } else {
+          clientsBuilder_.setMessage(index, value);
+        }
+        return this;
+      }
+      /**
+       * <pre>
+       * One per client id asked about, in the same order.
+       * </pre>
+       *
+       * <code>repeated .channel.v1.ClientDelivery clients = 1 [json_name = "clients"];</code>
+       */
+      public Builder setClients(
+          int index, channel.v1.Channel.ClientDelivery.Builder builderForValue) {
+        if (clientsBuilder_ == null) {
+          ensureClientsIsMutable();
+          clients_.set(index, builderForValue.build());
+          onChanged();
+        } else {
+          clientsBuilder_.setMessage(index, builderForValue.build());
+        }
+        return this;
+      }
+      /**
+       * <pre>
+       * One per client id asked about, in the same order.
+       * </pre>
+       *
+       * <code>repeated .channel.v1.ClientDelivery clients = 1 [json_name = "clients"];</code>
+       */
+      public Builder addClients(channel.v1.Channel.ClientDelivery value) {
+        if (clientsBuilder_ == null) {
+          java.util.Objects.requireNonNull(value);
+          ensureClientsIsMutable();
+          clients_.add(value);
+          onChanged();
+        } else {
+          clientsBuilder_.addMessage(value);
+        }
+        return this;
+      }
+      /**
+       * <pre>
+       * One per client id asked about, in the same order.
+       * </pre>
+       *
+       * <code>repeated .channel.v1.ClientDelivery clients = 1 [json_name = "clients"];</code>
+       */
+      public Builder addClients(
+          int index, channel.v1.Channel.ClientDelivery value) {
+        if (clientsBuilder_ == null) {
+          java.util.Objects.requireNonNull(value);
+          ensureClientsIsMutable();
+          clients_.add(index, value);
+          onChanged();
+        } else {
+          clientsBuilder_.addMessage(index, value);
+        }
+        return this;
+      }
+      /**
+       * <pre>
+       * One per client id asked about, in the same order.
+       * </pre>
+       *
+       * <code>repeated .channel.v1.ClientDelivery clients = 1 [json_name = "clients"];</code>
+       */
+      public Builder addClients(
+          channel.v1.Channel.ClientDelivery.Builder builderForValue) {
+        if (clientsBuilder_ == null) {
+          ensureClientsIsMutable();
+          clients_.add(builderForValue.build());
+          onChanged();
+        } else {
+          clientsBuilder_.addMessage(builderForValue.build());
+        }
+        return this;
+      }
+      /**
+       * <pre>
+       * One per client id asked about, in the same order.
+       * </pre>
+       *
+       * <code>repeated .channel.v1.ClientDelivery clients = 1 [json_name = "clients"];</code>
+       */
+      public Builder addClients(
+          int index, channel.v1.Channel.ClientDelivery.Builder builderForValue) {
+        if (clientsBuilder_ == null) {
+          ensureClientsIsMutable();
+          clients_.add(index, builderForValue.build());
+          onChanged();
+        } else {
+          clientsBuilder_.addMessage(index, builderForValue.build());
+        }
+        return this;
+      }
+      /**
+       * <pre>
+       * One per client id asked about, in the same order.
+       * </pre>
+       *
+       * <code>repeated .channel.v1.ClientDelivery clients = 1 [json_name = "clients"];</code>
+       */
+      public Builder addAllClients(
+          java.lang.Iterable<? extends channel.v1.Channel.ClientDelivery> values) {
+        if (clientsBuilder_ == null) {
+          ensureClientsIsMutable();
+          com.google.protobuf.AbstractMessageLite.Builder.addAll(
+              values, clients_);
+          onChanged();
+        } else {
+          clientsBuilder_.addAllMessages(values);
+        }
+        return this;
+      }
+      /**
+       * <pre>
+       * One per client id asked about, in the same order.
+       * </pre>
+       *
+       * <code>repeated .channel.v1.ClientDelivery clients = 1 [json_name = "clients"];</code>
+       */
+      public Builder clearClients() {
+        if (clientsBuilder_ == null) {
+          clients_ = java.util.Collections.emptyList();
+          bitField0_ = (bitField0_ & ~0x00000001);
+          onChanged();
+        } else {
+          clientsBuilder_.clear();
+        }
+        return this;
+      }
+      /**
+       * <pre>
+       * One per client id asked about, in the same order.
+       * </pre>
+       *
+       * <code>repeated .channel.v1.ClientDelivery clients = 1 [json_name = "clients"];</code>
+       */
+      public Builder removeClients(int index) {
+        if (clientsBuilder_ == null) {
+          ensureClientsIsMutable();
+          clients_.remove(index);
+          onChanged();
+        } else {
+          clientsBuilder_.remove(index);
+        }
+        return this;
+      }
+      /**
+       * <pre>
+       * One per client id asked about, in the same order.
+       * </pre>
+       *
+       * <code>repeated .channel.v1.ClientDelivery clients = 1 [json_name = "clients"];</code>
+       */
+      public channel.v1.Channel.ClientDelivery.Builder getClientsBuilder(
+          int index) {
+        return internalGetClientsFieldBuilder().getBuilder(index);
+      }
+      /**
+       * <pre>
+       * One per client id asked about, in the same order.
+       * </pre>
+       *
+       * <code>repeated .channel.v1.ClientDelivery clients = 1 [json_name = "clients"];</code>
+       */
+      public channel.v1.Channel.ClientDeliveryOrBuilder getClientsOrBuilder(
+          int index) {
+        if (clientsBuilder_ == null) {
+          return clients_.get(index);  } else {
+          return clientsBuilder_.getMessageOrBuilder(index);
+        }
+      }
+      /**
+       * <pre>
+       * One per client id asked about, in the same order.
+       * </pre>
+       *
+       * <code>repeated .channel.v1.ClientDelivery clients = 1 [json_name = "clients"];</code>
+       */
+      public java.util.List<? extends channel.v1.Channel.ClientDeliveryOrBuilder> 
+           getClientsOrBuilderList() {
+        if (clientsBuilder_ != null) {
+          return clientsBuilder_.getMessageOrBuilderList();
+        } else {
+          return java.util.Collections.unmodifiableList(clients_);
+        }
+      }
+      /**
+       * <pre>
+       * One per client id asked about, in the same order.
+       * </pre>
+       *
+       * <code>repeated .channel.v1.ClientDelivery clients = 1 [json_name = "clients"];</code>
+       */
+      public channel.v1.Channel.ClientDelivery.Builder addClientsBuilder() {
+        return internalGetClientsFieldBuilder().addBuilder(
+            channel.v1.Channel.ClientDelivery.getDefaultInstance());
+      }
+      /**
+       * <pre>
+       * One per client id asked about, in the same order.
+       * </pre>
+       *
+       * <code>repeated .channel.v1.ClientDelivery clients = 1 [json_name = "clients"];</code>
+       */
+      public channel.v1.Channel.ClientDelivery.Builder addClientsBuilder(
+          int index) {
+        return internalGetClientsFieldBuilder().addBuilder(
+            index, channel.v1.Channel.ClientDelivery.getDefaultInstance());
+      }
+      /**
+       * <pre>
+       * One per client id asked about, in the same order.
+       * </pre>
+       *
+       * <code>repeated .channel.v1.ClientDelivery clients = 1 [json_name = "clients"];</code>
+       */
+      public java.util.List<channel.v1.Channel.ClientDelivery.Builder> 
+           getClientsBuilderList() {
+        return internalGetClientsFieldBuilder().getBuilderList();
+      }
+      private com.google.protobuf.RepeatedFieldBuilder<
+          channel.v1.Channel.ClientDelivery, channel.v1.Channel.ClientDelivery.Builder, channel.v1.Channel.ClientDeliveryOrBuilder> 
+          internalGetClientsFieldBuilder() {
+        if (clientsBuilder_ == null) {
+          clientsBuilder_ = new com.google.protobuf.RepeatedFieldBuilder<
+              channel.v1.Channel.ClientDelivery, channel.v1.Channel.ClientDelivery.Builder, channel.v1.Channel.ClientDeliveryOrBuilder>(
+                  clients_,
+                  ((bitField0_ & 0x00000001) != 0),
+                  getParentForChildren(),
+                  isClean());
+          clients_ = null;
+        }
+        return clientsBuilder_;
+      }
+
+      // @@protoc_insertion_point(builder_scope:channel.v1.GetDeliveryResponse)
+    }
+
+    // @@protoc_insertion_point(class_scope:channel.v1.GetDeliveryResponse)
+    private static final channel.v1.Channel.GetDeliveryResponse DEFAULT_INSTANCE;
+    static {
+      DEFAULT_INSTANCE = new channel.v1.Channel.GetDeliveryResponse();
+    }
+
+    public static channel.v1.Channel.GetDeliveryResponse getDefaultInstance() {
+      return DEFAULT_INSTANCE;
+    }
+
+    private static final com.google.protobuf.Parser<GetDeliveryResponse>
+        PARSER = new com.google.protobuf.AbstractParser<GetDeliveryResponse>() {
+      @java.lang.Override
+      public GetDeliveryResponse parsePartialFrom(
+          com.google.protobuf.CodedInputStream input,
+          com.google.protobuf.ExtensionRegistryLite extensionRegistry)
+          throws com.google.protobuf.InvalidProtocolBufferException {
+        Builder builder = newBuilder();
+        try {
+          builder.mergeFrom(input, extensionRegistry);
+        } catch (com.google.protobuf.InvalidProtocolBufferException e) {
+          throw e.setUnfinishedMessage(builder.buildPartial());
+        } catch (com.google.protobuf.UninitializedMessageException e) {
+          throw e.asInvalidProtocolBufferException().setUnfinishedMessage(builder.buildPartial());
+        } catch (java.io.IOException e) {
+          throw new com.google.protobuf.InvalidProtocolBufferException(e)
+              .setUnfinishedMessage(builder.buildPartial());
+        }
+        return builder.buildPartial();
+      }
+    };
+
+    public static com.google.protobuf.Parser<GetDeliveryResponse> parser() {
+      return PARSER;
+    }
+
+    @java.lang.Override
+    public com.google.protobuf.Parser<GetDeliveryResponse> getParserForType() {
+      return PARSER;
+    }
+
+    @java.lang.Override
+    public channel.v1.Channel.GetDeliveryResponse getDefaultInstanceForType() {
+      return DEFAULT_INSTANCE;
+    }
+
+  }
+
+  public interface ClientDeliveryOrBuilder extends
+      // @@protoc_insertion_point(interface_extends:channel.v1.ClientDelivery)
+      com.google.protobuf.MessageOrBuilder {
+
+    /**
+     * <code>string client_id = 1 [json_name = "clientId"];</code>
+     * @return The clientId.
+     */
+    java.lang.String getClientId();
+    /**
+     * <code>string client_id = 1 [json_name = "clientId"];</code>
+     * @return The bytes for clientId.
+     */
+    com.google.protobuf.ByteString
+        getClientIdBytes();
+
+    /**
+     * <pre>
+     * The channel's current epoch; empty when the client id has no channel state.
+     * </pre>
+     *
+     * <code>string epoch = 2 [json_name = "epoch"];</code>
+     * @return The epoch.
+     */
+    java.lang.String getEpoch();
+    /**
+     * <pre>
+     * The channel's current epoch; empty when the client id has no channel state.
+     * </pre>
+     *
+     * <code>string epoch = 2 [json_name = "epoch"];</code>
+     * @return The bytes for epoch.
+     */
+    com.google.protobuf.ByteString
+        getEpochBytes();
+
+    /**
+     * <pre>
+     * The last seq of that epoch the browser acknowledged (0: none yet).
+     * </pre>
+     *
+     * <code>uint64 acked_seq = 3 [json_name = "ackedSeq"];</code>
+     * @return The ackedSeq.
+     */
+    long getAckedSeq();
+
+    /**
+     * <pre>
+     * The last seq sent in that epoch.
+     * </pre>
+     *
+     * <code>uint64 last_seq = 4 [json_name = "lastSeq"];</code>
+     * @return The lastSeq.
+     */
+    long getLastSeq();
+
+    /**
+     * <pre>
+     * Whether a socket is open for the client id now.
+     * </pre>
+     *
+     * <code>bool connected = 5 [json_name = "connected"];</code>
+     * @return The connected.
+     */
+    boolean getConnected();
+  }
+  /**
+   * Protobuf type {@code channel.v1.ClientDelivery}
+   */
+  public static final class ClientDelivery extends
+      com.google.protobuf.GeneratedMessage implements
+      // @@protoc_insertion_point(message_implements:channel.v1.ClientDelivery)
+      ClientDeliveryOrBuilder {
+  private static final long serialVersionUID = 0L;
+    static {
+      com.google.protobuf.RuntimeVersion.validateProtobufGencodeVersion(
+        com.google.protobuf.RuntimeVersion.RuntimeDomain.PUBLIC,
+        /* major= */ 4,
+        /* minor= */ 36,
+        /* patch= */ 2,
+        /* suffix= */ "",
+        "ClientDelivery");
+    }
+    // Use ClientDelivery.newBuilder() to construct.
+    private ClientDelivery(com.google.protobuf.GeneratedMessage.Builder<?> builder) {
+      super(builder);
+    }
+    private ClientDelivery() {
+      clientId_ = "";
+      epoch_ = "";
+    }
+
+    public static final com.google.protobuf.Descriptors.Descriptor
+        getDescriptor() {
+      return channel.v1.Channel.internal_static_channel_v1_ClientDelivery_descriptor;
+    }
+
+    @java.lang.Override
+    public com.google.protobuf.Descriptors.Descriptor getDescriptorForType() {
+      return channel.v1.Channel.internal_static_channel_v1_ClientDelivery_descriptor;
+    }
+
+    @java.lang.Override
+    protected com.google.protobuf.GeneratedMessage.FieldAccessorTable
+        internalGetFieldAccessorTable() {
+      return channel.v1.Channel.internal_static_channel_v1_ClientDelivery_fieldAccessorTable
+          .ensureFieldAccessorsInitialized(
+              channel.v1.Channel.ClientDelivery.class, channel.v1.Channel.ClientDelivery.Builder.class);
+    }
+
+    public static final int CLIENT_ID_FIELD_NUMBER = 1;
+    @SuppressWarnings("serial")
+    private volatile java.lang.Object clientId_ = "";
+    /**
+     * <code>string client_id = 1 [json_name = "clientId"];</code>
+     * @return The clientId.
+     */
+    @java.lang.Override
+    public java.lang.String getClientId() {
+      java.lang.Object ref = clientId_;
+      if (ref instanceof java.lang.String) {
+        return (java.lang.String) ref;
+      } else {
+        com.google.protobuf.ByteString bs = 
+            (com.google.protobuf.ByteString) ref;
+        java.lang.String s = bs.toStringUtf8();
+        clientId_ = s;
+        return s;
+      }
+    }
+    /**
+     * <code>string client_id = 1 [json_name = "clientId"];</code>
+     * @return The bytes for clientId.
+     */
+    @java.lang.Override
+    public com.google.protobuf.ByteString
+        getClientIdBytes() {
+      java.lang.Object ref = clientId_;
+      if (ref instanceof java.lang.String) {
+        com.google.protobuf.ByteString b = 
+            com.google.protobuf.ByteString.copyFromUtf8(
+                (java.lang.String) ref);
+        clientId_ = b;
+        return b;
+      } else {
+        return (com.google.protobuf.ByteString) ref;
+      }
+    }
+
+    public static final int EPOCH_FIELD_NUMBER = 2;
+    @SuppressWarnings("serial")
+    private volatile java.lang.Object epoch_ = "";
+    /**
+     * <pre>
+     * The channel's current epoch; empty when the client id has no channel state.
+     * </pre>
+     *
+     * <code>string epoch = 2 [json_name = "epoch"];</code>
+     * @return The epoch.
+     */
+    @java.lang.Override
+    public java.lang.String getEpoch() {
+      java.lang.Object ref = epoch_;
+      if (ref instanceof java.lang.String) {
+        return (java.lang.String) ref;
+      } else {
+        com.google.protobuf.ByteString bs = 
+            (com.google.protobuf.ByteString) ref;
+        java.lang.String s = bs.toStringUtf8();
+        epoch_ = s;
+        return s;
+      }
+    }
+    /**
+     * <pre>
+     * The channel's current epoch; empty when the client id has no channel state.
+     * </pre>
+     *
+     * <code>string epoch = 2 [json_name = "epoch"];</code>
+     * @return The bytes for epoch.
+     */
+    @java.lang.Override
+    public com.google.protobuf.ByteString
+        getEpochBytes() {
+      java.lang.Object ref = epoch_;
+      if (ref instanceof java.lang.String) {
+        com.google.protobuf.ByteString b = 
+            com.google.protobuf.ByteString.copyFromUtf8(
+                (java.lang.String) ref);
+        epoch_ = b;
+        return b;
+      } else {
+        return (com.google.protobuf.ByteString) ref;
+      }
+    }
+
+    public static final int ACKED_SEQ_FIELD_NUMBER = 3;
+    private long ackedSeq_ = 0L;
+    /**
+     * <pre>
+     * The last seq of that epoch the browser acknowledged (0: none yet).
+     * </pre>
+     *
+     * <code>uint64 acked_seq = 3 [json_name = "ackedSeq"];</code>
+     * @return The ackedSeq.
+     */
+    @java.lang.Override
+    public long getAckedSeq() {
+      return ackedSeq_;
+    }
+
+    public static final int LAST_SEQ_FIELD_NUMBER = 4;
+    private long lastSeq_ = 0L;
+    /**
+     * <pre>
+     * The last seq sent in that epoch.
+     * </pre>
+     *
+     * <code>uint64 last_seq = 4 [json_name = "lastSeq"];</code>
+     * @return The lastSeq.
+     */
+    @java.lang.Override
+    public long getLastSeq() {
+      return lastSeq_;
+    }
+
+    public static final int CONNECTED_FIELD_NUMBER = 5;
+    private boolean connected_ = false;
+    /**
+     * <pre>
+     * Whether a socket is open for the client id now.
+     * </pre>
+     *
+     * <code>bool connected = 5 [json_name = "connected"];</code>
+     * @return The connected.
+     */
+    @java.lang.Override
+    public boolean getConnected() {
+      return connected_;
+    }
+
+    private byte memoizedIsInitialized = -1;
+    @java.lang.Override
+    public final boolean isInitialized() {
+      byte isInitialized = memoizedIsInitialized;
+      if (isInitialized == 1) return true;
+      if (isInitialized == 0) return false;
+
+      memoizedIsInitialized = 1;
+      return true;
+    }
+
+    @java.lang.Override
+    public void writeTo(com.google.protobuf.CodedOutputStream output)
+                        throws java.io.IOException {
+      if (!com.google.protobuf.GeneratedMessage.isStringEmpty(clientId_)) {
+        com.google.protobuf.GeneratedMessage.writeString(output, 1, clientId_);
+      }
+      if (!com.google.protobuf.GeneratedMessage.isStringEmpty(epoch_)) {
+        com.google.protobuf.GeneratedMessage.writeString(output, 2, epoch_);
+      }
+      if (ackedSeq_ != 0L) {
+        output.writeUInt64(3, ackedSeq_);
+      }
+      if (lastSeq_ != 0L) {
+        output.writeUInt64(4, lastSeq_);
+      }
+      if (connected_ != false) {
+        output.writeBool(5, connected_);
+      }
+      getUnknownFields().writeTo(output);
+    }
+    private int computeSerializedSize_0() {
+      int size = 0;
+      if (!com.google.protobuf.GeneratedMessage.isStringEmpty(clientId_)) {
+        size += com.google.protobuf.GeneratedMessage.computeStringSize(1, clientId_);
+      }
+      if (!com.google.protobuf.GeneratedMessage.isStringEmpty(epoch_)) {
+        size += com.google.protobuf.GeneratedMessage.computeStringSize(2, epoch_);
+      }
+      if (ackedSeq_ != 0L) {
+        size += com.google.protobuf.CodedOutputStream
+          .computeUInt64Size(3, ackedSeq_);
+      }
+      if (lastSeq_ != 0L) {
+        size += com.google.protobuf.CodedOutputStream
+          .computeUInt64Size(4, lastSeq_);
+      }
+      if (connected_ != false) {
+        size += com.google.protobuf.CodedOutputStream
+          .computeBoolSize(5, connected_);
+      }
+      return size;
+    }
+    @java.lang.Override
+    public int getSerializedSize() {
+      int size = memoizedSize;
+      if (size != -1) return size;
+
+      size = 0;
+      size += computeSerializedSize_0();
+      size += getUnknownFields().getSerializedSize();
+      memoizedSize = size;
+      return size;
+    }
+
+    @java.lang.Override
+    public boolean equals(final java.lang.Object obj) {
+      if (obj == this) {
+       return true;
+      }
+      if (!(obj instanceof channel.v1.Channel.ClientDelivery)) {
+        return super.equals(obj);
+      }
+      channel.v1.Channel.ClientDelivery other = (channel.v1.Channel.ClientDelivery) obj;
+
+      if (!getClientId()
+          .equals(other.getClientId())) return false;
+      if (!getEpoch()
+          .equals(other.getEpoch())) return false;
+      if (getAckedSeq()
+          != other.getAckedSeq()) return false;
+      if (getLastSeq()
+          != other.getLastSeq()) return false;
+      if (getConnected()
+          != other.getConnected()) return false;
+      if (!getUnknownFields().equals(other.getUnknownFields())) return false;
+      return true;
+    }
+
+    @java.lang.Override
+    public int hashCode() {
+      if (memoizedHashCode != 0) {
+        return memoizedHashCode;
+      }
+      int hash = 41;
+      hash = (19 * hash) + getDescriptor().hashCode();
+      hash = (37 * hash) + CLIENT_ID_FIELD_NUMBER;
+      hash = (53 * hash) + getClientId().hashCode();
+      hash = (37 * hash) + EPOCH_FIELD_NUMBER;
+      hash = (53 * hash) + getEpoch().hashCode();
+      hash = (37 * hash) + ACKED_SEQ_FIELD_NUMBER;
+      hash = (53 * hash) + com.google.protobuf.Internal.hashLong(
+          getAckedSeq());
+      hash = (37 * hash) + LAST_SEQ_FIELD_NUMBER;
+      hash = (53 * hash) + com.google.protobuf.Internal.hashLong(
+          getLastSeq());
+      hash = (37 * hash) + CONNECTED_FIELD_NUMBER;
+      hash = (53 * hash) + com.google.protobuf.Internal.hashBoolean(
+          getConnected());
+      hash = (29 * hash) + getUnknownFields().hashCode();
+      memoizedHashCode = hash;
+      return hash;
+    }
+
+    public static channel.v1.Channel.ClientDelivery parseFrom(
+        java.nio.ByteBuffer data)
+        throws com.google.protobuf.InvalidProtocolBufferException {
+      return PARSER.parseFrom(data);
+    }
+    public static channel.v1.Channel.ClientDelivery parseFrom(
+        java.nio.ByteBuffer data,
+        com.google.protobuf.ExtensionRegistryLite extensionRegistry)
+        throws com.google.protobuf.InvalidProtocolBufferException {
+      return PARSER.parseFrom(data, extensionRegistry);
+    }
+    public static channel.v1.Channel.ClientDelivery parseFrom(
+        com.google.protobuf.ByteString data)
+        throws com.google.protobuf.InvalidProtocolBufferException {
+      return PARSER.parseFrom(data);
+    }
+    public static channel.v1.Channel.ClientDelivery parseFrom(
+        com.google.protobuf.ByteString data,
+        com.google.protobuf.ExtensionRegistryLite extensionRegistry)
+        throws com.google.protobuf.InvalidProtocolBufferException {
+      return PARSER.parseFrom(data, extensionRegistry);
+    }
+    public static channel.v1.Channel.ClientDelivery parseFrom(byte[] data)
+        throws com.google.protobuf.InvalidProtocolBufferException {
+      return PARSER.parseFrom(data);
+    }
+    public static channel.v1.Channel.ClientDelivery parseFrom(
+        byte[] data,
+        com.google.protobuf.ExtensionRegistryLite extensionRegistry)
+        throws com.google.protobuf.InvalidProtocolBufferException {
+      return PARSER.parseFrom(data, extensionRegistry);
+    }
+    public static channel.v1.Channel.ClientDelivery parseFrom(java.io.InputStream input)
+        throws java.io.IOException {
+      return com.google.protobuf.GeneratedMessage
+          .parseWithIOException(PARSER, input);
+    }
+    public static channel.v1.Channel.ClientDelivery parseFrom(
+        java.io.InputStream input,
+        com.google.protobuf.ExtensionRegistryLite extensionRegistry)
+        throws java.io.IOException {
+      return com.google.protobuf.GeneratedMessage
+          .parseWithIOException(PARSER, input, extensionRegistry);
+    }
+
+    public static channel.v1.Channel.ClientDelivery parseDelimitedFrom(java.io.InputStream input)
+        throws java.io.IOException {
+      return com.google.protobuf.GeneratedMessage
+          .parseDelimitedWithIOException(PARSER, input);
+    }
+
+    public static channel.v1.Channel.ClientDelivery parseDelimitedFrom(
+        java.io.InputStream input,
+        com.google.protobuf.ExtensionRegistryLite extensionRegistry)
+        throws java.io.IOException {
+      return com.google.protobuf.GeneratedMessage
+          .parseDelimitedWithIOException(PARSER, input, extensionRegistry);
+    }
+    public static channel.v1.Channel.ClientDelivery parseFrom(
+        com.google.protobuf.CodedInputStream input)
+        throws java.io.IOException {
+      return com.google.protobuf.GeneratedMessage
+          .parseWithIOException(PARSER, input);
+    }
+    public static channel.v1.Channel.ClientDelivery parseFrom(
+        com.google.protobuf.CodedInputStream input,
+        com.google.protobuf.ExtensionRegistryLite extensionRegistry)
+        throws java.io.IOException {
+      return com.google.protobuf.GeneratedMessage
+          .parseWithIOException(PARSER, input, extensionRegistry);
+    }
+
+    @java.lang.Override
+    public Builder newBuilderForType() { return newBuilder(); }
+    public static Builder newBuilder() {
+      return DEFAULT_INSTANCE.toBuilder();
+    }
+    public static Builder newBuilder(channel.v1.Channel.ClientDelivery prototype) {
+      return DEFAULT_INSTANCE.toBuilder().mergeFrom(prototype);
+    }
+    @java.lang.Override
+    public Builder toBuilder() {
+      return this == DEFAULT_INSTANCE
+          ? new Builder() : new Builder().mergeFrom(this);
+    }
+
+    @java.lang.Override
+    protected Builder newBuilderForType(
+        com.google.protobuf.GeneratedMessage.BuilderParent parent) {
+      Builder builder = new Builder(parent);
+      return builder;
+    }
+    /**
+     * Protobuf type {@code channel.v1.ClientDelivery}
+     */
+    public static final class Builder extends
+        com.google.protobuf.GeneratedMessage.Builder<Builder> implements
+        // @@protoc_insertion_point(builder_implements:channel.v1.ClientDelivery)
+        channel.v1.Channel.ClientDeliveryOrBuilder {
+      public static final com.google.protobuf.Descriptors.Descriptor
+          getDescriptor() {
+        return channel.v1.Channel.internal_static_channel_v1_ClientDelivery_descriptor;
+      }
+
+      @java.lang.Override
+      protected com.google.protobuf.GeneratedMessage.FieldAccessorTable
+          internalGetFieldAccessorTable() {
+        return channel.v1.Channel.internal_static_channel_v1_ClientDelivery_fieldAccessorTable
+            .ensureFieldAccessorsInitialized(
+                channel.v1.Channel.ClientDelivery.class, channel.v1.Channel.ClientDelivery.Builder.class);
+      }
+
+      // Construct using channel.v1.Channel.ClientDelivery.newBuilder()
+      private Builder() {
+
+      }
+
+      private Builder(
+          com.google.protobuf.GeneratedMessage.BuilderParent parent) {
+        super(parent);
+
+      }
+      @java.lang.Override
+      public Builder clear() {
+        super.clear();
+        bitField0_ = 0;
+        clientId_ = "";
+        epoch_ = "";
+        ackedSeq_ = 0L;
+        lastSeq_ = 0L;
+        connected_ = false;
+        return this;
+      }
+
+      @java.lang.Override
+      public com.google.protobuf.Descriptors.Descriptor
+          getDescriptorForType() {
+        return channel.v1.Channel.internal_static_channel_v1_ClientDelivery_descriptor;
+      }
+
+      @java.lang.Override
+      public channel.v1.Channel.ClientDelivery getDefaultInstanceForType() {
+        return channel.v1.Channel.ClientDelivery.getDefaultInstance();
+      }
+
+      @java.lang.Override
+      public channel.v1.Channel.ClientDelivery build() {
+        channel.v1.Channel.ClientDelivery result = buildPartial();
+        if (!result.isInitialized()) {
+          throw newUninitializedMessageException(result);
+        }
+        return result;
+      }
+
+      @java.lang.Override
+      public channel.v1.Channel.ClientDelivery buildPartial() {
+        channel.v1.Channel.ClientDelivery result = new channel.v1.Channel.ClientDelivery(this);
+        if (bitField0_ != 0) { buildPartial0(result); }
+        onBuilt();
+        return result;
+      }
+
+      private void buildPartial0(channel.v1.Channel.ClientDelivery result) {
+        int from_bitField0_ = bitField0_;
+        if (((from_bitField0_ & 0x00000001) != 0)) {
+          result.clientId_ = clientId_;
+        }
+        if (((from_bitField0_ & 0x00000002) != 0)) {
+          result.epoch_ = epoch_;
+        }
+        if (((from_bitField0_ & 0x00000004) != 0)) {
+          result.ackedSeq_ = ackedSeq_;
+        }
+        if (((from_bitField0_ & 0x00000008) != 0)) {
+          result.lastSeq_ = lastSeq_;
+        }
+        if (((from_bitField0_ & 0x00000010) != 0)) {
+          result.connected_ = connected_;
+        }
+      }
+
+      @java.lang.Override
+      public Builder mergeFrom(com.google.protobuf.Message other) {
+        if (other instanceof channel.v1.Channel.ClientDelivery) {
+          return mergeFrom((channel.v1.Channel.ClientDelivery)other);
+        } else {
+          super.mergeFrom(other);
+          return this;
+        }
+      }
+
+      public Builder mergeFrom(channel.v1.Channel.ClientDelivery other) {
+        if (other == channel.v1.Channel.ClientDelivery.getDefaultInstance()) return this;
+        if (!other.getClientId().isEmpty()) {
+          clientId_ = other.clientId_;
+          bitField0_ |= 0x00000001;
+          onChanged();
+        }
+        if (!other.getEpoch().isEmpty()) {
+          epoch_ = other.epoch_;
+          bitField0_ |= 0x00000002;
+          onChanged();
+        }
+        if (other.getAckedSeq() != 0L) {
+          setAckedSeq(other.getAckedSeq());
+        }
+        if (other.getLastSeq() != 0L) {
+          setLastSeq(other.getLastSeq());
+        }
+        if (other.getConnected() != false) {
+          setConnected(other.getConnected());
+        }
+        this.mergeUnknownFields(other.getUnknownFields());
+        onChanged();
+        return this;
+      }
+
+      @java.lang.Override
+      public final boolean isInitialized() {
+        return true;
+      }
+
+      @java.lang.Override
+      public Builder mergeFrom(
+          com.google.protobuf.CodedInputStream input,
+          com.google.protobuf.ExtensionRegistryLite extensionRegistry)
+          throws java.io.IOException {
+        java.util.Objects.requireNonNull(extensionRegistry);
+        try {
+          boolean done = false;
+          while (!done) {
+            int tag = input.readTag();
+            switch (tag) {
+              case 0:
+                done = true;
+                break;
+              case 10: {
+                clientId_ = input.readStringRequireUtf8();
+                bitField0_ |= 0x00000001;
+                break;
+              } // case 10
+              case 18: {
+                epoch_ = input.readStringRequireUtf8();
+                bitField0_ |= 0x00000002;
+                break;
+              } // case 18
+              case 24: {
+                ackedSeq_ = input.readUInt64();
+                bitField0_ |= 0x00000004;
+                break;
+              } // case 24
+              case 32: {
+                lastSeq_ = input.readUInt64();
+                bitField0_ |= 0x00000008;
+                break;
+              } // case 32
+              case 40: {
+                connected_ = input.readBool();
+                bitField0_ |= 0x00000010;
+                break;
+              } // case 40
+              default: {
+                if (!super.parseUnknownField(input, extensionRegistry, tag)) {
+                  done = true; // was an endgroup tag
+                }
+                break;
+              } // default:
+            } // switch (tag)
+          } // while (!done)
+        } catch (com.google.protobuf.InvalidProtocolBufferException e) {
+          throw e.unwrapIOException();
+        } finally {
+          onChanged();
+        } // finally
+        return this;
+      }
+      private int bitField0_;
+
+      private java.lang.Object clientId_ = "";
+      /**
+       * <code>string client_id = 1 [json_name = "clientId"];</code>
+       * @return The clientId.
+       */
+      public java.lang.String getClientId() {
+        java.lang.Object ref = clientId_;
+        if (!(ref instanceof java.lang.String)) {
+          com.google.protobuf.ByteString bs =
+              (com.google.protobuf.ByteString) ref;
+          java.lang.String s = bs.toStringUtf8();
+          clientId_ = s;
+          return s;
+        } else {
+          return (java.lang.String) ref;
+        }
+      }
+      /**
+       * <code>string client_id = 1 [json_name = "clientId"];</code>
+       * @return The bytes for clientId.
+       */
+      public com.google.protobuf.ByteString
+          getClientIdBytes() {
+        java.lang.Object ref = clientId_;
+        if (ref instanceof String) {
+          com.google.protobuf.ByteString b = 
+              com.google.protobuf.ByteString.copyFromUtf8(
+                  (java.lang.String) ref);
+          clientId_ = b;
+          return b;
+        } else {
+          return (com.google.protobuf.ByteString) ref;
+        }
+      }
+      /**
+       * <code>string client_id = 1 [json_name = "clientId"];</code>
+       * @param value The clientId to set.
+       * @return This builder for chaining.
+       */
+      public Builder setClientId(
+          java.lang.String value) {
+        java.util.Objects.requireNonNull(value);
+        clientId_ = value;
+        bitField0_ |= 0x00000001;
+        onChanged();
+        return this;
+      }
+      /**
+       * <code>string client_id = 1 [json_name = "clientId"];</code>
+       * @return This builder for chaining.
+       */
+      public Builder clearClientId() {
+        clientId_ = getDefaultInstance().getClientId();
+        bitField0_ = (bitField0_ & ~0x00000001);
+        onChanged();
+        return this;
+      }
+      /**
+       * <code>string client_id = 1 [json_name = "clientId"];</code>
+       * @param value The bytes for clientId to set.
+       * @return This builder for chaining.
+       */
+      public Builder setClientIdBytes(
+          com.google.protobuf.ByteString value) {
+        java.util.Objects.requireNonNull(value);
+        checkByteStringIsUtf8(value);
+        clientId_ = value;
+        bitField0_ |= 0x00000001;
+        onChanged();
+        return this;
+      }
+
+      private java.lang.Object epoch_ = "";
+      /**
+       * <pre>
+       * The channel's current epoch; empty when the client id has no channel state.
+       * </pre>
+       *
+       * <code>string epoch = 2 [json_name = "epoch"];</code>
+       * @return The epoch.
+       */
+      public java.lang.String getEpoch() {
+        java.lang.Object ref = epoch_;
+        if (!(ref instanceof java.lang.String)) {
+          com.google.protobuf.ByteString bs =
+              (com.google.protobuf.ByteString) ref;
+          java.lang.String s = bs.toStringUtf8();
+          epoch_ = s;
+          return s;
+        } else {
+          return (java.lang.String) ref;
+        }
+      }
+      /**
+       * <pre>
+       * The channel's current epoch; empty when the client id has no channel state.
+       * </pre>
+       *
+       * <code>string epoch = 2 [json_name = "epoch"];</code>
+       * @return The bytes for epoch.
+       */
+      public com.google.protobuf.ByteString
+          getEpochBytes() {
+        java.lang.Object ref = epoch_;
+        if (ref instanceof String) {
+          com.google.protobuf.ByteString b = 
+              com.google.protobuf.ByteString.copyFromUtf8(
+                  (java.lang.String) ref);
+          epoch_ = b;
+          return b;
+        } else {
+          return (com.google.protobuf.ByteString) ref;
+        }
+      }
+      /**
+       * <pre>
+       * The channel's current epoch; empty when the client id has no channel state.
+       * </pre>
+       *
+       * <code>string epoch = 2 [json_name = "epoch"];</code>
+       * @param value The epoch to set.
+       * @return This builder for chaining.
+       */
+      public Builder setEpoch(
+          java.lang.String value) {
+        java.util.Objects.requireNonNull(value);
+        epoch_ = value;
+        bitField0_ |= 0x00000002;
+        onChanged();
+        return this;
+      }
+      /**
+       * <pre>
+       * The channel's current epoch; empty when the client id has no channel state.
+       * </pre>
+       *
+       * <code>string epoch = 2 [json_name = "epoch"];</code>
+       * @return This builder for chaining.
+       */
+      public Builder clearEpoch() {
+        epoch_ = getDefaultInstance().getEpoch();
+        bitField0_ = (bitField0_ & ~0x00000002);
+        onChanged();
+        return this;
+      }
+      /**
+       * <pre>
+       * The channel's current epoch; empty when the client id has no channel state.
+       * </pre>
+       *
+       * <code>string epoch = 2 [json_name = "epoch"];</code>
+       * @param value The bytes for epoch to set.
+       * @return This builder for chaining.
+       */
+      public Builder setEpochBytes(
+          com.google.protobuf.ByteString value) {
+        java.util.Objects.requireNonNull(value);
+        checkByteStringIsUtf8(value);
+        epoch_ = value;
+        bitField0_ |= 0x00000002;
+        onChanged();
+        return this;
+      }
+
+      private long ackedSeq_ ;
+      /**
+       * <pre>
+       * The last seq of that epoch the browser acknowledged (0: none yet).
+       * </pre>
+       *
+       * <code>uint64 acked_seq = 3 [json_name = "ackedSeq"];</code>
+       * @return The ackedSeq.
+       */
+      @java.lang.Override
+      public long getAckedSeq() {
+        return ackedSeq_;
+      }
+      /**
+       * <pre>
+       * The last seq of that epoch the browser acknowledged (0: none yet).
+       * </pre>
+       *
+       * <code>uint64 acked_seq = 3 [json_name = "ackedSeq"];</code>
+       * @param value The ackedSeq to set.
+       * @return This builder for chaining.
+       */
+      public Builder setAckedSeq(long value) {
+
+        ackedSeq_ = value;
+        bitField0_ |= 0x00000004;
+        onChanged();
+        return this;
+      }
+      /**
+       * <pre>
+       * The last seq of that epoch the browser acknowledged (0: none yet).
+       * </pre>
+       *
+       * <code>uint64 acked_seq = 3 [json_name = "ackedSeq"];</code>
+       * @return This builder for chaining.
+       */
+      public Builder clearAckedSeq() {
+        bitField0_ = (bitField0_ & ~0x00000004);
+        ackedSeq_ = 0L;
+        onChanged();
+        return this;
+      }
+
+      private long lastSeq_ ;
+      /**
+       * <pre>
+       * The last seq sent in that epoch.
+       * </pre>
+       *
+       * <code>uint64 last_seq = 4 [json_name = "lastSeq"];</code>
+       * @return The lastSeq.
+       */
+      @java.lang.Override
+      public long getLastSeq() {
+        return lastSeq_;
+      }
+      /**
+       * <pre>
+       * The last seq sent in that epoch.
+       * </pre>
+       *
+       * <code>uint64 last_seq = 4 [json_name = "lastSeq"];</code>
+       * @param value The lastSeq to set.
+       * @return This builder for chaining.
+       */
+      public Builder setLastSeq(long value) {
+
+        lastSeq_ = value;
+        bitField0_ |= 0x00000008;
+        onChanged();
+        return this;
+      }
+      /**
+       * <pre>
+       * The last seq sent in that epoch.
+       * </pre>
+       *
+       * <code>uint64 last_seq = 4 [json_name = "lastSeq"];</code>
+       * @return This builder for chaining.
+       */
+      public Builder clearLastSeq() {
+        bitField0_ = (bitField0_ & ~0x00000008);
+        lastSeq_ = 0L;
+        onChanged();
+        return this;
+      }
+
+      private boolean connected_ ;
+      /**
+       * <pre>
+       * Whether a socket is open for the client id now.
+       * </pre>
+       *
+       * <code>bool connected = 5 [json_name = "connected"];</code>
+       * @return The connected.
+       */
+      @java.lang.Override
+      public boolean getConnected() {
+        return connected_;
+      }
+      /**
+       * <pre>
+       * Whether a socket is open for the client id now.
+       * </pre>
+       *
+       * <code>bool connected = 5 [json_name = "connected"];</code>
+       * @param value The connected to set.
+       * @return This builder for chaining.
+       */
+      public Builder setConnected(boolean value) {
+
+        connected_ = value;
+        bitField0_ |= 0x00000010;
+        onChanged();
+        return this;
+      }
+      /**
+       * <pre>
+       * Whether a socket is open for the client id now.
+       * </pre>
+       *
+       * <code>bool connected = 5 [json_name = "connected"];</code>
+       * @return This builder for chaining.
+       */
+      public Builder clearConnected() {
+        bitField0_ = (bitField0_ & ~0x00000010);
+        connected_ = false;
+        onChanged();
+        return this;
+      }
+
+      // @@protoc_insertion_point(builder_scope:channel.v1.ClientDelivery)
+    }
+
+    // @@protoc_insertion_point(class_scope:channel.v1.ClientDelivery)
+    private static final channel.v1.Channel.ClientDelivery DEFAULT_INSTANCE;
+    static {
+      DEFAULT_INSTANCE = new channel.v1.Channel.ClientDelivery();
+    }
+
+    public static channel.v1.Channel.ClientDelivery getDefaultInstance() {
+      return DEFAULT_INSTANCE;
+    }
+
+    private static final com.google.protobuf.Parser<ClientDelivery>
+        PARSER = new com.google.protobuf.AbstractParser<ClientDelivery>() {
+      @java.lang.Override
+      public ClientDelivery parsePartialFrom(
+          com.google.protobuf.CodedInputStream input,
+          com.google.protobuf.ExtensionRegistryLite extensionRegistry)
+          throws com.google.protobuf.InvalidProtocolBufferException {
+        Builder builder = newBuilder();
+        try {
+          builder.mergeFrom(input, extensionRegistry);
+        } catch (com.google.protobuf.InvalidProtocolBufferException e) {
+          throw e.setUnfinishedMessage(builder.buildPartial());
+        } catch (com.google.protobuf.UninitializedMessageException e) {
+          throw e.asInvalidProtocolBufferException().setUnfinishedMessage(builder.buildPartial());
+        } catch (java.io.IOException e) {
+          throw new com.google.protobuf.InvalidProtocolBufferException(e)
+              .setUnfinishedMessage(builder.buildPartial());
+        }
+        return builder.buildPartial();
+      }
+    };
+
+    public static com.google.protobuf.Parser<ClientDelivery> parser() {
+      return PARSER;
+    }
+
+    @java.lang.Override
+    public com.google.protobuf.Parser<ClientDelivery> getParserForType() {
+      return PARSER;
+    }
+
+    @java.lang.Override
+    public channel.v1.Channel.ClientDelivery getDefaultInstanceForType() {
+      return DEFAULT_INSTANCE;
+    }
+
+  }
+
   private static final com.google.protobuf.Descriptors.Descriptor
     internal_static_channel_v1_CreateChannelRequest_descriptor;
   private static final 
@@ -30004,6 +37061,41 @@ public final class Channel extends com.google.protobuf.GeneratedFile {
   private static final 
     com.google.protobuf.GeneratedMessage.FieldAccessorTable
       internal_static_channel_v1_WatchTopicPresenceResponse_fieldAccessorTable;
+  private static final com.google.protobuf.Descriptors.Descriptor
+    internal_static_channel_v1_WatchDeliveriesRequest_descriptor;
+  private static final 
+    com.google.protobuf.GeneratedMessage.FieldAccessorTable
+      internal_static_channel_v1_WatchDeliveriesRequest_fieldAccessorTable;
+  private static final com.google.protobuf.Descriptors.Descriptor
+    internal_static_channel_v1_WatchDeliveriesResponse_descriptor;
+  private static final 
+    com.google.protobuf.GeneratedMessage.FieldAccessorTable
+      internal_static_channel_v1_WatchDeliveriesResponse_fieldAccessorTable;
+  private static final com.google.protobuf.Descriptors.Descriptor
+    internal_static_channel_v1_DeliveriesStarted_descriptor;
+  private static final 
+    com.google.protobuf.GeneratedMessage.FieldAccessorTable
+      internal_static_channel_v1_DeliveriesStarted_fieldAccessorTable;
+  private static final com.google.protobuf.Descriptors.Descriptor
+    internal_static_channel_v1_DeliveryEvent_descriptor;
+  private static final 
+    com.google.protobuf.GeneratedMessage.FieldAccessorTable
+      internal_static_channel_v1_DeliveryEvent_fieldAccessorTable;
+  private static final com.google.protobuf.Descriptors.Descriptor
+    internal_static_channel_v1_GetDeliveryRequest_descriptor;
+  private static final 
+    com.google.protobuf.GeneratedMessage.FieldAccessorTable
+      internal_static_channel_v1_GetDeliveryRequest_fieldAccessorTable;
+  private static final com.google.protobuf.Descriptors.Descriptor
+    internal_static_channel_v1_GetDeliveryResponse_descriptor;
+  private static final 
+    com.google.protobuf.GeneratedMessage.FieldAccessorTable
+      internal_static_channel_v1_GetDeliveryResponse_fieldAccessorTable;
+  private static final com.google.protobuf.Descriptors.Descriptor
+    internal_static_channel_v1_ClientDelivery_descriptor;
+  private static final 
+    com.google.protobuf.GeneratedMessage.FieldAccessorTable
+      internal_static_channel_v1_ClientDelivery_fieldAccessorTable;
 
   public static com.google.protobuf.Descriptors.FileDescriptor
       getDescriptor() {
@@ -30013,161 +37105,192 @@ public final class Channel extends com.google.protobuf.GeneratedFile {
       descriptor;
   static {
     java.lang.String[] descriptorData = {
-      "\n\030channel/v1/channel.proto\022\nchannel.v1\032\037" +
-      "google/protobuf/timestamp.proto\"^\n\024Creat" +
-      "eChannelRequest\022\033\n\tclient_id\030\001 \001(\tR\010clie" +
-      "ntId\022)\n\020duration_minutes\030\002 \001(\005R\017duration" +
-      "Minutes\"\225\001\n\025CreateChannelResponse\022\024\n\005tok" +
-      "en\030\001 \001(\tR\005token\022;\n\013expire_time\030\002 \001(\0132\032.g" +
-      "oogle.protobuf.TimestampR\nexpireTime\022)\n\020" +
-      "duration_minutes\030\003 \001(\005R\017durationMinutes\"" +
-      "\230\001\n\022SendMessageRequest\022\035\n\tclient_id\030\001 \001(" +
-      "\tH\000R\010clientId\022\026\n\005token\030\002 \001(\tH\000R\005token\022\030\n" +
-      "\007message\030\003 \001(\tR\007message\022\'\n\017idempotency_k" +
-      "ey\030\004 \001(\tR\016idempotencyKeyB\010\n\006target\"[\n\023Se" +
-      "ndMessageResponse\022\020\n\003seq\030\001 \001(\004R\003seq\022\024\n\005e" +
-      "poch\030\002 \001(\tR\005epoch\022\034\n\tconnected\030\003 \001(\010R\tco" +
-      "nnected\"Q\n\023SendMessagesRequest\022:\n\010reques" +
-      "ts\030\001 \003(\0132\036.channel.v1.SendMessageRequest" +
-      "R\010requests\"O\n\024SendMessagesResponse\0227\n\007re" +
-      "sults\030\001 \003(\0132\035.channel.v1.SendMessageResu" +
-      "ltR\007results\"\212\001\n\021SendMessageResult\0225\n\004sen" +
-      "t\030\001 \001(\0132\037.channel.v1.SendMessageResponse" +
-      "H\000R\004sent\0224\n\005error\030\002 \001(\0132\034.channel.v1.Sen" +
-      "dMessageErrorH\000R\005errorB\010\n\006result\"@\n\020Send" +
-      "MessageError\022\022\n\004code\030\001 \001(\005R\004code\022\030\n\007mess" +
-      "age\030\002 \001(\tR\007message\"\331\001\n\rPresenceEvent\022\033\n\t" +
-      "client_id\030\001 \001(\tR\010clientId\022/\n\005state\030\002 \001(\016" +
-      "2\031.channel.v1.PresenceStateR\005state\022.\n\004ti" +
-      "me\030\003 \001(\0132\032.google.protobuf.TimestampR\004ti" +
-      "me\022\026\n\006cursor\030\004 \001(\tR\006cursor\0222\n\006reason\030\005 \001" +
-      "(\0162\032.channel.v1.PresenceReasonR\006reason\"\223" +
-      "\001\n\024WatchPresenceRequest\022\035\n\nclient_ids\030\001 " +
-      "\003(\tR\tclientIds\022(\n\020client_id_prefix\030\002 \001(\t" +
-      "R\016clientIdPrefix\022\032\n\010snapshot\030\003 \001(\010R\010snap" +
-      "shot\022\026\n\006cursor\030\004 \001(\tR\006cursor\"\237\001\n\025WatchPr" +
-      "esenceResponse\0221\n\005event\030\001 \001(\0132\031.channel." +
-      "v1.PresenceEventH\000R\005event\022K\n\021snapshot_co" +
-      "mplete\030\002 \001(\0132\034.channel.v1.SnapshotComple" +
-      "teH\000R\020snapshotCompleteB\006\n\004kind\"O\n\020Snapsh" +
-      "otComplete\022\026\n\006cursor\030\001 \001(\tR\006cursor\022#\n\rre" +
-      "sume_failed\030\002 \001(\010R\014resumeFailed\"3\n\022GetPr" +
-      "esenceRequest\022\035\n\nclient_ids\030\001 \003(\tR\tclien" +
-      "tIds\"K\n\023GetPresenceResponse\0224\n\007clients\030\001" +
-      " \003(\0132\032.channel.v1.ClientPresenceR\007client" +
-      "s\"\220\001\n\016ClientPresence\022\033\n\tclient_id\030\001 \001(\tR" +
-      "\010clientId\022\034\n\tconnected\030\002 \001(\010R\tconnected\022" +
-      "C\n\017connected_since\030\003 \001(\0132\032.google.protob" +
-      "uf.TimestampR\016connectedSince\"2\n\023CloseCha" +
-      "nnelRequest\022\033\n\tclient_id\030\001 \001(\tR\010clientId" +
-      "\";\n\024CloseChannelResponse\022#\n\rwas_connecte" +
-      "d\030\001 \001(\010R\014wasConnected\"c\n\020BroadcastReques" +
-      "t\022\030\n\007message\030\001 \001(\tR\007message\022\035\n\nclient_id" +
-      "s\030\002 \003(\tR\tclientIds\022\026\n\006topics\030\003 \003(\tR\006topi" +
-      "cs\"\215\001\n\021BroadcastResponse\022\030\n\007clients\030\001 \001(" +
-      "\rR\007clients\022+\n\021clients_connected\030\002 \001(\rR\020c" +
-      "lientsConnected\0221\n\006topics\030\003 \003(\0132\031.channe" +
-      "l.v1.TopicPositionR\006topics\"g\n\rTopicPosit" +
-      "ion\022\024\n\005topic\030\001 \001(\tR\005topic\022\020\n\003seq\030\002 \001(\004R\003" +
-      "seq\022\024\n\005epoch\030\003 \001(\tR\005epoch\022\030\n\007members\030\004 \001" +
-      "(\rR\007members\"i\n\020SubscribeRequest\022\035\n\nclien" +
-      "t_ids\030\001 \003(\tR\tclientIds\022\024\n\005topic\030\002 \001(\tR\005t" +
-      "opic\022\027\n\004info\030\003 \001(\tH\000R\004info\210\001\001B\007\n\005_info\")" +
-      "\n\021SubscribeResponse\022\024\n\005added\030\001 \001(\rR\005adde" +
-      "d\"I\n\022UnsubscribeRequest\022\035\n\nclient_ids\030\001 " +
-      "\003(\tR\tclientIds\022\024\n\005topic\030\002 \001(\tR\005topic\"/\n\023" +
-      "UnsubscribeResponse\022\030\n\007removed\030\001 \001(\rR\007re" +
-      "moved\"\235\001\n\025StreamMessagesRequest\022\016\n\002id\030\001 " +
-      "\001(\004R\002id\0228\n\007request\030\002 \001(\0132\036.channel.v1.Se" +
-      "ndMessageRequestR\007request\022:\n\010requests\030\003 " +
-      "\003(\0132\036.channel.v1.SendMessageRequestR\010req" +
-      "uests\"\230\001\n\026StreamMessagesResponse\022\016\n\002id\030\001" +
-      " \001(\004R\002id\0225\n\006result\030\002 \001(\0132\035.channel.v1.Se" +
-      "ndMessageResultR\006result\0227\n\007results\030\003 \003(\013" +
-      "2\035.channel.v1.SendMessageResultR\007results" +
-      "\"j\n\026GetTopicMembersRequest\022\024\n\005topic\030\001 \001(" +
-      "\tR\005topic\022\033\n\tpage_size\030\002 \001(\rR\010pageSize\022\035\n" +
-      "\npage_token\030\003 \001(\tR\tpageToken\"t\n\027GetTopic" +
-      "MembersResponse\0221\n\007members\030\001 \003(\0132\027.chann" +
-      "el.v1.TopicMemberR\007members\022&\n\017next_page_" +
-      "token\030\002 \001(\tR\rnextPageToken\"\\\n\013TopicMembe" +
-      "r\022\033\n\tclient_id\030\001 \001(\tR\010clientId\022\034\n\tconnec" +
-      "ted\030\002 \001(\010R\tconnected\022\022\n\004info\030\003 \001(\tR\004info" +
-      "\"0\n\030CountTopicMembersRequest\022\024\n\005topic\030\001 " +
-      "\001(\tR\005topic\"5\n\031CountTopicMembersResponse\022" +
-      "\030\n\007members\030\001 \001(\004R\007members\"\372\002\n\022TopicPrese" +
-      "nceEvent\022\024\n\005topic\030\001 \001(\tR\005topic\022\033\n\tclient" +
-      "_id\030\002 \001(\tR\010clientId\0221\n\004kind\030\003 \001(\0162\035.chan" +
-      "nel.v1.TopicPresenceKindR\004kind\022.\n\004time\030\004" +
-      " \001(\0132\032.google.protobuf.TimestampR\004time\022\026" +
-      "\n\006cursor\030\005 \001(\tR\006cursor\022\022\n\004info\030\006 \001(\tR\004in" +
-      "fo\022C\n\017presence_reason\030\007 \001(\0162\032.channel.v1" +
-      ".PresenceReasonR\016presenceReason\022?\n\014leave" +
-      "_reason\030\010 \001(\0162\034.channel.v1.TopicLeaveRea" +
-      "sonR\013leaveReason\022\034\n\tconnected\030\t \001(\010R\tcon" +
-      "nected\"e\n\031WatchTopicPresenceRequest\022\024\n\005t" +
-      "opic\030\001 \001(\tR\005topic\022\032\n\010snapshot\030\002 \001(\010R\010sna" +
-      "pshot\022\026\n\006cursor\030\003 \001(\tR\006cursor\"\251\001\n\032WatchT" +
-      "opicPresenceResponse\0226\n\005event\030\001 \001(\0132\036.ch" +
-      "annel.v1.TopicPresenceEventH\000R\005event\022K\n\021" +
-      "snapshot_complete\030\002 \001(\0132\034.channel.v1.Sna" +
-      "pshotCompleteH\000R\020snapshotCompleteB\006\n\004kin" +
-      "d*n\n\rPresenceState\022\036\n\032PRESENCE_STATE_UNS" +
-      "PECIFIED\020\000\022\034\n\030PRESENCE_STATE_CONNECTED\020\001" +
-      "\022\037\n\033PRESENCE_STATE_DISCONNECTED\020\002*\274\002\n\016Pr" +
-      "esenceReason\022\037\n\033PRESENCE_REASON_UNSPECIF" +
-      "IED\020\000\022\034\n\030PRESENCE_REASON_SNAPSHOT\020\001\022!\n\035P" +
-      "RESENCE_REASON_SOCKET_OPENED\020\002\022!\n\035PRESEN" +
-      "CE_REASON_SOCKET_CLOSED\020\003\022!\n\035PRESENCE_RE" +
-      "ASON_TOKEN_EXPIRED\020\004\022\"\n\036PRESENCE_REASON_" +
-      "CHANNEL_CLOSED\020\005\022!\n\035PRESENCE_REASON_SLOW" +
-      "_CONSUMER\020\006\022\034\n\030PRESENCE_REASON_SHUTDOWN\020" +
-      "\007\022\035\n\031PRESENCE_REASON_NODE_LOST\020\010*\365\001\n\021Top" +
-      "icPresenceKind\022#\n\037TOPIC_PRESENCE_KIND_UN" +
-      "SPECIFIED\020\000\022%\n!TOPIC_PRESENCE_KIND_MEMBE" +
-      "R_JOINED\020\001\022#\n\037TOPIC_PRESENCE_KIND_MEMBER" +
-      "_LEFT\020\002\022&\n\"TOPIC_PRESENCE_KIND_MEMBER_UP" +
-      "DATED\020\003\022!\n\035TOPIC_PRESENCE_KIND_CONNECTED" +
-      "\020\004\022$\n TOPIC_PRESENCE_KIND_DISCONNECTED\020\005" +
-      "*\252\001\n\020TopicLeaveReason\022\"\n\036TOPIC_LEAVE_REA" +
-      "SON_UNSPECIFIED\020\000\022#\n\037TOPIC_LEAVE_REASON_" +
-      "UNSUBSCRIBED\020\001\022%\n!TOPIC_LEAVE_REASON_CHA" +
-      "NNEL_CLOSED\020\002\022&\n\"TOPIC_LEAVE_REASON_CHAN" +
-      "NEL_EXPIRED\020\0032\352\010\n\016ChannelService\022T\n\rCrea" +
-      "teChannel\022 .channel.v1.CreateChannelRequ" +
-      "est\032!.channel.v1.CreateChannelResponse\022N" +
-      "\n\013SendMessage\022\036.channel.v1.SendMessageRe" +
-      "quest\032\037.channel.v1.SendMessageResponse\022Q" +
-      "\n\014SendMessages\022\037.channel.v1.SendMessages" +
-      "Request\032 .channel.v1.SendMessagesRespons" +
-      "e\022V\n\rWatchPresence\022 .channel.v1.WatchPre" +
-      "senceRequest\032!.channel.v1.WatchPresenceR" +
-      "esponse0\001\022N\n\013GetPresence\022\036.channel.v1.Ge" +
-      "tPresenceRequest\032\037.channel.v1.GetPresenc" +
-      "eResponse\022Q\n\014CloseChannel\022\037.channel.v1.C" +
-      "loseChannelRequest\032 .channel.v1.CloseCha" +
-      "nnelResponse\022H\n\tBroadcast\022\034.channel.v1.B" +
-      "roadcastRequest\032\035.channel.v1.BroadcastRe" +
-      "sponse\022H\n\tSubscribe\022\034.channel.v1.Subscri" +
-      "beRequest\032\035.channel.v1.SubscribeResponse" +
-      "\022N\n\013Unsubscribe\022\036.channel.v1.Unsubscribe" +
-      "Request\032\037.channel.v1.UnsubscribeResponse" +
-      "\022[\n\016StreamMessages\022!.channel.v1.StreamMe" +
-      "ssagesRequest\032\".channel.v1.StreamMessage" +
-      "sResponse(\0010\001\022Z\n\017GetTopicMembers\022\".chann" +
-      "el.v1.GetTopicMembersRequest\032#.channel.v" +
-      "1.GetTopicMembersResponse\022`\n\021CountTopicM" +
-      "embers\022$.channel.v1.CountTopicMembersReq" +
-      "uest\032%.channel.v1.CountTopicMembersRespo" +
-      "nse\022e\n\022WatchTopicPresence\022%.channel.v1.W" +
-      "atchTopicPresenceRequest\032&.channel.v1.Wa" +
-      "tchTopicPresenceResponse0\001B:Z8github.com" +
-      "/channeld/channeld/gen/go/channel/v1;cha" +
-      "nnelv1b\006proto3"
+      "\n\030channel/v1/channel.proto\022\nchannel.v1\032\036" +
+      "google/protobuf/duration.proto\032\037google/p" +
+      "rotobuf/timestamp.proto\"^\n\024CreateChannel" +
+      "Request\022\033\n\tclient_id\030\001 \001(\tR\010clientId\022)\n\020" +
+      "duration_minutes\030\002 \001(\005R\017durationMinutes\"" +
+      "\225\001\n\025CreateChannelResponse\022\024\n\005token\030\001 \001(\t" +
+      "R\005token\022;\n\013expire_time\030\002 \001(\0132\032.google.pr" +
+      "otobuf.TimestampR\nexpireTime\022)\n\020duration" +
+      "_minutes\030\003 \001(\005R\017durationMinutes\"\212\002\n\022Send" +
+      "MessageRequest\022\035\n\tclient_id\030\001 \001(\tH\000R\010cli" +
+      "entId\022\026\n\005token\030\002 \001(\tH\000R\005token\022\030\n\007message" +
+      "\030\003 \001(\tR\007message\022\'\n\017idempotency_key\030\004 \001(\t" +
+      "R\016idempotencyKey\022*\n\021wait_for_delivery\030\005 " +
+      "\001(\010R\017waitForDelivery\022D\n\020delivery_timeout" +
+      "\030\006 \001(\0132\031.google.protobuf.DurationR\017deliv" +
+      "eryTimeoutB\010\n\006target\"y\n\023SendMessageRespo" +
+      "nse\022\020\n\003seq\030\001 \001(\004R\003seq\022\024\n\005epoch\030\002 \001(\tR\005ep" +
+      "och\022\034\n\tconnected\030\003 \001(\010R\tconnected\022\034\n\tdel" +
+      "ivered\030\004 \001(\010R\tdelivered\"Q\n\023SendMessagesR" +
+      "equest\022:\n\010requests\030\001 \003(\0132\036.channel.v1.Se" +
+      "ndMessageRequestR\010requests\"O\n\024SendMessag" +
+      "esResponse\0227\n\007results\030\001 \003(\0132\035.channel.v1" +
+      ".SendMessageResultR\007results\"\212\001\n\021SendMess" +
+      "ageResult\0225\n\004sent\030\001 \001(\0132\037.channel.v1.Sen" +
+      "dMessageResponseH\000R\004sent\0224\n\005error\030\002 \001(\0132" +
+      "\034.channel.v1.SendMessageErrorH\000R\005errorB\010" +
+      "\n\006result\"@\n\020SendMessageError\022\022\n\004code\030\001 \001" +
+      "(\005R\004code\022\030\n\007message\030\002 \001(\tR\007message\"\331\001\n\rP" +
+      "resenceEvent\022\033\n\tclient_id\030\001 \001(\tR\010clientI" +
+      "d\022/\n\005state\030\002 \001(\0162\031.channel.v1.PresenceSt" +
+      "ateR\005state\022.\n\004time\030\003 \001(\0132\032.google.protob" +
+      "uf.TimestampR\004time\022\026\n\006cursor\030\004 \001(\tR\006curs" +
+      "or\0222\n\006reason\030\005 \001(\0162\032.channel.v1.Presence" +
+      "ReasonR\006reason\"\223\001\n\024WatchPresenceRequest\022" +
+      "\035\n\nclient_ids\030\001 \003(\tR\tclientIds\022(\n\020client" +
+      "_id_prefix\030\002 \001(\tR\016clientIdPrefix\022\032\n\010snap" +
+      "shot\030\003 \001(\010R\010snapshot\022\026\n\006cursor\030\004 \001(\tR\006cu" +
+      "rsor\"\237\001\n\025WatchPresenceResponse\0221\n\005event\030" +
+      "\001 \001(\0132\031.channel.v1.PresenceEventH\000R\005even" +
+      "t\022K\n\021snapshot_complete\030\002 \001(\0132\034.channel.v" +
+      "1.SnapshotCompleteH\000R\020snapshotCompleteB\006" +
+      "\n\004kind\"O\n\020SnapshotComplete\022\026\n\006cursor\030\001 \001" +
+      "(\tR\006cursor\022#\n\rresume_failed\030\002 \001(\010R\014resum" +
+      "eFailed\"3\n\022GetPresenceRequest\022\035\n\nclient_" +
+      "ids\030\001 \003(\tR\tclientIds\"K\n\023GetPresenceRespo" +
+      "nse\0224\n\007clients\030\001 \003(\0132\032.channel.v1.Client" +
+      "PresenceR\007clients\"\220\001\n\016ClientPresence\022\033\n\t" +
+      "client_id\030\001 \001(\tR\010clientId\022\034\n\tconnected\030\002" +
+      " \001(\010R\tconnected\022C\n\017connected_since\030\003 \001(\013" +
+      "2\032.google.protobuf.TimestampR\016connectedS" +
+      "ince\"2\n\023CloseChannelRequest\022\033\n\tclient_id" +
+      "\030\001 \001(\tR\010clientId\";\n\024CloseChannelResponse" +
+      "\022#\n\rwas_connected\030\001 \001(\010R\014wasConnected\"c\n" +
+      "\020BroadcastRequest\022\030\n\007message\030\001 \001(\tR\007mess" +
+      "age\022\035\n\nclient_ids\030\002 \003(\tR\tclientIds\022\026\n\006to" +
+      "pics\030\003 \003(\tR\006topics\"\215\001\n\021BroadcastResponse" +
+      "\022\030\n\007clients\030\001 \001(\rR\007clients\022+\n\021clients_co" +
+      "nnected\030\002 \001(\rR\020clientsConnected\0221\n\006topic" +
+      "s\030\003 \003(\0132\031.channel.v1.TopicPositionR\006topi" +
+      "cs\"g\n\rTopicPosition\022\024\n\005topic\030\001 \001(\tR\005topi" +
+      "c\022\020\n\003seq\030\002 \001(\004R\003seq\022\024\n\005epoch\030\003 \001(\tR\005epoc" +
+      "h\022\030\n\007members\030\004 \001(\rR\007members\"i\n\020Subscribe" +
+      "Request\022\035\n\nclient_ids\030\001 \003(\tR\tclientIds\022\024" +
+      "\n\005topic\030\002 \001(\tR\005topic\022\027\n\004info\030\003 \001(\tH\000R\004in" +
+      "fo\210\001\001B\007\n\005_info\")\n\021SubscribeResponse\022\024\n\005a" +
+      "dded\030\001 \001(\rR\005added\"I\n\022UnsubscribeRequest\022" +
+      "\035\n\nclient_ids\030\001 \003(\tR\tclientIds\022\024\n\005topic\030" +
+      "\002 \001(\tR\005topic\"/\n\023UnsubscribeResponse\022\030\n\007r" +
+      "emoved\030\001 \001(\rR\007removed\"\235\001\n\025StreamMessages" +
+      "Request\022\016\n\002id\030\001 \001(\004R\002id\0228\n\007request\030\002 \001(\013" +
+      "2\036.channel.v1.SendMessageRequestR\007reques" +
+      "t\022:\n\010requests\030\003 \003(\0132\036.channel.v1.SendMes" +
+      "sageRequestR\010requests\"\230\001\n\026StreamMessages" +
+      "Response\022\016\n\002id\030\001 \001(\004R\002id\0225\n\006result\030\002 \001(\013" +
+      "2\035.channel.v1.SendMessageResultR\006result\022" +
+      "7\n\007results\030\003 \003(\0132\035.channel.v1.SendMessag" +
+      "eResultR\007results\"j\n\026GetTopicMembersReque" +
+      "st\022\024\n\005topic\030\001 \001(\tR\005topic\022\033\n\tpage_size\030\002 " +
+      "\001(\rR\010pageSize\022\035\n\npage_token\030\003 \001(\tR\tpageT" +
+      "oken\"t\n\027GetTopicMembersResponse\0221\n\007membe" +
+      "rs\030\001 \003(\0132\027.channel.v1.TopicMemberR\007membe" +
+      "rs\022&\n\017next_page_token\030\002 \001(\tR\rnextPageTok" +
+      "en\"\\\n\013TopicMember\022\033\n\tclient_id\030\001 \001(\tR\010cl" +
+      "ientId\022\034\n\tconnected\030\002 \001(\010R\tconnected\022\022\n\004" +
+      "info\030\003 \001(\tR\004info\"0\n\030CountTopicMembersReq" +
+      "uest\022\024\n\005topic\030\001 \001(\tR\005topic\"5\n\031CountTopic" +
+      "MembersResponse\022\030\n\007members\030\001 \001(\004R\007member" +
+      "s\"\372\002\n\022TopicPresenceEvent\022\024\n\005topic\030\001 \001(\tR" +
+      "\005topic\022\033\n\tclient_id\030\002 \001(\tR\010clientId\0221\n\004k" +
+      "ind\030\003 \001(\0162\035.channel.v1.TopicPresenceKind" +
+      "R\004kind\022.\n\004time\030\004 \001(\0132\032.google.protobuf.T" +
+      "imestampR\004time\022\026\n\006cursor\030\005 \001(\tR\006cursor\022\022" +
+      "\n\004info\030\006 \001(\tR\004info\022C\n\017presence_reason\030\007 " +
+      "\001(\0162\032.channel.v1.PresenceReasonR\016presenc" +
+      "eReason\022?\n\014leave_reason\030\010 \001(\0162\034.channel." +
+      "v1.TopicLeaveReasonR\013leaveReason\022\034\n\tconn" +
+      "ected\030\t \001(\010R\tconnected\"e\n\031WatchTopicPres" +
+      "enceRequest\022\024\n\005topic\030\001 \001(\tR\005topic\022\032\n\010sna" +
+      "pshot\030\002 \001(\010R\010snapshot\022\026\n\006cursor\030\003 \001(\tR\006c" +
+      "ursor\"\251\001\n\032WatchTopicPresenceResponse\0226\n\005" +
+      "event\030\001 \001(\0132\036.channel.v1.TopicPresenceEv" +
+      "entH\000R\005event\022K\n\021snapshot_complete\030\002 \001(\0132" +
+      "\034.channel.v1.SnapshotCompleteH\000R\020snapsho" +
+      "tCompleteB\006\n\004kind\"\240\001\n\026WatchDeliveriesReq" +
+      "uest\022\035\n\nclient_ids\030\001 \003(\tR\tclientIds\022(\n\020c" +
+      "lient_id_prefix\030\002 \001(\tR\016clientIdPrefix\022%\n" +
+      "\016include_topics\030\003 \001(\010R\rincludeTopics\022\026\n\006" +
+      "cursor\030\004 \001(\tR\006cursor\"\217\001\n\027WatchDeliveries" +
+      "Response\0229\n\007started\030\001 \001(\0132\035.channel.v1.D" +
+      "eliveriesStartedH\000R\007started\0221\n\005event\030\002 \001" +
+      "(\0132\031.channel.v1.DeliveryEventH\000R\005eventB\006" +
+      "\n\004kind\"P\n\021DeliveriesStarted\022\026\n\006cursor\030\001 " +
+      "\001(\tR\006cursor\022#\n\rresume_failed\030\002 \001(\010R\014resu" +
+      "meFailed\"\262\001\n\rDeliveryEvent\022\033\n\tclient_id\030" +
+      "\001 \001(\tR\010clientId\022\024\n\005epoch\030\002 \001(\tR\005epoch\022\020\n" +
+      "\003seq\030\003 \001(\004R\003seq\022\024\n\005topic\030\004 \001(\tR\005topic\022.\n" +
+      "\004time\030\005 \001(\0132\032.google.protobuf.TimestampR" +
+      "\004time\022\026\n\006cursor\030\006 \001(\tR\006cursor\"3\n\022GetDeli" +
+      "veryRequest\022\035\n\nclient_ids\030\001 \003(\tR\tclientI" +
+      "ds\"K\n\023GetDeliveryResponse\0224\n\007clients\030\001 \003" +
+      "(\0132\032.channel.v1.ClientDeliveryR\007clients\"" +
+      "\231\001\n\016ClientDelivery\022\033\n\tclient_id\030\001 \001(\tR\010c" +
+      "lientId\022\024\n\005epoch\030\002 \001(\tR\005epoch\022\033\n\tacked_s" +
+      "eq\030\003 \001(\004R\010ackedSeq\022\031\n\010last_seq\030\004 \001(\004R\007la" +
+      "stSeq\022\034\n\tconnected\030\005 \001(\010R\tconnected*n\n\rP" +
+      "resenceState\022\036\n\032PRESENCE_STATE_UNSPECIFI" +
+      "ED\020\000\022\034\n\030PRESENCE_STATE_CONNECTED\020\001\022\037\n\033PR" +
+      "ESENCE_STATE_DISCONNECTED\020\002*\274\002\n\016Presence" +
+      "Reason\022\037\n\033PRESENCE_REASON_UNSPECIFIED\020\000\022" +
+      "\034\n\030PRESENCE_REASON_SNAPSHOT\020\001\022!\n\035PRESENC" +
+      "E_REASON_SOCKET_OPENED\020\002\022!\n\035PRESENCE_REA" +
+      "SON_SOCKET_CLOSED\020\003\022!\n\035PRESENCE_REASON_T" +
+      "OKEN_EXPIRED\020\004\022\"\n\036PRESENCE_REASON_CHANNE" +
+      "L_CLOSED\020\005\022!\n\035PRESENCE_REASON_SLOW_CONSU" +
+      "MER\020\006\022\034\n\030PRESENCE_REASON_SHUTDOWN\020\007\022\035\n\031P" +
+      "RESENCE_REASON_NODE_LOST\020\010*\365\001\n\021TopicPres" +
+      "enceKind\022#\n\037TOPIC_PRESENCE_KIND_UNSPECIF" +
+      "IED\020\000\022%\n!TOPIC_PRESENCE_KIND_MEMBER_JOIN" +
+      "ED\020\001\022#\n\037TOPIC_PRESENCE_KIND_MEMBER_LEFT\020" +
+      "\002\022&\n\"TOPIC_PRESENCE_KIND_MEMBER_UPDATED\020" +
+      "\003\022!\n\035TOPIC_PRESENCE_KIND_CONNECTED\020\004\022$\n " +
+      "TOPIC_PRESENCE_KIND_DISCONNECTED\020\005*\252\001\n\020T" +
+      "opicLeaveReason\022\"\n\036TOPIC_LEAVE_REASON_UN" +
+      "SPECIFIED\020\000\022#\n\037TOPIC_LEAVE_REASON_UNSUBS" +
+      "CRIBED\020\001\022%\n!TOPIC_LEAVE_REASON_CHANNEL_C" +
+      "LOSED\020\002\022&\n\"TOPIC_LEAVE_REASON_CHANNEL_EX" +
+      "PIRED\020\0032\230\n\n\016ChannelService\022T\n\rCreateChan" +
+      "nel\022 .channel.v1.CreateChannelRequest\032!." +
+      "channel.v1.CreateChannelResponse\022N\n\013Send" +
+      "Message\022\036.channel.v1.SendMessageRequest\032" +
+      "\037.channel.v1.SendMessageResponse\022Q\n\014Send" +
+      "Messages\022\037.channel.v1.SendMessagesReques" +
+      "t\032 .channel.v1.SendMessagesResponse\022V\n\rW" +
+      "atchPresence\022 .channel.v1.WatchPresenceR" +
+      "equest\032!.channel.v1.WatchPresenceRespons" +
+      "e0\001\022N\n\013GetPresence\022\036.channel.v1.GetPrese" +
+      "nceRequest\032\037.channel.v1.GetPresenceRespo" +
+      "nse\022Q\n\014CloseChannel\022\037.channel.v1.CloseCh" +
+      "annelRequest\032 .channel.v1.CloseChannelRe" +
+      "sponse\022H\n\tBroadcast\022\034.channel.v1.Broadca" +
+      "stRequest\032\035.channel.v1.BroadcastResponse" +
+      "\022H\n\tSubscribe\022\034.channel.v1.SubscribeRequ" +
+      "est\032\035.channel.v1.SubscribeResponse\022N\n\013Un" +
+      "subscribe\022\036.channel.v1.UnsubscribeReques" +
+      "t\032\037.channel.v1.UnsubscribeResponse\022[\n\016St" +
+      "reamMessages\022!.channel.v1.StreamMessages" +
+      "Request\032\".channel.v1.StreamMessagesRespo" +
+      "nse(\0010\001\022Z\n\017GetTopicMembers\022\".channel.v1." +
+      "GetTopicMembersRequest\032#.channel.v1.GetT" +
+      "opicMembersResponse\022`\n\021CountTopicMembers" +
+      "\022$.channel.v1.CountTopicMembersRequest\032%" +
+      ".channel.v1.CountTopicMembersResponse\022e\n" +
+      "\022WatchTopicPresence\022%.channel.v1.WatchTo" +
+      "picPresenceRequest\032&.channel.v1.WatchTop" +
+      "icPresenceResponse0\001\022\\\n\017WatchDeliveries\022" +
+      "\".channel.v1.WatchDeliveriesRequest\032#.ch" +
+      "annel.v1.WatchDeliveriesResponse0\001\022N\n\013Ge" +
+      "tDelivery\022\036.channel.v1.GetDeliveryReques" +
+      "t\032\037.channel.v1.GetDeliveryResponseB:Z8gi" +
+      "thub.com/channeld/channeld/gen/go/channe" +
+      "l/v1;channelv1b\006proto3"
     };
     descriptor = com.google.protobuf.Descriptors.FileDescriptor
       .internalBuildGeneratedFileFrom(descriptorData,
         new com.google.protobuf.Descriptors.FileDescriptor[] {
+          com.google.protobuf.DurationProto.getDescriptor(),
           com.google.protobuf.TimestampProto.getDescriptor(),
         });
     internal_static_channel_v1_CreateChannelRequest_descriptor =
@@ -30187,13 +37310,13 @@ public final class Channel extends com.google.protobuf.GeneratedFile {
     internal_static_channel_v1_SendMessageRequest_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessage.FieldAccessorTable(
         internal_static_channel_v1_SendMessageRequest_descriptor,
-        new java.lang.String[] { "ClientId", "Token", "Message", "IdempotencyKey", "Target", });
+        new java.lang.String[] { "ClientId", "Token", "Message", "IdempotencyKey", "WaitForDelivery", "DeliveryTimeout", "Target", });
     internal_static_channel_v1_SendMessageResponse_descriptor =
       getDescriptor().getMessageType(3);
     internal_static_channel_v1_SendMessageResponse_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessage.FieldAccessorTable(
         internal_static_channel_v1_SendMessageResponse_descriptor,
-        new java.lang.String[] { "Seq", "Epoch", "Connected", });
+        new java.lang.String[] { "Seq", "Epoch", "Connected", "Delivered", });
     internal_static_channel_v1_SendMessagesRequest_descriptor =
       getDescriptor().getMessageType(4);
     internal_static_channel_v1_SendMessagesRequest_fieldAccessorTable = new
@@ -30374,7 +37497,50 @@ public final class Channel extends com.google.protobuf.GeneratedFile {
       com.google.protobuf.GeneratedMessage.FieldAccessorTable(
         internal_static_channel_v1_WatchTopicPresenceResponse_descriptor,
         new java.lang.String[] { "Event", "SnapshotComplete", "Kind", });
+    internal_static_channel_v1_WatchDeliveriesRequest_descriptor =
+      getDescriptor().getMessageType(34);
+    internal_static_channel_v1_WatchDeliveriesRequest_fieldAccessorTable = new
+      com.google.protobuf.GeneratedMessage.FieldAccessorTable(
+        internal_static_channel_v1_WatchDeliveriesRequest_descriptor,
+        new java.lang.String[] { "ClientIds", "ClientIdPrefix", "IncludeTopics", "Cursor", });
+    internal_static_channel_v1_WatchDeliveriesResponse_descriptor =
+      getDescriptor().getMessageType(35);
+    internal_static_channel_v1_WatchDeliveriesResponse_fieldAccessorTable = new
+      com.google.protobuf.GeneratedMessage.FieldAccessorTable(
+        internal_static_channel_v1_WatchDeliveriesResponse_descriptor,
+        new java.lang.String[] { "Started", "Event", "Kind", });
+    internal_static_channel_v1_DeliveriesStarted_descriptor =
+      getDescriptor().getMessageType(36);
+    internal_static_channel_v1_DeliveriesStarted_fieldAccessorTable = new
+      com.google.protobuf.GeneratedMessage.FieldAccessorTable(
+        internal_static_channel_v1_DeliveriesStarted_descriptor,
+        new java.lang.String[] { "Cursor", "ResumeFailed", });
+    internal_static_channel_v1_DeliveryEvent_descriptor =
+      getDescriptor().getMessageType(37);
+    internal_static_channel_v1_DeliveryEvent_fieldAccessorTable = new
+      com.google.protobuf.GeneratedMessage.FieldAccessorTable(
+        internal_static_channel_v1_DeliveryEvent_descriptor,
+        new java.lang.String[] { "ClientId", "Epoch", "Seq", "Topic", "Time", "Cursor", });
+    internal_static_channel_v1_GetDeliveryRequest_descriptor =
+      getDescriptor().getMessageType(38);
+    internal_static_channel_v1_GetDeliveryRequest_fieldAccessorTable = new
+      com.google.protobuf.GeneratedMessage.FieldAccessorTable(
+        internal_static_channel_v1_GetDeliveryRequest_descriptor,
+        new java.lang.String[] { "ClientIds", });
+    internal_static_channel_v1_GetDeliveryResponse_descriptor =
+      getDescriptor().getMessageType(39);
+    internal_static_channel_v1_GetDeliveryResponse_fieldAccessorTable = new
+      com.google.protobuf.GeneratedMessage.FieldAccessorTable(
+        internal_static_channel_v1_GetDeliveryResponse_descriptor,
+        new java.lang.String[] { "Clients", });
+    internal_static_channel_v1_ClientDelivery_descriptor =
+      getDescriptor().getMessageType(40);
+    internal_static_channel_v1_ClientDelivery_fieldAccessorTable = new
+      com.google.protobuf.GeneratedMessage.FieldAccessorTable(
+        internal_static_channel_v1_ClientDelivery_descriptor,
+        new java.lang.String[] { "ClientId", "Epoch", "AckedSeq", "LastSeq", "Connected", });
     descriptor.resolveAllFeaturesImmutable();
+    com.google.protobuf.DurationProto.getDescriptor();
     com.google.protobuf.TimestampProto.getDescriptor();
   }
 

@@ -419,6 +419,68 @@ public final class ChannelServiceGrpc {
     return getWatchTopicPresenceMethod;
   }
 
+  private static volatile io.grpc.MethodDescriptor<channel.v1.Channel.WatchDeliveriesRequest,
+      channel.v1.Channel.WatchDeliveriesResponse> getWatchDeliveriesMethod;
+
+  @io.grpc.stub.annotations.RpcMethod(
+      fullMethodName = SERVICE_NAME + '/' + "WatchDeliveries",
+      requestType = channel.v1.Channel.WatchDeliveriesRequest.class,
+      responseType = channel.v1.Channel.WatchDeliveriesResponse.class,
+      methodType = io.grpc.MethodDescriptor.MethodType.SERVER_STREAMING)
+  public static io.grpc.MethodDescriptor<channel.v1.Channel.WatchDeliveriesRequest,
+      channel.v1.Channel.WatchDeliveriesResponse> getWatchDeliveriesMethod() {
+    io.grpc.MethodDescriptor<channel.v1.Channel.WatchDeliveriesRequest, channel.v1.Channel.WatchDeliveriesResponse> getWatchDeliveriesMethod;
+    if ((getWatchDeliveriesMethod = ChannelServiceGrpc.getWatchDeliveriesMethod) == null) {
+      synchronized (ChannelServiceGrpc.class) {
+        if ((getWatchDeliveriesMethod = ChannelServiceGrpc.getWatchDeliveriesMethod) == null) {
+          ChannelServiceGrpc.getWatchDeliveriesMethod = getWatchDeliveriesMethod =
+              io.grpc.MethodDescriptor.<channel.v1.Channel.WatchDeliveriesRequest, channel.v1.Channel.WatchDeliveriesResponse>newBuilder()
+              .setType(io.grpc.MethodDescriptor.MethodType.SERVER_STREAMING)
+              .setFullMethodName(generateFullMethodName(SERVICE_NAME, "WatchDeliveries"))
+              .setSampledToLocalTracing(true)
+              .setRequestMarshaller(io.grpc.protobuf.ProtoUtils.marshaller(
+                  channel.v1.Channel.WatchDeliveriesRequest.getDefaultInstance()))
+              .setResponseMarshaller(io.grpc.protobuf.ProtoUtils.marshaller(
+                  channel.v1.Channel.WatchDeliveriesResponse.getDefaultInstance()))
+              .setSchemaDescriptor(new ChannelServiceMethodDescriptorSupplier("WatchDeliveries"))
+              .build();
+        }
+      }
+    }
+    return getWatchDeliveriesMethod;
+  }
+
+  private static volatile io.grpc.MethodDescriptor<channel.v1.Channel.GetDeliveryRequest,
+      channel.v1.Channel.GetDeliveryResponse> getGetDeliveryMethod;
+
+  @io.grpc.stub.annotations.RpcMethod(
+      fullMethodName = SERVICE_NAME + '/' + "GetDelivery",
+      requestType = channel.v1.Channel.GetDeliveryRequest.class,
+      responseType = channel.v1.Channel.GetDeliveryResponse.class,
+      methodType = io.grpc.MethodDescriptor.MethodType.UNARY)
+  public static io.grpc.MethodDescriptor<channel.v1.Channel.GetDeliveryRequest,
+      channel.v1.Channel.GetDeliveryResponse> getGetDeliveryMethod() {
+    io.grpc.MethodDescriptor<channel.v1.Channel.GetDeliveryRequest, channel.v1.Channel.GetDeliveryResponse> getGetDeliveryMethod;
+    if ((getGetDeliveryMethod = ChannelServiceGrpc.getGetDeliveryMethod) == null) {
+      synchronized (ChannelServiceGrpc.class) {
+        if ((getGetDeliveryMethod = ChannelServiceGrpc.getGetDeliveryMethod) == null) {
+          ChannelServiceGrpc.getGetDeliveryMethod = getGetDeliveryMethod =
+              io.grpc.MethodDescriptor.<channel.v1.Channel.GetDeliveryRequest, channel.v1.Channel.GetDeliveryResponse>newBuilder()
+              .setType(io.grpc.MethodDescriptor.MethodType.UNARY)
+              .setFullMethodName(generateFullMethodName(SERVICE_NAME, "GetDelivery"))
+              .setSampledToLocalTracing(true)
+              .setRequestMarshaller(io.grpc.protobuf.ProtoUtils.marshaller(
+                  channel.v1.Channel.GetDeliveryRequest.getDefaultInstance()))
+              .setResponseMarshaller(io.grpc.protobuf.ProtoUtils.marshaller(
+                  channel.v1.Channel.GetDeliveryResponse.getDefaultInstance()))
+              .setSchemaDescriptor(new ChannelServiceMethodDescriptorSupplier("GetDelivery"))
+              .build();
+        }
+      }
+    }
+    return getGetDeliveryMethod;
+  }
+
   /**
    * Creates a new async stub that supports all call types for the service
    */
@@ -627,6 +689,29 @@ public final class ChannelServiceGrpc {
         io.grpc.stub.StreamObserver<channel.v1.Channel.WatchTopicPresenceResponse> responseObserver) {
       io.grpc.stub.ServerCalls.asyncUnimplementedUnaryCall(getWatchTopicPresenceMethod(), responseObserver);
     }
+
+    /**
+     * <pre>
+     * WatchDeliveries streams delivery receipts: for each client id, the highest seq its browser has
+     * acknowledged, coalesced to at most one event per client id per receipt interval; topic
+     * acknowledgements too when asked. Resumable with the cursor of the last event received.
+     * </pre>
+     */
+    default void watchDeliveries(channel.v1.Channel.WatchDeliveriesRequest request,
+        io.grpc.stub.StreamObserver<channel.v1.Channel.WatchDeliveriesResponse> responseObserver) {
+      io.grpc.stub.ServerCalls.asyncUnimplementedUnaryCall(getWatchDeliveriesMethod(), responseObserver);
+    }
+
+    /**
+     * <pre>
+     * GetDelivery says, for each client id, the last seq its browser acknowledged and the channel's
+     * last seq.
+     * </pre>
+     */
+    default void getDelivery(channel.v1.Channel.GetDeliveryRequest request,
+        io.grpc.stub.StreamObserver<channel.v1.Channel.GetDeliveryResponse> responseObserver) {
+      io.grpc.stub.ServerCalls.asyncUnimplementedUnaryCall(getGetDeliveryMethod(), responseObserver);
+    }
   }
 
   /**
@@ -818,6 +903,31 @@ public final class ChannelServiceGrpc {
       io.grpc.stub.ClientCalls.asyncServerStreamingCall(
           getChannel().newCall(getWatchTopicPresenceMethod(), getCallOptions()), request, responseObserver);
     }
+
+    /**
+     * <pre>
+     * WatchDeliveries streams delivery receipts: for each client id, the highest seq its browser has
+     * acknowledged, coalesced to at most one event per client id per receipt interval; topic
+     * acknowledgements too when asked. Resumable with the cursor of the last event received.
+     * </pre>
+     */
+    public void watchDeliveries(channel.v1.Channel.WatchDeliveriesRequest request,
+        io.grpc.stub.StreamObserver<channel.v1.Channel.WatchDeliveriesResponse> responseObserver) {
+      io.grpc.stub.ClientCalls.asyncServerStreamingCall(
+          getChannel().newCall(getWatchDeliveriesMethod(), getCallOptions()), request, responseObserver);
+    }
+
+    /**
+     * <pre>
+     * GetDelivery says, for each client id, the last seq its browser acknowledged and the channel's
+     * last seq.
+     * </pre>
+     */
+    public void getDelivery(channel.v1.Channel.GetDeliveryRequest request,
+        io.grpc.stub.StreamObserver<channel.v1.Channel.GetDeliveryResponse> responseObserver) {
+      io.grpc.stub.ClientCalls.asyncUnaryCall(
+          getChannel().newCall(getGetDeliveryMethod(), getCallOptions()), request, responseObserver);
+    }
   }
 
   /**
@@ -987,6 +1097,31 @@ public final class ChannelServiceGrpc {
       return io.grpc.stub.ClientCalls.blockingV2ServerStreamingCall(
           getChannel(), getWatchTopicPresenceMethod(), getCallOptions(), request);
     }
+
+    /**
+     * <pre>
+     * WatchDeliveries streams delivery receipts: for each client id, the highest seq its browser has
+     * acknowledged, coalesced to at most one event per client id per receipt interval; topic
+     * acknowledgements too when asked. Resumable with the cursor of the last event received.
+     * </pre>
+     */
+    @io.grpc.ExperimentalApi("https://github.com/grpc/grpc-java/issues/10918")
+    public io.grpc.stub.BlockingClientCall<?, channel.v1.Channel.WatchDeliveriesResponse>
+        watchDeliveries(channel.v1.Channel.WatchDeliveriesRequest request) {
+      return io.grpc.stub.ClientCalls.blockingV2ServerStreamingCall(
+          getChannel(), getWatchDeliveriesMethod(), getCallOptions(), request);
+    }
+
+    /**
+     * <pre>
+     * GetDelivery says, for each client id, the last seq its browser acknowledged and the channel's
+     * last seq.
+     * </pre>
+     */
+    public channel.v1.Channel.GetDeliveryResponse getDelivery(channel.v1.Channel.GetDeliveryRequest request) throws io.grpc.StatusException {
+      return io.grpc.stub.ClientCalls.blockingV2UnaryCall(
+          getChannel(), getGetDeliveryMethod(), getCallOptions(), request);
+    }
   }
 
   /**
@@ -1139,6 +1274,30 @@ public final class ChannelServiceGrpc {
       return io.grpc.stub.ClientCalls.blockingServerStreamingCall(
           getChannel(), getWatchTopicPresenceMethod(), getCallOptions(), request);
     }
+
+    /**
+     * <pre>
+     * WatchDeliveries streams delivery receipts: for each client id, the highest seq its browser has
+     * acknowledged, coalesced to at most one event per client id per receipt interval; topic
+     * acknowledgements too when asked. Resumable with the cursor of the last event received.
+     * </pre>
+     */
+    public java.util.Iterator<channel.v1.Channel.WatchDeliveriesResponse> watchDeliveries(
+        channel.v1.Channel.WatchDeliveriesRequest request) {
+      return io.grpc.stub.ClientCalls.blockingServerStreamingCall(
+          getChannel(), getWatchDeliveriesMethod(), getCallOptions(), request);
+    }
+
+    /**
+     * <pre>
+     * GetDelivery says, for each client id, the last seq its browser acknowledged and the channel's
+     * last seq.
+     * </pre>
+     */
+    public channel.v1.Channel.GetDeliveryResponse getDelivery(channel.v1.Channel.GetDeliveryRequest request) {
+      return io.grpc.stub.ClientCalls.blockingUnaryCall(
+          getChannel(), getGetDeliveryMethod(), getCallOptions(), request);
+    }
   }
 
   /**
@@ -1276,6 +1435,18 @@ public final class ChannelServiceGrpc {
       return io.grpc.stub.ClientCalls.futureUnaryCall(
           getChannel().newCall(getCountTopicMembersMethod(), getCallOptions()), request);
     }
+
+    /**
+     * <pre>
+     * GetDelivery says, for each client id, the last seq its browser acknowledged and the channel's
+     * last seq.
+     * </pre>
+     */
+    public com.google.common.util.concurrent.ListenableFuture<channel.v1.Channel.GetDeliveryResponse> getDelivery(
+        channel.v1.Channel.GetDeliveryRequest request) {
+      return io.grpc.stub.ClientCalls.futureUnaryCall(
+          getChannel().newCall(getGetDeliveryMethod(), getCallOptions()), request);
+    }
   }
 
   private static final int METHODID_CREATE_CHANNEL = 0;
@@ -1290,7 +1461,9 @@ public final class ChannelServiceGrpc {
   private static final int METHODID_GET_TOPIC_MEMBERS = 9;
   private static final int METHODID_COUNT_TOPIC_MEMBERS = 10;
   private static final int METHODID_WATCH_TOPIC_PRESENCE = 11;
-  private static final int METHODID_STREAM_MESSAGES = 12;
+  private static final int METHODID_WATCH_DELIVERIES = 12;
+  private static final int METHODID_GET_DELIVERY = 13;
+  private static final int METHODID_STREAM_MESSAGES = 14;
 
   private static final class MethodHandlers<Req, Resp> implements
       io.grpc.stub.ServerCalls.UnaryMethod<Req, Resp>,
@@ -1356,6 +1529,14 @@ public final class ChannelServiceGrpc {
         case METHODID_WATCH_TOPIC_PRESENCE:
           serviceImpl.watchTopicPresence((channel.v1.Channel.WatchTopicPresenceRequest) request,
               (io.grpc.stub.StreamObserver<channel.v1.Channel.WatchTopicPresenceResponse>) responseObserver);
+          break;
+        case METHODID_WATCH_DELIVERIES:
+          serviceImpl.watchDeliveries((channel.v1.Channel.WatchDeliveriesRequest) request,
+              (io.grpc.stub.StreamObserver<channel.v1.Channel.WatchDeliveriesResponse>) responseObserver);
+          break;
+        case METHODID_GET_DELIVERY:
+          serviceImpl.getDelivery((channel.v1.Channel.GetDeliveryRequest) request,
+              (io.grpc.stub.StreamObserver<channel.v1.Channel.GetDeliveryResponse>) responseObserver);
           break;
         default:
           throw new AssertionError();
@@ -1469,6 +1650,20 @@ public final class ChannelServiceGrpc {
               channel.v1.Channel.WatchTopicPresenceRequest,
               channel.v1.Channel.WatchTopicPresenceResponse>(
                 service, METHODID_WATCH_TOPIC_PRESENCE)))
+        .addMethod(
+          getWatchDeliveriesMethod(),
+          io.grpc.stub.ServerCalls.asyncServerStreamingCall(
+            new MethodHandlers<
+              channel.v1.Channel.WatchDeliveriesRequest,
+              channel.v1.Channel.WatchDeliveriesResponse>(
+                service, METHODID_WATCH_DELIVERIES)))
+        .addMethod(
+          getGetDeliveryMethod(),
+          io.grpc.stub.ServerCalls.asyncUnaryCall(
+            new MethodHandlers<
+              channel.v1.Channel.GetDeliveryRequest,
+              channel.v1.Channel.GetDeliveryResponse>(
+                service, METHODID_GET_DELIVERY)))
         .build();
   }
 
@@ -1530,6 +1725,8 @@ public final class ChannelServiceGrpc {
               .addMethod(getGetTopicMembersMethod())
               .addMethod(getCountTopicMembersMethod())
               .addMethod(getWatchTopicPresenceMethod())
+              .addMethod(getWatchDeliveriesMethod())
+              .addMethod(getGetDeliveryMethod())
               .build();
         }
       }

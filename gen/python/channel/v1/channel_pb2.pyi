@@ -1,5 +1,6 @@
 import datetime
 
+from google.protobuf import duration_pb2 as _duration_pb2
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
@@ -85,26 +86,32 @@ class CreateChannelResponse(_message.Message):
     def __init__(self, token: _Optional[str] = ..., expire_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., duration_minutes: _Optional[int] = ...) -> None: ...
 
 class SendMessageRequest(_message.Message):
-    __slots__ = ("client_id", "token", "message", "idempotency_key")
+    __slots__ = ("client_id", "token", "message", "idempotency_key", "wait_for_delivery", "delivery_timeout")
     CLIENT_ID_FIELD_NUMBER: _ClassVar[int]
     TOKEN_FIELD_NUMBER: _ClassVar[int]
     MESSAGE_FIELD_NUMBER: _ClassVar[int]
     IDEMPOTENCY_KEY_FIELD_NUMBER: _ClassVar[int]
+    WAIT_FOR_DELIVERY_FIELD_NUMBER: _ClassVar[int]
+    DELIVERY_TIMEOUT_FIELD_NUMBER: _ClassVar[int]
     client_id: str
     token: str
     message: str
     idempotency_key: str
-    def __init__(self, client_id: _Optional[str] = ..., token: _Optional[str] = ..., message: _Optional[str] = ..., idempotency_key: _Optional[str] = ...) -> None: ...
+    wait_for_delivery: bool
+    delivery_timeout: _duration_pb2.Duration
+    def __init__(self, client_id: _Optional[str] = ..., token: _Optional[str] = ..., message: _Optional[str] = ..., idempotency_key: _Optional[str] = ..., wait_for_delivery: _Optional[bool] = ..., delivery_timeout: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ...) -> None: ...
 
 class SendMessageResponse(_message.Message):
-    __slots__ = ("seq", "epoch", "connected")
+    __slots__ = ("seq", "epoch", "connected", "delivered")
     SEQ_FIELD_NUMBER: _ClassVar[int]
     EPOCH_FIELD_NUMBER: _ClassVar[int]
     CONNECTED_FIELD_NUMBER: _ClassVar[int]
+    DELIVERED_FIELD_NUMBER: _ClassVar[int]
     seq: int
     epoch: str
     connected: bool
-    def __init__(self, seq: _Optional[int] = ..., epoch: _Optional[str] = ..., connected: _Optional[bool] = ...) -> None: ...
+    delivered: bool
+    def __init__(self, seq: _Optional[int] = ..., epoch: _Optional[str] = ..., connected: _Optional[bool] = ..., delivered: _Optional[bool] = ...) -> None: ...
 
 class SendMessagesRequest(_message.Message):
     __slots__ = ("requests",)
@@ -371,3 +378,73 @@ class WatchTopicPresenceResponse(_message.Message):
     event: TopicPresenceEvent
     snapshot_complete: SnapshotComplete
     def __init__(self, event: _Optional[_Union[TopicPresenceEvent, _Mapping]] = ..., snapshot_complete: _Optional[_Union[SnapshotComplete, _Mapping]] = ...) -> None: ...
+
+class WatchDeliveriesRequest(_message.Message):
+    __slots__ = ("client_ids", "client_id_prefix", "include_topics", "cursor")
+    CLIENT_IDS_FIELD_NUMBER: _ClassVar[int]
+    CLIENT_ID_PREFIX_FIELD_NUMBER: _ClassVar[int]
+    INCLUDE_TOPICS_FIELD_NUMBER: _ClassVar[int]
+    CURSOR_FIELD_NUMBER: _ClassVar[int]
+    client_ids: _containers.RepeatedScalarFieldContainer[str]
+    client_id_prefix: str
+    include_topics: bool
+    cursor: str
+    def __init__(self, client_ids: _Optional[_Iterable[str]] = ..., client_id_prefix: _Optional[str] = ..., include_topics: _Optional[bool] = ..., cursor: _Optional[str] = ...) -> None: ...
+
+class WatchDeliveriesResponse(_message.Message):
+    __slots__ = ("started", "event")
+    STARTED_FIELD_NUMBER: _ClassVar[int]
+    EVENT_FIELD_NUMBER: _ClassVar[int]
+    started: DeliveriesStarted
+    event: DeliveryEvent
+    def __init__(self, started: _Optional[_Union[DeliveriesStarted, _Mapping]] = ..., event: _Optional[_Union[DeliveryEvent, _Mapping]] = ...) -> None: ...
+
+class DeliveriesStarted(_message.Message):
+    __slots__ = ("cursor", "resume_failed")
+    CURSOR_FIELD_NUMBER: _ClassVar[int]
+    RESUME_FAILED_FIELD_NUMBER: _ClassVar[int]
+    cursor: str
+    resume_failed: bool
+    def __init__(self, cursor: _Optional[str] = ..., resume_failed: _Optional[bool] = ...) -> None: ...
+
+class DeliveryEvent(_message.Message):
+    __slots__ = ("client_id", "epoch", "seq", "topic", "time", "cursor")
+    CLIENT_ID_FIELD_NUMBER: _ClassVar[int]
+    EPOCH_FIELD_NUMBER: _ClassVar[int]
+    SEQ_FIELD_NUMBER: _ClassVar[int]
+    TOPIC_FIELD_NUMBER: _ClassVar[int]
+    TIME_FIELD_NUMBER: _ClassVar[int]
+    CURSOR_FIELD_NUMBER: _ClassVar[int]
+    client_id: str
+    epoch: str
+    seq: int
+    topic: str
+    time: _timestamp_pb2.Timestamp
+    cursor: str
+    def __init__(self, client_id: _Optional[str] = ..., epoch: _Optional[str] = ..., seq: _Optional[int] = ..., topic: _Optional[str] = ..., time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., cursor: _Optional[str] = ...) -> None: ...
+
+class GetDeliveryRequest(_message.Message):
+    __slots__ = ("client_ids",)
+    CLIENT_IDS_FIELD_NUMBER: _ClassVar[int]
+    client_ids: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, client_ids: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class GetDeliveryResponse(_message.Message):
+    __slots__ = ("clients",)
+    CLIENTS_FIELD_NUMBER: _ClassVar[int]
+    clients: _containers.RepeatedCompositeFieldContainer[ClientDelivery]
+    def __init__(self, clients: _Optional[_Iterable[_Union[ClientDelivery, _Mapping]]] = ...) -> None: ...
+
+class ClientDelivery(_message.Message):
+    __slots__ = ("client_id", "epoch", "acked_seq", "last_seq", "connected")
+    CLIENT_ID_FIELD_NUMBER: _ClassVar[int]
+    EPOCH_FIELD_NUMBER: _ClassVar[int]
+    ACKED_SEQ_FIELD_NUMBER: _ClassVar[int]
+    LAST_SEQ_FIELD_NUMBER: _ClassVar[int]
+    CONNECTED_FIELD_NUMBER: _ClassVar[int]
+    client_id: str
+    epoch: str
+    acked_seq: int
+    last_seq: int
+    connected: bool
+    def __init__(self, client_id: _Optional[str] = ..., epoch: _Optional[str] = ..., acked_seq: _Optional[int] = ..., last_seq: _Optional[int] = ..., connected: _Optional[bool] = ...) -> None: ...

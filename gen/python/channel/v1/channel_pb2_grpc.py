@@ -101,6 +101,16 @@ class ChannelServiceStub:
                 request_serializer=channel_dot_v1_dot_channel__pb2.WatchTopicPresenceRequest.SerializeToString,
                 response_deserializer=channel_dot_v1_dot_channel__pb2.WatchTopicPresenceResponse.FromString,
                 _registered_method=True)
+        self.WatchDeliveries = channel.unary_stream(
+                '/channel.v1.ChannelService/WatchDeliveries',
+                request_serializer=channel_dot_v1_dot_channel__pb2.WatchDeliveriesRequest.SerializeToString,
+                response_deserializer=channel_dot_v1_dot_channel__pb2.WatchDeliveriesResponse.FromString,
+                _registered_method=True)
+        self.GetDelivery = channel.unary_unary(
+                '/channel.v1.ChannelService/GetDelivery',
+                request_serializer=channel_dot_v1_dot_channel__pb2.GetDeliveryRequest.SerializeToString,
+                response_deserializer=channel_dot_v1_dot_channel__pb2.GetDeliveryResponse.FromString,
+                _registered_method=True)
 
 
 class ChannelServiceServicer:
@@ -211,6 +221,23 @@ class ChannelServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def WatchDeliveries(self, request, context):
+        """WatchDeliveries streams delivery receipts: for each client id, the highest seq its browser has
+        acknowledged, coalesced to at most one event per client id per receipt interval; topic
+        acknowledgements too when asked. Resumable with the cursor of the last event received.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetDelivery(self, request, context):
+        """GetDelivery says, for each client id, the last seq its browser acknowledged and the channel's
+        last seq.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_ChannelServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -278,6 +305,16 @@ def add_ChannelServiceServicer_to_server(servicer, server):
                     servicer.WatchTopicPresence,
                     request_deserializer=channel_dot_v1_dot_channel__pb2.WatchTopicPresenceRequest.FromString,
                     response_serializer=channel_dot_v1_dot_channel__pb2.WatchTopicPresenceResponse.SerializeToString,
+            ),
+            'WatchDeliveries': grpc.unary_stream_rpc_method_handler(
+                    servicer.WatchDeliveries,
+                    request_deserializer=channel_dot_v1_dot_channel__pb2.WatchDeliveriesRequest.FromString,
+                    response_serializer=channel_dot_v1_dot_channel__pb2.WatchDeliveriesResponse.SerializeToString,
+            ),
+            'GetDelivery': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetDelivery,
+                    request_deserializer=channel_dot_v1_dot_channel__pb2.GetDeliveryRequest.FromString,
+                    response_serializer=channel_dot_v1_dot_channel__pb2.GetDeliveryResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -633,6 +670,60 @@ class ChannelService:
             '/channel.v1.ChannelService/WatchTopicPresence',
             channel_dot_v1_dot_channel__pb2.WatchTopicPresenceRequest.SerializeToString,
             channel_dot_v1_dot_channel__pb2.WatchTopicPresenceResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def WatchDeliveries(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/channel.v1.ChannelService/WatchDeliveries',
+            channel_dot_v1_dot_channel__pb2.WatchDeliveriesRequest.SerializeToString,
+            channel_dot_v1_dot_channel__pb2.WatchDeliveriesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetDelivery(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/channel.v1.ChannelService/GetDelivery',
+            channel_dot_v1_dot_channel__pb2.GetDeliveryRequest.SerializeToString,
+            channel_dot_v1_dot_channel__pb2.GetDeliveryResponse.FromString,
             options,
             channel_credentials,
             insecure,

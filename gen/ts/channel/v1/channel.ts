@@ -22,6 +22,7 @@ import {
   type ServiceError,
   type UntypedServiceImplementation,
 } from "@grpc/grpc-js";
+import { Duration } from "../../google/protobuf/duration.js";
 import { Timestamp } from "../../google/protobuf/timestamp.js";
 
 export const protobufPackage = "channel.v1";
@@ -290,6 +291,17 @@ export interface SendMessageRequest {
    * instead of sending again (within the replay window).
    */
   idempotencyKey: string;
+  /**
+   * When set (SendMessage only), the reply waits until the client's browser has acknowledged the
+   * message, or fails with DEADLINE_EXCEEDED after delivery_timeout, naming what is known (whether
+   * a socket is open, the last seq acknowledged).
+   */
+  waitForDelivery: boolean;
+  /**
+   * How long wait_for_delivery waits: 1 ms to 300 s; unset means 10 s. The call's own deadline,
+   * when sooner, bounds it as well.
+   */
+  deliveryTimeout: Duration | undefined;
 }
 
 export interface SendMessageResponse {
@@ -299,6 +311,11 @@ export interface SendMessageResponse {
   epoch: string;
   /** Whether a socket was open for the client id when the message was sent. */
   connected: boolean;
+  /**
+   * With wait_for_delivery: the browser acknowledged the message (always true in a reply that
+   * waited; false otherwise).
+   */
+  delivered: boolean;
 }
 
 export interface SendMessagesRequest {
@@ -546,6 +563,76 @@ export interface WatchTopicPresenceResponse {
     | undefined;
 }
 
+export interface WatchDeliveriesRequest {
+  /** Only these client ids (at most 1000); empty means every client id (subject to the prefix). */
+  clientIds: string[];
+  /** Only client ids starting with this (at most 256 bytes); empty means any. */
+  clientIdPrefix: string;
+  /** Also stream topic acknowledgements (events with `topic` set). */
+  includeTopics: boolean;
+  /**
+   * Resume after the event with this cursor. When those events are no longer all kept, the stream
+   * starts with `started.resume_failed` set: call GetDelivery for the client ids you follow.
+   */
+  cursor: string;
+}
+
+export interface WatchDeliveriesResponse {
+  kind:
+    | //
+    /** Always the first message: where the stream starts. */
+    { $case: "started"; value: DeliveriesStarted }
+    | { $case: "event"; value: DeliveryEvent }
+    | undefined;
+}
+
+export interface DeliveriesStarted {
+  /** The position the stream starts after; resume from it if no event arrives before a reconnect. */
+  cursor: string;
+  /**
+   * The asked-for cursor could not be honoured (events after it were dropped, or it is from
+   * another server's history): some receipts were missed.
+   */
+  resumeFailed: boolean;
+}
+
+export interface DeliveryEvent {
+  clientId: string;
+  /** The channel's (or topic's) epoch the seq belongs to. */
+  epoch: string;
+  /** The highest seq the browser has acknowledged. */
+  seq: number;
+  /** Set for a topic acknowledgement: the topic, and seq is the topic's. */
+  topic: string;
+  time:
+    | Date
+    | undefined;
+  /** Resume a watch after this event with it. */
+  cursor: string;
+}
+
+export interface GetDeliveryRequest {
+  /** 1 to 1000 client ids. */
+  clientIds: string[];
+}
+
+export interface GetDeliveryResponse {
+  /** One per client id asked about, in the same order. */
+  clients: ClientDelivery[];
+}
+
+export interface ClientDelivery {
+  clientId: string;
+  /** The channel's current epoch; empty when the client id has no channel state. */
+  epoch: string;
+  /** The last seq of that epoch the browser acknowledged (0: none yet). */
+  ackedSeq: number;
+  /** The last seq sent in that epoch. */
+  lastSeq: number;
+  /** Whether a socket is open for the client id now. */
+  connected: boolean;
+}
+
 function createBaseCreateChannelRequest(): CreateChannelRequest {
   return { clientId: "", durationMinutes: 0 };
 }
@@ -749,7 +836,7 @@ export const CreateChannelResponse: MessageFns<CreateChannelResponse> = {
 };
 
 function createBaseSendMessageRequest(): SendMessageRequest {
-  return { target: undefined, message: "", idempotencyKey: "" };
+  return { target: undefined, message: "", idempotencyKey: "", waitForDelivery: false, deliveryTimeout: undefined };
 }
 
 export const SendMessageRequest: MessageFns<SendMessageRequest> = {
@@ -767,6 +854,12 @@ export const SendMessageRequest: MessageFns<SendMessageRequest> = {
     }
     if (message.idempotencyKey !== "") {
       writer.uint32(34).string(message.idempotencyKey);
+    }
+    if (message.waitForDelivery !== false) {
+      writer.uint32(40).bool(message.waitForDelivery);
+    }
+    if (message.deliveryTimeout !== undefined) {
+      Duration.encode(message.deliveryTimeout, writer.uint32(50).fork()).join();
     }
     return writer;
   },
@@ -816,6 +909,22 @@ export const SendMessageRequest: MessageFns<SendMessageRequest> = {
             message.idempotencyKey = reader.string();
             continue;
           }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.waitForDelivery = reader.bool();
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.deliveryTimeout = Duration.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -843,6 +952,16 @@ export const SendMessageRequest: MessageFns<SendMessageRequest> = {
         : isSet(object.idempotency_key)
         ? globalThis.String(object.idempotency_key)
         : "",
+      waitForDelivery: isSet(object.waitForDelivery)
+        ? globalThis.Boolean(object.waitForDelivery)
+        : isSet(object.wait_for_delivery)
+        ? globalThis.Boolean(object.wait_for_delivery)
+        : false,
+      deliveryTimeout: isSet(object.deliveryTimeout)
+        ? Duration.fromJSON(object.deliveryTimeout)
+        : isSet(object.delivery_timeout)
+        ? Duration.fromJSON(object.delivery_timeout)
+        : undefined,
     };
   },
 
@@ -858,6 +977,12 @@ export const SendMessageRequest: MessageFns<SendMessageRequest> = {
     }
     if (message.idempotencyKey !== "") {
       obj.idempotencyKey = message.idempotencyKey;
+    }
+    if (message.waitForDelivery !== false) {
+      obj.waitForDelivery = message.waitForDelivery;
+    }
+    if (message.deliveryTimeout !== undefined) {
+      obj.deliveryTimeout = Duration.toJSON(message.deliveryTimeout);
     }
     return obj;
   },
@@ -883,12 +1008,16 @@ export const SendMessageRequest: MessageFns<SendMessageRequest> = {
     }
     message.message = object.message ?? "";
     message.idempotencyKey = object.idempotencyKey ?? "";
+    message.waitForDelivery = object.waitForDelivery ?? false;
+    message.deliveryTimeout = (object.deliveryTimeout !== undefined && object.deliveryTimeout !== null)
+      ? Duration.fromPartial(object.deliveryTimeout)
+      : undefined;
     return message;
   },
 };
 
 function createBaseSendMessageResponse(): SendMessageResponse {
-  return { seq: 0, epoch: "", connected: false };
+  return { seq: 0, epoch: "", connected: false, delivered: false };
 }
 
 export const SendMessageResponse: MessageFns<SendMessageResponse> = {
@@ -901,6 +1030,9 @@ export const SendMessageResponse: MessageFns<SendMessageResponse> = {
     }
     if (message.connected !== false) {
       writer.uint32(24).bool(message.connected);
+    }
+    if (message.delivered !== false) {
+      writer.uint32(32).bool(message.delivered);
     }
     return writer;
   },
@@ -942,6 +1074,14 @@ export const SendMessageResponse: MessageFns<SendMessageResponse> = {
             message.connected = reader.bool();
             continue;
           }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.delivered = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -959,6 +1099,7 @@ export const SendMessageResponse: MessageFns<SendMessageResponse> = {
       seq: isSet(object.seq) ? globalThis.Number(object.seq) : 0,
       epoch: isSet(object.epoch) ? globalThis.String(object.epoch) : "",
       connected: isSet(object.connected) ? globalThis.Boolean(object.connected) : false,
+      delivered: isSet(object.delivered) ? globalThis.Boolean(object.delivered) : false,
     };
   },
 
@@ -973,6 +1114,9 @@ export const SendMessageResponse: MessageFns<SendMessageResponse> = {
     if (message.connected !== false) {
       obj.connected = message.connected;
     }
+    if (message.delivered !== false) {
+      obj.delivered = message.delivered;
+    }
     return obj;
   },
 
@@ -984,6 +1128,7 @@ export const SendMessageResponse: MessageFns<SendMessageResponse> = {
     message.seq = object.seq ?? 0;
     message.epoch = object.epoch ?? "";
     message.connected = object.connected ?? false;
+    message.delivered = object.delivered ?? false;
     return message;
   },
 };
@@ -3894,6 +4039,767 @@ export const WatchTopicPresenceResponse: MessageFns<WatchTopicPresenceResponse> 
   },
 };
 
+function createBaseWatchDeliveriesRequest(): WatchDeliveriesRequest {
+  return { clientIds: [], clientIdPrefix: "", includeTopics: false, cursor: "" };
+}
+
+export const WatchDeliveriesRequest: MessageFns<WatchDeliveriesRequest> = {
+  encode(message: WatchDeliveriesRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.clientIds) {
+      writer.uint32(10).string(v!);
+    }
+    if (message.clientIdPrefix !== "") {
+      writer.uint32(18).string(message.clientIdPrefix);
+    }
+    if (message.includeTopics !== false) {
+      writer.uint32(24).bool(message.includeTopics);
+    }
+    if (message.cursor !== "") {
+      writer.uint32(34).string(message.cursor);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): WatchDeliveriesRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseWatchDeliveriesRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.clientIds.push(reader.string());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.clientIdPrefix = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.includeTopics = reader.bool();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.cursor = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): WatchDeliveriesRequest {
+    return {
+      clientIds: globalThis.Array.isArray(object?.clientIds)
+        ? object.clientIds.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.client_ids)
+        ? object.client_ids.map((e: any) => globalThis.String(e))
+        : [],
+      clientIdPrefix: isSet(object.clientIdPrefix)
+        ? globalThis.String(object.clientIdPrefix)
+        : isSet(object.client_id_prefix)
+        ? globalThis.String(object.client_id_prefix)
+        : "",
+      includeTopics: isSet(object.includeTopics)
+        ? globalThis.Boolean(object.includeTopics)
+        : isSet(object.include_topics)
+        ? globalThis.Boolean(object.include_topics)
+        : false,
+      cursor: isSet(object.cursor) ? globalThis.String(object.cursor) : "",
+    };
+  },
+
+  toJSON(message: WatchDeliveriesRequest): unknown {
+    const obj: any = {};
+    if (message.clientIds?.length) {
+      obj.clientIds = message.clientIds;
+    }
+    if (message.clientIdPrefix !== "") {
+      obj.clientIdPrefix = message.clientIdPrefix;
+    }
+    if (message.includeTopics !== false) {
+      obj.includeTopics = message.includeTopics;
+    }
+    if (message.cursor !== "") {
+      obj.cursor = message.cursor;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<WatchDeliveriesRequest>, I>>(base?: I): WatchDeliveriesRequest {
+    return WatchDeliveriesRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<WatchDeliveriesRequest>, I>>(object: I): WatchDeliveriesRequest {
+    const message = createBaseWatchDeliveriesRequest();
+    message.clientIds = object.clientIds?.map((e) => e) || [];
+    message.clientIdPrefix = object.clientIdPrefix ?? "";
+    message.includeTopics = object.includeTopics ?? false;
+    message.cursor = object.cursor ?? "";
+    return message;
+  },
+};
+
+function createBaseWatchDeliveriesResponse(): WatchDeliveriesResponse {
+  return { kind: undefined };
+}
+
+export const WatchDeliveriesResponse: MessageFns<WatchDeliveriesResponse> = {
+  encode(message: WatchDeliveriesResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    switch (message.kind?.$case) {
+      case "started":
+        DeliveriesStarted.encode(message.kind.value, writer.uint32(10).fork()).join();
+        break;
+      case "event":
+        DeliveryEvent.encode(message.kind.value, writer.uint32(18).fork()).join();
+        break;
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): WatchDeliveriesResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseWatchDeliveriesResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.kind = { $case: "started", value: DeliveriesStarted.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.kind = { $case: "event", value: DeliveryEvent.decode(reader, reader.uint32()) };
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): WatchDeliveriesResponse {
+    return {
+      kind: isSet(object.started)
+        ? { $case: "started", value: DeliveriesStarted.fromJSON(object.started) }
+        : isSet(object.event)
+        ? { $case: "event", value: DeliveryEvent.fromJSON(object.event) }
+        : undefined,
+    };
+  },
+
+  toJSON(message: WatchDeliveriesResponse): unknown {
+    const obj: any = {};
+    if (message.kind?.$case === "started") {
+      obj.started = DeliveriesStarted.toJSON(message.kind.value);
+    } else if (message.kind?.$case === "event") {
+      obj.event = DeliveryEvent.toJSON(message.kind.value);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<WatchDeliveriesResponse>, I>>(base?: I): WatchDeliveriesResponse {
+    return WatchDeliveriesResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<WatchDeliveriesResponse>, I>>(object: I): WatchDeliveriesResponse {
+    const message = createBaseWatchDeliveriesResponse();
+    switch (object.kind?.$case) {
+      case "started": {
+        if (object.kind?.value !== undefined && object.kind?.value !== null) {
+          message.kind = { $case: "started", value: DeliveriesStarted.fromPartial(object.kind.value) };
+        }
+        break;
+      }
+      case "event": {
+        if (object.kind?.value !== undefined && object.kind?.value !== null) {
+          message.kind = { $case: "event", value: DeliveryEvent.fromPartial(object.kind.value) };
+        }
+        break;
+      }
+    }
+    return message;
+  },
+};
+
+function createBaseDeliveriesStarted(): DeliveriesStarted {
+  return { cursor: "", resumeFailed: false };
+}
+
+export const DeliveriesStarted: MessageFns<DeliveriesStarted> = {
+  encode(message: DeliveriesStarted, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.cursor !== "") {
+      writer.uint32(10).string(message.cursor);
+    }
+    if (message.resumeFailed !== false) {
+      writer.uint32(16).bool(message.resumeFailed);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): DeliveriesStarted {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDeliveriesStarted();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.cursor = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.resumeFailed = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): DeliveriesStarted {
+    return {
+      cursor: isSet(object.cursor) ? globalThis.String(object.cursor) : "",
+      resumeFailed: isSet(object.resumeFailed)
+        ? globalThis.Boolean(object.resumeFailed)
+        : isSet(object.resume_failed)
+        ? globalThis.Boolean(object.resume_failed)
+        : false,
+    };
+  },
+
+  toJSON(message: DeliveriesStarted): unknown {
+    const obj: any = {};
+    if (message.cursor !== "") {
+      obj.cursor = message.cursor;
+    }
+    if (message.resumeFailed !== false) {
+      obj.resumeFailed = message.resumeFailed;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<DeliveriesStarted>, I>>(base?: I): DeliveriesStarted {
+    return DeliveriesStarted.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<DeliveriesStarted>, I>>(object: I): DeliveriesStarted {
+    const message = createBaseDeliveriesStarted();
+    message.cursor = object.cursor ?? "";
+    message.resumeFailed = object.resumeFailed ?? false;
+    return message;
+  },
+};
+
+function createBaseDeliveryEvent(): DeliveryEvent {
+  return { clientId: "", epoch: "", seq: 0, topic: "", time: undefined, cursor: "" };
+}
+
+export const DeliveryEvent: MessageFns<DeliveryEvent> = {
+  encode(message: DeliveryEvent, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.clientId !== "") {
+      writer.uint32(10).string(message.clientId);
+    }
+    if (message.epoch !== "") {
+      writer.uint32(18).string(message.epoch);
+    }
+    if (message.seq !== 0) {
+      writer.uint32(24).uint64(message.seq);
+    }
+    if (message.topic !== "") {
+      writer.uint32(34).string(message.topic);
+    }
+    if (message.time !== undefined) {
+      Timestamp.encode(toTimestamp(message.time), writer.uint32(42).fork()).join();
+    }
+    if (message.cursor !== "") {
+      writer.uint32(50).string(message.cursor);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): DeliveryEvent {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDeliveryEvent();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.clientId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.epoch = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.seq = longToNumber(reader.uint64());
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.topic = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.time = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.cursor = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): DeliveryEvent {
+    return {
+      clientId: isSet(object.clientId)
+        ? globalThis.String(object.clientId)
+        : isSet(object.client_id)
+        ? globalThis.String(object.client_id)
+        : "",
+      epoch: isSet(object.epoch) ? globalThis.String(object.epoch) : "",
+      seq: isSet(object.seq) ? globalThis.Number(object.seq) : 0,
+      topic: isSet(object.topic) ? globalThis.String(object.topic) : "",
+      time: isSet(object.time) ? fromJsonTimestamp(object.time) : undefined,
+      cursor: isSet(object.cursor) ? globalThis.String(object.cursor) : "",
+    };
+  },
+
+  toJSON(message: DeliveryEvent): unknown {
+    const obj: any = {};
+    if (message.clientId !== "") {
+      obj.clientId = message.clientId;
+    }
+    if (message.epoch !== "") {
+      obj.epoch = message.epoch;
+    }
+    if (message.seq !== 0) {
+      obj.seq = Math.round(message.seq);
+    }
+    if (message.topic !== "") {
+      obj.topic = message.topic;
+    }
+    if (message.time !== undefined) {
+      obj.time = message.time.toISOString();
+    }
+    if (message.cursor !== "") {
+      obj.cursor = message.cursor;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<DeliveryEvent>, I>>(base?: I): DeliveryEvent {
+    return DeliveryEvent.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<DeliveryEvent>, I>>(object: I): DeliveryEvent {
+    const message = createBaseDeliveryEvent();
+    message.clientId = object.clientId ?? "";
+    message.epoch = object.epoch ?? "";
+    message.seq = object.seq ?? 0;
+    message.topic = object.topic ?? "";
+    message.time = object.time ?? undefined;
+    message.cursor = object.cursor ?? "";
+    return message;
+  },
+};
+
+function createBaseGetDeliveryRequest(): GetDeliveryRequest {
+  return { clientIds: [] };
+}
+
+export const GetDeliveryRequest: MessageFns<GetDeliveryRequest> = {
+  encode(message: GetDeliveryRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.clientIds) {
+      writer.uint32(10).string(v!);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetDeliveryRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetDeliveryRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.clientIds.push(reader.string());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): GetDeliveryRequest {
+    return {
+      clientIds: globalThis.Array.isArray(object?.clientIds)
+        ? object.clientIds.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.client_ids)
+        ? object.client_ids.map((e: any) => globalThis.String(e))
+        : [],
+    };
+  },
+
+  toJSON(message: GetDeliveryRequest): unknown {
+    const obj: any = {};
+    if (message.clientIds?.length) {
+      obj.clientIds = message.clientIds;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<GetDeliveryRequest>, I>>(base?: I): GetDeliveryRequest {
+    return GetDeliveryRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<GetDeliveryRequest>, I>>(object: I): GetDeliveryRequest {
+    const message = createBaseGetDeliveryRequest();
+    message.clientIds = object.clientIds?.map((e) => e) || [];
+    return message;
+  },
+};
+
+function createBaseGetDeliveryResponse(): GetDeliveryResponse {
+  return { clients: [] };
+}
+
+export const GetDeliveryResponse: MessageFns<GetDeliveryResponse> = {
+  encode(message: GetDeliveryResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.clients) {
+      ClientDelivery.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetDeliveryResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetDeliveryResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.clients.push(ClientDelivery.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): GetDeliveryResponse {
+    return {
+      clients: globalThis.Array.isArray(object?.clients)
+        ? object.clients.map((e: any) => ClientDelivery.fromJSON(e))
+        : [],
+    };
+  },
+
+  toJSON(message: GetDeliveryResponse): unknown {
+    const obj: any = {};
+    if (message.clients?.length) {
+      obj.clients = message.clients.map((e) => ClientDelivery.toJSON(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<GetDeliveryResponse>, I>>(base?: I): GetDeliveryResponse {
+    return GetDeliveryResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<GetDeliveryResponse>, I>>(object: I): GetDeliveryResponse {
+    const message = createBaseGetDeliveryResponse();
+    message.clients = object.clients?.map((e) => ClientDelivery.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseClientDelivery(): ClientDelivery {
+  return { clientId: "", epoch: "", ackedSeq: 0, lastSeq: 0, connected: false };
+}
+
+export const ClientDelivery: MessageFns<ClientDelivery> = {
+  encode(message: ClientDelivery, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.clientId !== "") {
+      writer.uint32(10).string(message.clientId);
+    }
+    if (message.epoch !== "") {
+      writer.uint32(18).string(message.epoch);
+    }
+    if (message.ackedSeq !== 0) {
+      writer.uint32(24).uint64(message.ackedSeq);
+    }
+    if (message.lastSeq !== 0) {
+      writer.uint32(32).uint64(message.lastSeq);
+    }
+    if (message.connected !== false) {
+      writer.uint32(40).bool(message.connected);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ClientDelivery {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseClientDelivery();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.clientId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.epoch = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.ackedSeq = longToNumber(reader.uint64());
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.lastSeq = longToNumber(reader.uint64());
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.connected = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ClientDelivery {
+    return {
+      clientId: isSet(object.clientId)
+        ? globalThis.String(object.clientId)
+        : isSet(object.client_id)
+        ? globalThis.String(object.client_id)
+        : "",
+      epoch: isSet(object.epoch) ? globalThis.String(object.epoch) : "",
+      ackedSeq: isSet(object.ackedSeq)
+        ? globalThis.Number(object.ackedSeq)
+        : isSet(object.acked_seq)
+        ? globalThis.Number(object.acked_seq)
+        : 0,
+      lastSeq: isSet(object.lastSeq)
+        ? globalThis.Number(object.lastSeq)
+        : isSet(object.last_seq)
+        ? globalThis.Number(object.last_seq)
+        : 0,
+      connected: isSet(object.connected) ? globalThis.Boolean(object.connected) : false,
+    };
+  },
+
+  toJSON(message: ClientDelivery): unknown {
+    const obj: any = {};
+    if (message.clientId !== "") {
+      obj.clientId = message.clientId;
+    }
+    if (message.epoch !== "") {
+      obj.epoch = message.epoch;
+    }
+    if (message.ackedSeq !== 0) {
+      obj.ackedSeq = Math.round(message.ackedSeq);
+    }
+    if (message.lastSeq !== 0) {
+      obj.lastSeq = Math.round(message.lastSeq);
+    }
+    if (message.connected !== false) {
+      obj.connected = message.connected;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ClientDelivery>, I>>(base?: I): ClientDelivery {
+    return ClientDelivery.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ClientDelivery>, I>>(object: I): ClientDelivery {
+    const message = createBaseClientDelivery();
+    message.clientId = object.clientId ?? "";
+    message.epoch = object.epoch ?? "";
+    message.ackedSeq = object.ackedSeq ?? 0;
+    message.lastSeq = object.lastSeq ?? 0;
+    message.connected = object.connected ?? false;
+    return message;
+  },
+};
+
 /**
  * ChannelService is how backends talk to channeld: mint tokens for browser clients, push messages to
  * them and watch them come and go. It re-creates Google App Engine's Channel API.
@@ -4070,6 +4976,35 @@ export const ChannelServiceService = {
       Buffer.from(WatchTopicPresenceResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): WatchTopicPresenceResponse => WatchTopicPresenceResponse.decode(value),
   },
+  /**
+   * WatchDeliveries streams delivery receipts: for each client id, the highest seq its browser has
+   * acknowledged, coalesced to at most one event per client id per receipt interval; topic
+   * acknowledgements too when asked. Resumable with the cursor of the last event received.
+   */
+  watchDeliveries: {
+    path: "/channel.v1.ChannelService/WatchDeliveries" as const,
+    requestStream: false as const,
+    responseStream: true as const,
+    requestSerialize: (value: WatchDeliveriesRequest): Buffer =>
+      Buffer.from(WatchDeliveriesRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): WatchDeliveriesRequest => WatchDeliveriesRequest.decode(value),
+    responseSerialize: (value: WatchDeliveriesResponse): Buffer =>
+      Buffer.from(WatchDeliveriesResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): WatchDeliveriesResponse => WatchDeliveriesResponse.decode(value),
+  },
+  /**
+   * GetDelivery says, for each client id, the last seq its browser acknowledged and the channel's
+   * last seq.
+   */
+  getDelivery: {
+    path: "/channel.v1.ChannelService/GetDelivery" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: GetDeliveryRequest): Buffer => Buffer.from(GetDeliveryRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): GetDeliveryRequest => GetDeliveryRequest.decode(value),
+    responseSerialize: (value: GetDeliveryResponse): Buffer => Buffer.from(GetDeliveryResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): GetDeliveryResponse => GetDeliveryResponse.decode(value),
+  },
 } as const;
 
 export interface ChannelServiceServer extends UntypedServiceImplementation {
@@ -4127,6 +5062,17 @@ export interface ChannelServiceServer extends UntypedServiceImplementation {
    * every change as it happens; resumable from a cursor like WatchPresence.
    */
   watchTopicPresence: handleServerStreamingCall<WatchTopicPresenceRequest, WatchTopicPresenceResponse>;
+  /**
+   * WatchDeliveries streams delivery receipts: for each client id, the highest seq its browser has
+   * acknowledged, coalesced to at most one event per client id per receipt interval; topic
+   * acknowledgements too when asked. Resumable with the cursor of the last event received.
+   */
+  watchDeliveries: handleServerStreamingCall<WatchDeliveriesRequest, WatchDeliveriesResponse>;
+  /**
+   * GetDelivery says, for each client id, the last seq its browser acknowledged and the channel's
+   * last seq.
+   */
+  getDelivery: handleUnaryCall<GetDeliveryRequest, GetDeliveryResponse>;
 }
 
 export interface ChannelServiceClient extends Client {
@@ -4345,6 +5291,39 @@ export interface ChannelServiceClient extends Client {
     metadata?: Metadata,
     options?: Partial<CallOptions>,
   ): ClientReadableStream<WatchTopicPresenceResponse>;
+  /**
+   * WatchDeliveries streams delivery receipts: for each client id, the highest seq its browser has
+   * acknowledged, coalesced to at most one event per client id per receipt interval; topic
+   * acknowledgements too when asked. Resumable with the cursor of the last event received.
+   */
+  watchDeliveries(
+    request: WatchDeliveriesRequest,
+    options?: Partial<CallOptions>,
+  ): ClientReadableStream<WatchDeliveriesResponse>;
+  watchDeliveries(
+    request: WatchDeliveriesRequest,
+    metadata?: Metadata,
+    options?: Partial<CallOptions>,
+  ): ClientReadableStream<WatchDeliveriesResponse>;
+  /**
+   * GetDelivery says, for each client id, the last seq its browser acknowledged and the channel's
+   * last seq.
+   */
+  getDelivery(
+    request: GetDeliveryRequest,
+    callback: (error: ServiceError | null, response: GetDeliveryResponse) => void,
+  ): ClientUnaryCall;
+  getDelivery(
+    request: GetDeliveryRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: GetDeliveryResponse) => void,
+  ): ClientUnaryCall;
+  getDelivery(
+    request: GetDeliveryRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: GetDeliveryResponse) => void,
+  ): ClientUnaryCall;
 }
 
 export const ChannelServiceClient = makeGenericClientConstructor(

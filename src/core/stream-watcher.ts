@@ -1,0 +1,108 @@
+import { ChannelError, ErrorCode } from './errors.js';
+
+/** A stream to one watcher (a gRPC server stream, an HTTP event stream). */
+export interface StreamSink<Item> {
+  /** Returns false when the transport's buffer is full; then wait for onDrain before writing more. */
+  write(item: Item): boolean;
+  onDrain(callback: () => void): void;
+  /** Ends the stream; with an error when the watcher is being cut off. */
+  end(error?: ChannelError): void;
+}
+
+/** What a kind of watch decides about its items. */
+export interface WatchRules<Item> {
+  /** Whether a live item is for this watcher (its filter). */
+  accepts(item: Item): boolean;
+  /** The cursor a watcher resumes from after `item`. */
+  cursorOf(item: Item): string;
+  /** Orders the engine's cursors: whether `cursor` comes after `than`. */
+  isAfter(cursor: string, than: string): boolean;
+  /** Names the watch in the cut-off message, e.g. "presence watcher". */
+  readonly name: string;
+}
+
+/**
+ * One watcher of a resumable event stream (presence, delivery receipts): a bounded queue in front
+ * of its sink, so a slow watcher never stalls the code that emits events (and so never stalls
+ * message delivery). Past the bound the watcher is cut off with RESOURCE_EXHAUSTED and can resume
+ * from its last cursor.
+ */
+export class StreamWatcher<Item> {
+  private queue: Item[] = [];
+  private waiting = false;
+  private buffering = true;
+  private ended = false;
+  private lastCursor = '';
+
+  constructor(
+    private readonly sink: StreamSink<Item>,
+    private readonly maxQueued: number,
+    private readonly rules: WatchRules<Item>,
+  ) {}
+
+  get isEnded(): boolean {
+    return this.ended;
+  }
+
+  /** The cursor of the last item handed to the sink (or of the start). */
+  get cursor(): string {
+    return this.lastCursor;
+  }
+
+  /** A live item. Held while the start (snapshot or replay) is still being sent. */
+  push(item: Item): void {
+    if (this.ended || !this.rules.accepts(item)) return;
+    this.enqueue(item);
+  }
+
+  /** Sends the start of the stream, then the live items held meanwhile that come after it. */
+  begin(items: readonly Item[], startCursor: string): void {
+    const held = this.queue;
+    this.queue = [];
+    this.buffering = false;
+    this.lastCursor = startCursor;
+    for (const item of items) this.enqueue(item);
+    for (const item of held) {
+      if (this.rules.isAfter(this.rules.cursorOf(item), startCursor)) this.enqueue(item);
+    }
+  }
+
+  end(error?: ChannelError): void {
+    if (this.ended) return;
+    this.ended = true;
+    this.queue = [];
+    this.sink.end(error);
+  }
+
+  private enqueue(item: Item): void {
+    if (this.ended) return;
+    if (this.queue.length >= this.maxQueued) {
+      this.end(
+        new ChannelError(
+          ErrorCode.ResourceExhausted,
+          `${this.rules.name} fell ${this.maxQueued} events behind and was cut off; resume with cursor "${this.lastCursor}"`,
+        ),
+      );
+      return;
+    }
+    this.queue.push(item);
+    if (!this.buffering && !this.waiting) this.flush();
+  }
+
+  private flush(): void {
+    let sent = 0;
+    while (sent < this.queue.length && !this.ended) {
+      const item = this.queue[sent++]!;
+      this.lastCursor = this.rules.cursorOf(item);
+      if (!this.sink.write(item)) {
+        this.waiting = true;
+        this.sink.onDrain(() => {
+          this.waiting = false;
+          this.flush();
+        });
+        break;
+      }
+    }
+    this.queue = sent === this.queue.length ? [] : this.queue.slice(sent);
+  }
+}
