@@ -44,7 +44,7 @@ test('http api - CreateChannel mints a token a socket opens with; SendMessage (J
   const sent = await call('SendMessage', { clientId: 'h-alice', message: 'over http' });
   t.is(sent.status, 200);
   // 64-bit integers are strings in the proto's JSON mapping; every field is there, defaults too.
-  t.deepEqual(Object.keys(sent.json ?? {}), ['seq', 'epoch', 'connected']);
+  t.deepEqual(Object.keys(sent.json ?? {}), ['seq', 'epoch', 'connected', 'delivered']);
   t.is(sent.json?.['seq'], '1');
   t.is(sent.json?.['connected'], true);
   await socket.untilMessages(1);
@@ -81,7 +81,7 @@ test('http api - SendMessages answers each item in order; a bad item fails alone
   t.is(answer.status, 200);
   const results = answer.json?.['results'] as Record<string, Record<string, unknown>>[];
   t.is(results.length, 3);
-  t.deepEqual(results[0]?.['sent'], { seq: '1', epoch: results[0]?.['sent']?.['epoch'], connected: false });
+  t.deepEqual(results[0]?.['sent'], { seq: '1', epoch: results[0]?.['sent']?.['epoch'], connected: false, delivered: false });
   t.deepEqual(results[1], { error: { code: 3, message: 'requests[1]: message is empty; it must be 1 to 32767 bytes of UTF-8' } });
   t.is(results[2]?.['sent']?.['seq'], '2');
 });

@@ -63,8 +63,10 @@ export interface CallContext {
   readonly deadlineMs?: number;
 }
 
-/** Time kept back from a call's deadline so that the answer still reaches the caller. */
-const DEADLINE_MARGIN_MS = 20;
+/** Time kept back from a call's deadline so that the answer still reaches the caller: a tenth of it, 50 ms to 1 s. */
+function deadlineMargin(remainingMs: number): number {
+  return Math.min(1000, Math.max(50, remainingMs / 10));
+}
 
 export interface CreatedChannel {
   readonly token: string;
@@ -135,7 +137,8 @@ export class ChannelApi {
       deliveries.cancelAdmit();
       throw err;
     }
-    const untilDeadline = call.deadlineMs === undefined ? Infinity : call.deadlineMs - this.clock.nowMs() - DEADLINE_MARGIN_MS;
+    const remaining = call.deadlineMs === undefined ? Infinity : call.deadlineMs - this.clock.nowMs();
+    const untilDeadline = remaining - deadlineMargin(remaining);
     const waitMs = Math.max(0, Math.min(send.waitMs, untilDeadline));
     const outcome = await deliveries.waitFor(send.clientId, sent, waitMs, call.signal);
     if (outcome.delivered) return { ...sent, delivered: true };
@@ -179,7 +182,10 @@ export class ChannelApi {
     // (see createChannel); this close must revoke it too, so it never records an earlier time.
     const previous = await this.engine.revokedAt(clientId);
     const revokedAt = previous !== undefined && previous >= now ? previous + 1 : now;
-    return this.engine.closeChannel(clientId, revokedAt);
+    const wasConnected = await this.engine.closeChannel(clientId, revokedAt);
+    // Calls here waiting for its delivery learn that its epoch is gone, wherever its socket was.
+    this.options.deliveries.channelClosed(clientId);
+    return wasConnected;
   }
 
   /**

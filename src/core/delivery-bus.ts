@@ -157,7 +157,10 @@ export class DeliveryBus {
         clientId,
         position,
         timer: this.clock.setTimer(timeoutMs, () => {
-          void this.stateOf(clientId).then((state) => settle({ delivered: false, why: 'timeout', state }));
+          void this.stateOf(clientId).then((state) => {
+            if (state !== undefined && state.epoch === position.epoch && state.ackedSeq >= position.seq) settle({ delivered: true });
+            else settle({ delivered: false, why: state !== undefined && state.epoch !== position.epoch ? 'new-epoch' : 'timeout', state });
+          });
         }),
         settle,
       };
@@ -187,6 +190,11 @@ export class DeliveryBus {
       if (receipt.epoch !== waiter.position.epoch) this.check(waiter);
       else if (receipt.seq >= waiter.position.seq) waiter.settle({ delivered: true });
     }
+  }
+
+  /** The channel of `clientId` was closed (a new epoch): its waiters learn it now. */
+  channelClosed(clientId: ClientId): void {
+    for (const waiter of this.waiters.get(clientId) ?? []) this.check(waiter);
   }
 
   /**

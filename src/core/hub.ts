@@ -106,6 +106,7 @@ export class Hub implements EngineHandler {
 
   onChannelClosed(clientId: ClientId): void {
     this.sessions.channelClosed(clientId);
+    this.deliveries.channelClosed(clientId);
   }
 
   onTopicMessage(topic: Topic, epoch: Epoch, message: ChannelMessage): void {
