@@ -146,6 +146,8 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
         grpc: grpcCounters,
         httpApi: httpApiCounters,
         presenceWatchers: () => hub.presence.watcherCount,
+        deliveryWatchers: () => hub.deliveries.watcherCount,
+        deliveryWaiters: () => hub.deliveries.waiterCount,
         webhook: config.presenceWebhook === '' ? undefined : () => presenceWebhook?.webhook,
         readiness,
       })

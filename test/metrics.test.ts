@@ -55,6 +55,8 @@ test('metrics - the exposition parses and every name starts with channeld_', asy
   for (const name of [
     'channeld_sockets_open',
     'channeld_presence_watchers',
+    'channeld_delivery_watchers',
+    'channeld_delivery_waiters',
     'channeld_ready',
     'channeld_replay_buffer_messages',
     'channeld_process_cpu_seconds_total',
@@ -126,6 +128,21 @@ test('metrics - presence watchers and resumes by outcome', async (t) => {
   await until('one presence watcher', async () => (await scrape(port)).samples.get(key('channeld_presence_watchers')) === 1);
   watch.cancel();
   await until('no presence watcher', async () => (await scrape(port)).samples.get(key('channeld_presence_watchers')) === 0);
+
+  const receipts = ts.client.watchDeliveries({ clientIds: [], clientIdPrefix: '', includeTopics: false, cursor: '' }, ts.metadata);
+  receipts.on('data', () => undefined);
+  receipts.on('error', () => undefined);
+  await until('one delivery watcher', async () => (await scrape(port)).samples.get(key('channeld_delivery_watchers')) === 1);
+  receipts.cancel();
+  await until('no delivery watcher', async () => (await scrape(port)).samples.get(key('channeld_delivery_watchers')) === 0);
+  const waiting = ts.client.sendMessage(
+    { target: { $case: 'clientId', value: 'm-waited' }, message: 'x', idempotencyKey: '', waitForDelivery: true, deliveryTimeout: undefined },
+    ts.metadata,
+    () => undefined,
+  );
+  await until('one delivery waiter', async () => (await scrape(port)).samples.get(key('channeld_delivery_waiters')) === 1);
+  waiting.cancel();
+  await until('no delivery waiter', async () => (await scrape(port)).samples.get(key('channeld_delivery_waiters')) === 0);
 
   const { socket, token } = await connect(ts, 'm-resumer');
   await ts.send('m-resumer', 'one');

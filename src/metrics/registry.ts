@@ -17,6 +17,8 @@ export interface MetricSources {
   /** The HTTP API's calls, counted as the gRPC ones are (by gRPC code). */
   readonly httpApi?: GrpcCounters;
   readonly presenceWatchers: () => number;
+  readonly deliveryWatchers: () => number;
+  readonly deliveryWaiters: () => number;
   /** The presence webhook, when one is configured (it starts after the metrics exist). */
   readonly webhook?: (() => { readonly pending: number; readonly drops: WebhookDrops } | undefined) | undefined;
   readonly readiness: Readiness;
@@ -246,6 +248,22 @@ export function createMetrics(sources: MetricSources): Metrics {
     registers,
     collect() {
       this.set(sources.presenceWatchers());
+    },
+  });
+  new Gauge({
+    name: 'channeld_delivery_watchers',
+    help: 'WatchDeliveries streams open on this node.',
+    registers,
+    collect() {
+      this.set(sources.deliveryWatchers());
+    },
+  });
+  new Gauge({
+    name: 'channeld_delivery_waiters',
+    help: 'SendMessage calls on this node waiting for the browser to acknowledge (wait_for_delivery).',
+    registers,
+    collect() {
+      this.set(sources.deliveryWaiters());
     },
   });
   if (sources.webhook !== undefined) {
