@@ -61,7 +61,7 @@ async function channelFiles(): Promise<FileDescriptorProto[]> {
   return (response.fileDescriptorResponse?.fileDescriptorProto ?? []).map((bytes) => fromBinary(FileDescriptorProtoSchema, bytes));
 }
 
-test('reflection - v1alpha describes ChannelService and sends the Timestamp type it uses along', async (t) => {
+test('reflection - v1alpha describes ChannelService and sends the Timestamp and Duration types it uses along', async (t) => {
   const files = await channelFiles();
   const channel = files.find((f) => f.package === 'channel.v1');
   t.truthy(channel, `files: ${files.map((f) => f.name).join(', ')}`);
@@ -69,12 +69,13 @@ test('reflection - v1alpha describes ChannelService and sends the Timestamp type
   t.deepEqual(
     service?.method.map((m) => m.name),
     ['CreateChannel', 'SendMessage', 'SendMessages', 'WatchPresence', 'GetPresence', 'CloseChannel', 'Broadcast', 'Subscribe', 'Unsubscribe', 'StreamMessages',
-      'GetTopicMembers', 'CountTopicMembers', 'WatchTopicPresence'],
+      'GetTopicMembers', 'CountTopicMembers', 'WatchTopicPresence', 'WatchDeliveries', 'GetDelivery'],
   );
   t.true(service?.method.find((m) => m.name === 'WatchPresence')?.serverStreaming);
   t.true(service?.method.find((m) => m.name === 'WatchTopicPresence')?.serverStreaming);
-  const timestamp = files.find((f) => f.package === 'google.protobuf');
-  t.true(timestamp?.messageType.some((m) => m.name === 'Timestamp'));
+  t.true(service?.method.find((m) => m.name === 'WatchDeliveries')?.serverStreaming);
+  const wellKnown = files.filter((f) => f.package === 'google.protobuf').flatMap((f) => f.messageType.map((m) => m.name));
+  t.true(wellKnown.includes('Timestamp') && wellKnown.includes('Duration'), `well-known types sent along: ${wellKnown.join(', ')}`);
 });
 
 /**
@@ -87,7 +88,7 @@ test('reflection - descriptors name their file, declare their imports and keep f
   const files = await channelFiles();
   const channel = files.find((f) => f.package === 'channel.v1');
   t.is(channel?.name, 'channel/v1/channel.proto');
-  t.deepEqual(channel?.dependency, ['google/protobuf/timestamp.proto']);
+  t.deepEqual(channel?.dependency, ['google/protobuf/duration.proto', 'google/protobuf/timestamp.proto']);
   t.is(channel?.messageType.find((m) => m.name === 'CreateChannelRequest')?.field[0]?.name, 'client_id');
 });
 
