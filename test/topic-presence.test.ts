@@ -1,8 +1,10 @@
 import * as grpc from '@grpc/grpc-js';
 import test, { type ExecutionContext } from 'ava';
+import { Redis } from 'ioredis';
 import type { ChannelError } from '../src/core/errors.js';
 import type { TopicPresenceItem, TopicPresenceSink } from '../src/core/topic-presence-bus.js';
 import { rejectsExactly } from './helpers/grpc.js';
+import { ManualClock } from './helpers/manual-clock.js';
 import { redisAvailability, TestRedis } from './helpers/redis.js';
 import { startRedisNode } from './helpers/redis-nodes.js';
 import { connect, startTestServer, type TestServer } from './helpers/server.js';
@@ -269,3 +271,83 @@ test('topic presence - GetTopicMembers and CountTopicMembers over the HTTP API (
   t.is(bad.status, 400);
   t.is(bad.json?.['message'], 'page_size is 5000; it must be 1 to 1000 (or 0 for 100)');
 });
+
+// ---- channel expiry ----------------------------------------------------------------------------
+
+test('topic presence memory - a member whose channel expires leaves with CHANNEL_EXPIRED', async (t) => {
+  const clock = new ManualClock();
+  const server = await startTestServer({ clock, replayWindowSeconds: 60 });
+  t.teardown(() => server.close());
+  const topic = 'expiring';
+  const watch = await liveWatch(server, topic);
+  t.teardown(() => watch.cancel());
+  // Subscribed without a token: the channel lives for the replay window only.
+  await server.rpc.subscribe({ clientIds: ['ghost'], topic });
+  await watch.untilLive(1);
+  clock.advance(61_000);
+  await watch.untilLive(2);
+  t.deepEqual(watch.brief(), [
+    ['ghost', 'MEMBER_JOINED', ''],
+    ['ghost', 'MEMBER_LEFT', 'CHANNEL_EXPIRED'],
+  ]);
+  t.is((await topicRpcFor(server.client, server.metadata).countTopicMembers({ topic })).members, 0);
+});
+
+if (availability.run) {
+  test('topic presence redis - a member whose channel expired leaves with CHANNEL_EXPIRED when the members are read', async (t) => {
+    const server = await startRedisNode(redis!, unique('expiry'), { replayWindowSeconds: 1 });
+    t.teardown(() => server.close());
+    const topic = 'expiring';
+    const watch = await liveWatch(server, topic);
+    t.teardown(() => watch.cancel());
+    await server.rpc.subscribe({ clientIds: ['ghost', 'stays'], topic });
+    await server.rpc.createChannel({ clientId: 'stays', durationMinutes: 10 });
+    await watch.untilLive(2);
+    const rpc = topicRpcFor(server.client, server.metadata);
+    // Redis expires the ghost's channel after the 1 s window; the next read of the members notices.
+    const deadline = Date.now() + 10_000;
+    while ((await rpc.getTopicMembers({ topic })).members.length > 1 && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+    await watch.untilLive(3);
+    t.deepEqual(watch.brief()[2], ['ghost', 'MEMBER_LEFT', 'CHANNEL_EXPIRED']);
+    t.deepEqual((await rpc.getTopicMembers({ topic })).members.map((m) => m.clientId), ['stays']);
+    t.is((await rpc.countTopicMembers({ topic })).members, 1);
+    t.is((await server.rpc.subscribe({ clientIds: ['ghost'], topic })).added, 1, 'and it can join again');
+  });
+}
+
+if (availability.run) {
+  test('topic presence redis - changes made while a watching node\'s pub/sub connection was away are caught up, in order', async (t) => {
+    const own = await TestRedis.start();
+    const admin = new Redis(own.url);
+    const [a, b] = [await startRedisNode(own, 'feedloss'), await startRedisNode(own, 'feedloss')];
+    t.teardown(async () => {
+      admin.disconnect();
+      await Promise.all([a.close(), b.close()]);
+      await own.stop();
+    });
+    const topic = 'lossy';
+    const watch = await liveWatch(a, topic);
+    t.teardown(() => watch.cancel());
+    await b.rpc.subscribe({ clientIds: ['before'], topic });
+    await watch.untilLive(1);
+    // Redis cuts every pub/sub client (as past client-output-buffer-limit pubsub): B's changes
+    // published meanwhile never reach A over pub/sub.
+    await admin.call('CLIENT', 'KILL', 'TYPE', 'pubsub');
+    for (const id of ['gap-1', 'gap-2', 'gap-3']) await b.rpc.subscribe({ clientIds: [id], topic });
+    await b.rpc.unsubscribe({ clientIds: ['gap-2'], topic });
+    await watch.untilLive(5);
+    t.deepEqual(watch.brief(), [
+      ['before', 'MEMBER_JOINED', ''],
+      ['gap-1', 'MEMBER_JOINED', ''],
+      ['gap-2', 'MEMBER_JOINED', ''],
+      ['gap-3', 'MEMBER_JOINED', ''],
+      ['gap-2', 'MEMBER_LEFT', 'UNSUBSCRIBED'],
+    ]);
+    await b.rpc.subscribe({ clientIds: ['after'], topic });
+    await watch.untilLive(6);
+    t.deepEqual(watch.brief()[5], ['after', 'MEMBER_JOINED', ''], 'and live again, with nothing twice');
+    t.false(watch.ended);
+  });
+}
