@@ -263,7 +263,8 @@ export class MemoryEngine implements Engine {
       this.handler?.onSubscribed(clientId, topic, position);
     }
     if (joining.length < unique.length) {
-      for (const clientId of unique) if (!joining.includes(clientId)) this.roster.subscribed(topic, clientId, info, false, now);
+      const joined = new Set(joining);
+      for (const clientId of unique) if (!joined.has(clientId)) this.roster.subscribed(topic, clientId, info, false, now);
     }
     return joining.length;
   }
