@@ -351,3 +351,15 @@ if (availability.run) {
     t.false(watch.ended);
   });
 }
+
+both('watchers of one topic opened at once all get every change from their snapshot on', async (t, { watchOn, actOn }) => {
+  for (let round = 0; round < 10; round++) {
+    const topic = unique('at-once');
+    const watches = Array.from({ length: 4 }, () => new TopicPresenceStream(watchOn.client, { topic, snapshot: true }, watchOn.metadata));
+    t.teardown(() => watches.forEach((w) => w.cancel()));
+    await Promise.all(watches.map((w) => w.untilSnapshotComplete()));
+    await actOn.rpc.subscribe({ clientIds: ['first-change'], topic });
+    await Promise.all(watches.map((w) => w.untilLive(1)));
+    for (const w of watches) t.deepEqual(w.brief(), [['first-change', 'MEMBER_JOINED', '']]);
+  }
+});

@@ -119,6 +119,8 @@ export class TopicPresenceWatcher {
  */
 export class TopicPresenceBus {
   private readonly watchers = new Map<Topic, Set<TopicPresenceWatcher>>();
+  /** The engine's following of each watched topic, which every watcher of it waits for. */
+  private readonly follows = new Map<Topic, Promise<void>>();
 
   constructor(
     private readonly store: TopicPresenceStore,
@@ -131,15 +133,15 @@ export class TopicPresenceBus {
     const { topic } = request;
     const watcher = new TopicPresenceWatcher(topic, sink, this.watcherQueue, (c, than) => this.store.compareTopicPresenceCursors(c, than) > 0);
     let set = this.watchers.get(topic);
-    const first = set === undefined;
     if (set === undefined) {
       set = new Set();
       this.watchers.set(topic, set);
+      this.follows.set(topic, this.store.followTopicPresence(topic));
     }
     // Registered (and followed) first so nothing emitted while the start is read goes missing.
     set.add(watcher);
     try {
-      if (first) await this.store.followTopicPresence(topic);
+      await this.follows.get(topic);
       const replay = request.cursor === '' ? undefined : await this.store.topicPresenceSince(topic, request.cursor);
       if (replay !== undefined) {
         watcher.begin(replay.map((change) => ({ kind: 'change', change })), request.cursor);
@@ -176,6 +178,7 @@ export class TopicPresenceBus {
     if (set === undefined || !set.delete(watcher)) return;
     if (set.size > 0) return;
     this.watchers.delete(watcher.topic);
+    this.follows.delete(watcher.topic);
     this.store.unfollowTopicPresence(watcher.topic).catch((err: unknown) => {
       this.log.warn({ err: (err as Error).message, topic: watcher.topic }, 'cannot stop following a topic\'s presence');
     });
