@@ -1,7 +1,14 @@
 import anyTest, { type TestFn } from 'ava';
 import { execFileSync } from 'node:child_process';
 import type { Browser, Page } from 'playwright-core';
-import type { CloseChannelRequest, CloseChannelResponse } from '../gen/ts/channel/v1/channel.js';
+import type {
+  CloseChannelRequest,
+  CloseChannelResponse,
+  GetDeliveryRequest,
+  GetDeliveryResponse,
+  SendMessageRequest,
+  SendMessageResponse,
+} from '../gen/ts/channel/v1/channel.js';
 import { clientPageHtml, eventsOf, page$, PAGE_GLOBALS, summary, waitFor, type Recorded } from './helpers/client-page.js';
 import { chromiumAvailability, launchChromium, startPageServer, startTcpProxy, type PageServer, type TcpProxy } from './helpers/browser.js';
 import { ManualClock } from './helpers/manual-clock.js';
@@ -459,4 +466,34 @@ browserTest('client browser - an attempt that never completes is given up after 
   // At worst the attempt under way hangs for the open timeout, then the next waits up to the cap.
   t.true(message.at - back < 1500 + 1000 + 2500, `back ${message.at - back} ms after the network`);
   t.false((await eventsOf(page, 'st')).some((e) => e.type === 'error' || e.type === 'close'));
+});
+
+browserTest('client browser - the page acknowledges what it got: a SendMessage waiting for delivery is answered delivered, and the receipt matches the page', async (t) => {
+  const { ts, clock } = t.context;
+  const id = clientId('receipt');
+  const { token } = await ts.createChannel(id);
+  const page = await openPage(t);
+  await page.evaluate(([tok]) => page$().openChannel('r', tok), [token] as const);
+  await waitFor(page, 'r', 'open');
+  const request: SendMessageRequest = {
+    target: { $case: 'clientId', value: id },
+    message: 'did you get it?',
+    idempotencyKey: '',
+    waitForDelivery: true,
+    deliveryTimeout: { seconds: 30, nanos: 0 },
+  };
+  const sent = await promisify<SendMessageRequest, SendMessageResponse>(ts.client.sendMessage, ts.client, ts.metadata)(request);
+  t.like(sent, { seq: 1, delivered: true });
+  for (const text of ['two', 'three']) await ts.send(id, text);
+  const events = await waitFor(page, 'r', 'message', 3);
+  t.deepEqual(summary(events), ['open', 'message:did you get it?', 'message:two', 'message:three']);
+  const getDelivery = promisify<GetDeliveryRequest, GetDeliveryResponse>(ts.client.getDelivery, ts.client, ts.metadata);
+  // Later acknowledgements wait out the receipt interval, on this test's clock.
+  let acked = 0;
+  for (let i = 0; i < 100 && acked < 3; i++) {
+    clock.advance(200);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    acked = (await getDelivery({ clientIds: [id] })).clients[0]!.ackedSeq;
+  }
+  t.is(acked, 3, 'the last receipt is the last message the page shows, never beyond it');
 });
