@@ -198,6 +198,8 @@ for (const snippet of all) {
     t.teardown(() => rmSync(work, { recursive: true, force: true }));
     const [file, ...args] = inNetns([process.execPath, '--import', 'tsx', HARNESS, runner, String(snippet.line), work]);
     const ran = await run(file!, args);
+    // A snippet's process that had to be killed (see Group.stop) is told, not hidden.
+    if (ran.stderr.includes('!!!')) t.log(ran.stderr);
     t.is(ran.code, 0, `README.md:${snippet.line} (${runner}):\n${ran.stderr}${ran.stdout}`);
   });
 }

@@ -84,13 +84,28 @@ class Group {
     this.exited = new Promise((resolve) => this.child.once('exit', (code) => resolve(code)));
   }
 
+  /**
+   * SIGTERM to the whole group, which outlives the shell when the snippet leaves jobs running;
+   * whatever is left of it after 20 s is killed, and named on stderr.
+   */
   async stop(): Promise<void> {
-    try {
-      process.kill(-this.child.pid!, 'SIGTERM');
-    } catch {
-      // Already gone.
-    }
+    const group = -this.child.pid!;
+    const signal = (name: NodeJS.Signals | 0): boolean => {
+      try {
+        process.kill(group, name);
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    signal('SIGTERM');
     await this.exited;
+    for (let waited = 0; waited < 20_000 && signal(0); waited += 100) await new Promise((resolve) => setTimeout(resolve, 100));
+    if (signal(0)) {
+      const left = await run('ps', ['-o', 'pid=,args=', '-g', String(-group)]);
+      console.error(`!!! still running 20 s after SIGTERM, killed: ${left.stdout.trim()}`);
+      signal('SIGKILL');
+    }
   }
 }
 
