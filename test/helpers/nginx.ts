@@ -67,13 +67,13 @@ export interface TestNginx {
   stop(): Promise<void>;
 }
 
-/** Runs nginx in the foreground with the recipe, in a directory of its own; resolves once it accepts connections. */
-export async function startNginx(upstreamPort: number): Promise<TestNginx> {
+/** Runs nginx in the foreground with the recipe (or another config), in a directory of its own; resolves once it accepts connections. */
+export async function startNginx(upstreamPort: number, config: typeof recipe = recipe): Promise<TestNginx> {
   const dir = mkdtempSync(join(tmpdir(), 'channeld-nginx-'));
   mkdirSync(join(dir, 'conf'));
   const port = await freePort();
   const conf = join(dir, 'conf', 'nginx.conf');
-  writeFileSync(conf, recipe(`127.0.0.1:${port}`, upstreamPort, dir));
+  writeFileSync(conf, config(`127.0.0.1:${port}`, upstreamPort, dir));
   const child: ChildProcess = spawn(NGINX, ['-p', dir, '-c', conf, '-g', 'daemon off;'], { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr!.on('data', (c: Buffer) => (stderr += c.toString()));
