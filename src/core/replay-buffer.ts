@@ -50,11 +50,8 @@ export class ReplayBuffer {
     return this.last - this.size + 1;
   }
 
-  /**
-   * Appends with the next seq and returns the message (the same `data` string, for delivery).
-   * `dataBytes` is the data's UTF-8 length when the caller already knows it.
-   */
-  append(data: string, timeMs: number, dataBytes = Buffer.byteLength(data, 'utf8')): ChannelMessage {
+  /** Appends with the next seq and returns the message (the same `data` string, for delivery). */
+  append(data: string, timeMs: number): ChannelMessage {
     const seq = this.last + 1;
     let slots = this.slots;
     if (slots === undefined || (this.size === slots.length / SLOT_FIELDS && slots.length / SLOT_FIELDS < this.capacity)) {
@@ -66,8 +63,10 @@ export class ReplayBuffer {
       this.head = (this.head + 1) % slotCount;
       this.size--;
     }
-    const start = this.reserve(dataBytes);
-    this.arena!.write(data, start, dataBytes, 'utf8');
+    // Room for the longest UTF-8 the data can have (3 bytes per UTF-16 unit), so the bytes are
+    // written in one pass without measuring them first.
+    const start = this.reserve(data.length * 3);
+    const dataBytes = this.arena!.write(data, start, 'utf8');
     const at = ((this.head + this.size) % slotCount) * SLOT_FIELDS;
     slots[at] = timeMs;
     slots[at + 1] = start;
