@@ -131,8 +131,9 @@ export class ReplayBuffer {
 
   /**
    * Where the next message's `bytes` go. The kept bytes are one run in the arena, oldest first;
-   * when the end is reached the run moves to the front (or, if it fills more than half the arena,
-   * to an arena twice the size), so each byte is moved a bounded number of times on average.
+   * when the end is reached the run moves to the front of the same arena if that leaves a quarter
+   * of it free, else to a new arena half as large again as what it must hold (smaller, too, once
+   * most of the run has been trimmed), so each byte is moved a bounded number of times on average.
    */
   private reserve(bytes: number): number {
     const arena = this.arena;
@@ -141,9 +142,10 @@ export class ReplayBuffer {
     const slotCount = slots.length / SLOT_FIELDS;
     const liveStart = this.size === 0 ? this.arenaEnd : slots[this.head * SLOT_FIELDS + 1]!;
     const live = this.arenaEnd - liveStart;
-    let length = arena?.length ?? FIRST_ARENA_BYTES;
-    while ((live + bytes) * 2 > length) length *= 2;
-    const target = arena !== undefined && length === arena.length ? arena : Buffer.allocUnsafeSlow(length);
+    const need = live + bytes;
+    const fitted = Math.max(FIRST_ARENA_BYTES, Math.ceil((need * 1.5) / 64) * 64);
+    const reuse = arena !== undefined && need * 4 <= arena.length * 3 && fitted * 2 > arena.length;
+    const target = reuse ? arena : Buffer.allocUnsafeSlow(fitted);
     if (live > 0) arena!.copy(target, 0, liveStart, this.arenaEnd);
     for (let i = 0; i < this.size; i++) slots[((this.head + i) % slotCount) * SLOT_FIELDS + 1]! -= liveStart;
     this.arena = target;
