@@ -20,8 +20,13 @@ interface Roster {
   count: number;
   lastMs: number;
   info: Map<ClientId, string> | undefined;
-  /** Members in client id order, made when a page is asked for and dropped on every change. */
+  /**
+   * Members in client id order as of the last page asked for, and the joins and leaves since:
+   * the next page merges them in (one pass) instead of sorting every member again.
+   */
   sorted: ClientId[] | undefined;
+  joinedSince: ClientId[];
+  leftSince: Set<ClientId>;
 }
 
 export interface MemoryTopicPresenceDeps {
@@ -44,7 +49,8 @@ export class MemoryTopicPresence {
   subscribed(topic: Topic, clientId: ClientId, info: string, isNew: boolean, nowMs: number): void {
     const roster = this.roster(topic);
     if (isNew) {
-      roster.sorted = undefined;
+      // A leave since the last sort of a client id still in `sorted` is undone; else it is new to it.
+      if (roster.sorted !== undefined && !roster.leftSince.delete(clientId)) roster.joinedSince.push(clientId);
       this.setInfo(roster, clientId, info);
       this.append(roster, topic, clientId, TopicPresenceKind.Joined, '', info, nowMs);
       return;
@@ -56,7 +62,7 @@ export class MemoryTopicPresence {
 
   left(topic: Topic, clientId: ClientId, reason: TopicLeaveReason, nowMs: number): void {
     const roster = this.roster(topic);
-    roster.sorted = undefined;
+    if (roster.sorted !== undefined) roster.leftSince.add(clientId);
     roster.info?.delete(clientId);
     this.append(roster, topic, clientId, TopicPresenceKind.Left, reason, '', nowMs);
   }
@@ -69,8 +75,7 @@ export class MemoryTopicPresence {
 
   page(topic: Topic, members: ReadonlySet<ClientId>, pageSize: number, after: ClientId): TopicMembersPage {
     const roster = this.roster(topic);
-    roster.sorted ??= [...members].sort();
-    const sorted = roster.sorted;
+    const sorted = this.sortedMembers(roster, members);
     let start = 0;
     if (after !== '') {
       // The first client id greater than `after`.
@@ -109,6 +114,27 @@ export class MemoryTopicPresence {
     }
   }
 
+  private sortedMembers(roster: Roster, members: ReadonlySet<ClientId>): ClientId[] {
+    if (roster.sorted === undefined) {
+      roster.sorted = [...members].sort();
+    } else if (roster.joinedSince.length > 0 || roster.leftSince.size > 0) {
+      const joined = roster.joinedSince.sort();
+      const left = roster.leftSince;
+      const before = roster.sorted;
+      const merged: ClientId[] = [];
+      let i = 0;
+      let j = 0;
+      while (i < before.length || j < joined.length) {
+        const next = j >= joined.length || (i < before.length && before[i]! < joined[j]!) ? before[i++]! : joined[j++]!;
+        if (!left.has(next)) merged.push(next);
+      }
+      roster.sorted = merged;
+    }
+    roster.joinedSince = [];
+    roster.leftSince = new Set();
+    return roster.sorted;
+  }
+
   private member(roster: Roster, clientId: ClientId): TopicMember {
     return { clientId, connected: this.deps.isConnected(clientId), info: roster.info?.get(clientId) ?? '' };
   }
@@ -121,7 +147,7 @@ export class MemoryTopicPresence {
   private roster(topic: Topic): Roster {
     let roster = this.rosters.get(topic);
     if (roster === undefined) {
-      roster = { id: randomBytes(6).toString('base64url'), log: [], first: 1, count: 0, lastMs: 0, info: undefined, sorted: undefined };
+      roster = { id: randomBytes(6).toString('base64url'), log: [], first: 1, count: 0, lastMs: 0, info: undefined, sorted: undefined, joinedSince: [], leftSince: new Set() };
       this.rosters.set(topic, roster);
     }
     return roster;
