@@ -314,6 +314,22 @@ if (availability.run) {
     t.deepEqual((await rpc.getTopicMembers({ topic })).members.map((m) => m.clientId), ['stays']);
     t.is((await rpc.countTopicMembers({ topic })).members, 1);
     t.is((await server.rpc.subscribe({ clientIds: ['ghost'], topic })).added, 1, 'and it can join again');
+    await watch.untilLive(4);
+    t.deepEqual(watch.brief()[3], ['ghost', 'MEMBER_JOINED', '']);
+
+    // One that expires and subscribes again before anyone read the members: its leave comes first.
+    await server.rpc.subscribe({ clientIds: ['twice'], topic });
+    await watch.untilLive(5);
+    const until = Date.now() + 10_000;
+    while ((await server.rpc.subscribe({ clientIds: ['twice'], topic })).added === 0 && Date.now() < until) {
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+    await watch.untilLive(7);
+    t.deepEqual(watch.brief().slice(4), [
+      ['twice', 'MEMBER_JOINED', ''],
+      ['twice', 'MEMBER_LEFT', 'CHANNEL_EXPIRED'],
+      ['twice', 'MEMBER_JOINED', ''],
+    ]);
   });
 }
 

@@ -13,6 +13,7 @@ local last = tonumber(redis.call('HGET', KEYS[1], 'l') or '0')
 local info = ARGV[9]
 local joining = {}
 local staying = {}
+local expired = {}
 local seen = {}
 for i = 19, #ARGV do
   local client = ARGV[i]
@@ -20,9 +21,11 @@ for i = 19, #ARGV do
     seen[client] = true
     local topics = id_key(ARGV[5], client, ARGV[6]) .. ':topics'
     -- A member whose channel expired is in the zset still, but no longer a member: it joins anew.
-    if redis.call('ZSCORE', KEYS[3], client) and redis.call('HEXISTS', topics, ARGV[1]) == 1 then
+    local listed = redis.call('ZSCORE', KEYS[3], client)
+    if listed and redis.call('HEXISTS', topics, ARGV[1]) == 1 then
       table.insert(staying, client)
     else
+      if listed then expired[client] = true end
       local count = redis.call('HLEN', topics)
       if count >= tonumber(ARGV[4]) then return {-1, client, count} end
       table.insert(joining, client)
@@ -40,6 +43,8 @@ for _, client in ipairs(joining) do
   else
     keep_at_least({channel .. ':topics'}, tonumber(ARGV[8]))
   end
+  -- Its leave was not reported yet (see topic-members.lua): watchers see it go, then come back.
+  if expired[client] then emit_topic_presence(tp, ARGV[1], client, 'left', 'channel-expired', '', ARGV[10]) end
   emit_topic_presence(tp, ARGV[1], client, 'joined', '', info, ARGV[10])
 end
 for _, client in ipairs(staying) do
