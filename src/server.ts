@@ -147,6 +147,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
         httpApi: httpApiCounters,
         presenceWatchers: () => hub.presence.watcherCount,
         deliveryWatchers: () => hub.deliveries.watcherCount,
+        topicPresenceWatchers: () => hub.topicPresence.watcherCount,
         deliveryWaiters: () => hub.deliveries.waiterCount,
         webhook: config.presenceWebhook === '' ? undefined : () => presenceWebhook?.webhook,
         readiness,

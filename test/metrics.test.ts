@@ -56,6 +56,7 @@ test('metrics - the exposition parses and every name starts with channeld_', asy
     'channeld_sockets_open',
     'channeld_presence_watchers',
     'channeld_delivery_watchers',
+    'channeld_topic_presence_watchers',
     'channeld_delivery_waiters',
     'channeld_ready',
     'channeld_replay_buffer_messages',
@@ -135,6 +136,13 @@ test('metrics - presence watchers and resumes by outcome', async (t) => {
   await until('one delivery watcher', async () => (await scrape(port)).samples.get(key('channeld_delivery_watchers')) === 1);
   receipts.cancel();
   await until('no delivery watcher', async () => (await scrape(port)).samples.get(key('channeld_delivery_watchers')) === 0);
+
+  const members = ts.client.watchTopicPresence({ topic: 'gauged', snapshot: true, cursor: '' }, ts.metadata);
+  members.on('data', () => undefined);
+  members.on('error', () => undefined);
+  await until('one topic presence watcher', async () => (await scrape(port)).samples.get(key('channeld_topic_presence_watchers')) === 1);
+  members.cancel();
+  await until('no topic presence watcher', async () => (await scrape(port)).samples.get(key('channeld_topic_presence_watchers')) === 0);
   const waiting = ts.client.sendMessage(
     { target: { $case: 'clientId', value: 'm-waited' }, message: 'x', idempotencyKey: '', waitForDelivery: true, deliveryTimeout: undefined },
     ts.metadata,

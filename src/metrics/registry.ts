@@ -18,6 +18,7 @@ export interface MetricSources {
   readonly httpApi?: GrpcCounters;
   readonly presenceWatchers: () => number;
   readonly deliveryWatchers: () => number;
+  readonly topicPresenceWatchers: () => number;
   readonly deliveryWaiters: () => number;
   /** The presence webhook, when one is configured (it starts after the metrics exist). */
   readonly webhook?: (() => { readonly pending: number; readonly drops: WebhookDrops } | undefined) | undefined;
@@ -248,6 +249,14 @@ export function createMetrics(sources: MetricSources): Metrics {
     registers,
     collect() {
       this.set(sources.presenceWatchers());
+    },
+  });
+  new Gauge({
+    name: 'channeld_topic_presence_watchers',
+    help: 'WatchTopicPresence streams open on this node.',
+    registers,
+    collect() {
+      this.set(sources.topicPresenceWatchers());
     },
   });
   new Gauge({
