@@ -4,6 +4,7 @@ import type { Clock, TimerHandle } from './clock.js';
 import { ChannelError, ErrorCode } from './errors.js';
 import { matches, type PresenceFilter } from './presence-feed.js';
 import { StreamWatcher, type StreamSink } from './stream-watcher.js';
+import { catchUpWatchers } from './watch-catch-up.js';
 import type { ClientDelivery, ClientId, DeliveryReceipt, StreamPosition } from './types.js';
 
 export type DeliveryItem =
@@ -32,13 +33,23 @@ interface Waiter {
 }
 
 export class DeliveryWatcher extends StreamWatcher<DeliveryItem> {
-  constructor(request: DeliveryWatchRequest, sink: DeliverySink, maxQueued: number, isAfter: (cursor: string, than: string) => boolean) {
+  constructor(
+    private readonly request: DeliveryWatchRequest,
+    sink: DeliverySink,
+    maxQueued: number,
+    isAfter: (cursor: string, than: string) => boolean,
+  ) {
     super(sink, maxQueued, {
       accepts: (item) => item.kind === 'receipt' && watcherAccepts(request, item.receipt),
       cursorOf: (item) => (item.kind === 'receipt' ? item.receipt.cursor : item.cursor),
       isAfter,
       name: 'delivery watcher',
     });
+  }
+
+  /** Whether `item` passes this watcher's filter. */
+  accepts(item: DeliveryItem): boolean {
+    return item.kind === 'receipt' && watcherAccepts(this.request, item.receipt);
   }
 }
 
@@ -78,7 +89,7 @@ export class DeliveryBus {
         const items: DeliveryItem[] = [{ kind: 'started', cursor: request.cursor, resumeFailed: false }];
         for (const receipt of replay) items.push({ kind: 'receipt', receipt });
         watcher.begin(
-          items.filter((item) => item.kind === 'started' || watcherAccepts(request, item.receipt)),
+          items.filter((item) => item.kind === 'started' || watcher.accepts(item)),
           replay.length > 0 ? replay[replay.length - 1]!.cursor : request.cursor,
         );
       } else {
@@ -199,19 +210,17 @@ export class DeliveryBus {
 
   /**
    * The engine's feed may have lost receipts (it reconnected): waiters read the state again, and
-   * watchers are ended with their cursor so that they resume from the log instead of missing any.
+   * watchers catch up from the receipt log (see catchUpWatchers).
    */
   resync(): void {
     for (const set of this.waiters.values()) for (const waiter of set) this.check(waiter);
-    for (const watcher of [...this.watchers]) {
-      watcher.end(
-        new ChannelError(
-          ErrorCode.Unavailable,
-          `the receipt feed was interrupted and receipts may have been missed; resume with cursor "${watcher.cursor}"`,
-        ),
-      );
-      this.unwatch(watcher);
-    }
+    catchUpWatchers(
+      this.watchers,
+      (cursor) => this.store.deliveriesSince(cursor),
+      (watcher, receipts) => receipts.map((receipt): DeliveryItem => ({ kind: 'receipt', receipt })).filter((item) => (watcher as DeliveryWatcher).accepts(item)),
+      (receipt) => receipt.cursor,
+      'receipts',
+    );
   }
 
   /** Ends every stream and wait (shutdown). */

@@ -123,6 +123,7 @@ export class Hub implements EngineHandler {
 
   onResync(): void {
     this.sessions.resync();
+    this.presence.resync();
     this.deliveries.resync();
   }
 

@@ -1,5 +1,6 @@
 import type { PresenceStore } from '../engine/engine.js';
 import { matches, PresenceWatcher, snapshotItems, type PresenceFilter, type PresenceItem, type PresenceSink } from './presence-feed.js';
+import { catchUpWatchers } from './watch-catch-up.js';
 import type { PresenceChange } from './types.js';
 
 export interface WatchRequest {
@@ -73,6 +74,21 @@ export class PresenceBus {
       else watcher.pushChange(change);
     }
     for (const listener of this.listeners) listener(change);
+  }
+
+  /**
+   * The engine's feed may have lost changes (it reconnected): every watcher catches up from the
+   * presence log after its cursor (see catchUpWatchers); in-process listeners are not replayed.
+   */
+  resync(): void {
+    catchUpWatchers(
+      this.watchers,
+      (cursor) => this.store.presenceSince(cursor),
+      (watcher, changes) =>
+        changes.filter((change) => matches((watcher as PresenceWatcher).filter, change.clientId)).map((change): PresenceItem => ({ kind: 'change', change })),
+      (change) => change.cursor,
+      'presence changes',
+    );
   }
 
   /** Ends every presence stream (shutdown). */

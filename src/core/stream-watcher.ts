@@ -55,6 +55,19 @@ export class StreamWatcher<Item> {
     this.enqueue(item);
   }
 
+  /** Whether the start of the stream (snapshot or replay) has been sent. */
+  get started(): boolean {
+    return !this.buffering;
+  }
+
+  /**
+   * Holds live items again, while what may have been missed since `cursor` is read back; then
+   * begin() sends that and the held items that come after it, each once.
+   */
+  hold(): void {
+    if (!this.ended) this.buffering = true;
+  }
+
   /** Sends the start of the stream, then the live items held meanwhile that come after it. */
   begin(items: readonly Item[], startCursor: string): void {
     const held = this.queue;
