@@ -144,33 +144,47 @@ function jsonValues(text: string): Record<string, unknown>[] {
 /**
  * A browser snippet on a page of its own origin, with the token a backend would have rendered into
  * it: it must log the message sent before (as `logged` shows it), then the 410 of a CloseChannel,
- * and on a page with a forged token, the 401.
+ * and on a page with a forged token, the 401. Then again with each transport forced as the README's
+ * fallback paragraph says (`force` rewrites the snippet so), where no WebSocket may be opened.
  */
-async function inChromium(snippet: Snippet, logged: (data: string) => string): Promise<void> {
+async function inChromium(snippet: Snippet, logged: (data: string) => string, force: (code: string, transport: string) => string): Promise<void> {
   check(snippet.code.includes('http://HOST:8080/'), 'the browser snippet no longer loads from http://HOST:8080/');
+  const readme = readFileSync(README, 'utf8');
+  check(readme.includes('`jsapi?transport=sse`') && readme.includes("`{ transport: 'sse' }`"), 'the fallback paragraph no longer forces a transport as this runner does');
   const ts = await defaultServer();
   const pages = await startPageServer();
   const browser = await launchChromium();
   try {
-    const { token } = await ts.createChannel('reader');
-    await ts.send('reader', '{"hello":"browser"}');
-    const forged = `${token.slice(0, 20)}${token[20] === 'A' ? 'B' : 'A'}${token.slice(21)}`;
-    // HOST is the reader's placeholder for channeld's host; the page is on an origin of its own.
-    const page = (t: string): string =>
-      pages.add(`<!doctype html><script>var token = ${JSON.stringify(t)};</script>\n${snippet.code.replaceAll('HOST', '127.0.0.1')}`);
-    const logs: string[] = [];
-    const tab = await browser.newPage();
-    tab.on('console', (m) => logs.push(m.text()));
-    const until = (text: string): Promise<void> =>
-      retry(`the page to log "${text}"`, 15_000, async () => {
-        if (!logs.includes(text)) throw new Error(`console: ${JSON.stringify(logs)}`);
-      });
-    await tab.goto(page(token));
-    await until(logged('{"hello":"browser"}'));
-    await ts.rpc.closeChannel({ clientId: 'reader' });
-    await until('410 Channel+closed.');
-    await tab.goto(page(forged));
-    await until('401 Invalid+token.');
+    for (const transport of ['', 'sse', 'poll']) {
+      const code = transport === '' ? snippet.code : force(snippet.code, transport);
+      check(code !== snippet.code || transport === '', `cannot force ${transport} on this snippet`);
+      const reader = `reader-${transport || 'websocket'}`;
+      const { token } = await ts.createChannel(reader);
+      await ts.send(reader, '{"hello":"browser"}');
+      // HOST is the reader's placeholder for channeld's host; the page is on an origin of its own.
+      const page = (t: string): string =>
+        pages.add(`<!doctype html><script>var token = ${JSON.stringify(t)};</script>\n${code.replaceAll('HOST', '127.0.0.1')}`);
+      const logs: string[] = [];
+      let sockets = 0;
+      const tab = await browser.newPage();
+      tab.on('console', (m) => logs.push(m.text()));
+      tab.on('websocket', () => (sockets += 1));
+      const until = (text: string): Promise<void> =>
+        retry(`the page (${transport || 'default transport'}) to log "${text}"`, 15_000, async () => {
+          if (!logs.includes(text)) throw new Error(`console: ${JSON.stringify(logs)}`);
+        });
+      await tab.goto(page(token));
+      await until(logged('{"hello":"browser"}'));
+      await ts.rpc.closeChannel({ clientId: reader });
+      await until('410 Channel+closed.');
+      if (transport === '') {
+        check(sockets > 0, 'the page opened no WebSocket');
+        const forged = `${token.slice(0, 20)}${token[20] === 'A' ? 'B' : 'A'}${token.slice(21)}`;
+        await tab.goto(page(forged));
+        await until('401 Invalid+token.');
+      } else check(sockets === 0, `with ${transport} forced, the page opened ${sockets} WebSocket(s)`);
+      await tab.close();
+    }
   } finally {
     await browser.close();
     await pages.close();
@@ -272,9 +286,20 @@ const runners: Record<string, Runner> = {
     await ts.close();
   },
 
-  browser: (snippet) => inChromium(snippet, (data) => data),
+  // The fallback paragraph: `jsapi?transport=sse` on the script's URL, `{ transport: 'sse' }` for the ES module.
+  browser: (snippet) =>
+    inChromium(
+      snippet,
+      (data) => data,
+      (code, transport) => code.replace('/_ah/channel/jsapi"', `/_ah/channel/jsapi?transport=${transport}"`),
+    ),
 
-  'browser-module': (snippet) => inChromium(snippet, (data) => `1 ${data}`),
+  'browser-module': (snippet) =>
+    inChromium(
+      snippet,
+      (data) => `1 ${data}`,
+      (code, transport) => code.replace("{ baseUrl: 'http://HOST:8080' }", `{ baseUrl: 'http://HOST:8080', transport: '${transport}' }`),
+    ),
 
   async cluster(snippet) {
     check(existsSync('/usr/bin/redis-server') || (await run('sh', ['-c', 'command -v redis-server'])).code === 0, 'redis-server is not installed');
