@@ -31,3 +31,20 @@ test('memory topic presence - pages after random joins and leaves are what a fre
     }
   }
 });
+
+test('memory topic presence - a sweep drops changes older than the cutoff; a cursor before them no longer resumes', (t) => {
+  const roster = new MemoryTopicPresence({ historySize: 100, isConnected: () => false, emit: () => undefined });
+  const members = new Set(['a', 'b']);
+  roster.subscribed('t', 'a', '', true, 1000);
+  const start = roster.snapshot('t', members).cursor;
+  roster.subscribed('t', 'b', '', true, 2000);
+  const afterA = roster.since('t', start)!;
+  t.deepEqual(afterA.map((c) => c.clientId), ['b']);
+  roster.sweep(() => true, 1500);
+  t.deepEqual(roster.since('t', start)?.map((c) => c.clientId), ['b'], 'the cursor of the last dropped change still resumes');
+  roster.sweep(() => true, 2500);
+  t.is(roster.since('t', start), undefined);
+  t.deepEqual(roster.since('t', afterA[0]!.cursor), []);
+  roster.sweep(() => false, 2500);
+  t.is(roster.since('t', afterA[0]!.cursor), undefined, 'a topic without members and changes is forgotten');
+});

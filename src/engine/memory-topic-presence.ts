@@ -107,10 +107,22 @@ export class MemoryTopicPresence {
     return (parse(a) ?? 0) - (parse(b) ?? 0);
   }
 
-  /** Forgets the rosters of topics without members and without a change since `cutoffMs`. */
+  /**
+   * Drops changes older than `cutoffMs` (so many busy topics do not each hold a full log for
+   * ever), and forgets the rosters of topics without members and without a change since then.
+   */
   sweep(hasMembers: (topic: Topic) => boolean, cutoffMs: number): void {
     for (const [topic, roster] of this.rosters) {
-      if (roster.lastMs < cutoffMs && !hasMembers(topic)) this.rosters.delete(topic);
+      if (roster.lastMs < cutoffMs && !hasMembers(topic)) {
+        this.rosters.delete(topic);
+        continue;
+      }
+      let old = 0;
+      while (old < roster.log.length && roster.log[old]!.timeMs < cutoffMs) old++;
+      if (old > 0) {
+        roster.log = roster.log.slice(old);
+        roster.first += old;
+      }
     }
   }
 
