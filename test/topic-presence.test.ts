@@ -7,6 +7,7 @@ import { rejectsExactly } from './helpers/grpc.js';
 import { ManualClock } from './helpers/manual-clock.js';
 import { redisAvailability, TestRedis } from './helpers/redis.js';
 import { startRedisNode } from './helpers/redis-nodes.js';
+import { RedisKeys } from '../src/engine/redis/keys.js';
 import { connect, startTestServer, type TestServer } from './helpers/server.js';
 import { apiCall } from './helpers/http-api.js';
 import { allMembers, briefTopic, TopicPresenceStream, topicRpcFor } from './helpers/topic-presence.js';
@@ -379,3 +380,34 @@ both('watchers of one topic opened at once all get every change from their snaps
     for (const w of watches) t.deepEqual(w.brief(), [['first-change', 'MEMBER_JOINED', '']]);
   }
 });
+
+if (availability.run) {
+  test('topic presence redis - changes missed while the feed was away and no longer in the stream end the watcher with its cursor; its resume says resume_failed', async (t) => {
+    const own = await TestRedis.start();
+    const admin = new Redis(own.url);
+    const [a, b] = [await startRedisNode(own, 'gap'), await startRedisNode(own, 'gap')];
+    t.teardown(async () => {
+      admin.disconnect();
+      await Promise.all([a.close(), b.close()]);
+      await own.stop();
+    });
+    const topic = 'gappy';
+    const watch = await liveWatch(a, topic);
+    await b.rpc.subscribe({ clientIds: ['kept'], topic });
+    await watch.untilLive(1);
+    const cursor = watch.live[0]!.cursor;
+    // While node A's pub/sub connection is cut, the stream loses what A passed on last (as when it
+    // expired): what came after it can no longer be told apart from what was lost.
+    await admin.call('CLIENT', 'KILL', 'TYPE', 'pubsub');
+    await admin.del(new RedisKeys('gap').topicPresenceLog(topic));
+    await b.rpc.subscribe({ clientIds: ['after-the-loss'], topic });
+    await watch.untilEnded();
+    t.is(watch.error?.code, grpc.status.UNAVAILABLE);
+    t.is(watch.error?.details, `topic presence changes of "${topic}" may have been missed; resume with cursor "${cursor}"`);
+    const resumed = new TopicPresenceStream(a.client, { topic, cursor }, a.metadata);
+    t.teardown(() => resumed.cancel());
+    await resumed.untilSnapshotComplete();
+    t.true(resumed.snapshotComplete!.resumeFailed);
+    t.deepEqual(resumed.events.map((e) => e.clientId).sort(), ['after-the-loss', 'kept']);
+  });
+}
