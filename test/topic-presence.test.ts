@@ -411,3 +411,25 @@ if (availability.run) {
     t.deepEqual(resumed.events.map((e) => e.clientId).sort(), ['after-the-loss', 'kept']);
   });
 }
+
+if (availability.run) {
+  test('topic presence redis - members an older version kept in a set (the :m key) are counted, then moved into the sorted set', async (t) => {
+    const prefix = unique('legacy');
+    const server = await startRedisNode(redis!, prefix);
+    const admin = new Redis(redis!.url);
+    t.teardown(async () => {
+      admin.disconnect();
+      await server.close();
+    });
+    const keys = new RedisKeys(prefix);
+    const topic = 'old-room';
+    await admin.sadd(keys.legacyTopicMembers(topic), 'old-1', 'old-2');
+    const rpc = topicRpcFor(server.client, server.metadata);
+    t.is((await rpc.countTopicMembers({ topic })).members, 2, 'counted before anything moved them');
+    await server.rpc.subscribe({ clientIds: ['new-1'], topic });
+    t.is(await admin.exists(keys.legacyTopicMembers(topic)), 0, 'the old set is gone');
+    t.deepEqual(await admin.zrange(keys.topicMembers(topic), 0, -1), ['new-1', 'old-1', 'old-2']);
+    t.is((await rpc.countTopicMembers({ topic })).members, 3);
+    t.is((await server.rpc.unsubscribe({ clientIds: ['old-1'], topic })).removed, 1, 'an old member can be unsubscribed');
+  });
+}
