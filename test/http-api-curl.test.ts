@@ -135,7 +135,7 @@ curlTest('http api curl - the by-hand curl lines of examples/curl/README.md run 
   // The last line streams presence until stopped: give it a moment, then stop it.
   const ran = await run('timeout', ['3', 'bash', '-euo', 'pipefail', '-c', code], { env: { CHANNELD_API_KEY: API_KEY } });
   t.is(ran.code, 124, `stopped by the timeout, not failed: ${ran.stderr}`);
-  t.regex(ran.stdout, /^\{"token":"[^"]+","expireTime":"[^"]+","durationMinutes":120\}\{"seq":"1","epoch":"[^"]+","connected":false\}/);
+  t.regex(ran.stdout, /^\{"token":"[^"]+","expireTime":"[^"]+","durationMinutes":120\}\{"seq":"1","epoch":"[^"]+","connected":false,"delivered":false\}/);
   t.true(ran.stdout.includes(': watching presence') || ran.stdout.includes('event: snapshot_complete'), ran.stdout);
   t.true(ran.stdout.includes('event: snapshot_complete'), ran.stdout);
 });
