@@ -53,7 +53,8 @@ const STATES: Record<PresenceState, ProtoState> = {
   [PresenceState.Disconnected]: ProtoState.PRESENCE_STATE_DISCONNECTED,
 };
 
-const REASONS: Record<PresenceReason, ProtoReason> = {
+/** Presence reasons in the proto's enum (WatchPresence, WatchTopicPresence). */
+export const REASONS: Readonly<Record<PresenceReason, ProtoReason>> = {
   [PresenceReason.Snapshot]: ProtoReason.PRESENCE_REASON_SNAPSHOT,
   [PresenceReason.SocketOpened]: ProtoReason.PRESENCE_REASON_SOCKET_OPENED,
   [PresenceReason.SocketClosed]: ProtoReason.PRESENCE_REASON_SOCKET_CLOSED,

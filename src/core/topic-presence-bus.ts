@@ -3,19 +3,14 @@ import type { TopicPresenceStore } from '../engine/engine.js';
 import { ChannelError, ErrorCode } from './errors.js';
 import { TopicPresenceKind, type TopicPresenceChange } from './topic-presence.js';
 import { PresenceReason, type Topic } from './types.js';
+import { StreamWatcher, type StreamSink } from './stream-watcher.js';
 
 export type TopicPresenceItem =
   | { readonly kind: 'change'; readonly change: TopicPresenceChange }
   | { readonly kind: 'snapshot-complete'; readonly cursor: string; readonly resumeFailed: boolean };
 
 /** A stream to one watcher of a topic (a gRPC server stream). */
-export interface TopicPresenceSink {
-  /** Returns false when the transport's buffer is full; then wait for onDrain before writing more. */
-  write(item: TopicPresenceItem): boolean;
-  onDrain(callback: () => void): void;
-  /** Ends the stream; with an error when the watcher is being cut off. */
-  end(error?: ChannelError): void;
-}
+export type TopicPresenceSink = StreamSink<TopicPresenceItem>;
 
 export interface TopicWatchRequest {
   readonly topic: Topic;
@@ -23,43 +18,25 @@ export interface TopicWatchRequest {
   readonly cursor: string;
 }
 
-/**
- * One watcher of one topic: a bounded queue in front of its sink, so a slow watcher never stalls
- * the engine. Past the bound it is cut off with RESOURCE_EXHAUSTED and can resume from its cursor.
- */
-export class TopicPresenceWatcher {
-  private queue: TopicPresenceItem[] = [];
-  private waiting = false;
-  private buffering = true;
-  private ended = false;
-  private lastCursor = '';
-
+/** One watcher of one topic (see StreamWatcher for the bounded queue and the cut-off). */
+export class TopicPresenceWatcher extends StreamWatcher<TopicPresenceItem> {
   constructor(
     readonly topic: Topic,
-    private readonly sink: TopicPresenceSink,
-    private readonly maxQueued: number,
-    private readonly isAfter: (cursor: string, than: string) => boolean,
-  ) {}
-
-  get isEnded(): boolean {
-    return this.ended;
+    sink: TopicPresenceSink,
+    maxQueued: number,
+    isAfter: (cursor: string, than: string) => boolean,
+  ) {
+    super(sink, maxQueued, {
+      accepts: (item) => item.kind === 'change',
+      cursorOf: (item) => (item.kind === 'change' ? item.change.cursor : item.cursor),
+      isAfter,
+      name: 'topic presence watcher',
+    });
   }
 
   /** A live change. Held while the start (snapshot or replay) is still being sent. */
-  push(change: TopicPresenceChange): void {
-    this.enqueue({ kind: 'change', change });
-  }
-
-  /** Sends the start of the stream, then the live changes held meanwhile that come after it. */
-  begin(items: readonly TopicPresenceItem[], startCursor: string): void {
-    const held = this.queue;
-    this.queue = [];
-    this.buffering = false;
-    this.lastCursor = startCursor;
-    for (const item of items) this.enqueue(item);
-    for (const item of held) {
-      if (item.kind === 'change' && this.isAfter(item.change.cursor, startCursor)) this.enqueue(item);
-    }
+  pushChange(change: TopicPresenceChange): void {
+    this.push({ kind: 'change', change });
   }
 
   /** The engine lost changes of this topic: the watcher must start again (its resume says so). */
@@ -67,48 +44,9 @@ export class TopicPresenceWatcher {
     this.end(
       new ChannelError(
         ErrorCode.Unavailable,
-        `topic presence changes of ${JSON.stringify(this.topic)} may have been missed; resume with cursor "${this.lastCursor}"`,
+        `topic presence changes of ${JSON.stringify(this.topic)} may have been missed; resume with cursor "${this.cursor}"`,
       ),
     );
-  }
-
-  end(error?: ChannelError): void {
-    if (this.ended) return;
-    this.ended = true;
-    this.queue = [];
-    this.sink.end(error);
-  }
-
-  private enqueue(item: TopicPresenceItem): void {
-    if (this.ended) return;
-    if (this.queue.length >= this.maxQueued) {
-      this.end(
-        new ChannelError(
-          ErrorCode.ResourceExhausted,
-          `topic presence watcher fell ${this.maxQueued} events behind and was cut off; resume with cursor "${this.lastCursor}"`,
-        ),
-      );
-      return;
-    }
-    this.queue.push(item);
-    if (!this.buffering && !this.waiting) this.flush();
-  }
-
-  private flush(): void {
-    let sent = 0;
-    while (sent < this.queue.length && !this.ended) {
-      const item = this.queue[sent++]!;
-      this.lastCursor = item.kind === 'change' ? item.change.cursor : item.cursor;
-      if (!this.sink.write(item)) {
-        this.waiting = true;
-        this.sink.onDrain(() => {
-          this.waiting = false;
-          this.flush();
-        });
-        break;
-      }
-    }
-    this.queue = sent === this.queue.length ? [] : this.queue.slice(sent);
   }
 }
 
@@ -195,7 +133,7 @@ export class TopicPresenceBus {
   publish(change: TopicPresenceChange): void {
     const set = this.watchers.get(change.topic);
     if (set === undefined) return;
-    for (const watcher of set) watcher.push(change);
+    for (const watcher of set) watcher.pushChange(change);
   }
 
   /** The engine's feed of `topic` lost changes (onTopicPresenceGap). */

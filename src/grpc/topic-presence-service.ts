@@ -15,6 +15,7 @@ import type { TopicPresenceItem } from '../core/topic-presence-bus.js';
 import { TopicLeaveReason, TopicPresenceKind, type TopicPresenceChange } from '../core/topic-presence.js';
 import { PresenceReason } from '../core/types.js';
 import { toGrpcStatus } from './status.js';
+import { REASONS } from '../api/channel-methods.js';
 import { notUtf8Request } from './strict-utf8.js';
 
 const KINDS: Record<TopicPresenceKind, ProtoKind> = {
@@ -31,16 +32,6 @@ const LEAVES: Record<string, ProtoLeave> = {
   [TopicLeaveReason.ChannelExpired]: ProtoLeave.TOPIC_LEAVE_REASON_CHANNEL_EXPIRED,
 };
 
-const REASONS: Record<string, ProtoReason> = {
-  [PresenceReason.Snapshot]: ProtoReason.PRESENCE_REASON_SNAPSHOT,
-  [PresenceReason.SocketOpened]: ProtoReason.PRESENCE_REASON_SOCKET_OPENED,
-  [PresenceReason.SocketClosed]: ProtoReason.PRESENCE_REASON_SOCKET_CLOSED,
-  [PresenceReason.TokenExpired]: ProtoReason.PRESENCE_REASON_TOKEN_EXPIRED,
-  [PresenceReason.ChannelClosed]: ProtoReason.PRESENCE_REASON_CHANNEL_CLOSED,
-  [PresenceReason.SlowConsumer]: ProtoReason.PRESENCE_REASON_SLOW_CONSUMER,
-  [PresenceReason.Shutdown]: ProtoReason.PRESENCE_REASON_SHUTDOWN,
-  [PresenceReason.NodeLost]: ProtoReason.PRESENCE_REASON_NODE_LOST,
-};
 
 function toEvent(change: TopicPresenceChange): TopicPresenceEvent {
   const left = change.kind === TopicPresenceKind.Left;
@@ -51,7 +42,7 @@ function toEvent(change: TopicPresenceChange): TopicPresenceEvent {
     time: new Date(change.timeMs),
     cursor: change.cursor,
     info: change.info,
-    presenceReason: left ? ProtoReason.PRESENCE_REASON_UNSPECIFIED : (REASONS[change.reason] ?? ProtoReason.PRESENCE_REASON_UNSPECIFIED),
+    presenceReason: left ? ProtoReason.PRESENCE_REASON_UNSPECIFIED : (REASONS[change.reason as PresenceReason] ?? ProtoReason.PRESENCE_REASON_UNSPECIFIED),
     leaveReason: left ? (LEAVES[change.reason] ?? ProtoLeave.TOPIC_LEAVE_REASON_UNSPECIFIED) : ProtoLeave.TOPIC_LEAVE_REASON_UNSPECIFIED,
     connected: change.connected ?? false,
   };
