@@ -13,7 +13,6 @@ import type { CallContext, ChannelApi, SendRequest } from '../core/channel-api.j
 import type { PublishResult } from '../engine/engine.js';
 import type { PresenceWatcher } from '../core/presence-feed.js';
 import type { DeliveryWatcher } from '../core/delivery-bus.js';
-import type { StreamSink, StreamWatcher } from '../core/stream-watcher.js';
 import {
   isRequest,
   toDeliveriesWatchRequest,
@@ -25,6 +24,7 @@ import {
   unaryMethods,
 } from '../api/channel-methods.js';
 import { toGrpcStatus } from './status.js';
+import { serveWatch } from './serve-watch.js';
 import { ChannelError, ErrorCode, toChannelError } from '../core/errors.js';
 import { MAX_BATCH_ITEMS } from '../core/limits.js';
 import { validateStreamBatch } from '../core/validation.js';
@@ -93,53 +93,6 @@ function callContext(call: ServerUnaryCall<unknown, unknown>): CallContext {
   const deadline = call.getDeadline();
   const deadlineMs = deadline instanceof Date ? deadline.getTime() : Number.isFinite(deadline) ? deadline : undefined;
   return { signal: controller.signal, deadlineMs };
-}
-
-/**
- * Serves a watch (presence, receipts) on a server stream: items go out with the stream's
- * backpressure, the watcher ends when the call does, and a refusal is the call's status.
- */
-function serveWatch<Item, Response>(
-  call: ServerWritableStream<unknown, Response>,
-  start: (sink: StreamSink<Item>) => Promise<StreamWatcher<Item>>,
-  unwatch: (watcher: StreamWatcher<Item>) => void,
-  toResponse: (item: Item) => Response,
-  log: Logger,
-): void {
-  let ended = false;
-  const finish = (error?: ChannelError): void => {
-    if (ended) return;
-    ended = true;
-    if (error === undefined) call.end();
-    else call.emit('error', toGrpcStatus(error));
-  };
-  const sink: StreamSink<Item> = {
-    write: (item) => !ended && call.write(toResponse(item)),
-    onDrain: (cb) => call.once('drain', cb),
-    end: finish,
-  };
-  let watching: Promise<StreamWatcher<Item>>;
-  try {
-    watching = start(sink);
-  } catch (err) {
-    watching = Promise.reject(err);
-  }
-  watching.then(
-    (watcher) => {
-      const stop = (): void => {
-        unwatch(watcher);
-        watcher.end();
-      };
-      if (call.cancelled) stop();
-      call.on('cancelled', stop);
-      call.on('close', stop);
-    },
-    (err: unknown) => {
-      log.debug({ err, method: call.getPath() }, 'watch refused');
-      ended = true;
-      call.emit('error', toGrpcStatus(err));
-    },
-  );
 }
 
 /** channel.v1.ChannelService: one method per RPC, each validate (in the core) → call → map. */

@@ -10,11 +10,11 @@ import {
   type WatchTopicPresenceResponse,
 } from '../../gen/ts/channel/v1/channel.js';
 import type { ChannelApi } from '../core/channel-api.js';
-import { invalidArgument, type ChannelError } from '../core/errors.js';
-import type { TopicPresenceItem } from '../core/topic-presence-bus.js';
+import { invalidArgument } from '../core/errors.js';
+import type { TopicPresenceItem, TopicPresenceWatcher } from '../core/topic-presence-bus.js';
 import { TopicLeaveReason, TopicPresenceKind, type TopicPresenceChange } from '../core/topic-presence.js';
 import { PresenceReason } from '../core/types.js';
-import { toGrpcStatus } from './status.js';
+import { serveWatch } from './serve-watch.js';
 import { REASONS } from '../api/channel-methods.js';
 import { notUtf8Request } from './strict-utf8.js';
 
@@ -65,43 +65,17 @@ export function topicPresenceHandlers(hub: ChannelApi, log: Logger): TopicPresen
   return {
     watchTopicPresence(call: ServerWritableStream<WatchTopicPresenceRequest, WatchTopicPresenceResponse>) {
       const request = call.request;
-      const notUtf8 = notUtf8Request(request);
-      if (notUtf8 !== undefined) {
-        call.emit('error', toGrpcStatus(invalidArgument(notUtf8)));
-        return;
-      }
-      let ended = false;
-      const finish = (error?: ChannelError): void => {
-        if (ended) return;
-        ended = true;
-        if (error === undefined) call.end();
-        else call.emit('error', toGrpcStatus(error));
-      };
-      hub
-        .watchTopicPresence(
-          { topic: request.topic, snapshot: request.snapshot, cursor: request.cursor },
-          {
-            write: (item) => !ended && call.write(toResponse(item)),
-            onDrain: (cb) => call.once('drain', cb),
-            end: finish,
-          },
-        )
-        .then(
-          (watcher) => {
-            const stop = (): void => {
-              hub.unwatchTopicPresence(watcher);
-              watcher.end();
-            };
-            if (call.cancelled || ended) stop();
-            call.on('cancelled', stop);
-            call.on('close', stop);
-          },
-          (err: unknown) => {
-            log.debug({ err }, 'watchTopicPresence refused');
-            ended = true;
-            call.emit('error', toGrpcStatus(err));
-          },
-        );
+      serveWatch(
+        call,
+        (sink) => {
+          const notUtf8 = notUtf8Request(request);
+          if (notUtf8 !== undefined) throw invalidArgument(notUtf8);
+          return hub.watchTopicPresence({ topic: request.topic, snapshot: request.snapshot, cursor: request.cursor }, sink);
+        },
+        (watcher) => hub.unwatchTopicPresence(watcher as TopicPresenceWatcher),
+        toResponse,
+        log,
+      );
     },
   };
 }
