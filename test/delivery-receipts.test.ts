@@ -19,6 +19,8 @@ import { connect, promisify, startTestServer, type TestServer } from './helpers/
 import { RawSocket } from './helpers/socket.js';
 import { Signal } from './helpers/wait.js';
 import type { ServerOptions } from '../src/server.js';
+import type { DeliveryItem, DeliverySink } from '../src/core/delivery-bus.js';
+import type { ChannelError } from '../src/core/errors.js';
 
 // Delivery receipts (WatchDeliveries, GetDelivery, SendMessage wait_for_delivery) end to end:
 // real gRPC calls, real sockets acknowledging what they got, on the memory engine and on two
@@ -160,22 +162,21 @@ async function ackedSeq(ts: TestServer, clientId: string): Promise<number> {
   return (await getDelivery(ts, [clientId])).clients[0]!.ackedSeq;
 }
 
+/** Resolves once `check` holds, asking every 20 ms, for state that has no event to wait on. */
+async function eventually(check: () => boolean | Promise<boolean>, what: string, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
 each('GetDelivery says what was sent and what the socket acknowledged, per client id in order', async (t, c) => {
   const { socket } = await connect(c.gateway, 'gd-alice');
   for (const text of ['one', 'two', 'three']) await c.api.send('gd-alice', text);
   await socket.untilMessages(3);
   socket.ack(2);
-  const signal = new Signal();
-  const poll = setInterval(() => signal.notify(), 20);
-  let latest = 0;
-  try {
-    await signal.until(() => {
-      void ackedSeq(c.api, 'gd-alice').then((seq) => (latest = seq));
-      return latest === 2;
-    }, 'the acknowledgement to be recorded');
-  } finally {
-    clearInterval(poll);
-  }
+  await eventually(async () => (await ackedSeq(c.api, 'gd-alice')) === 2, 'the acknowledgement to be recorded');
   const answer = await getDelivery(c.api, ['gd-alice', 'gd-nobody']);
   t.like(answer.clients[0], { clientId: 'gd-alice', ackedSeq: 2, lastSeq: 3, connected: true });
   t.true(answer.clients[0]!.epoch.length > 0);
@@ -395,13 +396,7 @@ test('wait_for_delivery: bad timeouts, batch items that wait, and the node limit
     t.is((await getDelivery(ts, ['wl-a'])).clients[0]!.lastSeq, 1, 'the refused items were not sent');
 
     const holding = ts.client.sendMessage(waiting('wl-b', 'held', 60_000), ts.metadata, () => {});
-    const signal = new Signal();
-    const poll = setInterval(() => signal.notify(), 10);
-    try {
-      await signal.until(() => ts.server.hub.deliveries.waiterCount === 1, 'the first wait to be held');
-    } finally {
-      clearInterval(poll);
-    }
+    await eventually(() => ts.server.hub.deliveries.waiterCount === 1, 'the first wait to be held');
     await rejectsWith(t, sendWith(ts, waiting('wl-c', 'over the limit', 1000)), grpc.status.RESOURCE_EXHAUSTED, '1 SendMessage calls already wait for delivery on this node; the limit is 1 (--max-delivery-waiters)');
     t.is((await getDelivery(ts, ['wl-c'])).clients[0]!.lastSeq, 0, 'a refused wait sends nothing');
     holding.cancel();
@@ -414,21 +409,87 @@ test('wait_for_delivery: a caller that cancels frees its place under the node li
   const ts = await startTestServer({ maxDeliveryWaiters: 1 });
   try {
     const call = ts.client.sendMessage(waiting('wc-a', 'cancelled', 60_000), ts.metadata, () => {});
-    const signal = new Signal();
-    const poll = setInterval(() => signal.notify(), 10);
-    try {
-      await signal.until(() => ts.server.hub.deliveries.waiterCount === 1, 'the wait to be held');
-      call.cancel();
-      await signal.until(() => ts.server.hub.deliveries.waiterCount === 0, 'the cancelled wait to be let go');
-    } finally {
-      clearInterval(poll);
-    }
+    await eventually(() => ts.server.hub.deliveries.waiterCount === 1, 'the wait to be held');
+    call.cancel();
+    await eventually(() => ts.server.hub.deliveries.waiterCount === 0, 'the cancelled wait to be let go');
     const { socket } = await connect(ts, 'wc-b');
     ackEverything(socket);
     t.true((await sendWith(ts, waiting('wc-b', 'after', 30_000))).delivered);
     socket.close();
   } finally {
     await ts.close();
+  }
+});
+
+each('a receipt watcher that never drains is cut off with RESOURCE_EXHAUSTED and its cursor; receipts and sockets go on', async (t, c) => {
+  const written: DeliveryItem[] = [];
+  let ended: (error: ChannelError | undefined) => void = () => undefined;
+  const end = new Promise<ChannelError | undefined>((resolve) => (ended = resolve));
+  const sink: DeliverySink = {
+    write: (item) => {
+      written.push(item);
+      return false; // the transport's buffer is full, and stays full
+    },
+    onDrain: () => undefined,
+    end: (error) => ended(error),
+  };
+  const watcher = await c.api.server.hub.api.watchDeliveries({ filter: { clientIds: new Set(['sl-alice']), prefix: '' }, includeTopics: false, cursor: '' }, sink);
+  const { socket } = await connect(c.gateway, 'sl-alice');
+  ackEverything(socket);
+  // The started item is written; three receipts wait in the queue; the fourth is one too many.
+  for (let i = 1; i <= 5; i++) {
+    await c.api.send('sl-alice', `m${i}`);
+    await eventually(async () => (await ackedSeq(c.api, 'sl-alice')) === i, `the acknowledgement of seq ${i}`);
+  }
+  const error = await end;
+  t.is(error?.code, 'resource-exhausted');
+  const started = written[0]?.kind === 'started' ? written[0].cursor : 'none';
+  t.is(error?.message, `delivery watcher fell 3 events behind and was cut off; resume with cursor "${started}"`);
+  t.is(written.length, 1, 'nothing is written after write() said false');
+  t.true(watcher.isEnded);
+  t.is(c.api.server.hub.deliveries.watcherCount, 0, 'the node forgets the watcher once it is cut off');
+  await c.api.send('sl-alice', 'after');
+  await socket.untilMessages(6);
+  socket.close();
+}, { presenceWatcherQueue: 3, receiptIntervalMs: 0 });
+
+(redisHere.run ? test : test.skip)('redis - after Redis restarts without its data, receipt watchers end with their cursor (resume says resume_failed) and waiting sends end ABORTED', async (t) => {
+  // A Redis of its own: the restart would disturb the other tests' cluster.
+  const redis = await TestRedis.start();
+  const [a, b] = await Promise.all([startRedisNode(redis, 'restart'), startRedisNode(redis, 'restart')]);
+  try {
+    const watch = new DeliveryStream(a!.client, { clientIds: ['rr-alice'] });
+    await watch.untilStarted();
+    const { socket, token } = await connect(b!, 'rr-alice');
+    ackEverything(socket);
+    await a!.send('rr-alice', 'before');
+    await watch.until(() => watch.seqsOf('rr-alice').includes(1), 'the receipt before the restart');
+    const cursor = watch.events.at(-1)!.cursor;
+    const waited = sendWith(a!, waiting('rr-nobody', 'never read', 60_000));
+    await eventually(() => a!.server.hub.deliveries.waiterCount === 1, 'the wait to be held');
+    socket.ws.terminate();
+    await redis.restart();
+    await watch.until(() => watch.ended, 'the watch to end');
+    t.is(watch.error?.code, grpc.status.UNAVAILABLE);
+    t.true(watch.error!.details.includes(`resume with cursor "${cursor}"`), watch.error!.details);
+    await rejectsWith(t, waited, grpc.status.ABORTED, 'the channel started a new epoch before seq 1');
+    // Resumed from its cursor: the receipts after it are gone with the data, and it says so.
+    const resumed = new DeliveryStream(a!.client, { clientIds: ['rr-alice'] });
+    const lost = new DeliveryStream(a!.client, { clientIds: ['rr-alice'], cursor });
+    await lost.untilStarted();
+    t.true(lost.started!.resumeFailed);
+    await resumed.untilStarted();
+    const again = new RawSocket(b!.wsUrl, token);
+    ackEverything(again);
+    await again.until(() => again.welcome !== undefined, 'a socket after the restart');
+    await a!.send('rr-alice', 'after');
+    await resumed.until(() => resumed.events.length >= 1, 'a receipt after the restart');
+    t.is(resumed.events[0]!.seq, 1, 'a new epoch after the restart: its first message is seq 1');
+    for (const w of [resumed, lost]) w.cancel();
+    again.close();
+  } finally {
+    await Promise.all([a!.close(), b!.close()]);
+    await redis.dispose();
   }
 });
 
