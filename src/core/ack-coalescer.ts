@@ -63,13 +63,6 @@ export class AckCoalescer {
     }
   }
 
-  /** Windows open now (tests, metrics). */
-  get size(): number {
-    let open = 0;
-    for (const windows of this.windows.values()) open += windows.size;
-    return open;
-  }
-
   stop(): void {
     for (const clientId of [...this.windows.keys()]) this.flush(clientId);
   }
