@@ -60,15 +60,18 @@ async function refusal(res: Response): Promise<[number, string]> {
 class FrameSender {
   private queue: string[] = [];
   private busy = false;
+  /** The server has ended the connection: frames for it are moot. */
+  private gone = false;
 
   constructor(
     private readonly url: string,
     private readonly ref: ConnectionRef,
-    /** The connection is gone (404, network) or broke the protocol (400). */
+    /** The network failed, or the server said a frame broke the protocol (400). */
     private readonly failed: (code: number, reason: string) => void,
   ) {}
 
   push(text: string): void {
+    if (this.gone) return;
     this.queue.push(text);
     if (!this.busy) this.next();
   }
@@ -99,6 +102,13 @@ class FrameSender {
       (res) => {
         if (res.ok) this.next();
         else if (res.status === 400) this.failed(CloseCode.PROTOCOL_ERROR, 'Protocol+error.');
+        // The server ended the connection (404): its close comes down the event stream or the next
+        // poll, and that, not this answer, says how it ended (a CloseChannel is 4503, not a loss).
+        else if (res.status === 404) {
+          this.gone = true;
+          this.queue = [];
+          this.busy = false;
+        }
         else this.failed(CloseCode.ABNORMAL, '');
       },
       () => this.failed(CloseCode.ABNORMAL, ''),

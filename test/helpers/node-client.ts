@@ -48,9 +48,10 @@ export class NodeClient {
     }
   }
 
-  static async open(token: string, baseUrl: string): Promise<NodeClient> {
+  /** `options`: more ChannelSocket options (e.g. `transport`, `ackIntervalMs`). */
+  static async open(token: string, baseUrl: string, options: Record<string, unknown> = {}): Promise<NodeClient> {
     const { ChannelSocket } = await clientModule();
-    return new NodeClient(new ChannelSocket(token, { baseUrl, webSocket: WebSocket, backoff: { baseDelayMs: 10, maxDelayMs: 50 } }));
+    return new NodeClient(new ChannelSocket(token, { baseUrl, webSocket: WebSocket, backoff: { baseDelayMs: 10, maxDelayMs: 50 }, ...options }));
   }
 
   has(type: ClientEvent['type']): boolean {
