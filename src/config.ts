@@ -37,6 +37,13 @@ export interface Config {
   redisSentinelName: string;
   /** Redis Cluster nodes (host:port) to start from; empty: not a cluster. @default none */
   redisClusterNodes: string[];
+  /**
+   * Independent Redis instances (redis:// URLs) to shard channel state over; empty: the one Redis
+   * of redisUrl (or the Sentinels, or the Cluster). @default none
+   */
+  redisShards: string[];
+  /** Partitions (hash tags) a Redis Cluster's state is spread over; 1 keeps every key in one slot. @default 16 */
+  redisPartitions: number;
   /** A node silent this long is dead and its clients DISCONNECTED. @default 15 */
   nodeLeaseSeconds: number;
   /** Secrets that sign and verify tokens; the first signs. @default one random secret per start */
@@ -125,6 +132,8 @@ export const DEFAULT_CONFIG: Readonly<Config> = {
   redisSentinels: [],
   redisSentinelName: 'mymaster',
   redisClusterNodes: [],
+  redisShards: [],
+  redisPartitions: 16,
   nodeLeaseSeconds: 15,
   tokenSecrets: [],
   apiKeys: [],
@@ -193,6 +202,8 @@ export const SETTINGS: readonly Setting[] = [
   { key: 'redisSentinels', flag: 'redis-sentinel', env: 'CHANNELD_REDIS_SENTINELS', kind: 'list', help: 'Sentinel host:port (repeatable; env: comma-separated); then --redis-url gives only credentials and db' },
   { key: 'redisSentinelName', flag: 'redis-sentinel-name', env: 'CHANNELD_REDIS_SENTINEL_NAME', kind: 'string', help: 'the master name the Sentinels watch' },
   { key: 'redisClusterNodes', flag: 'redis-cluster-node', env: 'CHANNELD_REDIS_CLUSTER_NODES', kind: 'list', help: 'a Redis Cluster node host:port to start from (repeatable; env: comma-separated); --redis-url gives only credentials' },
+  { key: 'redisShards', flag: 'redis-shard', env: 'CHANNELD_REDIS_SHARDS', kind: 'list', help: 'an independent Redis (redis://host:port) to shard channel state over (repeatable; env: comma-separated); every node lists the same shards in the same order' },
+  { key: 'redisPartitions', flag: 'redis-partitions', env: 'CHANNELD_REDIS_PARTITIONS', kind: 'int', min: 1, max: 1024, help: 'with --redis-cluster-node: how many hash tags (partitions) state is spread over; the same on every node' },
   { key: 'nodeLeaseSeconds', flag: 'node-lease-seconds', env: 'CHANNELD_NODE_LEASE_SECONDS', kind: 'int', min: 2, max: 3600, help: 'redis engine: a node silent this long is dead; its clients become DISCONNECTED' },
   { key: 'tokenSecrets', flag: 'token-secret', env: 'CHANNELD_TOKEN_SECRETS', kind: 'list', help: 'token signing secret, ≥16 bytes; repeat to rotate (first signs, all verify); env: comma-separated; @file reads one per line' },
   { key: 'apiKeys', flag: 'api-key', env: 'CHANNELD_API_KEYS', kind: 'list', help: 'API key backends send as "authorization: Bearer <key>"; repeatable; env: comma-separated; @file reads one per line' },
@@ -276,7 +287,7 @@ function assign(config: Config, setting: Setting, value: string | number | boole
 
 /** Builds the config from defaults, then the environment, then flags; rejects unknown or bad values. */
 export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): { config: Config; help: boolean; version: boolean } {
-  const config: Config = { ...DEFAULT_CONFIG, tokenSecrets: [], apiKeys: [], redisSentinels: [], redisClusterNodes: [], allowedOrigins: [] };
+  const config: Config = { ...DEFAULT_CONFIG, tokenSecrets: [], apiKeys: [], redisSentinels: [], redisClusterNodes: [], redisShards: [], allowedOrigins: [] };
   for (const setting of SETTINGS) {
     const raw = env[setting.env];
     if (raw === undefined || raw === '') continue;
@@ -316,6 +327,28 @@ export function validate(config: Config): void {
   validatePresenceWebhook(config);
   validateGrpcTls(config);
   validateHttp(config);
+  validateRedisShards(config);
+}
+
+function validateRedisShards(config: Config): void {
+  if (config.redisShards.length === 0) return;
+  if (config.redisSentinels.length > 0 || config.redisClusterNodes.length > 0) {
+    throw new ConfigError('--redis-shard lists independent Redis instances: it does not go with --redis-sentinel or --redis-cluster-node');
+  }
+  for (const shard of config.redisShards) {
+    let url: URL | undefined;
+    try {
+      url = new URL(shard);
+    } catch {
+      url = undefined;
+    }
+    if (url === undefined || (url.protocol !== 'redis:' && url.protocol !== 'rediss:')) {
+      throw new ConfigError(`redis shard "${shard}" is not a redis:// URL; write redis://[user:password@]host:port[/db]`);
+    }
+  }
+  if (new Set(config.redisShards).size !== config.redisShards.length) {
+    throw new ConfigError('a redis shard is listed twice: each shard holds its own part of the state');
+  }
 }
 
 function validateHttp(config: Config): void {

@@ -73,6 +73,8 @@ function createEngine(config: Config, clock: Clock, logger: Logger): Engine {
       sentinels: config.redisSentinels,
       sentinelName: config.redisSentinelName,
       clusterNodes: config.redisClusterNodes,
+      shards: config.redisShards,
+      partitions: config.redisPartitions,
     },
     clock,
     logger,

@@ -64,6 +64,10 @@ export interface RedisEngineOptions extends EngineOptions {
   readonly sentinelName: string;
   /** host:port of Redis Cluster nodes to start from; empty when not a Redis Cluster. */
   readonly clusterNodes: readonly string[];
+  /** Independent Redis instances (redis:// URLs) state is sharded over; empty: redisUrl alone. */
+  readonly shards?: readonly string[];
+  /** On a Redis Cluster, how many hash tags state is spread over. @default 16 */
+  readonly partitions?: number;
 }
 
 
