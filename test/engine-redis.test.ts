@@ -8,9 +8,10 @@ import { redisAvailability, TestRedis, TestRedisCluster } from './helpers/redis.
 const availability = redisAvailability();
 let redis: TestRedis | undefined;
 let cluster: TestRedisCluster | undefined;
+let shards: TestRedis[] = [];
 let prefixes = 0;
 
-async function fixture(connection: Pick<RedisEngineOptions, 'redisUrl' | 'clusterNodes'>): Promise<EngineFixture> {
+async function fixture(connection: Pick<RedisEngineOptions, 'redisUrl' | 'clusterNodes' | 'shards' | 'partitions'>): Promise<EngineFixture> {
   const clock = new ManualClock();
   const engine = new RedisEngine(
     {
@@ -40,12 +41,14 @@ if (!availability.run && availability.fail) {
   console.warn(`\n!!! SKIPPING redis engine tests: ${availability.why} !!!\n`);
 } else {
   test.before(async () => {
-    [redis, cluster] = await Promise.all([TestRedis.start(), TestRedisCluster.start(3)]);
+    [redis, cluster, ...shards] = await Promise.all([TestRedis.start(), TestRedisCluster.start(3), TestRedis.start(), TestRedis.start(), TestRedis.start()]);
   });
   test.after.always(async () => {
-    await Promise.all([redis?.stop(), cluster?.stop()]);
+    await Promise.all([redis?.stop(), cluster?.stop(), ...shards.map((s) => s.stop())]);
   });
 
   engineContract('engine redis', () => fixture({ redisUrl: redis!.url, clusterNodes: [] }));
   engineContract('engine redis-cluster', () => fixture({ redisUrl: 'redis://', clusterNodes: cluster!.nodes }));
+  engineContract('engine redis-cluster one slot', () => fixture({ redisUrl: 'redis://', clusterNodes: cluster!.nodes, partitions: 1 }));
+  engineContract('engine redis 3 shards', () => fixture({ redisUrl: 'redis://', clusterNodes: [], shards: shards.map((s) => s.url) }));
 }

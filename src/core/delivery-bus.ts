@@ -3,7 +3,7 @@ import type { DeliveryLog } from '../engine/engine.js';
 import type { Clock, TimerHandle } from './clock.js';
 import { ChannelError, ErrorCode } from './errors.js';
 import { matches, type PresenceFilter } from './presence-feed.js';
-import { StreamWatcher, type StreamSink } from './stream-watcher.js';
+import { StreamWatcher, type CursorOrder, type StreamSink } from './stream-watcher.js';
 import { catchUpWatchers } from './watch-catch-up.js';
 import type { ClientDelivery, ClientId, DeliveryReceipt, StreamPosition } from './types.js';
 
@@ -37,12 +37,13 @@ export class DeliveryWatcher extends StreamWatcher<DeliveryItem> {
     private readonly request: DeliveryWatchRequest,
     sink: DeliverySink,
     maxQueued: number,
-    isAfter: (cursor: string, than: string) => boolean,
+    order: CursorOrder,
   ) {
     super(sink, maxQueued, {
       accepts: (item) => item.kind === 'receipt' && watcherAccepts(request, item.receipt),
       cursorOf: (item) => (item.kind === 'receipt' ? item.receipt.cursor : item.cursor),
-      isAfter,
+      withCursor: (item, cursor) => (item.kind === 'receipt' ? { kind: 'receipt', receipt: { ...item.receipt, cursor } } : { ...item, cursor }),
+      order,
       name: 'delivery watcher',
     });
   }
@@ -78,8 +79,11 @@ export class DeliveryBus {
 
   /** Starts a receipt stream: a `started` item, the receipts after the cursor if asked, then live ones. */
   async watch(request: DeliveryWatchRequest, sink: DeliverySink): Promise<DeliveryWatcher> {
-    const isAfter = (cursor: string, than: string): boolean => this.store.compareDeliveryCursors(cursor, than) > 0;
-    const watcher = new DeliveryWatcher(request, sink, this.options.watcherQueue, isAfter);
+    const order = {
+      isAfter: (cursor: string, than: string) => this.store.compareDeliveryCursors(cursor, than) > 0,
+      merge: (cursor: string, next: string) => this.store.mergeDeliveryCursors(cursor, next),
+    };
+    const watcher = new DeliveryWatcher(request, sink, this.options.watcherQueue, order);
     // Registered first so nothing that arrives while the start is read goes missing.
     this.watchers.add(watcher);
     try {
@@ -90,7 +94,7 @@ export class DeliveryBus {
         for (const receipt of replay) items.push({ kind: 'receipt', receipt });
         watcher.begin(
           items.filter((item) => item.kind === 'started' || watcher.accepts(item)),
-          replay.length > 0 ? replay[replay.length - 1]!.cursor : request.cursor,
+          request.cursor,
         );
       } else {
         const cursor = await this.store.deliveryCursor();
@@ -218,7 +222,6 @@ export class DeliveryBus {
       this.watchers,
       (cursor) => this.store.deliveriesSince(cursor),
       (watcher, receipts) => receipts.map((receipt): DeliveryItem => ({ kind: 'receipt', receipt })).filter((item) => (watcher as DeliveryWatcher).accepts(item)),
-      (receipt) => receipt.cursor,
       'receipts',
     );
   }

@@ -24,7 +24,8 @@ export class PresenceBus {
 
   /** Starts a presence stream: snapshot or replay first, then live changes. */
   async watch(request: WatchRequest, sink: PresenceSink): Promise<PresenceWatcher> {
-    const watcher = new PresenceWatcher(request.filter, sink, this.watcherQueue, (cursor, than) => this.store.compareCursors(cursor, than) > 0);
+    const order = { isAfter: (cursor: string, than: string) => this.store.compareCursors(cursor, than) > 0, merge: (cursor: string, next: string) => this.store.mergeCursors(cursor, next) };
+    const watcher = new PresenceWatcher(request.filter, sink, this.watcherQueue, order);
     // Registered first so nothing emitted while the start is read goes missing.
     this.watchers.add(watcher);
     try {
@@ -86,7 +87,6 @@ export class PresenceBus {
       (cursor) => this.store.presenceSince(cursor),
       (watcher, changes) =>
         changes.filter((change) => matches((watcher as PresenceWatcher).filter, change.clientId)).map((change): PresenceItem => ({ kind: 'change', change })),
-      (change) => change.cursor,
       'presence changes',
     );
   }

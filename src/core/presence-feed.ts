@@ -1,4 +1,4 @@
-import { StreamWatcher, type StreamSink } from './stream-watcher.js';
+import { StreamWatcher, type CursorOrder, type StreamSink } from './stream-watcher.js';
 import { PresenceReason, PresenceState, type ClientId, type PresenceChange } from './types.js';
 
 /** Which client ids a watcher wants; both empty means all. */
@@ -29,12 +29,13 @@ export class PresenceWatcher extends StreamWatcher<PresenceItem> {
     readonly filter: PresenceFilter,
     sink: PresenceSink,
     maxQueued: number,
-    isAfter: (cursor: string, than: string) => boolean,
+    order: CursorOrder,
   ) {
     super(sink, maxQueued, {
       accepts: (item) => item.kind === 'change' && matches(filter, item.change.clientId),
       cursorOf,
-      isAfter,
+      withCursor: (item, cursor) => (item.kind === 'change' ? { kind: 'change', change: { ...item.change, cursor } } : { ...item, cursor }),
+      order,
       name: 'presence watcher',
     });
   }

@@ -9,14 +9,35 @@ export interface StreamSink<Item> {
   end(error?: ChannelError): void;
 }
 
+/**
+ * How an engine's cursors relate. An event's cursor may say only where the event stands in its
+ * own part of the log (the sharded Redis engine keeps one log per partition); a watcher's cursor
+ * says where it stands in every part, so it is merged from the events it has been sent.
+ */
+export interface CursorOrder {
+  /** Whether the event at `cursor` comes after what `than` (a watcher's cursor) includes. */
+  isAfter(cursor: string, than: string): boolean;
+  /** The cursor of a watcher at `cursor` that has also been sent the event at `next`. */
+  merge(cursor: string, next: string): string;
+}
+
+/** A cursor order for engines whose cursors are totally ordered: the later one wins. */
+export function totalOrder(compare: (a: string, b: string) => number): CursorOrder {
+  return {
+    isAfter: (cursor, than) => compare(cursor, than) > 0,
+    merge: (cursor, next) => (compare(next, cursor) > 0 ? next : cursor),
+  };
+}
+
 /** What a kind of watch decides about its items. */
 export interface WatchRules<Item> {
   /** Whether a live item is for this watcher (its filter). */
   accepts(item: Item): boolean;
   /** The cursor a watcher resumes from after `item`. */
   cursorOf(item: Item): string;
-  /** Orders the engine's cursors: whether `cursor` comes after `than`. */
-  isAfter(cursor: string, than: string): boolean;
+  /** `item` as sent to a watcher whose cursor is then `cursor` (see CursorOrder). */
+  withCursor(item: Item, cursor: string): Item;
+  readonly order: CursorOrder;
   /** Names the watch in the cut-off message, e.g. "presence watcher". */
   readonly name: string;
 }
@@ -33,6 +54,8 @@ export class StreamWatcher<Item> {
   private buffering = true;
   private ended = false;
   private lastCursor = '';
+  /** The watcher's cursor once everything queued is sent: what later events are merged into. */
+  private tailCursor = '';
 
   constructor(
     private readonly sink: StreamSink<Item>,
@@ -74,9 +97,12 @@ export class StreamWatcher<Item> {
     this.queue = [];
     this.buffering = false;
     this.lastCursor = startCursor;
+    this.tailCursor = startCursor;
     for (const item of items) this.enqueue(item);
+    // Against what the start included, replayed items and all.
+    const included = this.tailCursor;
     for (const item of held) {
-      if (this.rules.isAfter(this.rules.cursorOf(item), startCursor)) this.enqueue(item);
+      if (this.rules.order.isAfter(this.rules.cursorOf(item), included)) this.enqueue(item);
     }
   }
 
@@ -89,6 +115,13 @@ export class StreamWatcher<Item> {
 
   private enqueue(item: Item): void {
     if (this.ended) return;
+    if (!this.buffering) {
+      // Live items while buffering are held as they came: begin() orders them.
+      const own = this.rules.cursorOf(item);
+      const merged = this.tailCursor === '' ? own : this.rules.order.merge(this.tailCursor, own);
+      if (merged !== own) item = this.rules.withCursor(item, merged);
+      this.tailCursor = merged;
+    }
     if (this.queue.length >= this.maxQueued) {
       this.end(
         new ChannelError(

@@ -3,7 +3,7 @@ import type { TopicPresenceStore } from '../engine/engine.js';
 import { ChannelError, ErrorCode } from './errors.js';
 import { TopicPresenceKind, type TopicPresenceChange } from './topic-presence.js';
 import { PresenceReason, type Topic } from './types.js';
-import { StreamWatcher, type StreamSink } from './stream-watcher.js';
+import { StreamWatcher, totalOrder, type StreamSink } from './stream-watcher.js';
 
 export type TopicPresenceItem =
   | { readonly kind: 'change'; readonly change: TopicPresenceChange }
@@ -24,12 +24,14 @@ export class TopicPresenceWatcher extends StreamWatcher<TopicPresenceItem> {
     readonly topic: Topic,
     sink: TopicPresenceSink,
     maxQueued: number,
-    isAfter: (cursor: string, than: string) => boolean,
+    compare: (a: string, b: string) => number,
   ) {
     super(sink, maxQueued, {
       accepts: (item) => item.kind === 'change',
       cursorOf: (item) => (item.kind === 'change' ? item.change.cursor : item.cursor),
-      isAfter,
+      withCursor: (item, cursor) => (item.kind === 'change' ? { kind: 'change', change: { ...item.change, cursor } } : { ...item, cursor }),
+      // One log per topic, in one partition: its cursors are totally ordered.
+      order: totalOrder(compare),
       name: 'topic presence watcher',
     });
   }
@@ -69,7 +71,7 @@ export class TopicPresenceBus {
   /** Starts a topic presence stream: snapshot or replay first, then live changes. */
   async watch(request: TopicWatchRequest, sink: TopicPresenceSink): Promise<TopicPresenceWatcher> {
     const { topic } = request;
-    const watcher = new TopicPresenceWatcher(topic, sink, this.watcherQueue, (c, than) => this.store.compareTopicPresenceCursors(c, than) > 0);
+    const watcher = new TopicPresenceWatcher(topic, sink, this.watcherQueue, (a, b) => this.store.compareTopicPresenceCursors(a, b));
     let set = this.watchers.get(topic);
     if (set === undefined) {
       set = new Set();

@@ -11,7 +11,6 @@ export function catchUpWatchers<Item, Event>(
   watchers: Iterable<StreamWatcher<Item>>,
   since: (cursor: string) => Promise<readonly Event[] | undefined>,
   toItems: (watcher: StreamWatcher<Item>, events: readonly Event[]) => Item[],
-  cursorOf: (event: Event) => string,
   what: string,
 ): void {
   for (const watcher of [...watchers]) {
@@ -23,7 +22,7 @@ export function catchUpWatchers<Item, Event>(
     since(cursor).then(
       (events) => {
         if (events === undefined) lost();
-        else watcher.begin(toItems(watcher, events), events.length > 0 ? cursorOf(events[events.length - 1]!) : cursor);
+        else watcher.begin(toItems(watcher, events), cursor);
       },
       lost,
     );

@@ -181,8 +181,13 @@ export interface PresenceStore {
   presenceSnapshot(): Promise<PresenceSnapshot>;
   /** Changes after `cursor`, oldest first; undefined when they are no longer all kept. */
   presenceSince(cursor: string): Promise<PresenceChange[] | undefined>;
-  /** Orders two cursors made by this engine: negative when `a` is earlier. */
+  /**
+   * Orders two cursors made by this engine: positive when `a` (an event's) comes after what `b`
+   * includes, negative when it comes before, 0 when they are the same.
+   */
   compareCursors(a: string, b: string): number;
+  /** The cursor of a watcher at `cursor` that has also seen the change at `next` (see CursorOrder). */
+  mergeCursors(cursor: string, next: string): string;
 }
 
 /** Topics: server-side membership, a per-topic message log, and the node's following of topics. */
@@ -220,8 +225,10 @@ export interface DeliveryLog {
   deliveriesSince(cursor: string): Promise<DeliveryReceipt[] | undefined>;
   /** The cursor of the newest receipt kept: a watch without a cursor starts after it. */
   deliveryCursor(): Promise<string>;
-  /** Orders two cursors made by this engine: negative when `a` is earlier. */
+  /** Orders two cursors made by this engine, as compareCursors does. */
   compareDeliveryCursors(a: string, b: string): number;
+  /** The cursor of a watcher at `cursor` that has also seen the receipt at `next`. */
+  mergeDeliveryCursors(cursor: string, next: string): string;
   /**
    * While followed, onDelivery reports every receipt of the cluster on this node (the memory
    * engine always reports them). Counted: each follow needs its unfollow.

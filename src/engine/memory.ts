@@ -211,6 +211,14 @@ export class MemoryEngine implements Engine {
     return this.presenceLog.since(cursor);
   }
 
+  mergeCursors(cursor: string, next: string): string {
+    return this.compareCursors(next, cursor) > 0 ? next : cursor;
+  }
+
+  mergeDeliveryCursors(cursor: string, next: string): string {
+    return this.compareDeliveryCursors(next, cursor) > 0 ? next : cursor;
+  }
+
   compareCursors(a: string, b: string): number {
     return this.presenceLog.compare(a, b);
   }

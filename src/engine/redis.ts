@@ -35,18 +35,13 @@ import { RedisKeys } from './redis/keys.js';
 import { Scripts, type ScriptName } from './redis/scripts.js';
 import { parseEntries, type Connection } from './redis/streams.js';
 import { recover } from './recovery.js';
-import { describeTarget, openConnection } from './redis/connection.js';
-import { DataGeneration } from './redis/generation.js';
-import { LocalSockets } from './redis/local-sockets.js';
-import { NodeLease } from './redis/node-lease.js';
-import {
-  comparePresenceCursors,
-  isPresenceCursor,
-  newestStreamId,
-  readPresenceSince,
-  readPresenceSnapshot,
-  readStreamSince,
-} from './redis/presence-log.js';
+import { describeTarget, openConnection, type RedisTarget } from './redis/connection.js';
+import { LocalSockets, type LocalSocket, type Reattached } from './redis/local-sockets.js';
+import { NodeLease, type ReapedClient } from './redis/node-lease.js';
+import { Partition, type ShardLink } from './redis/partition.js';
+import { Partitioner } from './redis/partitioning.js';
+import { CursorVectors } from './redis/cursor-vector.js';
+import { comparePresenceCursors, isPresenceCursor, newestStreamId, readPresenceSince, readPresenceSnapshot, readStreamSince } from './redis/presence-log.js';
 import { TopicFeed, type TopicWire } from './redis/topic-feed.js';
 import { readTopicPresenceSince, TopicPresenceFeed, type TopicPresenceWire } from './redis/topic-presence-feed.js';
 import type { TopicMember, TopicMembersPage, TopicPresenceChange, TopicPresenceSnapshot } from '../core/topic-presence.js';
@@ -69,7 +64,6 @@ export interface RedisEngineOptions extends EngineOptions {
   /** On a Redis Cluster, how many hash tags state is spread over. @default 16 */
   readonly partitions?: number;
 }
-
 
 type NodeMessage =
   | { k: 'm'; c: ClientId; e: Epoch; s: number; t: number; d: string }
@@ -96,45 +90,69 @@ interface PresenceWire {
   o: string;
 }
 
+/** What a channel of a partition carries, for the channels a node subscribes to by name. */
+type ChannelKind = { kind: 'node' | 'presence' | 'deliveries'; partition: number };
+
+/** Runs a script in a partition: normally Partition.run; while a partition boots, as of its new process. */
+type Runner = (partition: Partition, name: ScriptName, keys: readonly string[], args: readonly (string | number)[]) => Promise<unknown>;
+
 const REVOCATION_TTL_MS = MAX_DURATION_MINUTES * 60_000;
-/** How generation.lua refuses a script from a node that has not booted against this Redis process. */
-const STALE = 'CHANNELD_STALE';
 /** Topics are shared by many clients: their history outlives any one channel's window. */
 const MIN_TOPIC_TTL_MS = 24 * 60 * 60_000;
+const DEFAULT_CLUSTER_PARTITIONS = 16;
+/** A topic step that failed (its shard away) is tried again, this often at most, this many times. */
+const STEP_RETRY_FIRST_MS = 200;
+const STEP_RETRY_MAX_MS = 5000;
+const STEP_RETRIES = 60;
 
 function newEpoch(): Epoch {
   return randomBytes(6).toString('base64url');
 }
 
-function unavailable(err: unknown): ChannelError {
-  if (err instanceof ChannelError) return err;
-  // A ReplyError is Redis answering (a script bug), not Redis being away, nor changing hands.
-  if (err instanceof Error && err.name === 'ReplyError' && !err.message.startsWith('LOADING') && !err.message.startsWith(STALE)) {
-    return new ChannelError(ErrorCode.Internal, `redis refused a command: ${err.message}`, { cause: err });
-  }
-  const detail = err instanceof Error ? err.message : String(err);
-  return new ChannelError(ErrorCode.Unavailable, `redis is unavailable (${detail}); retry shortly`, { cause: err });
+/** A layout's Redis connections and how its partitions map onto them. */
+interface Layout {
+  readonly links: readonly ShardLink[];
+  /** Per partition: its link, its key prefix and how messages name it. */
+  readonly partitions: readonly { link: ShardLink; prefix: string; where: string }[];
 }
 
+/**
+ * Channel state in Redis, partitioned: a client id's channel (its log, idempotency keys, socket
+ * entry, memberships, presence) lives in the partition its id hashes to, a topic's (its log,
+ * members and their presence) in the topic's. A plain Redis (or one behind Sentinels) is one
+ * partition; independent shards (--redis-shard) are one partition each, over which ids spread by
+ * jump consistent hash; a Redis Cluster holds `partitions` hash tags. Every Lua script touches
+ * one partition. What spans two partitions is two steps this node takes in order, the second
+ * idempotent and retried while its shard is away:
+ * - a connect or disconnect is recorded in the client's partition, then passed to each topic it
+ *   belongs to with the presence change's id as version (topic-member-presence.lua), so a late
+ *   or repeated step changes nothing;
+ * - Subscribe reads where the topic stands, records memberships in the clients' partitions, then
+ *   lists them in the topic's; Unsubscribe and CloseChannel end them in the clients' partitions
+ *   first, then in the topic's;
+ * - a topic acknowledgement reads the topic's epoch and last seq, then records the position.
+ * Presence and delivery receipts are logged per partition; their cursors list a position per
+ * partition (cursor-vector.ts).
+ */
 export class RedisEngine implements Engine {
-  private readonly keys: RedisKeys;
-  private readonly scripts = new Scripts();
   private readonly nodeId = randomBytes(8).toString('base64url');
   private readonly log: Logger;
-  private command: Connection | undefined;
-  private subscriber: Connection | undefined;
+  private readonly partitioner: Partitioner;
+  private readonly vectors: CursorVectors;
+  private layout: Layout | undefined;
+  private parts: Partition[] = [];
+  /** Per link, the channels it carries that the node subscribes to by name (shards share names). */
+  private readonly channelKinds = new Map<ShardLink, Map<string, ChannelKind>>();
   private handler: EngineHandler | undefined;
   private readonly topics: TopicFeed;
   private readonly topicPresence: TopicPresenceFeed;
-  /** What presence.lua's topic helpers take (topic_presence_args). */
-  private readonly topicPresenceArgs: readonly (string | number)[];
   private readonly local: LocalSockets;
-  private readonly lease: NodeLease;
-  private readonly generation: DataGeneration;
-  private subscriberReadyOnce = false;
-  /** Follows of the receipt channel (followDeliveries); subscribed while above zero. */
+  private leases: NodeLease[] = [];
+  private stopped = false;
+  /** Follows of the receipt channels (followDeliveries); subscribed while above zero. */
   private deliveryFollows = 0;
   private deliverySubscription: Promise<void> = Promise.resolve();
+  private readonly retries = new Set<NodeJS.Timeout>();
   readonly roundTrips = new LatencyHistogram(LATENCY_BOUNDS_SECONDS);
 
   constructor(
@@ -142,50 +160,19 @@ export class RedisEngine implements Engine {
     private readonly clock: Clock,
     logger: Logger,
   ) {
-    // In a Redis Cluster every key carries the prefix as its hash tag: the scripts touch keys of
-    // many client ids at once, which a cluster allows only within one slot.
-    this.keys = new RedisKeys(options.clusterNodes.length > 0 ? `{${options.prefix}}` : options.prefix);
     this.log = logger.child({ mod: 'engine-redis', node: this.nodeId });
-    this.topicPresenceArgs = [...this.keys.topicPresenceAffixes(), options.topicPresenceHistorySize ?? 1000, this.topicTtlMs()];
-    this.lease = new NodeLease({
-      keys: this.keys,
-      nodeId: this.nodeId,
-      leaseMs: options.nodeLeaseMs,
-      presenceHistorySize: options.presenceHistorySize,
-      replayWindowMs: options.replayWindowMs,
-      command: () => this.command!,
-      run: (name, keys, args) => this.run(name, keys, args),
-      nowMs: () => this.clock.nowMs(),
-      onLapsed: () => this.reattachAll(),
-      topicPresenceArgs: this.topicPresenceArgs,
-      log: this.log,
-    });
-    this.local = new LocalSockets({
-      keys: this.keys,
-      nodeId: this.nodeId,
-      presenceHistorySize: options.presenceHistorySize,
-      topicTtlMs: this.topicTtlMs(),
-      topicPresenceArgs: this.topicPresenceArgs,
-      nowMs: () => this.clock.nowMs(),
-      newEpoch,
-      onRevoked: (clientId) => this.notify(() => this.handler?.onChannelClosed(clientId)),
-    });
-    this.generation = new DataGeneration({
-      boot: async () => (await this.scripts.run(this.command!, 'boot', [this.keys.runId()], [])) as [string, string | null],
-      onNewProcess: (runId, previous) => this.onNewProcess(runId, previous),
-      log: this.log,
-    });
+    const shards = options.shards ?? [];
+    const count = shards.length > 0 ? shards.length : options.clusterNodes.length > 0 ? (options.partitions ?? DEFAULT_CLUSTER_PARTITIONS) : 1;
+    this.partitioner = new Partitioner(count);
+    this.vectors = new CursorVectors(count);
+    this.local = new LocalSockets((clientId) => this.notify(() => this.handler?.onChannelClosed(clientId)));
     this.topics = new TopicFeed({
-      keys: this.keys,
-      subscriber: () => this.subscriber!,
-      call: (fn) => this.call(fn),
+      at: (topic) => this.pt(topic),
       emit: (topic, epoch, message) => this.handler?.onTopicMessage(topic, epoch, message),
       log: this.log,
     });
     this.topicPresence = new TopicPresenceFeed({
-      keys: this.keys,
-      subscriber: () => this.subscriber!,
-      call: (fn) => this.call(fn),
+      at: (topic) => this.pt(topic),
       emit: (change) => this.handler?.onTopicPresence?.(change),
       lost: (topic) => this.handler?.onTopicPresenceGap?.(topic),
       log: this.log,
@@ -194,44 +181,50 @@ export class RedisEngine implements Engine {
 
   async start(handler: EngineHandler): Promise<void> {
     this.handler = handler;
-    this.command = openConnection(this.options, 'command', `channeld-${this.nodeId}-command`);
-    this.subscriber = openConnection(this.options, 'subscriber', `channeld-${this.nodeId}-subscriber`);
-    for (const redis of [this.command, this.subscriber]) {
-      redis.on('error', (err: Error) => this.log.warn({ err: err.message }, 'redis connection error'));
-    }
-    // A new connection may reach another Redis process: boot against it before anything else.
-    const invalidate = (): void => this.generation.invalidate();
-    if (this.command instanceof Cluster) this.command.on('+node', (node: Redis) => node.on('close', invalidate));
-    else this.command.on('close', invalidate);
+    const layout = await this.connect();
+    this.layout = layout;
+    this.parts = layout.partitions.map(
+      (p, index) =>
+        new Partition(index, new RedisKeys(p.prefix), p.link, p.where, {
+          roundTrips: this.roundTrips,
+          log: this.log,
+          onNewProcess: (partition, runId, previous) => this.onNewProcess(partition, runId, previous),
+        }),
+    );
+    for (const link of layout.links) this.watchLink(link);
     try {
-      await Promise.all([this.command.connect(), this.subscriber.connect()]);
-      await this.generation.current();
-    } catch (err) {
-      this.command.disconnect();
-      this.subscriber.disconnect();
-      throw new Error(`cannot connect to redis at ${describeTarget(this.options)}: ${(err as Error).message}`);
-    }
-    this.subscriber.on('message', (channel: string, text: string) => this.onPubSub(channel, text));
-    this.subscriber.on('ready', () => {
-      if (!this.subscriberReadyOnce) {
-        this.subscriberReadyOnce = true;
-        return;
+      await Promise.all(this.parts.map((p) => p.generation.current()));
+      for (const p of this.parts) {
+        const kinds = this.channelKinds.get(p.link) ?? new Map<string, ChannelKind>();
+        kinds.set(p.keys.nodeChannel(this.nodeId), { kind: 'node', partition: p.index });
+        kinds.set(p.keys.presenceChannel(), { kind: 'presence', partition: p.index });
+        kinds.set(p.keys.deliveriesChannel(), { kind: 'deliveries', partition: p.index });
+        this.channelKinds.set(p.link, kinds);
       }
-      const resync = (): void => {
-        this.log.info('redis feed is back: catching local sockets up from history');
-        this.resync();
-      };
-      // The catch-up reads through the command connection, which may come back a moment later.
-      if (this.command?.status === 'ready') resync();
-      else this.command?.once('ready', resync);
-    });
-    await this.subscriber.subscribe(this.keys.nodeChannel(this.nodeId), this.keys.presenceChannel());
-    this.subscriberReadyOnce = true;
-    await this.lease.start();
+      await Promise.all(this.parts.map((p) => p.subscribe(p.keys.nodeChannel(this.nodeId), p.keys.presenceChannel())));
+      this.leases = this.parts.map(
+        (partition) =>
+          new NodeLease({
+            partition,
+            nodeId: this.nodeId,
+            leaseMs: this.options.nodeLeaseMs,
+            presenceHistorySize: this.options.presenceHistorySize,
+            replayWindowMs: this.options.replayWindowMs,
+            nowMs: () => this.clock.nowMs(),
+            onLapsed: () => this.reattachAll(partition),
+            onReaped: (clients) => this.reaped(clients),
+            log: this.log,
+          }),
+      );
+      await Promise.all(this.leases.map((lease) => lease.start()));
+    } catch (err) {
+      this.disconnect();
+      throw new Error(`cannot start on redis at ${this.describe()}: ${(err as Error).message}`);
+    }
   }
 
   isUp(): boolean {
-    return this.command?.status === 'ready' && this.subscriber?.status === 'ready';
+    return (this.layout?.links ?? []).every((l) => l.command.status === 'ready' && l.subscriber.status === 'ready') && this.layout !== undefined;
   }
 
   bufferedMessages(): undefined {
@@ -239,30 +232,36 @@ export class RedisEngine implements Engine {
   }
 
   async stop(): Promise<void> {
-    this.lease.stop();
-    this.generation.stop();
+    this.stopped = true;
+    for (const lease of this.leases) lease.stop();
+    for (const p of this.parts) p.generation.stop();
+    for (const timer of this.retries) clearTimeout(timer);
     this.handler = undefined;
-    try {
-      await this.command?.del(this.keys.nodeLease(this.nodeId));
-    } catch {
-      // Redis may be gone; the lease then simply expires.
-    }
-    this.subscriber?.disconnect();
-    this.command?.disconnect();
+    await Promise.all(
+      this.parts.map(async (p) => {
+        try {
+          await p.link.command.del(p.keys.nodeLease(this.nodeId));
+        } catch {
+          // Redis may be gone; the lease then simply expires.
+        }
+      }),
+    );
+    this.disconnect();
   }
 
   async publish(clientId: ClientId, data: string, idempotencyKey?: string): Promise<PublishResult> {
+    const p = this.pc(clientId);
     const now = this.clock.nowMs();
-    const [, text] = (await this.run(
+    const [, text] = (await p.run(
       'publish',
-      [this.keys.channel(clientId), this.keys.channelLog(clientId), this.keys.idempotency(clientId, idempotencyKey ?? '')],
+      [p.keys.channel(clientId), p.keys.channelLog(clientId), p.keys.idempotency(clientId, idempotencyKey ?? '')],
       [
         data,
         now,
         this.options.replayBufferSize,
         newEpoch(),
         idempotencyKey === undefined ? 0 : this.options.replayWindowMs,
-        this.keys.nodeChannelPrefix(),
+        p.keys.nodeChannelPrefix(),
         clientId,
         this.options.replayWindowMs,
       ],
@@ -272,163 +271,190 @@ export class RedisEngine implements Engine {
   }
 
   async history(clientId: ClientId, since?: StreamPosition): Promise<HistoryResult> {
-    return this.read(this.keys.channel(clientId), this.keys.channelLog(clientId), this.options.replayWindowMs, since, true);
+    const p = this.pc(clientId);
+    return this.read(p, p.keys.channel(clientId), p.keys.channelLog(clientId), this.options.replayWindowMs, since, true);
   }
 
   async acknowledge(clientId: ClientId, position: StreamPosition): Promise<void> {
-    await this.run(
+    const p = this.pc(clientId);
+    await p.run(
       'acknowledge',
-      [this.keys.channel(clientId), this.keys.deliveries()],
-      [position.epoch, position.seq, clientId, this.clock.nowMs(), this.options.deliveryHistorySize ?? DEFAULT_DELIVERY_HISTORY_SIZE, this.keys.deliveriesChannel()],
+      [p.keys.channel(clientId), p.keys.deliveries()],
+      [position.epoch, position.seq, clientId, this.clock.nowMs(), this.deliveryHistorySize(), p.keys.deliveriesChannel()],
     );
   }
 
   async attach(clientId: ClientId, socketId: SocketId, tokenIssuedAtMs: number): Promise<AttachResult> {
-    const outcome = await this.run(
+    const p = this.pc(clientId);
+    const reply = (await p.run(
       'attach',
-      [...this.socketKeys(clientId), this.keys.revocation(clientId)],
+      [...this.socketKeys(p, clientId), p.keys.revocation(clientId)],
       [
         socketId,
         this.nodeId,
         this.clock.nowMs(),
         newEpoch(),
-        this.keys.nodeChannelPrefix(),
+        p.keys.nodeChannelPrefix(),
         clientId,
         this.options.presenceHistorySize,
-        this.keys.presenceChannel(),
-        ...this.keys.nodeClientsAffixes(),
+        p.keys.presenceChannel(),
+        ...p.keys.nodeClientsAffixes(),
         tokenIssuedAtMs,
-        ...this.topicPresenceArgs,
       ],
-    );
-    if (outcome === -1) return { attached: false, reason: 'revoked' };
+    )) as (string | number)[];
+    if (reply[0] === -1) return { attached: false, reason: 'revoked' };
     this.local.attached(clientId, socketId, tokenIssuedAtMs);
+    if (reply[0] === 0) await this.passPresence(clientId, true, String(reply[1]), PresenceReason.SocketOpened, reply.slice(2).map(String));
     return { attached: true };
   }
 
   async detach(clientId: ClientId, socketId: SocketId, reason: PresenceReason): Promise<boolean> {
     this.local.detached(clientId, socketId);
-    const changed = await this.run(
+    const p = this.pc(clientId);
+    const reply = (await p.run(
       'detach',
-      this.socketKeys(clientId),
-      [
-        socketId,
-        clientId,
-        reason,
-        this.clock.nowMs(),
-        this.options.presenceHistorySize,
-        this.keys.presenceChannel(),
-        this.options.replayWindowMs,
-        this.nodeId,
-        ...this.topicPresenceArgs,
-      ],
-    );
-    return changed === 1;
+      this.socketKeys(p, clientId),
+      [socketId, clientId, reason, this.clock.nowMs(), this.options.presenceHistorySize, p.keys.presenceChannel(), this.options.replayWindowMs, this.nodeId],
+    )) as (string | number)[];
+    if (reply[0] !== 1) return false;
+    await this.passPresence(clientId, false, String(reply[1]), reason, reply.slice(2).map(String));
+    return true;
   }
 
   async retain(clientId: ClientId, untilMs: number): Promise<void> {
-    await this.run(
-      'retain',
-      [this.keys.channel(clientId), this.keys.channelLog(clientId), this.keys.channelTopics(clientId)],
-      [untilMs, this.clock.nowMs(), newEpoch()],
-    );
+    const p = this.pc(clientId);
+    await p.run('retain', [p.keys.channel(clientId), p.keys.channelLog(clientId), p.keys.channelTopics(clientId)], [untilMs, this.clock.nowMs(), newEpoch()]);
   }
 
   async closeChannel(clientId: ClientId, revokedAtMs: number): Promise<boolean> {
-    const attached = await this.run(
+    const p = this.pc(clientId);
+    const reply = (await p.run(
       'close-channel',
-      [
-        this.keys.channel(clientId),
-        this.keys.channelLog(clientId),
-        this.keys.channelTopics(clientId),
-        this.keys.online(),
-        this.keys.presence(),
-        this.keys.revocation(clientId),
-      ],
+      [p.keys.channel(clientId), p.keys.channelLog(clientId), p.keys.channelTopics(clientId), p.keys.online(), p.keys.presence(), p.keys.revocation(clientId)],
       [
         revokedAtMs,
         REVOCATION_TTL_MS,
         clientId,
         this.clock.nowMs(),
         this.options.presenceHistorySize,
-        this.keys.presenceChannel(),
-        this.keys.nodeChannelPrefix(),
-        ...this.keys.nodeClientsAffixes(),
+        p.keys.presenceChannel(),
+        p.keys.nodeChannelPrefix(),
+        ...p.keys.nodeClientsAffixes(),
         this.nodeId,
-        ...this.topicPresenceArgs,
       ],
+    )) as (string | number)[];
+    // The channel is closed; its topics hear of it each in its own partition.
+    await Promise.all(
+      reply.slice(2).map((topic) => {
+        const t = this.pt(String(topic));
+        return this.step(t, 'topic-leave', [String(topic), 'channel-closed', this.clock.nowMs(), ...this.tpArgs(t), clientId]);
+      }),
     );
-    return attached === 1;
+    return reply[0] === 1;
   }
 
   async revokedAt(clientId: ClientId): Promise<number | undefined> {
-    const value = await this.call((r) => r.get(this.keys.revocation(clientId)));
+    const p = this.pc(clientId);
+    const value = await p.call((r) => r.get(p.keys.revocation(clientId)));
     return value === null ? undefined : Number(value);
   }
 
   async holder(clientId: ClientId): Promise<Holder> {
-    const results = await this.call((r) => r.multi().hget(this.keys.channel(clientId), 's').get(this.keys.revocation(clientId)).exec());
+    const p = this.pc(clientId);
+    const results = await p.call((r) => r.multi().hget(p.keys.channel(clientId), 's').get(p.keys.revocation(clientId)).exec());
     const [[, socketId], [, revokedAt]] = results as [[Error | null, string | null], [Error | null, string | null]];
     return { socketId: socketId ?? undefined, revokedAtMs: revokedAt === null ? undefined : Number(revokedAt) };
   }
 
   async presence(clientIds: readonly ClientId[]): Promise<ClientPresence[]> {
-    const since = await this.call((r) => r.hmget(this.keys.online(), ...clientIds));
-    return clientIds.map((clientId, i) =>
-      since[i] === null || since[i] === undefined ? { clientId, connected: false } : { clientId, connected: true, sinceMs: Number(since[i]) },
+    const since = new Map<ClientId, string | null>();
+    await Promise.all(
+      [...this.byClientPartition(clientIds)].map(async ([p, ids]) => {
+        const values = await p.call((r) => r.hmget(p.keys.online(), ...ids));
+        ids.forEach((id, i) => since.set(id, values[i] ?? null));
+      }),
     );
+    return clientIds.map((clientId) => {
+      const value = since.get(clientId);
+      return value === null || value === undefined ? { clientId, connected: false } : { clientId, connected: true, sinceMs: Number(value) };
+    });
   }
 
-  presenceSnapshot(): Promise<PresenceSnapshot> {
-    return this.call((r) => readPresenceSnapshot(r, this.keys));
+  async presenceSnapshot(): Promise<PresenceSnapshot> {
+    const snapshots = await Promise.all(this.parts.map((p) => p.call((r) => readPresenceSnapshot(r, p.keys))));
+    return { clients: snapshots.flatMap((s) => s.clients), cursor: this.vectors.format(snapshots.map((s) => s.cursor)) };
   }
 
-  presenceSince(cursor: string): Promise<PresenceChange[] | undefined> {
-    if (!isPresenceCursor(cursor)) return Promise.resolve(undefined);
-    return this.call((r) => readPresenceSince(r, this.keys, cursor));
+  async presenceSince(cursor: string): Promise<PresenceChange[] | undefined> {
+    return this.since(cursor, (p, id) => p.call((r) => readPresenceSince(r, p.keys, id)), (change, p) => ({ ...change, cursor: this.vectors.event(p.index, change.cursor) }));
   }
 
   compareCursors(a: string, b: string): number {
-    return comparePresenceCursors(a, b);
+    return this.vectors.compare(a, b);
+  }
+
+  mergeCursors(cursor: string, next: string): string {
+    return this.vectors.merge(cursor, next);
   }
 
   async subscribe(clientIds: readonly ClientId[], topic: Topic, maxTopicsPerClient: number, info = ''): Promise<number> {
-    const result = (await this.run(
-      'subscribe',
-      [this.keys.topic(topic), this.keys.topicLog(topic), this.keys.topicMembers(topic), this.keys.topicMemberInfo(topic)],
-      [
-        topic,
-        newEpoch(),
-        this.topicTtlMs(),
-        maxTopicsPerClient,
-        ...this.keys.channelAffixes(),
-        this.keys.nodeChannelPrefix(),
-        this.options.replayWindowMs,
-        info,
-        this.clock.nowMs(),
-        ...this.topicPresenceArgs,
-        ...clientIds,
-      ],
-    )) as [number, string?, number?];
-    if (result[0] === -1) {
-      throw new ChannelError(
+    const t = this.pt(topic);
+    const [epoch, last] = (await t.run('topic-position', [t.keys.topic(topic), t.keys.topicLog(topic)], [newEpoch(), this.topicTtlMs()])) as [string, number];
+    const groups = [...this.byClientPartition(clientIds)];
+    const args = (p: Partition, ids: readonly ClientId[], check: boolean): (string | number)[] => [
+      topic,
+      epoch,
+      last,
+      maxTopicsPerClient,
+      ...p.keys.channelAffixes(),
+      p.keys.nodeChannelPrefix(),
+      this.options.replayWindowMs,
+      check ? 1 : 0,
+      ...ids,
+    ];
+    const overLimit = (reply: (string | number)[]): ChannelError =>
+      new ChannelError(
         ErrorCode.FailedPrecondition,
-        `client id ${JSON.stringify(String(result[1]).slice(0, 64))} is already in ${result[2]} topics; the limit is ${maxTopicsPerClient}`,
+        `client id ${JSON.stringify(String(reply[1]).slice(0, 64))} is already in ${reply[2]} topics; the limit is ${maxTopicsPerClient}`,
       );
+    // Across partitions the limit is checked everywhere before anything changes anywhere.
+    if (groups.length > 1) {
+      const checks = (await Promise.all(groups.map(([p, ids]) => p.run('subscribe-clients', [], args(p, ids, true))))) as (string | number)[][];
+      const over = checks.find((reply) => reply[0] === -1);
+      if (over !== undefined) throw overLimit(over);
     }
-    return result[0];
+    const replies = (await Promise.all(groups.map(([p, ids]) => p.run('subscribe-clients', [], args(p, ids, false))))) as (string | number)[][];
+    const entries: (string | number)[] = [];
+    let joined = 0;
+    for (const reply of replies) {
+      if (reply[0] !== 1) continue;
+      for (let i = 1; i < reply.length; i += 4) {
+        entries.push(String(reply[i]), reply[i + 1]!, reply[i + 2]!, String(reply[i + 3]));
+        if (reply[i + 1] === 1) joined++;
+      }
+    }
+    // Listed in the topic's partition even when another partition refused (a Subscribe racing this one).
+    if (entries.length > 0) await t.run('topic-join', [], [topic, 1, info, this.clock.nowMs(), ...this.tpArgs(t), ...entries]);
+    const over = replies.find((reply) => reply[0] === -1);
+    if (over !== undefined) throw overLimit(over);
+    return joined;
   }
 
   async unsubscribe(clientIds: readonly ClientId[], topic: Topic): Promise<number> {
-    return (await this.run(
-      'unsubscribe',
-      [this.keys.topicMembers(topic), this.keys.topicMemberInfo(topic)],
-      [topic, ...this.keys.channelAffixes(), this.keys.nodeChannelPrefix(), this.clock.nowMs(), ...this.topicPresenceArgs, ...clientIds],
-    )) as number;
+    const removed = await Promise.all(
+      [...this.byClientPartition(clientIds)].map(
+        async ([p, ids]) => (await p.run('unsubscribe-clients', [], [topic, ...p.keys.channelAffixes(), p.keys.nodeChannelPrefix(), ...ids])) as string[],
+      ),
+    );
+    const t = this.pt(topic);
+    const unlisted = (await t.run('topic-leave', [], [topic, 'unsubscribed', this.clock.nowMs(), ...this.tpArgs(t), ...new Set(clientIds)])) as string[];
+    // A member either side knew of (a step of an earlier change may not have reached the other).
+    return new Set([...removed.flat(), ...unlisted]).size;
   }
 
   async memberships(clientId: ClientId): Promise<TopicMembership[]> {
-    const all = await this.call((r) => r.hgetall(this.keys.channelTopics(clientId)));
+    const p = this.pc(clientId);
+    const all = await p.call((r) => r.hgetall(p.keys.channelTopics(clientId)));
     this.local.belongsTo(clientId, Object.keys(all));
     return Object.entries(all).map(([topic, value]) => {
       const [epoch, seq] = value.split(' ');
@@ -437,56 +463,77 @@ export class RedisEngine implements Engine {
   }
 
   async publishTopic(topic: Topic, data: string): Promise<TopicPublishResult> {
-    const [seq, epoch, members] = (await this.run(
+    const t = this.pt(topic);
+    const [seq, epoch, members] = (await t.run(
       'publish-topic',
-      [this.keys.topic(topic), this.keys.topicLog(topic), this.keys.topicMembers(topic), this.keys.legacyTopicMembers(topic)],
-      [data, this.clock.nowMs(), this.options.replayBufferSize, newEpoch(), this.topicTtlMs(), this.keys.topicChannel(topic), topic],
+      [t.keys.topic(topic), t.keys.topicLog(topic), t.keys.topicMembers(topic), t.keys.legacyTopicMembers(topic)],
+      [data, this.clock.nowMs(), this.options.replayBufferSize, newEpoch(), this.topicTtlMs(), t.keys.topicChannel(topic), topic],
     )) as [number, string, number];
     return { topic, seq, epoch, members };
   }
 
   async topicHistory(topic: Topic, since: StreamPosition): Promise<HistoryResult> {
-    return this.read(this.keys.topic(topic), this.keys.topicLog(topic), this.topicTtlMs(), since, false);
+    const t = this.pt(topic);
+    return this.read(t, t.keys.topic(topic), t.keys.topicLog(topic), this.topicTtlMs(), since, false);
   }
 
   async acknowledgeTopic(clientId: ClientId, topic: Topic, position: StreamPosition): Promise<void> {
-    await this.run(
+    const t = this.pt(topic);
+    const state = (await t.run('topic-state', [t.keys.topic(topic)], [])) as [string, number] | [];
+    if (state.length === 0) return;
+    const p = this.pc(clientId);
+    await p.run(
       'acknowledge-topic',
-      [this.keys.channelTopics(clientId), this.keys.topic(topic), this.keys.deliveries()],
-      [topic, position.epoch, position.seq, clientId, this.clock.nowMs(), this.options.deliveryHistorySize ?? DEFAULT_DELIVERY_HISTORY_SIZE, this.keys.deliveriesChannel()],
+      [p.keys.channelTopics(clientId), p.keys.deliveries()],
+      [topic, position.epoch, position.seq, clientId, this.clock.nowMs(), this.deliveryHistorySize(), p.keys.deliveriesChannel(), state[0], state[1]],
     );
   }
 
   async deliveries(clientIds: readonly ClientId[]): Promise<ClientDelivery[]> {
-    const [runId, rows] = await this.call(async (r) => {
-      const batch = r.multi();
-      for (const clientId of clientIds) batch.hmget(this.keys.channel(clientId), 'e', 'l', 'a', 's', 'g');
-      return [await this.generation.current(), await batch.exec()] as const;
-    });
-    return clientIds.map((clientId, i) => {
-      const [epoch, last, acked, socket, writtenBy] = rows![i]![1] as (string | null)[];
-      // Written under another Redis process: its epoch is renewed at its next use (generation.lua).
-      if (epoch === null || writtenBy !== runId) return { clientId, epoch: undefined, ackedSeq: 0, lastSeq: 0, connected: socket !== null };
-      return { clientId, epoch: epoch!, ackedSeq: Number(acked ?? 0), lastSeq: Number(last ?? 0), connected: socket !== null };
-    });
+    const found = new Map<ClientId, ClientDelivery>();
+    await Promise.all(
+      [...this.byClientPartition(clientIds)].map(async ([p, ids]) => {
+        const [runId, rows] = await p.call(async (r) => {
+          const batch = r.multi();
+          for (const clientId of ids) batch.hmget(p.keys.channel(clientId), 'e', 'l', 'a', 's', 'g');
+          return [await p.generation.current(), await batch.exec()] as const;
+        });
+        ids.forEach((clientId, i) => {
+          const [epoch, last, acked, socket, writtenBy] = rows![i]![1] as (string | null)[];
+          // Written under another Redis process: its epoch is renewed at its next use (generation.lua).
+          if (epoch === null || writtenBy !== runId) found.set(clientId, { clientId, epoch: undefined, ackedSeq: 0, lastSeq: 0, connected: socket !== null });
+          else found.set(clientId, { clientId, epoch: epoch!, ackedSeq: Number(acked ?? 0), lastSeq: Number(last ?? 0), connected: socket !== null });
+        });
+      }),
+    );
+    return clientIds.map((clientId) => found.get(clientId)!);
   }
 
   deliveriesSince(cursor: string): Promise<DeliveryReceipt[] | undefined> {
-    if (!isPresenceCursor(cursor)) return Promise.resolve(undefined);
-    return this.call((r) =>
-      readStreamSince(r, this.keys.deliveries(), cursor, (id, f): DeliveryReceipt => {
-        const receipt = { clientId: f['c']!, epoch: f['e']!, seq: Number(f['s']), timeMs: Number(f['t']), cursor: id };
-        return f['tp'] === undefined ? receipt : { ...receipt, topic: f['tp'] };
-      }),
+    return this.since(
+      cursor,
+      (p, id) =>
+        p.call((r) =>
+          readStreamSince(r, p.keys.deliveries(), id, (at, f): DeliveryReceipt => {
+            const receipt = { clientId: f['c']!, epoch: f['e']!, seq: Number(f['s']), timeMs: Number(f['t']), cursor: at };
+            return f['tp'] === undefined ? receipt : { ...receipt, topic: f['tp'] };
+          }),
+        ),
+      (receipt, p) => ({ ...receipt, cursor: this.vectors.event(p.index, receipt.cursor) }),
     );
   }
 
-  deliveryCursor(): Promise<string> {
-    return this.call((r) => newestStreamId(r, this.keys.deliveries()));
+  async deliveryCursor(): Promise<string> {
+    const ids = await Promise.all(this.parts.map((p) => p.call((r) => newestStreamId(r, p.keys.deliveries()))));
+    return this.vectors.format(ids);
   }
 
   compareDeliveryCursors(a: string, b: string): number {
-    return comparePresenceCursors(a, b);
+    return this.vectors.compare(a, b);
+  }
+
+  mergeDeliveryCursors(cursor: string, next: string): string {
+    return this.vectors.merge(cursor, next);
   }
 
   followDeliveries(): Promise<void> {
@@ -499,16 +546,20 @@ export class RedisEngine implements Engine {
     return this.deliverySubscription;
   }
 
-  /** Subscribes to the receipt channel, or leaves it, whichever the follow count says now. */
+  /** Subscribes to every partition's receipt channel, or leaves them, whichever the follow count says now. */
   private async subscribeDeliveries(wanted: boolean): Promise<void> {
     if (wanted !== this.deliveryFollows > 0) return;
-    try {
-      if (wanted) await this.subscriber!.subscribe(this.keys.deliveriesChannel());
-      else await this.subscriber!.unsubscribe(this.keys.deliveriesChannel());
-    } catch (err) {
-      if (wanted) throw unavailable(err);
-      // Leaving failed (Redis away): receipts that still arrive are simply not wanted.
-    }
+    await Promise.all(
+      this.parts.map(async (p) => {
+        try {
+          if (wanted) await p.subscribe(p.keys.deliveriesChannel());
+          else await p.unsubscribe(p.keys.deliveriesChannel());
+        } catch (err) {
+          if (wanted) throw p.unavailable(err);
+          // Leaving failed (Redis away): receipts that still arrive are simply not wanted.
+        }
+      }),
+    );
   }
 
   followTopic(topic: Topic): Promise<void> {
@@ -525,7 +576,8 @@ export class RedisEngine implements Engine {
   }
 
   async countTopicMembers(topic: Topic): Promise<number> {
-    const results = await this.call((r) => r.multi().zcard(this.keys.topicMembers(topic)).scard(this.keys.legacyTopicMembers(topic)).exec());
+    const t = this.pt(topic);
+    const results = await t.call((r) => r.multi().zcard(t.keys.topicMembers(topic)).scard(t.keys.legacyTopicMembers(topic)).exec());
     const [[, zset], [, legacy]] = results as [[Error | null, number], [Error | null, number]];
     return zset + legacy;
   }
@@ -537,7 +589,8 @@ export class RedisEngine implements Engine {
 
   topicPresenceSince(topic: Topic, cursor: string): Promise<TopicPresenceChange[] | undefined> {
     if (!isPresenceCursor(cursor)) return Promise.resolve(undefined);
-    return this.call((r) => readTopicPresenceSince(r, this.keys, topic, cursor));
+    const t = this.pt(topic);
+    return t.call((r) => readTopicPresenceSince(r, t.keys, topic, cursor));
   }
 
   compareTopicPresenceCursors(a: string, b: string): number {
@@ -552,35 +605,306 @@ export class RedisEngine implements Engine {
     return this.topicPresence.unfollow(topic);
   }
 
-  private async readMembers(topic: Topic, count: number, after: ClientId): Promise<{ members: TopicMember[]; more: boolean; cursor: string }> {
-    const reply = (await this.run(
-      'topic-members',
-      [this.keys.topicMembers(topic), this.keys.topicMemberInfo(topic), this.keys.online(), this.keys.topicPresenceLog(topic)],
-      [topic, after, count, ...this.keys.channelAffixes(), this.clock.nowMs(), ...this.topicPresenceArgs],
-    )) as (string | number)[];
-    const members: TopicMember[] = [];
-    for (let i = 2; i < reply.length; i += 3) {
-      members.push({ clientId: String(reply[i]), connected: reply[i + 1] === 1, info: String(reply[i + 2]) });
-    }
-    return { members, more: reply[1] === 1, cursor: String(reply[0]) };
+  /** Which partition a client id's channel lives in (tests and operators: where a client id is). */
+  partitionOfClient(clientId: ClientId): number {
+    return this.partitioner.ofClient(clientId);
+  }
+
+  /** Which partition a topic lives in. */
+  partitionOfTopic(topic: Topic): number {
+    return this.partitioner.ofTopic(topic);
   }
 
   /**
-   * The lease lapsed while this node was cut off, so other nodes may have reported its clients
-   * gone: register its sockets again (they are CONNECTED anew) and catch them up from history.
+   * A page of members, read at one instant in the topic's partition; members whose channel has
+   * expired (their own partition no longer names the topic) are dropped and reported as left.
    */
-  private async reattachAll(): Promise<void> {
-    if (this.local.size === 0) return;
-    this.log.warn({ sockets: this.local.size }, 'node lease had lapsed: registering this node\'s sockets again');
-    await this.local.registerAgain((name, keys, args) => this.run(name, keys, args), false);
-    this.resync();
+  private async readMembers(topic: Topic, count: number, after: ClientId): Promise<{ members: TopicMember[]; more: boolean; cursor: string }> {
+    const t = this.pt(topic);
+    const reply = (await t.run(
+      'topic-members',
+      [t.keys.topicMembers(topic), t.keys.topicMemberInfo(topic), t.keys.topicMemberConnections(topic), t.keys.topicPresenceLog(topic)],
+      [topic, after, count, ...this.tpArgs(t)],
+    )) as (string | number)[];
+    const listed: { clientId: ClientId; connected: number; info: string; joined: string }[] = [];
+    for (let i = 2; i < reply.length; i += 4) {
+      listed.push({ clientId: String(reply[i]), connected: Number(reply[i + 1]), info: String(reply[i + 2]), joined: String(reply[i + 3]) });
+    }
+    const member = new Map<ClientId, boolean>();
+    const online = new Map<ClientId, boolean>();
+    await Promise.all(
+      [...this.byClientPartition(listed.map((m) => m.clientId))].map(async ([p, ids]) => {
+        const results = await p.call((r) => {
+          const batch = r.multi();
+          for (const id of ids) batch.hexists(p.keys.channelTopics(id), topic).hexists(p.keys.online(), id);
+          return batch.exec();
+        });
+        ids.forEach((id, i) => {
+          member.set(id, results![2 * i]![1] === 1);
+          online.set(id, results![2 * i + 1]![1] === 1);
+        });
+      }),
+    );
+    const expired = listed.filter((m) => member.get(m.clientId) !== true);
+    if (expired.length > 0) {
+      await t.run('topic-expire', [], [topic, this.clock.nowMs(), ...this.tpArgs(t), ...expired.flatMap((m) => [m.clientId, m.joined])]);
+    }
+    const members = listed
+      .filter((m) => member.get(m.clientId) === true)
+      // 2: listed before the topic's partition kept connections; the client's partition knows.
+      .map((m) => ({ clientId: m.clientId, connected: m.connected === 2 ? online.get(m.clientId) === true : m.connected === 1, info: m.info }));
+    return { members, more: reply[1] === 1, cursor: String(reply[0]) };
   }
 
-  /** The feed may have missed messages: the node catches its sockets up, the topic feed its topics. */
-  private resync(): void {
+  /** Connections to every shard, connected, and how partitions map onto them. */
+  private async connect(): Promise<Layout> {
+    const { options } = this;
+    const shards = options.shards ?? [];
+    const opened: ShardLink[] = [];
+    const open = async (target: RedisTarget, name: string, cluster: boolean): Promise<ShardLink> => {
+      const command = openConnection(target, 'command', `channeld-${this.nodeId}-command${name}`);
+      command.on('error', (err: Error) => this.log.warn({ err: err.message, shard: name }, 'redis connection error'));
+      try {
+        await command.connect();
+      } catch (err) {
+        command.disconnect();
+        throw new Error(`cannot connect to redis at ${describeTarget(target)}: ${(err as Error).message}`);
+      }
+      // Sharded pub/sub came with Redis 7; an older Cluster publishes over its bus as before.
+      const shardedPubSub = cluster && (await redisMajor(command)) >= 7;
+      const subscriber = openConnection(target, 'subscriber', `channeld-${this.nodeId}-subscriber${name}`, shardedPubSub);
+      subscriber.on('error', (err: Error) => this.log.warn({ err: err.message, shard: name }, 'redis connection error'));
+      const link: ShardLink = { command, subscriber, scripts: new Scripts({ shardedPubSub }), shardedPubSub };
+      opened.push(link);
+      try {
+        await subscriber.connect();
+      } catch (err) {
+        throw new Error(`cannot connect to redis at ${describeTarget(target)}: ${(err as Error).message}`);
+      }
+      return link;
+    };
+    try {
+      if (shards.length > 0) {
+        const links = await Promise.all(
+          shards.map((url, i) => open({ redisUrl: url, sentinels: [], sentinelName: options.sentinelName, clusterNodes: [] }, `-shard${i}`, false)),
+        );
+        return {
+          links,
+          partitions: links.map((link, i) => ({
+            link,
+            prefix: options.prefix,
+            where: `redis shard ${i} (${describeTarget({ redisUrl: shards[i]!, sentinels: [], sentinelName: '', clusterNodes: [] })})`,
+          })),
+        };
+      }
+      const cluster = options.clusterNodes.length > 0;
+      const link = await open(options, '', cluster);
+      const count = this.partitioner.count;
+      return {
+        links: [link],
+        partitions: Array.from({ length: count }, (_, i) => ({
+          link,
+          // One tag per partition, so partitions spread over the slots; with one, "{P}" as before partitions.
+          prefix: cluster ? (count === 1 ? `{${options.prefix}}` : `{${options.prefix}:${i}}`) : options.prefix,
+          where: cluster && count > 1 ? `redis (cluster partition ${i})` : 'redis',
+        })),
+      };
+    } catch (err) {
+      for (const link of opened) {
+        link.command.disconnect();
+        link.subscriber.disconnect();
+      }
+      throw err;
+    }
+  }
+
+  /** Boots again after a reconnect, catches up after the feed was down, and hears the link's channels. */
+  private watchLink(link: ShardLink): void {
+    const partitions = this.parts.filter((p) => p.link === link);
+    // A new connection may reach another Redis process: boot against it before anything else.
+    const invalidate = (): void => {
+      for (const p of partitions) p.generation.invalidate();
+    };
+    if (link.command instanceof Cluster) link.command.on('+node', (node: Redis) => node.on('close', invalidate));
+    else link.command.on('close', invalidate);
+    const onMessage = (channel: string, text: string): void => this.onPubSub(link, channel, text);
+    link.subscriber.on('message', onMessage);
+    link.subscriber.on('smessage', onMessage);
+    let readyOnce = false;
+    link.subscriber.on('ready', () => {
+      if (!readyOnce) {
+        readyOnce = true;
+        return;
+      }
+      const resync = (): void => {
+        this.log.info('redis feed is back: catching local sockets up from history');
+        this.resync(partitions);
+      };
+      // The catch-up reads through the command connection, which may come back a moment later.
+      if (link.command.status === 'ready') resync();
+      else link.command.once('ready', resync);
+    });
+    if (link.subscriber.status === 'ready') readyOnce = true;
+  }
+
+  private disconnect(): void {
+    for (const link of this.layout?.links ?? []) {
+      link.subscriber.disconnect();
+      link.command.disconnect();
+    }
+  }
+
+  private describe(): string {
+    const shards = this.options.shards ?? [];
+    if (shards.length > 0) return `shards ${shards.map((url) => describeTarget({ redisUrl: url, sentinels: [], sentinelName: '', clusterNodes: [] })).join(', ')}`;
+    return describeTarget(this.options);
+  }
+
+  private pc(clientId: ClientId): Partition {
+    return this.parts[this.partitioner.ofClient(clientId)]!;
+  }
+
+  private pt(topic: Topic): Partition {
+    return this.parts[this.partitioner.ofTopic(topic)]!;
+  }
+
+  /** Client ids by the partition they live in, each once, in the order given. */
+  private byClientPartition(clientIds: readonly ClientId[]): Map<Partition, ClientId[]> {
+    const groups = new Map<Partition, ClientId[]>();
+    for (const clientId of new Set(clientIds)) {
+      const p = this.pc(clientId);
+      const ids = groups.get(p);
+      if (ids === undefined) groups.set(p, [clientId]);
+      else ids.push(clientId);
+    }
+    return groups;
+  }
+
+  /** What presence.lua's topic helpers take (topic_presence_args), for a partition's topics. */
+  private tpArgs(p: Partition): (string | number)[] {
+    return [...p.keys.topicPresenceAffixes(), this.options.topicPresenceHistorySize ?? 1000, this.topicTtlMs()];
+  }
+
+  /**
+   * Passes a client's connect or disconnect, recorded in its partition as `version`, on to the
+   * topics it belongs to, in each topic's partition.
+   */
+  private async passPresence(clientId: ClientId, connected: boolean, version: string, reason: string, topics: readonly Topic[], runner?: Runner): Promise<void> {
+    const byPartition = new Map<Partition, (string | number)[]>();
+    for (const topic of topics) {
+      const t = this.pt(topic);
+      const entries = byPartition.get(t) ?? [];
+      entries.push(topic, clientId, connected ? 1 : 0, version);
+      byPartition.set(t, entries);
+    }
+    await Promise.all(
+      [...byPartition].map(([t, entries]) => this.step(t, 'topic-member-presence', [reason, this.clock.nowMs(), ...this.tpArgs(t), ...entries], runner)),
+    );
+  }
+
+  /**
+   * The second step of an operation that spans two partitions: once the first is done it must
+   * happen, so a failure (its shard away) is logged and tried again until it succeeds. Each such
+   * step is idempotent (see topic-member-presence.lua).
+   */
+  private async step(t: Partition, name: ScriptName, args: readonly (string | number)[], runner?: Runner, attempt = 0): Promise<void> {
+    try {
+      if (runner === undefined) await t.run(name, [], args);
+      else await runner(t, name, [], args);
+    } catch (err) {
+      if (this.stopped) return;
+      if (attempt >= STEP_RETRIES) {
+        this.log.error({ err: (err as Error).message, step: name, partition: t.index }, 'gave up passing a change on to a topic: its presence may be stale until the member\'s next change');
+        return;
+      }
+      if (attempt === 0) this.log.warn({ err: (err as Error).message, step: name, partition: t.index }, 'cannot pass a change on to a topic yet; retrying');
+      const timer = setTimeout(() => {
+        this.retries.delete(timer);
+        void this.step(t, name, args, undefined, attempt + 1);
+      }, Math.min(STEP_RETRY_FIRST_MS * 2 ** attempt, STEP_RETRY_MAX_MS));
+      timer.unref();
+      this.retries.add(timer);
+    }
+  }
+
+  /** Clients of a dead node were reported gone in their partition: their topics hear of it. */
+  private async reaped(clients: readonly ReapedClient[]): Promise<void> {
+    await Promise.all(clients.map((c) => this.passPresence(c.clientId, false, c.version, PresenceReason.NodeLost, c.topics)));
+  }
+
+  /**
+   * Registers one of this node's sockets again in its partition (reattach.lua): first where each
+   * of its topics stands (to start a membership Redis lost from), then the socket, then the topics'
+   * side of what changed.
+   */
+  private async reattachOne(p: Partition, clientId: ClientId, socket: LocalSocket, withTopics: boolean, runner: Runner): Promise<Reattached> {
+    const positions = withTopics
+      ? await Promise.all(
+          [...socket.topics].map(async (topic) => {
+            const t = this.pt(topic);
+            try {
+              const [epoch, last] = (await runner(t, 'topic-position', [t.keys.topic(topic), t.keys.topicLog(topic)], [newEpoch(), this.topicTtlMs()])) as [string, number];
+              return [topic, epoch, last];
+            } catch (err) {
+              // The topic's shard is away too: the socket is registered again without that membership (the log says so).
+              this.log.warn({ err: (err as Error).message, topic, partition: t.index }, 'cannot read where a topic stands: a membership Redis lost is not added again');
+              return [];
+            }
+          }),
+        )
+      : [];
+    const reply = (await runner(
+      p,
+      'reattach',
+      [p.keys.channel(clientId), p.keys.online(), p.keys.nodeClients(this.nodeId), p.keys.presence(), p.keys.revocation(clientId), p.keys.channelTopics(clientId)],
+      [
+        socket.socketId,
+        this.nodeId,
+        this.clock.nowMs(),
+        clientId,
+        this.options.presenceHistorySize,
+        p.keys.presenceChannel(),
+        p.keys.nodeChannelPrefix(),
+        socket.tokenIssuedAtMs,
+        newEpoch(),
+        ...positions.flat(),
+      ],
+    )) as (string | number)[];
+    const outcome = Number(reply[0]);
+    if (outcome < 0) return { outcome, added: 0 };
+    const connected = Number(reply[1]);
+    const version = String(reply[2]);
+    const split = reply.indexOf('', 3);
+    const added = reply.slice(3, split).map(String);
+    const all = reply.slice(split + 1).map(String);
+    await Promise.all(
+      added.map((topic) => {
+        const t = this.pt(topic);
+        return this.step(t, 'topic-join', [topic, 0, '', this.clock.nowMs(), ...this.tpArgs(t), clientId, 1, connected, version], runner);
+      }),
+    );
+    if (outcome === 1) await this.passPresence(clientId, true, version, PresenceReason.SocketOpened, all, runner);
+    return { outcome, added: added.length };
+  }
+
+  /**
+   * The lease lapsed in a partition while this node was cut off, so other nodes may have reported
+   * its clients there gone: register those sockets again (they are CONNECTED anew) and catch them up.
+   */
+  private async reattachAll(p: Partition): Promise<void> {
+    const mine = (clientId: ClientId): boolean => this.pc(clientId) === p;
+    if (this.local.size === 0) return;
+    this.log.warn({ partition: p.index }, 'node lease had lapsed: registering this node\'s sockets again');
+    await this.local.registerAgain(mine, (clientId, socket) => this.reattachOne(p, clientId, socket, false, (t, name, keys, args) => t.run(name, keys, args)));
+    this.resync([p]);
+  }
+
+  /** The feed of some partitions may have missed messages: the node catches its sockets up, the topic feeds their topics. */
+  private resync(partitions: readonly Partition[]): void {
+    const set = new Set(partitions);
     this.notify(() => this.handler?.onResync());
-    this.topics.catchUp();
-    this.topicPresence.catchUp();
+    this.topics.catchUp((topic) => set.has(this.pt(topic)));
+    this.topicPresence.catchUp((topic) => set.has(this.pt(topic)));
   }
 
   /** Tells the node something; a failure there must not break the engine's own bookkeeping. */
@@ -593,42 +917,70 @@ export class RedisEngine implements Engine {
   }
 
   /**
-   * Redis is served by another process than before (a restart or fail-over): whatever it holds
-   * may be older than what clients have, or gone. Epochs start anew as channels and topics are
-   * used (generation.lua), so clients resume as "not recovered" rather than skip messages.
+   * A partition's Redis is served by another process than before (a restart or fail-over):
+   * whatever it holds may be older than what clients have, or gone. Epochs start anew as channels
+   * and topics are used (generation.lua), so clients resume as "not recovered" rather than skip
+   * messages. This node registers again its sockets of the partition, and lists again in the
+   * partition's topics the members it holds sockets of.
    */
-  private async onNewProcess(runId: string, previous: string): Promise<void> {
-    // Before any other command: Redis may have forgotten this node's sockets and memberships.
-    const again = await this.local.registerAgain((name, keys, args) => this.runAs(runId, name, keys, args), true);
+  private async onNewProcess(p: Partition, runId: string, previous: string): Promise<void> {
+    // Until the boot is over, the partition's scripts run as of its new process.
+    const runner: Runner = (t, name, keys, args) => (t === p ? t.runAs(runId, name, keys, args) : t.run(name, keys, args));
+    const again = await this.local.registerAgain(
+      (clientId) => this.pc(clientId) === p,
+      (clientId, socket) => this.reattachOne(p, clientId, socket, true, runner),
+    );
+    const listed = await this.listAgain(p, runner);
     this.log.warn(
-      { runId, previous, ...again },
+      { runId, previous, partition: p.index, where: p.where, ...again, listedAgain: listed },
       'redis is served by another process (restart or fail-over), its data may be older or gone: this node registered its sockets and their topic memberships again where missing; channels and topics get new epochs as they are used, so clients resume as not recovered',
     );
     // Once commands flow again: tell live sockets at once rather than at their next message.
-    setImmediate(() => this.resync());
+    setImmediate(() => this.resync([p]));
   }
 
-  private onPubSub(channel: string, text: string): void {
+  /** Lists again, in the topics of partition `p`, the members this node holds sockets of whose own partition is another. */
+  private async listAgain(p: Partition, runner: Runner): Promise<number> {
+    const byTopic = new Map<Topic, ClientId[]>();
+    for (const [clientId, socket] of this.local.entries()) {
+      if (this.pc(clientId) === p) continue;
+      for (const topic of socket.topics) {
+        if (this.pt(topic) !== p) continue;
+        const ids = byTopic.get(topic) ?? [];
+        ids.push(clientId);
+        byTopic.set(topic, ids);
+      }
+    }
+    await Promise.all(
+      // Connected as of version 0-0: the member's next real change supersedes it.
+      [...byTopic].map(([topic, ids]) => this.step(p, 'topic-join', [topic, 0, '', this.clock.nowMs(), ...this.tpArgs(p), ...ids.flatMap((id) => [id, 0, 1, '0-0'])], runner)),
+    );
+    return byTopic.size;
+  }
+
+  private onPubSub(link: ShardLink, channel: string, text: string): void {
     const handler = this.handler;
     if (handler === undefined) return;
     try {
-      if (channel === this.keys.presenceChannel()) {
+      const named = this.channelKinds.get(link)?.get(channel);
+      if (named?.kind === 'presence') {
         const p = JSON.parse(text) as PresenceWire;
-        handler.onPresence({ clientId: p.c, state: p.s, reason: p.r, timeMs: p.t, cursor: p.id, local: p.o === this.nodeId });
+        const cursor = this.vectors.event(named.partition, p.id);
+        handler.onPresence({ clientId: p.c, state: p.s, reason: p.r, timeMs: p.t, cursor, local: p.o === this.nodeId });
         return;
       }
-      if (channel.startsWith(this.keys.topicPresenceChannelPrefix())) {
-        this.topicPresence.receive(JSON.parse(text) as TopicPresenceWire);
-        return;
-      }
-      if (channel === this.keys.deliveriesChannel()) {
+      if (named?.kind === 'deliveries') {
         const d = JSON.parse(text) as DeliveryWire;
-        const receipt = { clientId: d.c, epoch: d.e, seq: d.s, timeMs: d.t, cursor: d.id };
+        const receipt = { clientId: d.c, epoch: d.e, seq: d.s, timeMs: d.t, cursor: this.vectors.event(named.partition, d.id) };
         handler.onDelivery(d.tp === undefined ? receipt : { ...receipt, topic: d.tp });
         return;
       }
-      if (channel.startsWith(this.keys.topicChannelPrefix())) {
-        this.topics.receive(JSON.parse(text) as TopicWire);
+      if (named === undefined) {
+        // A topic's channel: its message names the topic, whose partition names the channel.
+        const wire = JSON.parse(text) as TopicWire | TopicPresenceWire;
+        const t = this.pt(wire.tp);
+        if (channel === t.keys.topicChannel(wire.tp)) this.topics.receive(wire as TopicWire);
+        else if (channel === t.keys.topicPresenceChannel(wire.tp)) this.topicPresence.receive(wire as TopicPresenceWire);
         return;
       }
       const m = JSON.parse(text) as NodeMessage;
@@ -657,8 +1009,22 @@ export class RedisEngine implements Engine {
     }
   }
 
-  private async read(hashKey: string, logKey: string, ttlMs: number, since: StreamPosition | undefined, channel: boolean): Promise<HistoryResult> {
-    const [epoch, last, acked, , entries] = (await this.run(
+  /** A per-partition log read after each partition's part of `cursor`; undefined when any part is no longer all kept. */
+  private async since<T extends { timeMs: number }>(
+    cursor: string,
+    read: (p: Partition, id: string) => Promise<T[] | undefined>,
+    stamp: (event: T, p: Partition) => T,
+  ): Promise<T[] | undefined> {
+    const ids = this.vectors.parse(cursor);
+    if (ids === undefined) return undefined;
+    const parts = await Promise.all(this.parts.map(async (p) => (await read(p, ids[p.index]!))?.map((event) => stamp(event, p))));
+    if (parts.some((events) => events === undefined)) return undefined;
+    // Each partition's events stay in order; across partitions, by time.
+    return (parts as T[][]).flat().sort((a, b) => a.timeMs - b.timeMs);
+  }
+
+  private async read(p: Partition, hashKey: string, logKey: string, ttlMs: number, since: StreamPosition | undefined, channel: boolean): Promise<HistoryResult> {
+    const [epoch, last, acked, , entries] = (await p.run(
       'read',
       [hashKey, logKey],
       [newEpoch(), ttlMs, since === undefined ? -1 : since.seq, since === undefined ? '' : since.epoch],
@@ -669,14 +1035,14 @@ export class RedisEngine implements Engine {
   }
 
   /** The keys the attach and detach scripts touch, in their KEYS order. */
-  private socketKeys(clientId: ClientId): string[] {
+  private socketKeys(p: Partition, clientId: ClientId): string[] {
     return [
-      this.keys.channel(clientId),
-      this.keys.channelLog(clientId),
-      this.keys.channelTopics(clientId),
-      this.keys.online(),
-      this.keys.nodeClients(this.nodeId),
-      this.keys.presence(),
+      p.keys.channel(clientId),
+      p.keys.channelLog(clientId),
+      p.keys.channelTopics(clientId),
+      p.keys.online(),
+      p.keys.nodeClients(this.nodeId),
+      p.keys.presence(),
     ];
   }
 
@@ -684,44 +1050,15 @@ export class RedisEngine implements Engine {
     return Math.max(MIN_TOPIC_TTL_MS, this.options.replayWindowMs);
   }
 
-  private async run(name: ScriptName, keys: readonly string[], args: readonly (string | number)[]): Promise<unknown> {
-    try {
-      for (let attempt = 1; ; attempt++) {
-        const runId = await this.generation.current();
-        try {
-          return await this.runAs(runId, name, keys, args);
-        } catch (err) {
-          // Another node booted against a Redis process this one has not seen yet.
-          if (attempt > 1 || !(err instanceof Error) || !err.message.startsWith(STALE)) throw err;
-          this.generation.invalidate();
-        }
-      }
-    } catch (err) {
-      throw unavailable(err);
-    }
+  private deliveryHistorySize(): number {
+    return this.options.deliveryHistorySize ?? DEFAULT_DELIVERY_HISTORY_SIZE;
   }
+}
 
-  /** Runs a script for a node booted against the Redis process `runId` (see DataGeneration). */
-  private async runAs(runId: string, name: ScriptName, keys: readonly string[], args: readonly (string | number)[]): Promise<unknown> {
-    const started = performance.now();
-    try {
-      return await this.scripts.run(this.command!, name, [this.keys.runId(), ...keys], [runId, ...args]);
-    } finally {
-      this.roundTrips.observe((performance.now() - started) / 1000);
-    }
-  }
-
-  private async call<T>(fn: (redis: Connection) => Promise<T>): Promise<T> {
-    try {
-      await this.generation.current();
-      const started = performance.now();
-      try {
-        return await fn(this.command!);
-      } finally {
-        this.roundTrips.observe((performance.now() - started) / 1000);
-      }
-    } catch (err) {
-      throw unavailable(err);
-    }
-  }
+/** The major version of the Redis behind a connection (of one of a Cluster's masters). */
+async function redisMajor(connection: Connection): Promise<number> {
+  const node = connection instanceof Cluster ? connection.nodes('master')[0] : connection;
+  if (node === undefined) return 0;
+  const info = await node.info('server');
+  return Number(/redis_version:(\d+)/.exec(info)?.[1] ?? 0);
 }

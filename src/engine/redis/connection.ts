@@ -15,8 +15,11 @@ function hostPort(spec: string, defaultPort: number): { host: string; port: numb
   return { host: host!, port: Number(port ?? defaultPort) };
 }
 
-/** A connection to `target`, not yet connected. */
-export function openConnection(target: RedisTarget, role: 'command' | 'subscriber', connectionName: string): Connection {
+/**
+ * A connection to `target`, not yet connected. A Cluster subscriber with `shardedSubscribers`
+ * keeps one connection per master for SSUBSCRIBE, each to the shard of its channels' slots.
+ */
+export function openConnection(target: RedisTarget, role: 'command' | 'subscriber', connectionName: string, shardedSubscribers = false): Connection {
   const base: RedisOptions = {
     lazyConnect: true,
     // Fail fast while Redis is away (calls get UNAVAILABLE) rather than queue without bound;
@@ -37,6 +40,7 @@ export function openConnection(target: RedisTarget, role: 'command' | 'subscribe
         lazyConnect: true,
         enableOfflineQueue: role === 'subscriber',
         clusterRetryStrategy: (times) => Math.min(100 * times, 2000),
+        shardedSubscribers: role === 'subscriber' && shardedSubscribers,
         redisOptions: { ...credentials, maxRetriesPerRequest: base.maxRetriesPerRequest, connectionName },
       },
     );

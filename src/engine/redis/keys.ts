@@ -1,14 +1,17 @@
 import type { ClientId, Topic } from '../../core/types.js';
 
 /**
- * Every Redis key and pub/sub channel the engine uses, under one configurable prefix P
- * (default "channeld"; on a Redis Cluster "{P}", so every key shares one hash slot). Client ids,
+ * Every Redis key and pub/sub channel of one partition of the engine's state, under one prefix:
+ * P (the configured prefix, default "channeld") on a plain Redis and on each independent shard
+ * (one partition each); on a Redis Cluster "{P}" with one partition, else "{P:i}" for partition
+ * i, so each partition's keys share one hash slot and partitions spread over the slots. What a
+ * script does reaches into one partition only (see redis.ts for the steps that span two). Client ids,
  * topics and idempotency keys are written length-first, <X> = "<bytes of X>:<X>" (e.g.
  * P:ch:5:alice:log), so no two names are alike whatever bytes the ids hold ({, } and : included).
  *
  *   P:rid               string  run id of the Redis process serving the data, set by boot.lua (see generation.lua)
  *   P:ch:<C>            hash    e epoch, l last seq, a acked seq, g run id of its last write, s socket id, n node id,
- *                               t connected since, r retain-until ms
+ *                               t connected since, r retain-until ms, pv id of its last presence change
  *   P:ch:<C>:log        stream  the replay buffer; entry id 0-<seq>, fields d (data), t (time ms)
  *   P:ch:<C>:topics     hash    topic -> "<epoch> <seq>": memberships and where a fresh open starts
  *   P:idem:<C>:<K>      string  "<seq> <epoch> <connected>" of an idempotent send, expires with the replay window
@@ -19,16 +22,21 @@ import type { ClientId, Topic } from '../../core/types.js';
  *   P:tp:<T>:m          set     member client ids as versions before topic presence kept them; moved
  *                               into :mz (and deleted) by the first script that touches the topic's members
  *   P:tp:<T>:info       hash    member client id -> the info its Subscribe set (absent when none)
+ *   P:tp:<T>:conn       hash    member client id -> "<connected 0|1> <pv it was set from> <id of its joined change>":
+ *                               the member's connection as the topic's partition last heard it
  *   P:tp:<T>:pres       stream  the topic's presence changes: fields c client id, k kind (joined|left|updated|
  *                               connected|disconnected), r reason, i info, t ms; the id is the cursor; MAXLEN ~
  *                               the topic presence history size, expires with the topic
+ * The keys below are per partition, about the client ids (or nodes' clients) of that partition:
  *   P:online            hash    client id -> connected-since ms, for snapshots and point queries
- *   P:presence          stream  presence changes; fields c, s (connected|disconnected), r reason, t ms; the id is the cursor
- *   P:deliveries        stream  delivery receipts; fields c, e epoch, s acked seq, tp topic (topic acks only), t ms; the id is the cursor
+ *   P:presence          stream  presence changes; fields c, s (connected|disconnected), r reason, t ms; the id is
+ *                               the partition's part of a cursor (cursor-vector.ts)
+ *   P:deliveries        stream  delivery receipts; fields c, e epoch, s acked seq, tp topic (topic acks only), t ms;
+ *                               the id is the partition's part of a cursor
  *   P:nodes             set     node ids that have announced themselves
  *   P:node:N:lease      string  present while node N is alive (renewed well within its TTL)
  *   P:node:N:clients    set     client ids whose socket node N holds
- * Pub/sub channels:
+ * Pub/sub channels, per partition too (on a Redis Cluster with SPUBLISH, so each stays in its shard):
  *   P:pub:node:N        to node N: messages, displacements, channel closes, topic joins/leaves
  *   P:pub:tp:<T>        a topic's messages, to every node holding a member socket
  *   P:pub:presence      presence changes, to every node
@@ -70,6 +78,9 @@ export class RedisKeys {
   topicMemberInfo(topic: Topic): string {
     return `${this.topic(topic)}:info`;
   }
+  topicMemberConnections(topic: Topic): string {
+    return `${this.topic(topic)}:conn`;
+  }
   topicPresenceLog(topic: Topic): string {
     return `${this.topic(topic)}:pres`;
   }
@@ -81,11 +92,11 @@ export class RedisKeys {
   }
   /**
    * What presence.lua's topic helpers build a topic's names from, in this order: the topic key
-   * prefix, the suffixes of the members zset, the legacy members set, the info hash and the
-   * presence stream, and the presence pub/sub channel prefix.
+   * prefix, the suffixes of the members zset, the legacy members set, the info hash, the
+   * connections hash and the presence stream, and the presence pub/sub channel prefix.
    */
-  topicPresenceAffixes(): [string, string, string, string, string, string] {
-    return [`${this.prefix}:tp:`, ':mz', ':m', ':info', ':pres', this.topicPresenceChannelPrefix()];
+  topicPresenceAffixes(): [string, string, string, string, string, string, string] {
+    return [`${this.prefix}:tp:`, ':mz', ':m', ':info', ':conn', ':pres', this.topicPresenceChannelPrefix()];
   }
   runId(): string {
     return `${this.prefix}:rid`;

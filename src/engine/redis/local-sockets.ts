@@ -1,25 +1,18 @@
 import type { ClientId, SocketId, Topic } from '../../core/types.js';
-import type { RedisKeys } from './keys.js';
-import type { ScriptName } from './scripts.js';
 
-interface LocalSocket {
+/** One of this node's sockets as registered in Redis. */
+export interface LocalSocket {
   readonly socketId: SocketId;
   readonly tokenIssuedAtMs: number;
   /** The topics the client id belongs to, as this node learnt them (memberships, joins, leaves). */
   readonly topics: Set<Topic>;
 }
 
-export interface LocalSocketsDeps {
-  readonly keys: RedisKeys;
-  readonly nodeId: string;
-  readonly presenceHistorySize: number;
-  readonly topicTtlMs: number;
-  /** What presence.lua's topic helpers take (topic_presence_args). */
-  readonly topicPresenceArgs: readonly (string | number)[];
-  readonly nowMs: () => number;
-  readonly newEpoch: () => string;
-  /** The CloseChannel that revoked the socket's token happened while Redis could not say so. */
-  readonly onRevoked: (clientId: ClientId) => void;
+/** What registering one socket again did (reattach.lua's outcome and the memberships it added). */
+export interface Reattached {
+  /** 1 registered again (CONNECTED anew), 0 it still was, -1 lost to a newer socket, -2 revoked. */
+  readonly outcome: number;
+  readonly added: number;
 }
 
 /** What registering the sockets again changed. */
@@ -33,8 +26,6 @@ export interface RegisteredAgain {
   readonly ended: number;
 }
 
-type Run = (name: ScriptName, keys: readonly string[], args: readonly (string | number)[]) => Promise<unknown>;
-
 /** How many sockets are registered again at once: a burst, but a bounded one. */
 const BATCH = 200;
 
@@ -46,10 +37,13 @@ const BATCH = 200;
 export class LocalSockets {
   private readonly sockets = new Map<ClientId, LocalSocket>();
 
-  constructor(private readonly deps: LocalSocketsDeps) {}
-
+  constructor(private readonly onRevoked: (clientId: ClientId) => void) {}
   get size(): number {
     return this.sockets.size;
+  }
+
+  entries(): IterableIterator<[ClientId, LocalSocket]> {
+    return this.sockets.entries();
   }
 
   attached(clientId: ClientId, socketId: SocketId, tokenIssuedAtMs: number): void {
@@ -81,43 +75,23 @@ export class LocalSockets {
   }
 
   /**
-   * Registers every socket again (reattach.lua), with its topic memberships when `withTopics`
-   * (Redis may have lost them; a lapsed lease did not).
+   * Registers again the sockets `which` picks (those of one partition), each with `reattach`
+   * (see RedisEngine), in bounded batches.
    */
-  async registerAgain(run: Run, withTopics: boolean): Promise<RegisteredAgain> {
-    const { keys, nodeId } = this.deps;
-    const epoch = this.deps.newEpoch();
+  async registerAgain(which: (clientId: ClientId) => boolean, reattach: (clientId: ClientId, socket: LocalSocket) => Promise<Reattached>): Promise<RegisteredAgain> {
     let registered = 0;
     let memberships = 0;
     let ended = 0;
-    const all = [...this.sockets];
+    const all = [...this.sockets].filter(([clientId]) => which(clientId));
     for (let i = 0; i < all.length; i += BATCH) {
       await Promise.all(
         all.slice(i, i + BATCH).map(async ([clientId, socket]) => {
-          const [outcome, added] = (await run(
-            'reattach',
-            [keys.channel(clientId), keys.online(), keys.nodeClients(nodeId), keys.presence(), keys.revocation(clientId), keys.channelTopics(clientId)],
-            [
-              socket.socketId,
-              nodeId,
-              this.deps.nowMs(),
-              clientId,
-              this.deps.presenceHistorySize,
-              keys.presenceChannel(),
-              keys.nodeChannelPrefix(),
-              socket.tokenIssuedAtMs,
-              epoch,
-              keys.topicAffixes()[0],
-              this.deps.topicTtlMs,
-              ...this.deps.topicPresenceArgs,
-              ...(withTopics ? socket.topics : []),
-            ],
-          )) as [number, number];
+          const { outcome, added } = await reattach(clientId, socket);
           if (outcome === 1) registered++;
           if (outcome < 0) ended++;
           memberships += added;
           // A newer socket's displacement notice comes over pub/sub; a revocation is ours to tell.
-          if (outcome === -2) this.deps.onRevoked(clientId);
+          if (outcome === -2) this.onRevoked(clientId);
         }),
       );
     }

@@ -1,28 +1,32 @@
 import type { Logger } from 'pino';
-import type { RedisKeys } from './keys.js';
-import type { ScriptName } from './scripts.js';
-import type { Connection } from './streams.js';
+import type { Partition } from './partition.js';
+
+/** A client of a reaped node, as reap-node.lua reports it: passed on to its topics. */
+export interface ReapedClient {
+  readonly clientId: string;
+  readonly version: string;
+  readonly topics: readonly string[];
+}
 
 export interface NodeLeaseDeps {
-  readonly keys: RedisKeys;
+  readonly partition: Partition;
   readonly nodeId: string;
   readonly leaseMs: number;
   readonly presenceHistorySize: number;
   readonly replayWindowMs: number;
-  readonly command: () => Connection;
-  readonly run: (name: ScriptName, keys: readonly string[], args: readonly (string | number)[]) => Promise<unknown>;
   readonly nowMs: () => number;
-  /** This node's own lease had lapsed (it was cut off long enough to be reaped). */
+  /** This node's own lease had lapsed in the partition (it was cut off long enough to be reaped). */
   readonly onLapsed: () => Promise<void>;
-  /** What presence.lua's topic helpers take (topic_presence_args). */
-  readonly topicPresenceArgs: readonly (string | number)[];
+  /** Clients of a dead node were reported DISCONNECTED in the partition. */
+  readonly onReaped: (clients: readonly ReapedClient[]) => Promise<void>;
   readonly log: Logger;
 }
 
 /**
- * This node's lease in Redis, renewed every third of its TTL, and the reaping of other nodes
- * whose lease is gone: their clients become DISCONNECTED (reason node-lost). Real time, not the
- * injected clock: leases are about other processes, which do not share it.
+ * This node's lease in one partition, renewed every third of its TTL, and the reaping there of
+ * other nodes whose lease is gone: their clients become DISCONNECTED (reason node-lost). Every
+ * partition keeps its own, so a shard that is away delays only its own clients' reaping. Real
+ * time, not the injected clock: leases are about other processes, which do not share it.
  */
 export class NodeLease {
   private timer: NodeJS.Timeout | undefined;
@@ -44,11 +48,11 @@ export class NodeLease {
 
   /** Renews the lease (re-announcing the node if it lapsed) and reaps nodes whose lease is gone. */
   private async renew(): Promise<void> {
-    const { keys, nodeId, leaseMs } = this.deps;
-    const redis = this.deps.command();
-    const renewed = await redis.set(keys.nodeLease(nodeId), '1', 'PX', leaseMs, 'XX');
+    const { partition, nodeId, leaseMs } = this.deps;
+    const keys = partition.keys;
+    const renewed = await partition.call((r) => r.set(keys.nodeLease(nodeId), '1', 'PX', leaseMs, 'XX'));
     if (renewed === null) {
-      await redis.multi().set(keys.nodeLease(nodeId), '1', 'PX', leaseMs).sadd(keys.nodes(), nodeId).exec();
+      await partition.call((r) => r.multi().set(keys.nodeLease(nodeId), '1', 'PX', leaseMs).sadd(keys.nodes(), nodeId).exec());
       this.lapsed = true;
     }
     // Until the sockets are registered again (a failure here is retried on the next renewal).
@@ -56,16 +60,22 @@ export class NodeLease {
       await this.deps.onLapsed();
       this.lapsed = false;
     }
-    for (const node of await redis.smembers(keys.nodes())) {
+    for (const node of await partition.call((r) => r.smembers(keys.nodes()))) {
       if (node === nodeId) continue;
-      const reported = await this.deps.run(
+      const reply = (await partition.run(
         'reap-node',
         [keys.nodeLease(node), keys.nodeClients(node), keys.online(), keys.presence(), keys.nodes()],
-        [node, this.deps.nowMs(), this.deps.presenceHistorySize, keys.presenceChannel(), ...keys.channelAffixes(), this.deps.replayWindowMs, nodeId, ...this.deps.topicPresenceArgs],
-      );
-      if (typeof reported === 'number' && reported >= 0) {
-        this.deps.log.warn({ deadNode: node, clients: reported }, 'node lease expired: its clients are disconnected');
+        [node, this.deps.nowMs(), this.deps.presenceHistorySize, keys.presenceChannel(), ...keys.channelAffixes(), this.deps.replayWindowMs, nodeId],
+      )) as (string | number)[];
+      if (reply[0] === -1) continue;
+      const clients: ReapedClient[] = [];
+      for (let i = 1; i < reply.length; ) {
+        const count = Number(reply[i + 2]);
+        clients.push({ clientId: String(reply[i]), version: String(reply[i + 1]), topics: reply.slice(i + 3, i + 3 + count).map(String) });
+        i += 3 + count;
       }
+      this.deps.log.warn({ deadNode: node, clients: clients.length, partition: partition.index }, 'node lease expired: its clients are disconnected');
+      await this.deps.onReaped(clients);
     }
   }
 
@@ -73,7 +83,7 @@ export class NodeLease {
     this.timer = setTimeout(() => {
       if (this.stopped) return;
       this.renew()
-        .catch((err: unknown) => this.deps.log.warn({ err: (err as Error).message }, 'cannot renew node lease'))
+        .catch((err: unknown) => this.deps.log.warn({ err: (err as Error).message, partition: this.deps.partition.index }, 'cannot renew node lease'))
         .finally(() => {
           if (!this.stopped) this.schedule();
         });

@@ -15,13 +15,21 @@ local function keep_at_least(keys, ttl)
   end
 end
 
+-- Whether stream id a ("<ms>-<seq>") comes after stream id b.
+local function id_after(a, b)
+  local am, as = string.match(a, '^(%d+)-(%d+)$')
+  local bm, bs = string.match(b, '^(%d+)-(%d+)$')
+  am, as, bm, bs = tonumber(am), tonumber(as), tonumber(bm), tonumber(bs)
+  return am > bm or (am == bm and as > bs)
+end
+
 -- Topic presence. A script that changes a topic's members or a member's connection takes, from
 -- ARGV[first], keys.ts's topicPresenceAffixes, the topic presence history size and the topic TTL
--- (ms): eight arguments, read here into one table.
+-- (ms): nine arguments, read here into one table.
 local function topic_presence_args(first)
   return {
     prefix = ARGV[first], members = ARGV[first + 1], legacy = ARGV[first + 2], info = ARGV[first + 3],
-    log = ARGV[first + 4], pub = ARGV[first + 5], maxlen = ARGV[first + 6], ttl = ARGV[first + 7],
+    conn = ARGV[first + 4], log = ARGV[first + 5], pub = ARGV[first + 6], maxlen = ARGV[first + 7], ttl = ARGV[first + 8],
   }
 end
 
@@ -50,9 +58,19 @@ local function emit_topic_presence(tp, topic, client, kind, reason, info, now)
   return id
 end
 
--- A client connected or disconnected: one change in each topic it belongs to.
-local function emit_member_presence(tp, topics_key, client, kind, reason, now)
-  for _, topic in ipairs(redis.call('HKEYS', topics_key)) do
-    emit_topic_presence(tp, topic, client, kind, reason, '', now)
-  end
+-- A client's presence as its partition last recorded it, for the topic partitions to follow:
+-- {connected 0|1, the id of its last presence change ('0-0' when none)}.
+local function client_presence(channel)
+  local state = redis.call('HMGET', channel, 's', 'pv')
+  local connected = 0
+  if state[1] then connected = 1 end
+  return connected, state[2] or '0-0'
+end
+
+-- What a client's partition hands the topic partitions after a presence change: the change's id
+-- (their version of the client's connection) and the topics it belongs to.
+local function presence_for_topics(version, topics_key)
+  local out = {version}
+  for _, topic in ipairs(redis.call('HKEYS', topics_key)) do out[#out + 1] = topic end
+  return out
 end

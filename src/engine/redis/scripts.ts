@@ -18,8 +18,14 @@ export const SCRIPT_NAMES = [
   'retain',
   'close-channel',
   'reap-node',
-  'subscribe',
-  'unsubscribe',
+  'subscribe-clients',
+  'unsubscribe-clients',
+  'topic-position',
+  'topic-state',
+  'topic-join',
+  'topic-leave',
+  'topic-member-presence',
+  'topic-expire',
   'publish-topic',
   'acknowledge-topic',
   'reattach',
@@ -38,14 +44,18 @@ interface Script {
 /**
  * The Lua scripts of src/engine/redis/*.lua, run by SHA with a fallback to the source. All but
  * boot take P:rid as their first key and the node's run id of Redis as their first argument.
+ * Every script touches the keys of one partition only. With `shardedPubSub` (a Redis Cluster)
+ * they publish with SPUBLISH, so a message goes to the shard of its channel's slot alone rather
+ * than over the cluster bus to every node.
  */
 export class Scripts {
   private readonly scripts = new Map<ScriptName, Script>();
 
-  constructor() {
+  constructor(options: { readonly shardedPubSub: boolean } = { shardedPubSub: false }) {
     for (const name of SCRIPT_NAMES) {
       const own = readFileSync(join(SCRIPT_DIR, `${name}.lua`), 'utf8');
-      const source = BARE.has(name) ? own : `${SHARED}\n${own}`;
+      let source = BARE.has(name) ? own : `${SHARED}\n${own}`;
+      if (options.shardedPubSub) source = source.replaceAll("redis.call('PUBLISH',", "redis.call('SPUBLISH',");
       this.scripts.set(name, { source, sha: createHash('sha1').update(source).digest('hex') });
     }
   }

@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type { ChannelMessage, Epoch, Topic } from '../../core/types.js';
-import type { RedisKeys } from './keys.js';
-import { parseEntries, type Connection } from './streams.js';
+import type { PartitionAccess } from './partition.js';
+import { parseEntries } from './streams.js';
 
 /** A topic message as publish-topic.lua sends it on the topic's pub/sub channel. */
 export interface TopicWire {
@@ -25,9 +25,8 @@ interface FollowedTopic {
 }
 
 export interface TopicFeedDeps {
-  readonly keys: RedisKeys;
-  readonly subscriber: () => Connection;
-  readonly call: <T>(fn: (redis: Connection) => Promise<T>) => Promise<T>;
+  /** The partition holding a topic. */
+  readonly at: (topic: Topic) => PartitionAccess;
   /** Where each topic message goes, once and in seq order. */
   readonly emit: (topic: Topic, epoch: Epoch, message: ChannelMessage) => void;
   readonly log: Logger;
@@ -51,10 +50,11 @@ export class TopicFeed {
     if (this.followed.has(topic)) return;
     const state: FollowedTopic = { epoch: undefined, last: 0, chain: Promise.resolve(), behind: false, retries: 0, retry: undefined };
     this.followed.set(topic, state);
-    await this.deps.subscriber().subscribe(this.deps.keys.topicChannel(topic));
+    const partition = this.deps.at(topic);
+    await partition.subscribe(partition.keys.topicChannel(topic));
     // Messages published before the subscription took effect are the sockets' catch-up, not ours.
     try {
-      const [epoch, last] = await this.deps.call((r) => r.hmget(this.deps.keys.topic(topic), 'e', 'l'));
+      const [epoch, last] = await partition.call((r) => r.hmget(partition.keys.topic(topic), 'e', 'l'));
       if (state.epoch === undefined && epoch !== null) {
         state.epoch = epoch;
         state.last = Number(last ?? 0);
@@ -70,7 +70,8 @@ export class TopicFeed {
     if (state === undefined) return;
     this.followed.delete(topic);
     clearTimeout(state.retry);
-    await this.deps.subscriber().unsubscribe(this.deps.keys.topicChannel(topic));
+    const partition = this.deps.at(topic);
+    await partition.unsubscribe(partition.keys.topicChannel(topic));
   }
 
   /** Passes a topic message on once, in order, filling any gap from the topic's log first. */
@@ -98,9 +99,9 @@ export class TopicFeed {
     });
   }
 
-  /** After the feed was down: pass on whatever each followed topic gained meanwhile. */
-  catchUp(): void {
-    for (const [topic, state] of this.followed) this.enqueue(topic, state, () => this.sync(topic, state));
+  /** After the feed was down (of the partitions `which` picks): pass on whatever each followed topic gained meanwhile. */
+  catchUp(which: (topic: Topic) => boolean = () => true): void {
+    for (const [topic, state] of this.followed) if (which(topic)) this.enqueue(topic, state, () => this.sync(topic, state));
   }
 
   private enqueue(topic: Topic, state: FollowedTopic, step: () => Promise<void>): void {
@@ -144,8 +145,9 @@ export class TopicFeed {
 
   /** The topic's epoch, last seq and the messages after `after`, read in one transaction. */
   private async readLog(topic: Topic, after: number): Promise<{ epoch: Epoch | undefined; last: number; messages: ChannelMessage[] }> {
-    const results = await this.deps.call((r) =>
-      r.multi().hmget(this.deps.keys.topic(topic), 'e', 'l').xrange(this.deps.keys.topicLog(topic), `(0-${after}`, '+').exec(),
+    const partition = this.deps.at(topic);
+    const results = await partition.call((r) =>
+      r.multi().hmget(partition.keys.topic(topic), 'e', 'l').xrange(partition.keys.topicLog(topic), `(0-${after}`, '+').exec(),
     );
     if (results === null) throw new Error('the read of a topic log was aborted');
     const [[headErr, head], [logErr, entries]] = results as [[Error | null, (string | null)[]], [Error | null, unknown]];

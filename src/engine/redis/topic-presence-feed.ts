@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import type { TopicPresenceChange, TopicPresenceKind, TopicPresenceReason } from '../../core/topic-presence.js';
 import type { Topic } from '../../core/types.js';
 import type { RedisKeys } from './keys.js';
+import type { PartitionAccess } from './partition.js';
 import { comparePresenceCursors } from './presence-log.js';
 import type { Connection } from './streams.js';
 
@@ -21,9 +22,8 @@ export interface TopicPresenceWire {
 type Entries = [string, string[]][];
 
 export interface TopicPresenceFeedDeps {
-  readonly keys: RedisKeys;
-  readonly subscriber: () => Connection;
-  readonly call: <T>(fn: (redis: Connection) => Promise<T>) => Promise<T>;
+  /** The partition holding a topic. */
+  readonly at: (topic: Topic) => PartitionAccess;
   /** Where each change goes, once and in order. */
   readonly emit: (change: TopicPresenceChange) => void;
   /** Changes of `topic` were missed and cannot be read back. */
@@ -87,15 +87,17 @@ export class TopicPresenceFeed {
     if (this.followed.has(topic)) return;
     const state: FollowedTopic = { last: undefined, chain: Promise.resolve() };
     this.followed.set(topic, state);
-    await this.deps.subscriber().subscribe(this.deps.keys.topicPresenceChannel(topic));
+    const partition = this.deps.at(topic);
+    await partition.subscribe(partition.keys.topicPresenceChannel(topic));
     // Changes from here on arrive over pub/sub; where the stream stands is where to go on from.
-    const latest = await this.deps.call((r) => r.xrevrange(this.deps.keys.topicPresenceLog(topic), '+', '-', 'COUNT', 1));
+    const latest = await partition.call((r) => r.xrevrange(partition.keys.topicPresenceLog(topic), '+', '-', 'COUNT', 1));
     if (state.last === undefined) state.last = latest[0]?.[0] ?? '0-0';
   }
 
   async unfollow(topic: Topic): Promise<void> {
     if (!this.followed.delete(topic)) return;
-    await this.deps.subscriber().unsubscribe(this.deps.keys.topicPresenceChannel(topic));
+    const partition = this.deps.at(topic);
+    await partition.unsubscribe(partition.keys.topicPresenceChannel(topic));
   }
 
   receive(wire: TopicPresenceWire): void {
@@ -117,9 +119,9 @@ export class TopicPresenceFeed {
     });
   }
 
-  /** After the feed was down: pass on whatever each followed topic gained meanwhile. */
-  catchUp(): void {
-    for (const [topic, state] of this.followed) this.enqueue(topic, state, () => this.sync(topic, state));
+  /** After the feed was down (of the partitions `which` picks): pass on whatever each followed topic gained meanwhile. */
+  catchUp(which: (topic: Topic) => boolean = () => true): void {
+    for (const [topic, state] of this.followed) if (which(topic)) this.enqueue(topic, state, () => this.sync(topic, state));
   }
 
   private enqueue(topic: Topic, state: FollowedTopic, step: () => Promise<void>): void {
@@ -131,7 +133,8 @@ export class TopicPresenceFeed {
 
   private async sync(topic: Topic, state: FollowedTopic): Promise<void> {
     if (this.followed.get(topic) !== state || state.last === undefined) return;
-    const changes = await this.deps.call((r) => readTopicPresenceSince(r, this.deps.keys, topic, state.last!));
+    const partition = this.deps.at(topic);
+    const changes = await partition.call((r) => readTopicPresenceSince(r, partition.keys, topic, state.last!));
     if (changes === undefined) {
       this.lose(topic, state);
       return;

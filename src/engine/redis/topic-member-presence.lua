@@ -1,0 +1,28 @@
+-- Members of topics in one partition connected or disconnected: passed on by the node from the
+-- client id's partition (attach, detach, reap-node, reattach). Each member's connection carries
+-- the version (presence change id) it was last set from, so a change that arrives late, or twice,
+-- changes nothing: only the newest counts, and only a real change is logged.
+-- KEYS: none of its own (P:rid routes it to the partition)
+-- ARGV[1] reason   ARGV[2] now ms   ARGV[3..11] topic presence args (presence.lua)
+-- ARGV[12..] per change: topic, client id, connected 0|1, version
+-- Returns how many changes were logged.
+local tp = topic_presence_args(3)
+local logged = 0
+for i = 12, #ARGV, 4 do
+  local topic, client, connected, version = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3]
+  if redis.call('ZSCORE', topic_members(tp, topic), client) then
+    local conn_key = id_key(tp.prefix, topic, tp.conn)
+    local was, seen, joined = string.match(redis.call('HGET', conn_key, client) or '', '^(%d) (%S+) ?(%S*)$')
+    if not was then was, seen, joined = '0', '0-0', '' end
+    if id_after(version, seen) then
+      redis.call('HSET', conn_key, client, connected .. ' ' .. version .. ' ' .. joined)
+      if was ~= connected then
+        local kind = 'disconnected'
+        if connected == '1' then kind = 'connected' end
+        emit_topic_presence(tp, topic, client, kind, ARGV[1], '', ARGV[2])
+        logged = logged + 1
+      end
+    end
+  end
+end
+return logged
