@@ -168,7 +168,7 @@ function needs(runner: string): Availability {
   if (runner === 'grpcurl') checks.push(grpcurlAvailability());
   if (runner.startsWith('browser')) checks.push(chromiumAvailability());
   if (runner === 'java') checks.push(javaAvailability());
-  if (runner === 'cluster') {
+  if (runner === 'cluster' || runner === 'sharded') {
     const redis = redisAvailability();
     checks.push(redis.run ? { run: true } : { run: false, fail: redis.fail, why: redis.why });
   }

@@ -7,6 +7,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import WebSocket from 'ws';
+import { Redis } from 'ioredis';
 import { ChannelServiceClient } from '../../gen/ts/channel/v1/channel.js';
 import { launchChromium, startPageServer } from './browser.js';
 import { GRPCURL, ROOT, run, type Ran } from './go.js';
@@ -330,6 +331,45 @@ const runners: Record<string, Runner> = {
     } finally {
       await nodes.stop();
       if (!hadAof) rmSync(aof, { recursive: true, force: true });
+    }
+  },
+
+  // Two nodes over three Redis shards: a client id's socket on one node, messages through the
+  // other, for enough client ids that every shard holds some.
+  async sharded(snippet) {
+    check(existsSync('/usr/bin/redis-server') || (await run('sh', ['-c', 'command -v redis-server'])).code === 0, 'redis-server is not installed');
+    const ports = [6379, 6380, 6381];
+    const aofs = ports.map((port) => join(ROOT, `aof-${port}`));
+    const nodes = new Group('bash', ['-c', snippet.code], userEnv());
+    const admins = ports.map((port) => new Redis({ port, lazyConnect: true, maxRetriesPerRequest: 1 }));
+    try {
+      const clients = [1, 2].map((i) => rpcAt(`127.0.0.1:5005${i}`));
+      for (const [i, c] of clients.entries()) {
+        await retry(`node ${i + 1} (gRPC 5005${i + 1}) to answer; output:\n${nodes.stdout.slice(-500)}\n${nodes.stderr.slice(-1500)}`, 240_000, () =>
+          c.rpc.createChannel({ clientId: 'probe', durationMinutes: 0 }),
+        );
+      }
+      for (let i = 0; i < 12; i++) {
+        const clientId = `user-${i}`;
+        const { token } = await clients[0]!.rpc.createChannel({ clientId, durationMinutes: 0 });
+        const socket = new RawSocket('ws://127.0.0.1:8082/_ah/channel/ws', token);
+        await socket.until(() => socket.welcome !== undefined || socket.closeCode !== undefined, `the welcome of ${clientId} on node 2`);
+        check(socket.welcome !== undefined, `node 2 closed the socket of ${clientId}: ${socket.closeCode} ${socket.closeReason}`);
+        await clients[0]!.rpc.sendMessage(toClient(clientId, `through shard ${i}`));
+        await socket.untilMessages(1);
+        check(socket.messages[0]?.data === `through shard ${i}`, JSON.stringify(socket.frames));
+        socket.close();
+      }
+      for (const [i, admin] of admins.entries()) {
+        await admin.connect();
+        const keys = await admin.dbsize();
+        check(keys > 0, `shard ${i} (port ${ports[i]}) holds no keys: the client ids did not spread`);
+      }
+      for (const c of clients) c.close();
+    } finally {
+      for (const admin of admins) admin.disconnect();
+      await nodes.stop();
+      for (const aof of aofs) rmSync(aof, { recursive: true, force: true });
     }
   },
 
