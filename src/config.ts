@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import { MAX_REDIS_PARTITIONS } from './core/limits.js';
 
 /** Every setting of a channeld node. Each is a flag and an environment variable (see SETTINGS). */
 export interface Config {
@@ -203,7 +204,7 @@ export const SETTINGS: readonly Setting[] = [
   { key: 'redisSentinelName', flag: 'redis-sentinel-name', env: 'CHANNELD_REDIS_SENTINEL_NAME', kind: 'string', help: 'the master name the Sentinels watch' },
   { key: 'redisClusterNodes', flag: 'redis-cluster-node', env: 'CHANNELD_REDIS_CLUSTER_NODES', kind: 'list', help: 'a Redis Cluster node host:port to start from (repeatable; env: comma-separated); --redis-url gives only credentials' },
   { key: 'redisShards', flag: 'redis-shard', env: 'CHANNELD_REDIS_SHARDS', kind: 'list', help: 'an independent Redis (redis://host:port) to shard channel state over (repeatable; env: comma-separated); every node lists the same shards in the same order' },
-  { key: 'redisPartitions', flag: 'redis-partitions', env: 'CHANNELD_REDIS_PARTITIONS', kind: 'int', min: 1, max: 1024, help: 'with --redis-cluster-node: how many hash tags (partitions) state is spread over; the same on every node' },
+  { key: 'redisPartitions', flag: 'redis-partitions', env: 'CHANNELD_REDIS_PARTITIONS', kind: 'int', min: 1, max: MAX_REDIS_PARTITIONS, help: 'with --redis-cluster-node: how many hash tags (partitions) state is spread over; the same on every node' },
   { key: 'nodeLeaseSeconds', flag: 'node-lease-seconds', env: 'CHANNELD_NODE_LEASE_SECONDS', kind: 'int', min: 2, max: 3600, help: 'redis engine: a node silent this long is dead; its clients become DISCONNECTED' },
   { key: 'tokenSecrets', flag: 'token-secret', env: 'CHANNELD_TOKEN_SECRETS', kind: 'list', help: 'token signing secret, ≥16 bytes; repeat to rotate (first signs, all verify); env: comma-separated; @file reads one per line' },
   { key: 'apiKeys', flag: 'api-key', env: 'CHANNELD_API_KEYS', kind: 'list', help: 'API key backends send as "authorization: Bearer <key>"; repeatable; env: comma-separated; @file reads one per line' },
@@ -345,6 +346,9 @@ function validateRedisShards(config: Config): void {
     if (url === undefined || (url.protocol !== 'redis:' && url.protocol !== 'rediss:')) {
       throw new ConfigError(`redis shard "${shard}" is not a redis:// URL; write redis://[user:password@]host:port[/db]`);
     }
+  }
+  if (config.redisShards.length > MAX_REDIS_PARTITIONS) {
+    throw new ConfigError(`${config.redisShards.length} redis shards are listed; at most ${MAX_REDIS_PARTITIONS} are supported`);
   }
   if (new Set(config.redisShards).size !== config.redisShards.length) {
     throw new ConfigError('a redis shard is listed twice: each shard holds its own part of the state');

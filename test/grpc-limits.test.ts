@@ -71,14 +71,14 @@ test('watchPresence - client_ids: 1000 are accepted; 1001 are INVALID_ARGUMENT n
   await stillServes(t);
 });
 
-test('watchPresence - cursor: 128 bytes is taken (and fails to resume); 129 is INVALID_ARGUMENT naming the limit', async (t) => {
-  const stream = new PresenceStream(ts.client, { cursor: 'c'.repeat(128) }, ts.metadata);
+test('watchPresence - cursor: 16384 bytes is taken (and fails to resume); 16385 is INVALID_ARGUMENT naming the limit', async (t) => {
+  const stream = new PresenceStream(ts.client, { cursor: 'c'.repeat(16_384) }, ts.metadata);
   await stream.untilSnapshotComplete();
   t.true(stream.snapshotComplete?.resumeFailed, 'an unknown cursor resumes as a snapshot');
   stream.cancel();
   await stream.done;
-  expectRefusal(t, await refusedWatch({ cursor: 'c'.repeat(129) }), 'cursor is 129 bytes; the limit is 128');
-  expectRefusal(t, await refusedWatch({ cursor: 'c'.repeat(1_000_000) }), 'cursor is 1000000 bytes; the limit is 128');
+  expectRefusal(t, await refusedWatch({ cursor: 'c'.repeat(16_385) }), 'cursor is 16385 bytes; the limit is 16384');
+  expectRefusal(t, await refusedWatch({ cursor: 'c'.repeat(1_000_000) }), 'cursor is 1000000 bytes; the limit is 16384');
   await stillServes(t);
 });
 

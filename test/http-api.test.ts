@@ -426,10 +426,10 @@ test('http api - WatchPresence over SSE resumes from a cursor (body or Last-Even
 });
 
 test('http api - a bad WatchPresence request is a plain 400 before any stream starts', async (t) => {
-  const stream = new HttpPresenceStream(base, { cursor: 'c'.repeat(129) }, { key: KEY });
+  const stream = new HttpPresenceStream(base, { cursor: 'c'.repeat(16_385) }, { key: KEY });
   await stream.until(() => stream.ended, 'the answer');
   t.is(stream.status, 400);
-  t.deepEqual(stream.items, [{ code: 'INVALID_ARGUMENT', message: 'cursor is 129 bytes; the limit is 128' }]);
+  t.deepEqual(stream.items, [{ code: 'INVALID_ARGUMENT', message: 'cursor is 16385 bytes; the limit is 16384' }]);
 });
 
 test('http api - a presence stream the client drops is unwatched', async (t) => {

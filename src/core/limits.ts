@@ -25,8 +25,16 @@ export const MAX_TOKEN_BYTES = 512;
 export const MAX_CLIENT_ID_PREFIX_BYTES = MAX_CLIENT_ID_BYTES;
 /** WatchPresence.client_ids, as many as one GetPresence may ask about. */
 export const MAX_WATCH_CLIENT_IDS = MAX_PRESENCE_QUERY_IDS;
-/** Presence cursors are engine positions (`1718000000000-12`, `<epoch>.<n>`), far shorter. */
-export const MAX_PRESENCE_CURSOR_BYTES = 128;
+/**
+ * Presence and receipt cursors are engine positions (`1718000000000-12`, `<epoch>.<n>`); a
+ * partitioned Redis engine's hold one per partition (`3:1718000000000-12,…`), ~42 bytes each for
+ * up to MAX_REDIS_PARTITIONS.
+ */
+export const MAX_PRESENCE_CURSOR_BYTES = 16_384;
+/** A topic's presence cursor is one position: its topic lives in one partition. */
+export const MAX_TOPIC_PRESENCE_CURSOR_BYTES = 128;
+/** Partitions (shards, or a Redis Cluster's hash tags) a Redis engine's state may be spread over. */
+export const MAX_REDIS_PARTITIONS = 256;
 /** SendMessage.delivery_timeout: how long a call may wait for the browser's acknowledgement. */
 export const DEFAULT_DELIVERY_TIMEOUT_MS = 10_000;
 export const MAX_DELIVERY_TIMEOUT_MS = 300_000;

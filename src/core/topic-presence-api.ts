@@ -4,7 +4,7 @@ import {
   DEFAULT_TOPIC_MEMBERS_PAGE,
   MAX_CLIENT_ID_BYTES,
   MAX_PAGE_TOKEN_BYTES,
-  MAX_PRESENCE_CURSOR_BYTES,
+  MAX_TOPIC_PRESENCE_CURSOR_BYTES,
   MAX_TOPIC_MEMBER_INFO_BYTES,
   MAX_TOPIC_MEMBERS_PAGE,
 } from './limits.js';
@@ -81,7 +81,7 @@ export class TopicPresenceApi {
   async watch(request: TopicWatchRequest, sink: TopicPresenceSink): Promise<TopicPresenceWatcher> {
     validateTopic(request.topic);
     const bytes = Buffer.byteLength(request.cursor, 'utf8');
-    if (bytes > MAX_PRESENCE_CURSOR_BYTES) throw invalidArgument(`cursor is ${bytes} bytes; the limit is ${MAX_PRESENCE_CURSOR_BYTES}`);
+    if (bytes > MAX_TOPIC_PRESENCE_CURSOR_BYTES) throw invalidArgument(`cursor is ${bytes} bytes; the limit is ${MAX_TOPIC_PRESENCE_CURSOR_BYTES}`);
     return this.bus.watch(request, sink);
   }
 

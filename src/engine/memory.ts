@@ -211,12 +211,13 @@ export class MemoryEngine implements Engine {
     return this.presenceLog.since(cursor);
   }
 
-  mergeCursors(cursor: string, next: string): string {
-    return this.compareCursors(next, cursor) > 0 ? next : cursor;
+  // One log, whose events reach a watcher in order: the newest event's cursor says it all.
+  mergeCursors(_cursor: string, next: string): string {
+    return next;
   }
 
-  mergeDeliveryCursors(cursor: string, next: string): string {
-    return this.compareDeliveryCursors(next, cursor) > 0 ? next : cursor;
+  mergeDeliveryCursors(_cursor: string, next: string): string {
+    return next;
   }
 
   compareCursors(a: string, b: string): number {

@@ -887,8 +887,9 @@ type WatchPresenceRequest struct {
 	// Start with one CONNECTED event (reason SNAPSHOT) per client connected now, then a
 	// snapshot_complete marker, then changes.
 	Snapshot bool `protobuf:"varint,3,opt,name=snapshot,proto3" json:"snapshot,omitempty"`
-	// Resume after this event's cursor (at most 128 bytes). When the server no longer holds the
-	// events after it, it sends a snapshot instead and marks snapshot_complete.resume_failed.
+	// Resume after this event's cursor (at most 16384 bytes: on a sharded Redis it holds a position
+	// per shard). When the server no longer holds the events after it, it sends a snapshot instead
+	// and marks snapshot_complete.resume_failed.
 	Cursor        string `protobuf:"bytes,4,opt,name=cursor,proto3" json:"cursor,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache

@@ -9096,8 +9096,9 @@ public final class Channel extends com.google.protobuf.GeneratedFile {
 
     /**
      * <pre>
-     * Resume after this event's cursor (at most 128 bytes). When the server no longer holds the
-     * events after it, it sends a snapshot instead and marks snapshot_complete.resume_failed.
+     * Resume after this event's cursor (at most 16384 bytes: on a sharded Redis it holds a position
+     * per shard). When the server no longer holds the events after it, it sends a snapshot instead
+     * and marks snapshot_complete.resume_failed.
      * </pre>
      *
      * <code>string cursor = 4 [json_name = "cursor"];</code>
@@ -9106,8 +9107,9 @@ public final class Channel extends com.google.protobuf.GeneratedFile {
     java.lang.String getCursor();
     /**
      * <pre>
-     * Resume after this event's cursor (at most 128 bytes). When the server no longer holds the
-     * events after it, it sends a snapshot instead and marks snapshot_complete.resume_failed.
+     * Resume after this event's cursor (at most 16384 bytes: on a sharded Redis it holds a position
+     * per shard). When the server no longer holds the events after it, it sends a snapshot instead
+     * and marks snapshot_complete.resume_failed.
      * </pre>
      *
      * <code>string cursor = 4 [json_name = "cursor"];</code>
@@ -9283,8 +9285,9 @@ public final class Channel extends com.google.protobuf.GeneratedFile {
     private volatile java.lang.Object cursor_ = "";
     /**
      * <pre>
-     * Resume after this event's cursor (at most 128 bytes). When the server no longer holds the
-     * events after it, it sends a snapshot instead and marks snapshot_complete.resume_failed.
+     * Resume after this event's cursor (at most 16384 bytes: on a sharded Redis it holds a position
+     * per shard). When the server no longer holds the events after it, it sends a snapshot instead
+     * and marks snapshot_complete.resume_failed.
      * </pre>
      *
      * <code>string cursor = 4 [json_name = "cursor"];</code>
@@ -9305,8 +9308,9 @@ public final class Channel extends com.google.protobuf.GeneratedFile {
     }
     /**
      * <pre>
-     * Resume after this event's cursor (at most 128 bytes). When the server no longer holds the
-     * events after it, it sends a snapshot instead and marks snapshot_complete.resume_failed.
+     * Resume after this event's cursor (at most 16384 bytes: on a sharded Redis it holds a position
+     * per shard). When the server no longer holds the events after it, it sends a snapshot instead
+     * and marks snapshot_complete.resume_failed.
      * </pre>
      *
      * <code>string cursor = 4 [json_name = "cursor"];</code>
@@ -9998,8 +10002,9 @@ public final class Channel extends com.google.protobuf.GeneratedFile {
       private java.lang.Object cursor_ = "";
       /**
        * <pre>
-       * Resume after this event's cursor (at most 128 bytes). When the server no longer holds the
-       * events after it, it sends a snapshot instead and marks snapshot_complete.resume_failed.
+       * Resume after this event's cursor (at most 16384 bytes: on a sharded Redis it holds a position
+       * per shard). When the server no longer holds the events after it, it sends a snapshot instead
+       * and marks snapshot_complete.resume_failed.
        * </pre>
        *
        * <code>string cursor = 4 [json_name = "cursor"];</code>
@@ -10019,8 +10024,9 @@ public final class Channel extends com.google.protobuf.GeneratedFile {
       }
       /**
        * <pre>
-       * Resume after this event's cursor (at most 128 bytes). When the server no longer holds the
-       * events after it, it sends a snapshot instead and marks snapshot_complete.resume_failed.
+       * Resume after this event's cursor (at most 16384 bytes: on a sharded Redis it holds a position
+       * per shard). When the server no longer holds the events after it, it sends a snapshot instead
+       * and marks snapshot_complete.resume_failed.
        * </pre>
        *
        * <code>string cursor = 4 [json_name = "cursor"];</code>
@@ -10041,8 +10047,9 @@ public final class Channel extends com.google.protobuf.GeneratedFile {
       }
       /**
        * <pre>
-       * Resume after this event's cursor (at most 128 bytes). When the server no longer holds the
-       * events after it, it sends a snapshot instead and marks snapshot_complete.resume_failed.
+       * Resume after this event's cursor (at most 16384 bytes: on a sharded Redis it holds a position
+       * per shard). When the server no longer holds the events after it, it sends a snapshot instead
+       * and marks snapshot_complete.resume_failed.
        * </pre>
        *
        * <code>string cursor = 4 [json_name = "cursor"];</code>
@@ -10059,8 +10066,9 @@ public final class Channel extends com.google.protobuf.GeneratedFile {
       }
       /**
        * <pre>
-       * Resume after this event's cursor (at most 128 bytes). When the server no longer holds the
-       * events after it, it sends a snapshot instead and marks snapshot_complete.resume_failed.
+       * Resume after this event's cursor (at most 16384 bytes: on a sharded Redis it holds a position
+       * per shard). When the server no longer holds the events after it, it sends a snapshot instead
+       * and marks snapshot_complete.resume_failed.
        * </pre>
        *
        * <code>string cursor = 4 [json_name = "cursor"];</code>
@@ -10074,8 +10082,9 @@ public final class Channel extends com.google.protobuf.GeneratedFile {
       }
       /**
        * <pre>
-       * Resume after this event's cursor (at most 128 bytes). When the server no longer holds the
-       * events after it, it sends a snapshot instead and marks snapshot_complete.resume_failed.
+       * Resume after this event's cursor (at most 16384 bytes: on a sharded Redis it holds a position
+       * per shard). When the server no longer holds the events after it, it sends a snapshot instead
+       * and marks snapshot_complete.resume_failed.
        * </pre>
        *
        * <code>string cursor = 4 [json_name = "cursor"];</code>

@@ -360,8 +360,9 @@ export interface WatchPresenceRequest {
    */
   snapshot: boolean;
   /**
-   * Resume after this event's cursor (at most 128 bytes). When the server no longer holds the
-   * events after it, it sends a snapshot instead and marks snapshot_complete.resume_failed.
+   * Resume after this event's cursor (at most 16384 bytes: on a sharded Redis it holds a position
+   * per shard). When the server no longer holds the events after it, it sends a snapshot instead
+   * and marks snapshot_complete.resume_failed.
    */
   cursor: string;
 }
