@@ -249,8 +249,13 @@ export interface Engine extends MessageLog, SocketDirectory, PresenceStore, Topi
 
 /** What an operator sees of an engine (metrics, readiness): read when asked, never on a hot path. */
 export interface EngineStatus {
-  /** Whether the engine reaches its store now; the memory engine always does. */
+  /**
+   * Whether the engine reaches its store now; the memory engine always does. A sharded store is
+   * up while any shard is: calls that need a shard that is away fail, the others go on.
+   */
   isUp(): boolean;
+  /** Each shard of a sharded store and whether it is reached now; undefined for one store. */
+  shards?(): readonly { readonly shard: string; readonly up: boolean }[] | undefined;
   /** Messages held in this node's replay buffers (channels and topics); undefined when they live elsewhere (Redis). */
   bufferedMessages(): number | undefined;
   /** Round trips to the store, for engines that have one. */

@@ -224,7 +224,14 @@ export class RedisEngine implements Engine {
   }
 
   isUp(): boolean {
-    return (this.layout?.links ?? []).every((l) => l.command.status === 'ready' && l.subscriber.status === 'ready') && this.layout !== undefined;
+    return (this.layout?.links ?? []).some((link) => linkUp(link));
+  }
+
+  shards(): readonly { shard: string; up: boolean }[] | undefined {
+    const shards = this.options.shards ?? [];
+    if (shards.length < 2) return undefined;
+    const links = this.layout?.links;
+    return shards.map((_, i) => ({ shard: String(i), up: links?.[i] !== undefined && linkUp(links[i]!) }));
   }
 
   bufferedMessages(): undefined {
@@ -1053,6 +1060,10 @@ export class RedisEngine implements Engine {
   private deliveryHistorySize(): number {
     return this.options.deliveryHistorySize ?? DEFAULT_DELIVERY_HISTORY_SIZE;
   }
+}
+
+function linkUp(link: ShardLink): boolean {
+  return link.command.status === 'ready' && link.subscriber.status === 'ready';
 }
 
 /** The major version of the Redis behind a connection (of one of a Cluster's masters). */

@@ -309,6 +309,18 @@ export function createMetrics(sources: MetricSources): Metrics {
       this.set({ engine: sources.engineName }, engine.isUp() ? 1 : 0);
     },
   });
+  if (engine.shards?.() !== undefined) {
+    new Gauge({
+      name: 'channeld_redis_shard_up',
+      help: 'Whether each Redis shard (--redis-shard, by its place in the list) is reached (1) or not (0).',
+      labelNames: ['shard'],
+      registers,
+      collect() {
+        this.reset();
+        for (const { shard, up } of engine.shards?.() ?? []) this.set({ shard }, up ? 1 : 0);
+      },
+    });
+  }
   const roundTrips = engine.roundTrips;
   if (roundTrips !== undefined) {
     registry.registerMetric(
