@@ -22,6 +22,9 @@ for i = 14, #ARGV, 4 do
     end
     local info = redis.call('HGET', info_key, client) or ''
     local id = emit_topic_presence(tp, ARGV[1], client, 'joined', '', info, ARGV[4])
+    -- A connect or disconnect that got here first (topic-member-presence.lua) is newer than what the Subscribe read.
+    local was, seen = string.match(redis.call('HGET', conn_key, client) or '', '^(%d) (%S+)')
+    if was and id_after(seen, version) then connected, version = was, seen end
     redis.call('HSET', conn_key, client, connected .. ' ' .. version .. ' ' .. id)
   elseif set_info and (redis.call('HGET', info_key, client) or '') ~= ARGV[3] then
     if ARGV[3] == '' then redis.call('HDEL', info_key, client) else redis.call('HSET', info_key, client, ARGV[3]) end

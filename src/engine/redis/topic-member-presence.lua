@@ -5,17 +5,20 @@
 -- KEYS: none of its own (P:rid routes it to the partition)
 -- ARGV[1] reason   ARGV[2] now ms   ARGV[3..11] topic presence args (presence.lua)
 -- ARGV[12..] per change: topic, client id, connected 0|1, version
+-- A change for a client not listed yet (its Subscribe's second step still to come) is kept
+-- unlogged, so that step starts from it (topic-join.lua).
 -- Returns how many changes were logged.
 local tp = topic_presence_args(3)
 local logged = 0
 for i = 12, #ARGV, 4 do
   local topic, client, connected, version = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3]
-  if redis.call('ZSCORE', topic_members(tp, topic), client) then
-    local conn_key = id_key(tp.prefix, topic, tp.conn)
-    local was, seen, joined = string.match(redis.call('HGET', conn_key, client) or '', '^(%d) (%S+) ?(%S*)$')
-    if not was then was, seen, joined = '0', '0-0', '' end
-    if id_after(version, seen) then
-      redis.call('HSET', conn_key, client, connected .. ' ' .. version .. ' ' .. joined)
+  local listed = redis.call('ZSCORE', topic_members(tp, topic), client)
+  local conn_key = id_key(tp.prefix, topic, tp.conn)
+  local was, seen, joined = string.match(redis.call('HGET', conn_key, client) or '', '^(%d) (%S+) ?(%S*)$')
+  if not was then was, seen, joined = '0', '0-0', '' end
+  if id_after(version, seen) then
+    redis.call('HSET', conn_key, client, connected .. ' ' .. version .. ' ' .. joined)
+    if listed then
       if was ~= connected then
         local kind = 'disconnected'
         if connected == '1' then kind = 'connected' end
