@@ -1,0 +1,99 @@
+import test from 'ava';
+import { pino } from 'pino';
+import { PresenceReason } from '../src/core/types.js';
+import { RedisEngine } from '../src/engine/redis.js';
+import { systemClock } from '../src/core/clock.js';
+import { RecordingHandler } from './helpers/engine-contract.js';
+import { redisAvailability, TestRedis } from './helpers/redis.js';
+
+// Steps that span two partitions (a client id's and a topic's), raced on three independent shards
+// by two engines (two nodes): the memory engine settles each call at once and would hide these.
+const availability = redisAvailability();
+const ROUNDS = 50;
+
+/** Staggers the second racer by round: at once, after a turn of the event loop, or 1 or 2 ms later. */
+function stagger(round: number): Promise<void> {
+  const kind = round % 4;
+  if (kind === 0) return Promise.resolve();
+  if (kind === 1) return new Promise((resolve) => setImmediate(resolve));
+  return new Promise((resolve) => setTimeout(resolve, kind - 1));
+}
+
+function engineOn(shards: readonly string[], prefix: string): RedisEngine {
+  return new RedisEngine(
+    {
+      replayBufferSize: 10,
+      replayWindowMs: 60_000,
+      presenceHistorySize: 1000,
+      redisUrl: 'redis://',
+      prefix,
+      nodeLeaseMs: 5000,
+      sentinels: [],
+      sentinelName: '',
+      clusterNodes: [],
+      shards,
+    },
+    systemClock,
+    pino({ level: 'silent' }),
+  );
+}
+
+if (!availability.run && availability.fail) {
+  test('partition races - redis-server is installed (CI=true)', (t) => t.fail(availability.why));
+} else if (!availability.run) {
+  console.warn(`\n!!! SKIPPING partition race tests: ${availability.why} !!!\n`);
+} else {
+  test(`partition races - Subscribe on node A against the socket opening and closing on node B, ${ROUNDS} rounds: the topic lists the member as its partition says it is`, async (t) => {
+    const shards = await Promise.all([TestRedis.start(), TestRedis.start(), TestRedis.start()]);
+    const a = engineOn(shards.map((s) => s.url), 'race');
+    const b = engineOn(shards.map((s) => s.url), 'race');
+    t.teardown(async () => {
+      await Promise.all([a.stop(), b.stop()]);
+      await Promise.all(shards.map((s) => s.stop()));
+    });
+    await Promise.all([a.start(new RecordingHandler()), b.start(new RecordingHandler())]);
+    const topic = 'room';
+    let crossed = 0;
+    for (let round = 0; round < ROUNDS; round++) {
+      const clientId = `racer-${round}`;
+      if (a.partitionOfClient(clientId) !== a.partitionOfTopic(topic)) crossed++;
+      const socket = `s${round}`;
+      // Open and subscribe at once; then, for odd rounds, close and subscribe again at once.
+      await Promise.all([a.subscribe([clientId], topic, 10), stagger(round).then(() => b.attach(clientId, socket, 0))]);
+      const listed = (await a.topicPresenceSnapshot(topic)).members.find((m) => m.clientId === clientId);
+      t.true(listed?.connected, `round ${round}: listed as connected after open + subscribe (${JSON.stringify(listed)})`);
+      if (round % 2 === 1) {
+        await Promise.all([a.unsubscribe([clientId], topic), b.detach(clientId, socket, PresenceReason.SocketClosed)]);
+        await Promise.all([a.subscribe([clientId], topic, 10), stagger(round + 1).then(() => b.attach(clientId, `${socket}b`, 0))]);
+        await Promise.all([a.subscribe([clientId], topic, 10, 'again'), stagger(round + 2).then(() => b.detach(clientId, `${socket}b`, PresenceReason.SocketClosed))]);
+        const after = (await a.topicPresenceSnapshot(topic)).members.find((m) => m.clientId === clientId);
+        t.is(after?.connected, false, `round ${round}: listed as disconnected after close + subscribe`);
+        t.is(after?.info, 'again');
+      }
+      t.is((await a.presence([clientId]))[0]!.connected, round % 2 === 0, `round ${round}: the client's own partition agrees`);
+    }
+    t.true(crossed > ROUNDS / 3, `${crossed} of ${ROUNDS} client ids live in another partition than the topic`);
+    t.is(await a.countTopicMembers(topic), ROUNDS);
+  });
+
+  test(`partition races - CloseChannel on node A against Subscribe on node B, ${ROUNDS} rounds: never a member whose channel is closed, nor a membership the topic does not list`, async (t) => {
+    const shards = await Promise.all([TestRedis.start(), TestRedis.start(), TestRedis.start()]);
+    const a = engineOn(shards.map((s) => s.url), 'close');
+    const b = engineOn(shards.map((s) => s.url), 'close');
+    t.teardown(async () => {
+      await Promise.all([a.stop(), b.stop()]);
+      await Promise.all(shards.map((s) => s.stop()));
+    });
+    await Promise.all([a.start(new RecordingHandler()), b.start(new RecordingHandler())]);
+    const topic = 'closing';
+    for (let round = 0; round < ROUNDS; round++) {
+      const clientId = `closer-${round}`;
+      await b.attach(clientId, `s${round}`, 0);
+      await Promise.all([b.subscribe([clientId], topic, 10), stagger(round).then(() => a.closeChannel(clientId, Date.now()))]);
+      const memberships = (await a.memberships(clientId)).map((m) => m.topic);
+      const listed = (await a.topicPresenceSnapshot(topic)).members.some((m) => m.clientId === clientId);
+      // Either order is a right outcome; a half of both is not.
+      t.is(listed, memberships.includes(topic), `round ${round}: the topic lists it (${listed}) exactly when its channel says it belongs (${memberships.join(',')})`);
+    }
+  });
+}
