@@ -1,4 +1,4 @@
-import test from 'ava';
+import test, { type ExecutionContext } from 'ava';
 import { pino } from 'pino';
 import { PresenceReason } from '../src/core/types.js';
 import { RedisEngine } from '../src/engine/redis.js';
@@ -38,20 +38,25 @@ function engineOn(shards: readonly string[], prefix: string): RedisEngine {
   );
 }
 
+/** Two engines (two nodes) over three fresh shards, stopped when the test ends. */
+async function twoNodes(t: ExecutionContext): Promise<[RedisEngine, RedisEngine]> {
+  const shards = await Promise.all([TestRedis.start(), TestRedis.start(), TestRedis.start()]);
+  const nodes: [RedisEngine, RedisEngine] = [engineOn(shards.map((s) => s.url), 'race'), engineOn(shards.map((s) => s.url), 'race')];
+  t.teardown(async () => {
+    await Promise.all(nodes.map((node) => node.stop()));
+    await Promise.all(shards.map((s) => s.stop()));
+  });
+  await Promise.all(nodes.map((node) => node.start(new RecordingHandler())));
+  return nodes;
+}
+
 if (!availability.run && availability.fail) {
   test('partition races - redis-server is installed (CI=true)', (t) => t.fail(availability.why));
 } else if (!availability.run) {
   console.warn(`\n!!! SKIPPING partition race tests: ${availability.why} !!!\n`);
 } else {
   test(`partition races - Subscribe on node A against the socket opening and closing on node B, ${ROUNDS} rounds: the topic lists the member as its partition says it is`, async (t) => {
-    const shards = await Promise.all([TestRedis.start(), TestRedis.start(), TestRedis.start()]);
-    const a = engineOn(shards.map((s) => s.url), 'race');
-    const b = engineOn(shards.map((s) => s.url), 'race');
-    t.teardown(async () => {
-      await Promise.all([a.stop(), b.stop()]);
-      await Promise.all(shards.map((s) => s.stop()));
-    });
-    await Promise.all([a.start(new RecordingHandler()), b.start(new RecordingHandler())]);
+    const [a, b] = await twoNodes(t);
     const topic = 'room';
     let crossed = 0;
     for (let round = 0; round < ROUNDS; round++) {
@@ -77,14 +82,7 @@ if (!availability.run && availability.fail) {
   });
 
   test(`partition races - CloseChannel on node A against Subscribe on node B, ${ROUNDS} rounds: never a member whose channel is closed, nor a membership the topic does not list`, async (t) => {
-    const shards = await Promise.all([TestRedis.start(), TestRedis.start(), TestRedis.start()]);
-    const a = engineOn(shards.map((s) => s.url), 'close');
-    const b = engineOn(shards.map((s) => s.url), 'close');
-    t.teardown(async () => {
-      await Promise.all([a.stop(), b.stop()]);
-      await Promise.all(shards.map((s) => s.stop()));
-    });
-    await Promise.all([a.start(new RecordingHandler()), b.start(new RecordingHandler())]);
+    const [a, b] = await twoNodes(t);
     const topic = 'closing';
     for (let round = 0; round < ROUNDS; round++) {
       const clientId = `closer-${round}`;
