@@ -75,6 +75,9 @@ export class StreamWatcher<Item> {
   /** A live item. Held while the start (snapshot or replay) is still being sent. */
   push(item: Item): void {
     if (this.ended || !this.rules.accepts(item)) return;
+    // One the start already held: written before the snapshot or replay was read, its live copy
+    // came later (pub/sub and commands travel apart). It adds nothing to the cursor: a repeat.
+    if (!this.buffering && this.tailCursor !== '' && this.rules.order.merge(this.tailCursor, this.rules.cursorOf(item)) === this.tailCursor) return;
     this.enqueue(item);
   }
 
