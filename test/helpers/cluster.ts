@@ -22,16 +22,33 @@ export interface ClusterNode {
 }
 
 export interface NodeOptions {
-  readonly redisUrl: string;
+  /** The one Redis; with `redisShards` or `redisClusterNodes` only its credentials count. */
+  readonly redisUrl?: string;
+  /** Independent Redis instances (--redis-shard), in the same order on every node. */
+  readonly redisShards?: readonly string[];
+  /** Redis Cluster nodes host:port (--redis-cluster-node). */
+  readonly redisClusterNodes?: readonly string[];
+  /** Hash tags over a Redis Cluster (--redis-partitions); the engine's default when absent. */
+  readonly redisPartitions?: number;
   readonly prefix: string;
   readonly leaseSeconds?: number;
+}
+
+/** The CLI flags that point a node at its Redis, its shards or its Redis Cluster. */
+function redisArgs(options: NodeOptions): string[] {
+  return [
+    ...(options.redisUrl === undefined ? [] : ['--redis-url', options.redisUrl]),
+    ...(options.redisShards ?? []).flatMap((url) => ['--redis-shard', url]),
+    ...(options.redisClusterNodes ?? []).flatMap((node) => ['--redis-cluster-node', node]),
+    ...(options.redisPartitions === undefined ? [] : ['--redis-partitions', String(options.redisPartitions)]),
+  ];
 }
 
 /** Starts the real CLI with the Redis engine on free ports; resolves when it logs "channeld ready". */
 export async function startNode(options: NodeOptions): Promise<ClusterNode> {
   return clusterNode(
     await spawnCli([
-      '--engine', 'redis', '--redis-url', options.redisUrl, '--redis-prefix', options.prefix,
+      '--engine', 'redis', ...redisArgs(options), '--redis-prefix', options.prefix,
       '--token-secret', CLUSTER_SECRET, '--node-lease-seconds', String(options.leaseSeconds ?? 3),
       '--grpc-port', '0', '--http-port', '0', '--http-host', '127.0.0.1', '--shutdown-grace-ms', '1000',
     ]),

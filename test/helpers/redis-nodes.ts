@@ -1,19 +1,32 @@
 import { Redis } from 'ioredis';
 import type { ServerOptions } from '../../src/server.js';
-import type { TestRedis } from './redis.js';
+import { TestRedisShards, type TestRedis } from './redis.js';
 import { startTestServer, type TestServer } from './server.js';
 
 /** Every in-process node of one test cluster signs and verifies tokens with this. */
 export const NODE_TOKEN_SECRET = 'in-process-redis-nodes-secret-0123456789';
 
+/** Where a test's nodes keep their state: one Redis, or independent shards (--redis-shard). */
+export type RedisLayout = TestRedis | TestRedisShards;
+
+/** The server options that point a node at `layout`. */
+export function layoutOptions(layout: RedisLayout): Pick<ServerOptions, 'redisUrl' | 'redisShards'> {
+  return layout instanceof TestRedisShards ? { redisShards: layout.urls } : { redisUrl: layout.url };
+}
+
+/** Every redis-server of `layout`. */
+export function redisesOf(layout: RedisLayout): readonly TestRedis[] {
+  return layout instanceof TestRedisShards ? layout.shards : [layout];
+}
+
 /**
  * A channeld node in this process on the Redis engine: nodes started with the same `prefix` on
- * one Redis form a cluster (a token minted on one opens a socket on any other).
+ * one layout form a cluster (a token minted on one opens a socket on any other).
  */
-export function startRedisNode(redis: TestRedis, prefix: string, options: ServerOptions = {}): Promise<TestServer> {
+export function startRedisNode(layout: RedisLayout, prefix: string, options: ServerOptions = {}): Promise<TestServer> {
   return startTestServer({
     engine: 'redis',
-    redisUrl: redis.url,
+    ...layoutOptions(layout),
     redisPrefix: prefix,
     tokenSecrets: [NODE_TOKEN_SECRET],
     nodeLeaseSeconds: 5,
@@ -22,22 +35,27 @@ export function startRedisNode(redis: TestRedis, prefix: string, options: Server
 }
 
 /**
- * Makes Redis refuse every script (EVAL, EVALSHA, FCALL: NOPERM) while plain reads still work, so
- * a step that runs a script (attach) fails as it would with Redis briefly away, but on cue.
- * Resolves with the function that lifts the refusal.
+ * Makes Redis (every shard of a layout) refuse every script (EVAL, EVALSHA, FCALL: NOPERM) while
+ * plain reads still work, so a step that runs a script (attach) fails as it would with Redis
+ * briefly away, but on cue. Resolves with the function that lifts the refusal.
  */
-export async function refuseScripts(redis: TestRedis): Promise<() => Promise<void>> {
-  const admin = new Redis(redis.url, { lazyConnect: true, maxRetriesPerRequest: 1 });
-  await admin.connect();
-  await admin.call('ACL', 'SETUSER', 'default', '-@scripting');
+export async function refuseScripts(layout: RedisLayout): Promise<() => Promise<void>> {
+  const admins = await Promise.all(
+    redisesOf(layout).map(async (redis) => {
+      const admin = new Redis(redis.url, { lazyConnect: true, maxRetriesPerRequest: 1 });
+      await admin.connect();
+      return admin;
+    }),
+  );
+  await Promise.all(admins.map((admin) => admin.call('ACL', 'SETUSER', 'default', '-@scripting')));
   let lifted = false;
   return async () => {
     if (lifted) return;
     lifted = true;
     try {
-      await admin.call('ACL', 'SETUSER', 'default', '+@all');
+      await Promise.all(admins.map((admin) => admin.call('ACL', 'SETUSER', 'default', '+@all')));
     } finally {
-      admin.disconnect();
+      for (const admin of admins) admin.disconnect();
     }
   };
 }

@@ -117,6 +117,67 @@ export class TestRedis {
 }
 
 /**
+ * Independent redis-servers that one engine shards channel state over (--redis-shard), each a
+ * TestRedis of its own that a test can stop, restart or snapshot alone.
+ */
+export class TestRedisShards {
+  private constructor(readonly shards: readonly TestRedis[]) {}
+
+  static async start(count: number, options: TestRedisOptions = {}): Promise<TestRedisShards> {
+    return new TestRedisShards(await Promise.all(Array.from({ length: count }, () => TestRedis.start(options))));
+  }
+
+  /** In shard order: every node must list them in this order. */
+  get urls(): string[] {
+    return this.shards.map((s) => s.url);
+  }
+
+  shard(index: number): TestRedis {
+    const shard = this.shards[index];
+    if (shard === undefined) throw new Error(`there is no shard ${index} of ${this.shards.length}`);
+    return shard;
+  }
+
+  /**
+   * Which shard holds `key`, found by asking each (not by hashing as the engine does, so a test
+   * also catches an engine that writes a key where it will not look for it). Throws unless
+   * exactly one shard holds it.
+   */
+  async holding(key: string): Promise<number> {
+    const found = await Promise.all(this.shards.map(async (s) => Number(await s.command('EXISTS', key)) === 1));
+    const holders = found.flatMap((held, i) => (held ? [i] : []));
+    if (holders.length !== 1) throw new Error(`key "${key}" is on shards [${holders.join(', ')}], not on exactly one`);
+    return holders[0]!;
+  }
+
+  async save(): Promise<void> {
+    await Promise.all(this.shards.map((s) => s.save()));
+  }
+
+  async dispose(): Promise<void> {
+    await Promise.all(this.shards.map((s) => s.dispose()));
+  }
+}
+
+/** Every key matching `match` on the Redis at `url` (a plain Redis or one Cluster node: its own keys), by SCAN. */
+export async function scanKeys(url: string, match: string): Promise<string[]> {
+  const admin = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0 });
+  await admin.connect();
+  try {
+    const keys: string[] = [];
+    let cursor = '0';
+    do {
+      const [next, page] = await admin.scan(cursor, 'MATCH', match, 'COUNT', 1000);
+      keys.push(...page);
+      cursor = next;
+    } while (cursor !== '0');
+    return keys;
+  } finally {
+    admin.disconnect();
+  }
+}
+
+/**
  * A TCP front for Redis that a test can point at another Redis, as a fail-over does behind a
  * service address: switching drops every connection, and new ones reach the new target.
  */
