@@ -59,3 +59,15 @@ export async function refuseScripts(layout: RedisLayout): Promise<() => Promise<
     }
   };
 }
+
+/**
+ * The redis-server of `layout` that holds `key` (one Redis: that one; shards: asked, see
+ * TestRedisShards.holding), and what an UNAVAILABLE caused by its absence must say: with shards,
+ * the shard's address, so an operator sees which one is away.
+ */
+export async function holderOf(layout: RedisLayout, key: string): Promise<{ redis: TestRedis; index: number; unavailable: RegExp }> {
+  if (!(layout instanceof TestRedisShards)) return { redis: layout, index: 0, unavailable: /redis is unavailable/ };
+  const index = await layout.holding(key);
+  const redis = layout.shard(index);
+  return { redis, index, unavailable: new RegExp(`127\\.0\\.0\\.1:${redis.port}\\b.*\\bunavailable\\b`) };
+}
