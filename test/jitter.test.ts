@@ -1,7 +1,8 @@
 import anyTest, { type ExecutionContext, type TestFn } from 'ava';
 import { startMemoryNode, startNode, type ClusterNode } from './helpers/cluster.js';
 import { describeJitter, jitterOptionsFromEnv, runJitter, type JitterReport } from './helpers/jitter.js';
-import { redisAvailability, TestRedis } from './helpers/redis.js';
+import { redisAvailability, TestRedis, TestRedisShards } from './helpers/redis.js';
+import { layoutOptions, type RedisLayout } from './helpers/redis-nodes.js';
 
 /**
  * Issue 8's jitter test: every client's TCP connection is destroyed again and again while messages
@@ -50,18 +51,28 @@ test.serial('jitter - memory engine: sockets cut every few seconds lose nothing 
   assertExactlyOnce(t, report);
 });
 
-redisTest('jitter - 3 nodes over one Redis, each reconnect on the next node: exactly once, in order', async (t) => {
-  t.timeout(TEST_TIMEOUT_MS);
-  const redis = await TestRedis.start();
-  const nodes: ClusterNode[] = [];
-  t.teardown(async () => {
-    await Promise.all(nodes.map((n) => n.stop()));
-    await redis.dispose();
+/**
+ * Three nodes over `start`'s Redis (one, or shards), each reconnect on the next node, over
+ * `transport` (WebSockets when absent); `prefix` keeps the key spaces and client ids of runs apart.
+ */
+function redisJitter(title: string, start: () => Promise<RedisLayout>, prefix: string, transport?: 'sse' | 'poll'): void {
+  redisTest(title, async (t) => {
+    t.timeout(TEST_TIMEOUT_MS);
+    const redis = await start();
+    const nodes: ClusterNode[] = [];
+    t.teardown(async () => {
+      await Promise.all(nodes.map((n) => n.stop()));
+      await redis.dispose();
+    });
+    nodes.push(...(await Promise.all([0, 1, 2].map(() => startNode({ ...layoutOptions(redis), prefix })))));
+    const report = await runJitter(nodes, { ...size, idPrefix: `${prefix}-redis`, ...(transport === undefined ? {} : { transport }) }, (line) => t.log(line));
+    assertExactlyOnce(t, report);
   });
-  nodes.push(...(await Promise.all([0, 1, 2].map(() => startNode({ redisUrl: redis.url, prefix: 'jitter' })))));
-  const report = await runJitter(nodes, { ...size, idPrefix: 'jitter-redis' }, (line) => t.log(line));
-  assertExactlyOnce(t, report);
-});
+}
+
+redisJitter('jitter - 3 nodes over one Redis, each reconnect on the next node: exactly once, in order', () => TestRedis.start(), 'jitter');
+// Channels and the topic spread over independent shards; WebSockets only, to keep the suite short.
+redisJitter('jitter - 3 nodes over 3 Redis shards, each reconnect on the next node: exactly once, in order', () => TestRedisShards.start(3), 'jitter-shards');
 
 // The same run over the browser fallback transport (docs/protocol.md §5): each drop aborts the
 // client's event stream or its held poll, and the reconnect resumes over the next node.
@@ -75,16 +86,5 @@ for (const transport of ['sse', 'poll'] as const) {
     assertExactlyOnce(t, report);
   });
 
-  redisTest(`jitter - 3 nodes over one Redis, over ${label}, each reconnect on the next node: exactly once, in order`, async (t) => {
-    t.timeout(TEST_TIMEOUT_MS);
-    const redis = await TestRedis.start();
-    const nodes: ClusterNode[] = [];
-    t.teardown(async () => {
-      await Promise.all(nodes.map((n) => n.stop()));
-      await redis.dispose();
-    });
-    nodes.push(...(await Promise.all([0, 1, 2].map(() => startNode({ redisUrl: redis.url, prefix: `jitter-${transport}` })))));
-    const report = await runJitter(nodes, { ...size, idPrefix: `jitter-redis-${transport}`, transport }, (line) => t.log(line));
-    assertExactlyOnce(t, report);
-  });
+  redisJitter(`jitter - 3 nodes over one Redis, over ${label}, each reconnect on the next node: exactly once, in order`, () => TestRedis.start(), `jitter-${transport}`, transport);
 }
