@@ -1,8 +1,10 @@
 import anyTest, { type ExecutionContext, type TestFn } from 'ava';
+import { PresenceState } from '../gen/ts/channel/v1/channel.js';
 import { framesAfterLeft, framesBeforeWelcome, show, topicStanding, topicTrail } from './helpers/frame-order.js';
+import { brief, PresenceStream } from './helpers/grpc.js';
 import { NodeClient } from './helpers/node-client.js';
-import { redisAvailability, TestRedis } from './helpers/redis.js';
-import { refuseScripts, startRedisNode } from './helpers/redis-nodes.js';
+import { redisAvailability, TestRedis, TestRedisShards } from './helpers/redis.js';
+import { refuseScripts, startRedisNode, type RedisLayout } from './helpers/redis-nodes.js';
 import type { TestServer } from './helpers/server.js';
 import { RawSocket } from './helpers/socket.js';
 
@@ -13,11 +15,20 @@ import { RawSocket } from './helpers/socket.js';
 const RUNS = Number(process.env['CHANNELD_RACE_RUNS'] ?? 60);
 if (!Number.isSafeInteger(RUNS) || RUNS < 1) throw new Error(`CHANNELD_RACE_RUNS is "${process.env['CHANNELD_RACE_RUNS']}"; use a positive integer`);
 
-interface Context {
-  redis: TestRedis;
+/** Two nodes over one layout of Redis. */
+interface Deployment {
+  redis: RedisLayout;
   a: TestServer;
   b: TestServer;
 }
+/** Every race on one Redis and on 3 independent shards (--redis-shard). */
+const LAYOUTS = [
+  { title: 'races', start: (): Promise<RedisLayout> => TestRedis.start() },
+  { title: 'races, 3 shards', start: (): Promise<RedisLayout> => TestRedisShards.start(3) },
+] as const;
+type Layout = (typeof LAYOUTS)[number];
+/** Per layout: its nodes, or why they did not start (failing that layout's tests only). */
+type Context = Record<string, Deployment | { redis: RedisLayout; failed: Error }>;
 const test = anyTest as TestFn<Context>;
 const availability = redisAvailability();
 
@@ -26,19 +37,40 @@ if (!availability.run && availability.fail) {
 } else if (!availability.run) {
   console.warn(`\n!!! SKIPPING race tests: ${availability.why} !!!\n`);
 }
-// Serial: the races are about timing, and tests running side by side would blur it.
-const raceTest = availability.run ? test.serial : test.skip;
+
+/** One test per layout; serial: the races are about timing, and tests side by side would blur it. */
+function raceTest(name: string, body: (t: ExecutionContext<Context>, d: Deployment) => Promise<void>, layouts: readonly Layout[] = LAYOUTS): void {
+  for (const { title } of layouts) {
+    (availability.run ? test.serial : test.skip)(`${title} - ${name}`, (t) => {
+      const d = t.context[title]!;
+      if ('failed' in d) throw new Error(`the nodes on "${title}" did not start: ${d.failed.message}`);
+      return body(t, d);
+    });
+  }
+}
 
 test.before(async (t) => {
   if (!availability.run) return;
-  const redis = await TestRedis.start();
-  const [a, b] = await Promise.all([startRedisNode(redis, 'races'), startRedisNode(redis, 'races')]);
-  t.context = { redis, a: a!, b: b! };
+  const context: Context = {};
+  for (const layout of LAYOUTS) {
+    const redis = await layout.start();
+    const started = await Promise.allSettled([startRedisNode(redis, 'races'), startRedisNode(redis, 'races')]);
+    const [a, b] = started.map((s) => (s.status === 'fulfilled' ? s.value : undefined));
+    const failed = started.find((s) => s.status === 'rejected');
+    if (a !== undefined && b !== undefined) context[layout.title] = { redis, a, b };
+    else {
+      await Promise.all([a?.close(), b?.close()]);
+      context[layout.title] = { redis, failed: (failed as PromiseRejectedResult).reason as Error };
+    }
+  }
+  t.context = context;
 });
 
 test.after.always(async (t) => {
-  await Promise.all([t.context.a?.close(), t.context.b?.close()]);
-  await t.context.redis?.stop();
+  for (const d of Object.values(t.context ?? {})) {
+    if (!('failed' in d)) await Promise.all([d.a.close(), d.b.close()]);
+    await d.redis.dispose();
+  }
 });
 
 let ids = 0;
@@ -60,15 +92,21 @@ function within(socket: RawSocket, predicate: () => boolean, timeoutMs: number):
 }
 
 /**
- * Runs `attempt` RUNS times; each returns undefined or a description of its bad outcome.
+ * Runs `attempt` `runs` times (RUNS unless told); each returns undefined or a description of its bad outcome.
  * `worstRunMs` bounds one run that goes wrong (it waits out its deadlines), so the test's own
  * timeout allows every run to go wrong and still be reported.
  */
-async function loop(t: ExecutionContext<Context>, what: string, worstRunMs: number, attempt: (run: number, trace: string[]) => Promise<string | undefined>): Promise<void> {
-  t.timeout(RUNS * worstRunMs + 30_000, `${RUNS} runs of at most ${worstRunMs} ms each`);
+async function loop(
+  t: ExecutionContext<Context>,
+  what: string,
+  worstRunMs: number,
+  attempt: (run: number, trace: string[]) => Promise<string | undefined>,
+  runs = RUNS,
+): Promise<void> {
+  t.timeout(runs * worstRunMs + 30_000, `${runs} runs of at most ${worstRunMs} ms each`);
   const bad: string[] = [];
   const started = Date.now();
-  for (let run = 0; run < RUNS; run++) {
+  for (let run = 0; run < runs; run++) {
     // What the run was doing, in case it never finishes.
     const trace: string[] = [];
     let timer: NodeJS.Timeout | undefined;
@@ -78,8 +116,8 @@ async function loop(t: ExecutionContext<Context>, what: string, worstRunMs: numb
     const outcome = await Promise.race([attempt(run, trace), stuck]).finally(() => clearTimeout(timer));
     if (outcome !== undefined) bad.push(`run ${run}: ${outcome}`);
   }
-  t.log(`${what}: ${bad.length} bad of ${RUNS} (${((Date.now() - started) / 1000).toFixed(1)} s)`);
-  t.is(bad.length, 0, `${bad.length} of ${RUNS} runs went wrong:\n${bad.slice(0, 8).join('\n')}`);
+  t.log(`${what}: ${bad.length} bad of ${runs} (${((Date.now() - started) / 1000).toFixed(1)} s)`);
+  t.is(bad.length, 0, `${bad.length} of ${runs} runs went wrong:\n${bad.slice(0, 8).join('\n')}`);
 }
 
 /** Waits for the welcome (or a close); false when neither came. */
@@ -169,12 +207,12 @@ async function closeAcrossOpen(mint: TestServer, opener: TestServer, closer: Tes
   return `${offset}: still open on the revoked token 3 s after CloseChannel; welcome ${JSON.stringify(socket.welcome)}, presence ${presence?.connected === true ? 'CONNECTED' : 'DISCONNECTED'}, ${receives ? 'receives messages' : 'receives nothing'}`;
 }
 
-raceTest('races - CloseChannel across an open, two nodes (mint on A, open on B, close on A): never live on a revoked token', async (t) => {
-  await loop(t, 'CloseChannel across an open, two nodes', 16_000, (run, trace) => closeAcrossOpen(t.context.a, t.context.b, t.context.a, run, trace));
+raceTest('CloseChannel across an open, two nodes (mint on A, open on B, close on A): never live on a revoked token', async (t, d) => {
+  await loop(t, 'CloseChannel across an open, two nodes', 16_000, (run, trace) => closeAcrossOpen(d.a, d.b, d.a, run, trace));
 });
 
-raceTest('races - CloseChannel across an open, one node: never live on a revoked token', async (t) => {
-  await loop(t, 'CloseChannel across an open, one node', 16_000, (run, trace) => closeAcrossOpen(t.context.a, t.context.a, t.context.a, run, trace));
+raceTest('CloseChannel across an open, one node: never live on a revoked token', async (t, d) => {
+  await loop(t, 'CloseChannel across an open, one node', 16_000, (run, trace) => closeAcrossOpen(d.a, d.a, d.a, run, trace));
 });
 
 // ---- defect 3: Unsubscribe while a member's socket is opening ----------------------------------
@@ -226,19 +264,19 @@ async function unsubscribeAcrossOpen(opener: TestServer, caller: TestServer, run
   }
 }
 
-raceTest('races - Unsubscribe while a member\'s socket opens, one node: nothing before the welcome, and it ends out of the topic', async (t) => {
-  await loop(t, 'Unsubscribe across an open, one node', 21_000, (run, trace) => unsubscribeAcrossOpen(t.context.a, t.context.a, run, trace));
+raceTest('Unsubscribe while a member\'s socket opens, one node: nothing before the welcome, and it ends out of the topic', async (t, d) => {
+  await loop(t, 'Unsubscribe across an open, one node', 21_000, (run, trace) => unsubscribeAcrossOpen(d.a, d.a, run, trace));
 });
 
-raceTest('races - Unsubscribe while a member\'s socket opens, two nodes: nothing before the welcome, and it ends out of the topic', async (t) => {
-  await loop(t, 'Unsubscribe across an open, two nodes', 21_000, (run, trace) => unsubscribeAcrossOpen(t.context.b, t.context.a, run, trace));
+raceTest('Unsubscribe while a member\'s socket opens, two nodes: nothing before the welcome, and it ends out of the topic', async (t, d) => {
+  await loop(t, 'Unsubscribe across an open, two nodes', 21_000, (run, trace) => unsubscribeAcrossOpen(d.b, d.a, run, trace));
 });
 
 /** Where Unsubscribe starts after the bundled client is created (ms): its upgrade takes about this long. */
 const CLIENT_UNSUBSCRIBE_OFFSETS_MS = [1, 2, 3, 4, 5, 6, 8, 10];
 
-raceTest('races - Unsubscribe while a member\'s socket opens: the bundled client opens, never fails with Protocol+error.', async (t) => {
-  const node = t.context.a;
+raceTest('Unsubscribe while a member\'s socket opens: the bundled client opens, never fails with Protocol+error.', async (t, d) => {
+  const node = d.a;
   await loop(t, 'Unsubscribe across an open, bundled client', 21_000, async (run) => {
     const id = unique('client-unsub-race');
     const topic = unique('client-topic');
@@ -269,8 +307,8 @@ raceTest('races - Unsubscribe while a member\'s socket opens: the bundled client
 /** Pause between Subscribe answering and Unsubscribe (or the other way round), in ms. */
 const TOGGLE_GAPS_MS = [0, 0, 0, 1, 2];
 
-raceTest('races - Subscribe then Unsubscribe on a live socket: after [6] no topic welcome nor message, and Broadcast finds no member', async (t) => {
-  const { a, b } = t.context;
+raceTest('Subscribe then Unsubscribe on a live socket: after [6] no topic welcome nor message, and Broadcast finds no member', async (t, d) => {
+  const { a, b } = d;
   await loop(t, 'Subscribe then Unsubscribe', 21_000, async (run, trace) => {
     const id = unique('sub-unsub');
     const topic = unique('flicker');
@@ -304,8 +342,8 @@ raceTest('races - Subscribe then Unsubscribe on a live socket: after [6] no topi
   });
 });
 
-raceTest('races - Unsubscribe then Subscribe on a live member socket: it ends welcomed again after its last [6], receives the topic, and nothing sent while it was out', async (t) => {
-  const { a, b } = t.context;
+raceTest('Unsubscribe then Subscribe on a live member socket: it ends welcomed again after its last [6], receives the topic, and nothing sent while it was out', async (t, d) => {
+  const { a, b } = d;
   await loop(t, 'Unsubscribe then Subscribe', 31_000, async (run, trace) => {
     const id = unique('unsub-sub');
     const topic = unique('rejoin');
@@ -368,8 +406,8 @@ async function firstStillServed(node: TestServer, id: string, first: RawSocket, 
   return `the first socket is open but got ${first.messages.length - before} of 3 messages sent after the second socket (${second.closeCode ?? 'open'} ${second.closeReason}, frames ${show(second.frames)}) failed`;
 }
 
-raceTest('races - a second socket whose token was revoked fails to attach; the first socket keeps receiving', async (t) => {
-  const node = t.context.a;
+raceTest('a second socket whose token was revoked fails to attach; the first socket keeps receiving', async (t, d) => {
+  const node = d.a;
   await loop(t, 'second socket on a revoked token', 26_000, async (_run, trace) => {
     const id = unique('revoked-second');
     trace.push('mint, close, mint');
@@ -393,8 +431,8 @@ raceTest('races - a second socket whose token was revoked fails to attach; the f
   });
 });
 
-raceTest('races - a second socket whose attach Redis refuses fails; the first socket keeps receiving (or is closed, never deaf)', async (t) => {
-  const { a: node, redis } = t.context;
+raceTest('a second socket whose attach Redis refuses fails; the first socket keeps receiving (or is closed, never deaf)', async (t, d) => {
+  const { a: node, redis } = d;
   await loop(t, 'second socket refused by Redis at attach', 24_000, async (_run, trace) => {
     const id = unique('refused-second');
     const { token } = await node.createChannel(id);
@@ -426,3 +464,85 @@ raceTest('races - a second socket whose attach Redis refuses fails; the first so
     }
   });
 });
+
+// ---- the one-socket rule: two opens of one client id at once, one on each node --------------
+
+/** How the second open trails the first: some event-loop turns, or some ms; even runs open on A first. */
+const TWIN_OFFSETS: readonly ({ turns: number } | { ms: number })[] = [{ turns: 0 }, { turns: 0 }, { turns: 1 }, { turns: 2 }, { ms: 1 }, { ms: 2 }, { ms: 4 }];
+
+/**
+ * Two sockets of one client id open at once on A and on B. Exactly one must stay open and be
+ * served; the other is closed as replaced (4502). Presence says CONNECTED on both nodes, and a
+ * watcher sees one CONNECTED and, once the survivor closes, one DISCONNECTED: a socket replaced by
+ * a newer one sends nothing (docs/presence-webhooks.md).
+ */
+async function twoOpensAtOnce(a: TestServer, b: TestServer, run: number, trace: string[]): Promise<string | undefined> {
+  const id = unique('twin');
+  const offset = TWIN_OFFSETS[run % TWIN_OFFSETS.length]!;
+  const [first, second] = run % 2 === 0 ? [a, b] : [b, a];
+  const what = `${'turns' in offset ? `${offset.turns} turns` : `${offset.ms} ms`} apart, first on ${first === a ? 'A' : 'B'}`;
+  trace.push('watch and mint');
+  const watch = new PresenceStream(b.client, { clientIds: [id], snapshot: true }, b.metadata);
+  const sockets: RawSocket[] = [];
+  try {
+    await watch.untilSnapshotComplete();
+    const { token } = await a.createChannel(id);
+    trace.push(`open twice, ${what}`);
+    sockets.push(new RawSocket(first.wsUrl, token));
+    if ('turns' in offset) for (let turn = 0; turn < offset.turns; turn++) await nextTurn();
+    else await pause(offset.ms);
+    sockets.push(new RawSocket(second.wsUrl, token));
+    for (const socket of sockets) {
+      if (!(await welcomedOrClosed(socket))) return `${what}: a socket got neither welcome nor close within 10 s`;
+    }
+    trace.push('awaiting one survivor');
+    // The loser may be told a moment after its own welcome; its close is the event to wait for.
+    const oneOpen = (): boolean => sockets.filter((s) => s.closeCode === undefined).length <= 1;
+    await Promise.race(sockets.map((s) => within(s, oneOpen, 3000)));
+    const open = sockets.filter((s) => s.closeCode === undefined);
+    const wrongClose = sockets.filter((s) => s.closeCode !== undefined && !(s.closeCode === 4502 && s.closeReason === 'Replaced+by+newer+socket.'));
+    if (open.length !== 1 || wrongClose.length > 0) {
+      return `${what}: ${open.length} sockets open 3 s later; ends ${sockets.map((s) => `${s.closeCode ?? 'open'} ${s.closeReason ?? ''}`).join(', ')}`;
+    }
+    const survivor = open[0]!;
+    trace.push('barrier and presence');
+    if (!(await barrier(a, id, survivor, 'to the survivor')) || survivor.closeCode !== undefined) {
+      return `${what}: the survivor ${survivor.closeCode === undefined ? 'did not get a message' : `closed with ${survivor.closeCode} ${survivor.closeReason}`}; frames ${show(survivor.frames)}`;
+    }
+    for (const [name, node] of [['A', a], ['B', b]] as const) {
+      const [presence] = (await node.rpc.getPresence({ clientIds: [id] })).clients;
+      if (presence?.connected !== true) return `${what}: GetPresence on ${name} says disconnected while the survivor is open`;
+    }
+    trace.push('close the survivor');
+    await shut(survivor);
+    const ended = await watch.until(() => watch.events.some((e) => e.state === PresenceState.PRESENCE_STATE_DISCONNECTED), 'DISCONNECTED').then(
+      () => true,
+      () => false,
+    );
+    const states = watch.events.map((e) => e.state);
+    const expected = [PresenceState.PRESENCE_STATE_CONNECTED, PresenceState.PRESENCE_STATE_DISCONNECTED];
+    if (!ended || states.length !== 2 || states[0] !== expected[0] || states[1] !== expected[1]) {
+      return `${what}: the watcher saw ${JSON.stringify(brief(watch.events))}, not one CONNECTED then one DISCONNECTED`;
+    }
+    for (const [name, node] of [['A', a], ['B', b]] as const) {
+      const [presence] = (await node.rpc.getPresence({ clientIds: [id] })).clients;
+      if (presence?.connected !== false) return `${what}: GetPresence on ${name} says connected after the survivor closed`;
+    }
+    return undefined;
+  } finally {
+    watch.cancel();
+    await Promise.all(sockets.map(shut));
+  }
+}
+
+// Each run waits out the loser's grace before it is told (DISPLACED_GRACE_MS, 1 s): 50 runs, the
+// least the races ask for, unless CHANNELD_RACE_RUNS says; on the shards, where the socket entry
+// and presence live in the client id's shard and the news of each crosses from there.
+const TWIN_RUNS = process.env['CHANNELD_RACE_RUNS'] === undefined ? 50 : RUNS;
+raceTest(
+  'two sockets of one client id open at once on two nodes: one survives and is served, the other is replaced (4502), presence says it once',
+  async (t, d) => {
+    await loop(t, 'two opens at once, two nodes', 26_000, (run, trace) => twoOpensAtOnce(d.a, d.b, run, trace), TWIN_RUNS);
+  },
+  LAYOUTS.filter((l) => l.title === 'races, 3 shards'),
+);
