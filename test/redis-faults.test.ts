@@ -3,13 +3,14 @@ import { Redis } from 'ioredis';
 import { pino, type Logger } from 'pino';
 import type { ChannelMessage, Epoch, StreamPosition, Topic } from '../src/core/types.js';
 import type { HistoryResult } from '../src/engine/engine.js';
-import { RedisEngine } from '../src/engine/redis.js';
+import { RedisEngine, type RedisEngineOptions } from '../src/engine/redis.js';
 import { RedisKeys } from '../src/engine/redis/keys.js';
 import type { Connection } from '../src/engine/redis/streams.js';
 import { TopicFeed, type TopicWire } from '../src/engine/redis/topic-feed.js';
 import { RecordingHandler } from './helpers/engine-contract.js';
 import { ManualClock } from './helpers/manual-clock.js';
-import { redisAvailability, RedisSwitch, TestRedis, TestRedisCluster } from './helpers/redis.js';
+import { redisAvailability, RedisSwitch, TestRedis, TestRedisCluster, TestRedisShards } from './helpers/redis.js';
+import { layoutOptions, type RedisLayout } from './helpers/redis-nodes.js';
 import { startTestServer } from './helpers/server.js';
 import { RawSocket, type Frame } from './helpers/socket.js';
 import { Signal } from './helpers/wait.js';
@@ -18,8 +19,11 @@ const availability = redisAvailability();
 const silent = pino({ level: 'silent' });
 let prefixes = 0;
 
+/** Where an engine's state lives besides `redisUrl`: a Redis Cluster's nodes, or independent shards. */
+type Layout = Pick<RedisEngineOptions, 'clusterNodes' | 'shards'>;
+
 /** The engine options of these tests; each engine gets its own key space unless `prefix` is given. */
-function engineOn(redisUrl: string, prefix = `fault${++prefixes}`, logger: Logger = silent, clusterNodes: readonly string[] = []): RedisEngine {
+function engineOn(redisUrl: string, prefix = `fault${++prefixes}`, logger: Logger = silent, layout: Layout = { clusterNodes: [] }): RedisEngine {
   return new RedisEngine(
     {
       replayBufferSize: 1000,
@@ -30,7 +34,7 @@ function engineOn(redisUrl: string, prefix = `fault${++prefixes}`, logger: Logge
       nodeLeaseMs: 5000,
       sentinels: [],
       sentinelName: '',
-      clusterNodes,
+      ...layout,
     },
     new ManualClock(),
     logger,
@@ -89,6 +93,8 @@ interface OlderDataScenario {
   fail(): Promise<void>;
   /** A Redis a node started after the fault connects to. */
   readonly urlAfter: () => string;
+  /** With independent shards: them (then `url` and `urlAfter` are unused). */
+  readonly shards?: readonly string[];
 }
 
 /**
@@ -97,7 +103,8 @@ interface OlderDataScenario {
  */
 async function backWithOlderData(t: ExecutionContext, scenario: OlderDataScenario): Promise<void> {
   const prefix = 'older';
-  const engine = engineOn(scenario.url, prefix);
+  const layout: Layout = { clusterNodes: [], ...(scenario.shards === undefined ? {} : { shards: scenario.shards }) };
+  const engine = engineOn(scenario.url, prefix, silent, layout);
   const handler = new RecordingHandler();
   await engine.start(handler);
   let late: RedisEngine | undefined;
@@ -130,7 +137,7 @@ async function backWithOlderData(t: ExecutionContext, scenario: OlderDataScenari
       topicAcks.push(`t${i}`);
     }
     // A node that starts only now, against whatever Redis holds now.
-    late = engineOn(scenario.urlAfter(), prefix);
+    late = engineOn(scenario.urlAfter(), prefix, silent, layout);
     await late.start(new RecordingHandler());
     await late.publish('reader', 'c10');
     channelAcks.push('c10');
@@ -164,17 +171,17 @@ async function backWithOlderData(t: ExecutionContext, scenario: OlderDataScenari
  */
 async function registeredAgain(
   t: ExecutionContext,
-  target: { url: string; clusterNodes: readonly string[] },
+  target: { url: string; layout: Layout },
   restart: () => Promise<void>,
 ): Promise<void> {
   const prefix = 'lost';
   const lines: { level: number; msg: string; memberships?: number; sockets?: number }[] = [];
   const logger = pino({ level: 'info' }, { write: (line: string) => void lines.push(JSON.parse(line) as (typeof lines)[number]) });
-  const holder = engineOn(target.url, prefix, logger, target.clusterNodes);
+  const holder = engineOn(target.url, prefix, logger, target.layout);
   const handler = new RecordingHandler();
   await holder.start(handler);
   // Another node, with no sockets: the backend's Broadcast reaches this one.
-  const other = engineOn(target.url, prefix, silent, target.clusterNodes);
+  const other = engineOn(target.url, prefix, silent, target.layout);
   await other.start(new RecordingHandler());
   try {
     await holder.attach('member', 'socket-1', 0);
@@ -246,6 +253,47 @@ function deliveredBy(frames: readonly Frame[], topic?: Topic): string[] {
     }
   }
   return delivered;
+}
+
+/**
+ * A live socket on a real node, a member of a topic: Redis (or some shards) restarts from a
+ * snapshot taken midway, and every message answered OK after it must still reach the socket by
+ * the protocol's rules, or the socket be told (a new epoch).
+ */
+async function liveSocketBackWithOlderData(t: ExecutionContext, redis: RedisLayout, save: () => Promise<void>, restart: () => Promise<void>): Promise<void> {
+  const node = await startTestServer({ engine: 'redis', ...layoutOptions(redis), redisPrefix: 'live', nodeLeaseSeconds: 5, tokenSecrets: ['redis-faults-token-secret-0123456789abcdef'] });
+  try {
+    await node.rpc.subscribe({ clientIds: ['viewer'], topic: 'scores' });
+    const { token } = await node.createChannel('viewer');
+    const socket = new RawSocket(node.wsUrl, token);
+    await socket.until(() => socket.topicWelcome('scores') !== undefined, 'topic welcome');
+    for (let i = 1; i <= 6; i++) {
+      if (i === 4) await save();
+      await node.rpc.broadcast({ message: `t${i}`, clientIds: [], topics: ['scores'] });
+      await node.send('viewer', `c${i}`);
+    }
+    await socket.until(() => socket.topicMessages('scores').length === 6 && socket.messages.length === 6, 'the first messages');
+    await restart();
+    const channelAcks: string[] = [];
+    const topicAcks: string[] = [];
+    for (let i = 7; i <= 12; i++) {
+      await untilOk(() => node.rpc.broadcast({ message: `t${i}`, clientIds: [], topics: ['scores'] }), 'broadcast after the restart');
+      topicAcks.push(`t${i}`);
+      await untilOk(() => node.send('viewer', `c${i}`), 'send after the restart');
+      channelAcks.push(`c${i}`);
+    }
+    const missing = (): string[] => [
+      ...channelAcks.filter((d) => !deliveredBy(socket.frames).includes(d)),
+      ...topicAcks.filter((d) => !deliveredBy(socket.frames, 'scores').includes(d)),
+    ];
+    await socket.until(() => missing().length === 0 || socket.closeCode !== undefined, 'every acknowledged message delivered', 15_000).catch(() => undefined);
+    t.deepEqual(missing(), [], `delivered by the protocol's rules; frames ${JSON.stringify(socket.frames)}`);
+    t.is(socket.closeCode, undefined, 'the socket stayed open');
+    socket.close();
+    await socket.closed;
+  } finally {
+    await node.close();
+  }
 }
 
 if (!availability.run && availability.fail) {
@@ -379,7 +427,7 @@ if (!availability.run && availability.fail) {
   test('redis back without its data - a node registers its sockets and their topic memberships again, and says so', async (t) => {
     const redis = await TestRedis.start();
     try {
-      await registeredAgain(t, { url: redis.url, clusterNodes: [] }, () => redis.restart());
+      await registeredAgain(t, { url: redis.url, layout: { clusterNodes: [] } }, () => redis.restart());
     } finally {
       await redis.dispose();
     }
@@ -388,7 +436,7 @@ if (!availability.run && availability.fail) {
   test('redis back without its data - on a Redis Cluster too', async (t) => {
     const cluster = await TestRedisCluster.start(3);
     try {
-      await registeredAgain(t, { url: 'redis://', clusterNodes: cluster.nodes }, () => cluster.restart());
+      await registeredAgain(t, { url: 'redis://', layout: { clusterNodes: cluster.nodes } }, () => cluster.restart());
     } finally {
       await cluster.stop();
     }
@@ -414,39 +462,67 @@ if (!availability.run && availability.fail) {
 
   test('redis back with older data - a live socket on a real node gets every acknowledged message, or is told', async (t) => {
     const redis = await TestRedis.start({ snapshots: true });
-    const node = await startTestServer({ engine: 'redis', redisUrl: redis.url, redisPrefix: 'live', nodeLeaseSeconds: 5, tokenSecrets: ['redis-faults-token-secret-0123456789abcdef'] });
     try {
-      await node.rpc.subscribe({ clientIds: ['viewer'], topic: 'scores' });
-      const { token } = await node.createChannel('viewer');
-      const socket = new RawSocket(node.wsUrl, token);
-      await socket.until(() => socket.topicWelcome('scores') !== undefined, 'topic welcome');
-      for (let i = 1; i <= 6; i++) {
-        if (i === 4) await redis.save();
-        await node.rpc.broadcast({ message: `t${i}`, clientIds: [], topics: ['scores'] });
-        await node.send('viewer', `c${i}`);
-      }
-      await socket.until(() => socket.topicMessages('scores').length === 6 && socket.messages.length === 6, 'the first messages');
-      await redis.restart();
-      const channelAcks: string[] = [];
-      const topicAcks: string[] = [];
-      for (let i = 7; i <= 12; i++) {
-        await untilOk(() => node.rpc.broadcast({ message: `t${i}`, clientIds: [], topics: ['scores'] }), 'broadcast after the restart');
-        topicAcks.push(`t${i}`);
-        await untilOk(() => node.send('viewer', `c${i}`), 'send after the restart');
-        channelAcks.push(`c${i}`);
-      }
-      const missing = (): string[] => [
-        ...channelAcks.filter((d) => !deliveredBy(socket.frames).includes(d)),
-        ...topicAcks.filter((d) => !deliveredBy(socket.frames, 'scores').includes(d)),
-      ];
-      await socket.until(() => missing().length === 0 || socket.closeCode !== undefined, 'every acknowledged message delivered', 15_000).catch(() => undefined);
-      t.deepEqual(missing(), [], `delivered by the protocol's rules; frames ${JSON.stringify(socket.frames)}`);
-      t.is(socket.closeCode, undefined, 'the socket stayed open');
-      socket.close();
-      await socket.closed;
+      await liveSocketBackWithOlderData(t, redis, () => redis.save(), () => redis.restart());
     } finally {
-      await node.close();
       await redis.dispose();
+    }
+  });
+
+  // The shards that hold the socket's channel and its topic come back older; the third is untouched.
+  test('redis shard back with older data - a live socket on a real node over 3 shards gets every acknowledged message, or is told', async (t) => {
+    const shards = await TestRedisShards.start(3, { snapshots: true });
+    const keys = new RedisKeys('live');
+    try {
+      await liveSocketBackWithOlderData(t, shards, () => shards.save(), async () => {
+        t.log(`restarted shards ${(await shards.restartHolding(keys.channel('viewer'), keys.topic('scores'))).join(', ')}`);
+      });
+    } finally {
+      await shards.dispose();
+    }
+  });
+
+  test('redis shard back with older data - a shard restart from an older RDB snapshot starts new epochs, never reused seqs', async (t) => {
+    const shards = await TestRedisShards.start(3, { snapshots: true });
+    const keys = new RedisKeys('older');
+    try {
+      await backWithOlderData(t, {
+        url: 'redis://',
+        urlAfter: () => 'redis://',
+        shards: shards.urls,
+        snapshot: () => shards.save(),
+        fail: async () => void (await shards.restartHolding(keys.channel('reader'), keys.topic('news'))),
+      });
+    } finally {
+      await shards.dispose();
+    }
+  });
+
+  test('redis shard back with older data - a shard restart without persistence loses its part and says so', async (t) => {
+    const shards = await TestRedisShards.start(3);
+    const keys = new RedisKeys('older');
+    try {
+      await backWithOlderData(t, {
+        url: 'redis://',
+        urlAfter: () => 'redis://',
+        shards: shards.urls,
+        snapshot: async () => undefined,
+        fail: async () => void (await shards.restartHolding(keys.channel('reader'), keys.topic('news'))),
+      });
+    } finally {
+      await shards.dispose();
+    }
+  });
+
+  test('redis shard back without its data - a node registers its sockets and their topic memberships again on 3 shards too', async (t) => {
+    const shards = await TestRedisShards.start(3);
+    const keys = new RedisKeys('lost');
+    try {
+      await registeredAgain(t, { url: 'redis://', layout: { clusterNodes: [], shards: shards.urls } }, async () => {
+        t.log(`restarted shards ${(await shards.restartHolding(keys.channel('member'), keys.topic('news'))).join(', ')}`);
+      });
+    } finally {
+      await shards.dispose();
     }
   });
 }

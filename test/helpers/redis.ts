@@ -154,6 +154,13 @@ export class TestRedisShards {
     await Promise.all(this.shards.map((s) => s.save()));
   }
 
+  /** Restarts each shard holding one of `keys` (back with its snapshot, or empty); resolves with their indexes. */
+  async restartHolding(...keys: string[]): Promise<number[]> {
+    const holders = [...new Set(await Promise.all(keys.map((key) => this.holding(key))))].sort();
+    await Promise.all(holders.map((i) => this.shard(i).restart()));
+    return holders;
+  }
+
   async dispose(): Promise<void> {
     await Promise.all(this.shards.map((s) => s.dispose()));
   }
