@@ -1,20 +1,28 @@
-import anyTest, { type TestFn } from 'ava';
+import anyTest, { type ExecutionContext, type TestFn } from 'ava';
 import { TopicPresenceKind } from '../gen/ts/channel/v1/channel.js';
 import { startNode, type ClusterNode } from './helpers/cluster.js';
-import { redisAvailability, TestRedis } from './helpers/redis.js';
+import { redisAvailability, TestRedis, TestRedisShards } from './helpers/redis.js';
+import { layoutOptions, type RedisLayout } from './helpers/redis-nodes.js';
 import { RawSocket } from './helpers/socket.js';
 import { allMembers, briefTopic, TopicPresenceStream, topicRpcFor } from './helpers/topic-presence.js';
 
-// Topic presence across real channeld processes on one Redis: a watcher on one node sees what
+// Topic presence across real channeld processes on one Redis, and on 3 shards (where a member's
+// channel and its topic may live on different shards): a watcher on one node sees what
 // happens on the others, a SIGKILLed node's members are reported NODE_LOST, and subscribe and
 // unsubscribe of one client id racing from two nodes always end with an event that matches the
 // membership.
 
-interface Context {
-  redis: TestRedis;
+/** Two nodes over one layout of Redis, or why they did not start (failing that layout's tests only). */
+interface Deployment {
+  redis: RedisLayout;
   a: ClusterNode;
   b: ClusterNode;
 }
+const LAYOUTS = [
+  { title: 'topic presence cluster', start: (): Promise<RedisLayout> => TestRedis.start() },
+  { title: 'topic presence cluster, 3 shards', start: (): Promise<RedisLayout> => TestRedisShards.start(3) },
+] as const;
+type Context = Record<string, Deployment | { redis: RedisLayout; failed: Error }>;
 const test = anyTest as TestFn<Context>;
 const availability = redisAvailability();
 
@@ -23,20 +31,42 @@ if (!availability.run && availability.fail) {
 } else if (!availability.run) {
   console.warn(`\n!!! SKIPPING topic presence cluster tests: ${availability.why} !!!\n`);
 }
-const clusterTest = availability.run ? test.serial : test.skip;
+
+/** One test per layout, serial (the nodes are shared). */
+function clusterTest(name: string, body: (t: ExecutionContext<Context>, d: Deployment) => Promise<void>): void {
+  for (const { title } of LAYOUTS) {
+    (availability.run ? test.serial : test.skip)(`${title} - ${name}`, (t) => {
+      const d = t.context[title]!;
+      if ('failed' in d) throw new Error(`the nodes on "${title}" did not start: ${d.failed.message}`);
+      return body(t, d);
+    });
+  }
+}
 
 const RUNS = Number(process.env['CHANNELD_RACE_RUNS'] ?? 60);
+const startNodeOn = (redis: RedisLayout): Promise<ClusterNode> => startNode({ ...layoutOptions(redis), prefix: 'tpc', leaseSeconds: 2 });
 
 test.before(async (t) => {
   if (!availability.run) return;
-  const redis = await TestRedis.start();
-  const [a, b] = await Promise.all([0, 1].map(() => startNode({ redisUrl: redis.url, prefix: 'tpc', leaseSeconds: 2 })));
-  t.context = { redis, a: a!, b: b! };
+  const context: Context = {};
+  for (const layout of LAYOUTS) {
+    const redis = await layout.start();
+    const started = await Promise.allSettled([startNodeOn(redis), startNodeOn(redis)]);
+    const [a, b] = started.map((s) => (s.status === 'fulfilled' ? s.value : undefined));
+    if (a !== undefined && b !== undefined) context[layout.title] = { redis, a, b };
+    else {
+      await Promise.all([a?.stop(), b?.stop()]);
+      context[layout.title] = { redis, failed: (started.find((s) => s.status === 'rejected') as PromiseRejectedResult).reason as Error };
+    }
+  }
+  t.context = context;
 });
 
 test.after.always(async (t) => {
-  await Promise.all([t.context.a?.stop(), t.context.b?.stop()]);
-  await t.context.redis?.stop();
+  for (const d of Object.values(t.context ?? {})) {
+    if (!('failed' in d)) await Promise.all([d.a.stop(), d.b.stop()]);
+    await d.redis.dispose();
+  }
 });
 
 async function open(node: ClusterNode, token: string): Promise<RawSocket> {
@@ -52,9 +82,8 @@ async function liveWatch(node: ClusterNode, topic: string): Promise<TopicPresenc
   return stream;
 }
 
-clusterTest('topic presence cluster - a watcher on node A sees members of node B connect, and NODE_LOST when B is SIGKILLed', async (t) => {
-  const { a } = t.context;
-  const victim = await startNode({ redisUrl: t.context.redis.url, prefix: 'tpc', leaseSeconds: 2 });
+clusterTest('a watcher on node A sees members of node B connect, and NODE_LOST when B is SIGKILLed', async (t, { a, redis }) => {
+  const victim = await startNodeOn(redis);
   const topic = 'lost-room';
   const ids = ['lost-1', 'lost-2', 'lost-3'];
   await victim.rpc.subscribe({ clientIds: ids, topic, info: 'on the victim' });
@@ -76,8 +105,7 @@ clusterTest('topic presence cluster - a watcher on node A sees members of node B
   t.deepEqual(members.map((m) => [m.clientId, m.connected]), ids.map((id) => [id, false]), 'still members, no longer connected');
 });
 
-clusterTest(`topic presence cluster - Subscribe on A racing Unsubscribe on B for one client id, ${RUNS} times: the last event matches the membership`, async (t) => {
-  const { a, b } = t.context;
+clusterTest(`Subscribe on A racing Unsubscribe on B for one client id, ${RUNS} times: the last event matches the membership`, async (t, { a, b }) => {
   const topic = 'race-room';
   const watch = await liveWatch(a, topic);
   t.teardown(() => watch.cancel());
