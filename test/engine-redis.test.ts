@@ -39,6 +39,7 @@ async function fixture(connection: Connection, prefix = `test${++prefixes}`): Pr
 }
 
 const oneRedis = (): Connection => ({ redisUrl: redis!.url, clusterNodes: [] });
+const oneShard = (): Connection => ({ redisUrl: 'redis://', clusterNodes: [], shards: [redis!.url] });
 const threeShards = (): Connection => ({ redisUrl: 'redis://', clusterNodes: [], shards: shards!.urls });
 const clusterOf = (partitions: number): Connection => ({ redisUrl: 'redis://', clusterNodes: cluster!.nodes, partitions });
 
@@ -79,6 +80,7 @@ if (!availability.run && availability.fail) {
   });
 
   engineContract('engine redis', () => fixture(oneRedis()));
+  engineContract('engine redis 1 shard', () => fixture(oneShard()));
   engineContract('engine redis 3 shards', () => fixture(threeShards()));
   engineContract('engine redis-cluster', () => fixture(clusterOf(16)));
   engineContract('engine redis-cluster one slot', () => fixture(clusterOf(1)));
