@@ -139,9 +139,10 @@ if (!availability.run && availability.fail) {
     const back = new RawSocket(a.wsUrl, live.token, { resume: liveAt });
     t.teardown(() => back.ws.terminate());
     await back.until(() => back.welcome !== undefined || back.closeCode !== undefined, 'the welcome on a shard that stayed up');
-    t.is(back.welcome?.[1], liveAt.epoch, `the same epoch: ${JSON.stringify(back.welcome)}`);
-    t.is(back.welcome?.[3], true, 'recovered');
-    await back.until(() => back.messages.some((m) => m.data === 'after'), 'the message sent after, on resume');
+    t.deepEqual(back.welcome, [0, liveAt.epoch, liveAt.seq, true], 'recovered, in the same epoch, where it was');
+    await a.rpc.sendMessage(toClient(elsewhere[0]!, 'later'));
+    await back.until(() => back.messages.some((m) => m.data === 'later'), 'a live message after the resume');
+    t.deepEqual(back.messages.map((m) => m.seq), [liveAt.seq + 1], 'nothing again, nothing skipped');
     held.socket.close();
   });
 
