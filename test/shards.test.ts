@@ -85,6 +85,14 @@ if (!availability.run && availability.fail) {
     sleeper.socket.close();
     await sleeper.socket.closed;
     const sleeperAt = { epoch: sleeper.socket.welcome![1] as string, seq: sleeper.socket.messages.at(-1)?.seq ?? (sleeper.socket.welcome![2] as number) };
+    // Topics the live socket is a member of, some kept on the victim shard and some elsewhere.
+    const rooms = Array.from({ length: 12 }, (_, i) => `down-room-${i}`);
+    for (const topic of rooms) await a.rpc.subscribe({ clientIds: [elsewhere[0]!], topic });
+    await live.socket.until(() => rooms.every((topic) => live.socket.topicWelcome(topic) !== undefined), 'the topic welcomes');
+    const roomShards = await Promise.all(rooms.map((topic) => shards.holding(new RedisKeys('down').topic(topic))));
+    const roomOnVictim = rooms.find((_, i) => roomShards[i] === victim);
+    const roomElsewhere = rooms.find((_, i) => roomShards[i] !== victim);
+    t.truthy(roomOnVictim && roomElsewhere, `the topics spread: shards ${roomShards.join(' ')}`);
 
     await redis.stop();
     // Calls for client ids on the victim shard fail at once with UNAVAILABLE naming the shard…
@@ -104,6 +112,13 @@ if (!availability.run && availability.fail) {
       t.true('ok' in got, `SendMessage to ${id} on a shard that is up: ${'err' in got ? got.err.details : 'no answer within 5 s'}`);
     }
     await live.socket.until(() => live.socket.messages.some((m) => m.data === 'during'), 'the message sent during the outage, on a shard that is up');
+    // A topic on a shard that is up, with its member there too, broadcasts; one on the victim fails naming it.
+    const upBroadcast = await outcome(b.rpc.broadcast({ message: 'room during', clientIds: [], topics: [roomElsewhere!] }));
+    t.true('ok' in upBroadcast, `Broadcast to a topic on a shard that is up: ${'err' in upBroadcast ? upBroadcast.err.details : 'no answer within 5 s'}`);
+    await live.socket.until(() => live.socket.topicMessages(roomElsewhere!).some((m) => m.data === 'room during'), 'the broadcast during the outage');
+    const downBroadcast = await outcome(b.rpc.broadcast({ message: 'room during', clientIds: [], topics: [roomOnVictim!] }));
+    t.true('err' in downBroadcast && downBroadcast.err.code === grpc.status.UNAVAILABLE, `Broadcast to a topic on the stopped shard: ${JSON.stringify(downBroadcast)}`);
+    if ('err' in downBroadcast) t.regex(downBroadcast.err.details, unavailable, 'the details name the stopped shard');
     const presence = await outcome(a.rpc.getPresence({ clientIds: elsewhere.slice(0, 4) }));
     t.true('ok' in presence, `GetPresence of client ids on shards that are up: ${'err' in presence ? presence.err.details : 'no answer'}`);
     if ('ok' in presence) t.deepEqual(presence.ok.clients.map((c) => c.connected), [true, false, false, false], 'only the first has a socket');
