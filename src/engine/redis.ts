@@ -348,13 +348,15 @@ export class RedisEngine implements Engine {
         p.keys.nodeChannelPrefix(),
         ...p.keys.nodeClientsAffixes(),
         this.nodeId,
+        this.options.replayWindowMs,
       ],
     )) as (string | number)[];
     // The channel is closed; its topics hear of it each in its own partition.
+    const [node, version] = [String(reply[2]), String(reply[3])];
     await Promise.all(
-      reply.slice(2).map((topic) => {
+      reply.slice(4).map((topic) => {
         const t = this.pt(String(topic));
-        return this.step(t, 'topic-leave', [String(topic), 'channel-closed', this.clock.nowMs(), ...this.tpArgs(t), clientId]);
+        return this.step(t, 'topic-leave', [String(topic), 'channel-closed', this.clock.nowMs(), t.keys.nodeChannelPrefix(), ...this.tpArgs(t), clientId, node, version]);
       }),
     );
     return reply[0] === 1;
@@ -414,7 +416,7 @@ export class RedisEngine implements Engine {
       last,
       maxTopicsPerClient,
       ...p.keys.channelAffixes(),
-      p.keys.nodeChannelPrefix(),
+      '',
       this.options.replayWindowMs,
       check ? 1 : 0,
       ...ids,
@@ -435,28 +437,45 @@ export class RedisEngine implements Engine {
     let joined = 0;
     for (const reply of replies) {
       if (reply[0] !== 1) continue;
-      for (let i = 1; i < reply.length; i += 4) {
-        entries.push(String(reply[i]), reply[i + 1]!, reply[i + 2]!, String(reply[i + 3]));
+      for (let i = 1; i < reply.length; i += 8) {
+        entries.push(...reply.slice(i, i + 8).map((value, k) => (k === 1 || k === 2 ? Number(value) : String(value))));
         if (reply[i + 1] === 1) joined++;
       }
     }
-    // Listed in the topic's partition even when another partition refused (a Subscribe racing this one).
-    if (entries.length > 0) await t.run('topic-join', [], [topic, 1, info, this.clock.nowMs(), ...this.tpArgs(t), ...entries]);
+    // Listed in the topic's partition even when another partition refused (a Subscribe racing this
+    // one). The memberships are recorded: if the topic's shard is away the listing is retried in the
+    // background (it is idempotent) and the caller hears UNAVAILABLE.
+    if (entries.length > 0) {
+      const listed = await this.step(t, 'topic-join', [topic, 1, info, this.clock.nowMs(), t.keys.nodeChannelPrefix(), ...this.tpArgs(t), ...entries]);
+      if (listed !== undefined) throw listed;
+    }
     const over = replies.find((reply) => reply[0] === -1);
     if (over !== undefined) throw overLimit(over);
     return joined;
   }
 
   async unsubscribe(clientIds: readonly ClientId[], topic: Topic): Promise<number> {
-    const removed = await Promise.all(
-      [...this.byClientPartition(clientIds)].map(
-        async ([p, ids]) => (await p.run('unsubscribe-clients', [], [topic, ...p.keys.channelAffixes(), p.keys.nodeChannelPrefix(), ...ids])) as string[],
-      ),
+    const replies = await Promise.all(
+      [...this.byClientPartition(clientIds)].map(async ([p, ids]) => (await p.run('unsubscribe-clients', [], [topic, ...p.keys.channelAffixes(), ...ids])) as string[]),
     );
+    const entries: string[] = [];
+    const removed = new Set<ClientId>();
+    for (const reply of replies) {
+      for (let i = 0; i < reply.length; i += 3) {
+        removed.add(reply[i]!);
+        entries.push(reply[i]!, reply[i + 1]!, reply[i + 2]!);
+      }
+    }
+    // Client ids their own partition did not name: a listing with nothing else known of it ends too.
+    for (const clientId of new Set(clientIds)) if (!removed.has(clientId)) entries.push(clientId, '', '0-0');
     const t = this.pt(topic);
-    const unlisted = (await t.run('topic-leave', [], [topic, 'unsubscribed', this.clock.nowMs(), ...this.tpArgs(t), ...new Set(clientIds)])) as string[];
+    const unlisted: string[] = [];
+    const failed = await this.step(t, 'topic-leave', [topic, 'unsubscribed', this.clock.nowMs(), t.keys.nodeChannelPrefix(), ...this.tpArgs(t), ...entries], undefined, (reply) =>
+      unlisted.push(...(reply as string[])),
+    );
+    if (failed !== undefined) throw failed;
     // A member either side knew of (a step of an earlier change may not have reached the other).
-    return new Set([...removed.flat(), ...unlisted]).size;
+    return new Set([...removed, ...unlisted]).size;
   }
 
   async memberships(clientId: ClientId): Promise<TopicMembership[]> {
@@ -814,23 +833,33 @@ export class RedisEngine implements Engine {
    * happen, so a failure (its shard away) is logged and tried again until it succeeds. Each such
    * step is idempotent (see topic-member-presence.lua).
    */
-  private async step(t: Partition, name: ScriptName, args: readonly (string | number)[], runner?: Runner, attempt = 0): Promise<void> {
+  private async step(
+    t: Partition,
+    name: ScriptName,
+    args: readonly (string | number)[],
+    runner?: Runner,
+    done?: (reply: unknown) => void,
+    attempt = 0,
+  ): Promise<ChannelError | undefined> {
     try {
-      if (runner === undefined) await t.run(name, [], args);
-      else await runner(t, name, [], args);
+      const reply = runner === undefined ? await t.run(name, [], args) : await runner(t, name, [], args);
+      done?.(reply);
+      return undefined;
     } catch (err) {
-      if (this.stopped) return;
+      const failure = t.unavailable(err);
+      if (this.stopped) return failure;
       if (attempt >= STEP_RETRIES) {
-        this.log.error({ err: (err as Error).message, step: name, partition: t.index }, 'gave up passing a change on to a topic: its presence may be stale until the member\'s next change');
-        return;
+        this.log.error({ err: (err as Error).message, step: name, partition: t.index }, 'gave up passing a change on to a topic: its members or presence may be stale until the next change');
+        return failure;
       }
       if (attempt === 0) this.log.warn({ err: (err as Error).message, step: name, partition: t.index }, 'cannot pass a change on to a topic yet; retrying');
       const timer = setTimeout(() => {
         this.retries.delete(timer);
-        void this.step(t, name, args, undefined, attempt + 1);
+        void this.step(t, name, args, undefined, undefined, attempt + 1);
       }, Math.min(STEP_RETRY_FIRST_MS * 2 ** attempt, STEP_RETRY_MAX_MS));
       timer.unref();
       this.retries.add(timer);
+      return failure;
     }
   }
 
@@ -881,13 +910,18 @@ export class RedisEngine implements Engine {
     if (outcome < 0) return { outcome, added: 0 };
     const connected = Number(reply[1]);
     const version = String(reply[2]);
-    const split = reply.indexOf('', 3);
-    const added = reply.slice(3, split).map(String);
+    const membership = String(reply[3]);
+    const split = reply.indexOf('', 4);
+    const added = reply.slice(4, split).map(String);
     const all = reply.slice(split + 1).map(String);
+    const starts = new Map(positions.filter((p) => p.length > 0).map(([topic, epoch, last]) => [String(topic), [String(epoch), Number(last)] as const]));
     await Promise.all(
       added.map((topic) => {
         const t = this.pt(topic);
-        return this.step(t, 'topic-join', [topic, 0, '', this.clock.nowMs(), ...this.tpArgs(t), clientId, 1, connected, version], runner);
+        const [epoch, last] = starts.get(topic) ?? ['', 0];
+        // No node told: this one holds the socket and knows the membership already.
+        const entry = [clientId, 1, connected, version, '', membership, epoch, last];
+        return this.step(t, 'topic-join', [topic, 0, '', this.clock.nowMs(), t.keys.nodeChannelPrefix(), ...this.tpArgs(t), ...entry], runner);
       }),
     );
     if (outcome === 1) await this.passPresence(clientId, true, version, PresenceReason.SocketOpened, all, runner);
@@ -960,7 +994,9 @@ export class RedisEngine implements Engine {
     }
     await Promise.all(
       // Connected as of version 0-0: the member's next real change supersedes it.
-      [...byTopic].map(([topic, ids]) => this.step(p, 'topic-join', [topic, 0, '', this.clock.nowMs(), ...this.tpArgs(p), ...ids.flatMap((id) => [id, 0, 1, '0-0'])], runner)),
+      [...byTopic].map(([topic, ids]) =>
+        this.step(p, 'topic-join', [topic, 0, '', this.clock.nowMs(), p.keys.nodeChannelPrefix(), ...this.tpArgs(p), ...ids.flatMap((id) => [id, 0, 1, '0-0', '', '0-0', '', 0])], runner),
+      ),
     );
     return byTopic.size;
   }

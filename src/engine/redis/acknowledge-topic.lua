@@ -9,8 +9,10 @@ if not current then return 0 end
 if ARGV[8] ~= ARGV[2] then return 0 end
 local seq = tonumber(ARGV[3])
 if seq > tonumber(ARGV[9]) then return 0 end
-local space = string.find(current, ' ')
-if string.sub(current, 1, space - 1) == ARGV[2] and seq <= tonumber(string.sub(current, space + 1)) then return 0 end
-redis.call('HSET', KEYS[1], ARGV[1], ARGV[2] .. ' ' .. seq)
+-- "<epoch> <seq>[ <membership version>]" (see subscribe-clients.lua); the version stays.
+local epoch, at, version = string.match(current, '^(%S+) (%d+) ?(%S*)$')
+if epoch == ARGV[2] and seq <= tonumber(at) then return 0 end
+if version ~= '' then version = ' ' .. version end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2] .. ' ' .. seq .. version)
 emit_delivery(KEYS[2], ARGV[7], ARGV[6], ARGV[4], ARGV[2], seq, ARGV[1], ARGV[5])
 return 1

@@ -11,9 +11,11 @@ import type { ClientId, Topic } from '../../core/types.js';
  *
  *   P:rid               string  run id of the Redis process serving the data, set by boot.lua (see generation.lua)
  *   P:ch:<C>            hash    e epoch, l last seq, a acked seq, g run id of its last write, s socket id, n node id,
- *                               t connected since, r retain-until ms, pv id of its last presence change
+ *                               t connected since, r retain-until ms, pv id of its last presence change, mv version
+ *                               of its last membership change (kept a replay window after a CloseChannel)
  *   P:ch:<C>:log        stream  the replay buffer; entry id 0-<seq>, fields d (data), t (time ms)
- *   P:ch:<C>:topics     hash    topic -> "<epoch> <seq>": memberships and where a fresh open starts
+ *   P:ch:<C>:topics     hash    topic -> "<epoch> <seq> <mv>": memberships, where a fresh open starts, and the
+ *                               membership's version (the channel hash's mv when it was made)
  *   P:idem:<C>:<K>      string  "<seq> <epoch> <connected>" of an idempotent send, expires with the replay window
  *   P:rev:<C>           string  revocation time (ms) set by CloseChannel
  *   P:tp:<T>            hash    e epoch, l last seq, g run id of its last write
@@ -22,8 +24,9 @@ import type { ClientId, Topic } from '../../core/types.js';
  *   P:tp:<T>:m          set     member client ids as versions before topic presence kept them; moved
  *                               into :mz (and deleted) by the first script that touches the topic's members
  *   P:tp:<T>:info       hash    member client id -> the info its Subscribe set (absent when none)
- *   P:tp:<T>:conn       hash    member client id -> "<connected 0|1> <pv it was set from> <id of its joined change>":
- *                               the member's connection as the topic's partition last heard it
+ *   P:tp:<T>:conn       hash    client id -> "<connected 0|1> <pv it was set from> <id of its joined change or -> <mv>":
+ *                               a member's connection as the topic's partition last heard it, and the version of the
+ *                               last membership change applied (kept after a leave; see presence.lua read_member)
  *   P:tp:<T>:pres       stream  the topic's presence changes: fields c client id, k kind (joined|left|updated|
  *                               connected|disconnected), r reason, i info, t ms; the id is the cursor; MAXLEN ~
  *                               the topic presence history size, expires with the topic

@@ -23,6 +23,44 @@ local function id_after(a, b)
   return am > bm or (am == bm and as > bs)
 end
 
+-- A client id's membership changes get versions in its partition, in the stream id form
+-- ("<ms>-<n>", from the Redis clock, never going back for one channel), so the topic's partition
+-- applies each once and in order, whichever order its steps arrive in.
+local function next_membership_version(channel)
+  local t = redis.call('TIME')
+  local version = (tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)) .. '-0'
+  local last = redis.call('HGET', channel, 'mv')
+  if last and not id_after(version, last) then
+    local ms, n = string.match(last, '^(%d+)-(%d+)$')
+    version = ms .. '-' .. (tonumber(n) + 1)
+  end
+  redis.call('HSET', channel, 'mv', version)
+  return version
+end
+
+-- What a topic's partition keeps of each client id that has been a member (P:tp:<T>:conn): its
+-- connection as last heard (c 0|1, from presence change pv), the id of its joined change, and the
+-- version of the last membership change applied (mv); kept after a leave, so an older join that
+-- arrives late is refused.
+local function read_member(conn_key, client)
+  local m = {c = '0', pv = '0-0', joined = '', mv = '0-0', known = false}
+  local value = redis.call('HGET', conn_key, client)
+  if value then
+    local c, pv, joined, mv = string.match(value, '^(%d) (%S+) (%S+) (%S+)$')
+    if c then
+      m = {c = c, pv = pv, joined = joined, mv = mv, known = true}
+      if joined == '-' then m.joined = '' end
+    end
+  end
+  return m
+end
+
+local function write_member(conn_key, client, m)
+  local joined = m.joined
+  if joined == '' then joined = '-' end
+  redis.call('HSET', conn_key, client, m.c .. ' ' .. m.pv .. ' ' .. joined .. ' ' .. m.mv)
+end
+
 -- Topic presence. A script that changes a topic's members or a member's connection takes, from
 -- ARGV[first], keys.ts's topicPresenceAffixes, the topic presence history size and the topic TTL
 -- (ms): nine arguments, read here into one table.

@@ -9,7 +9,8 @@
 -- ARGV[6] presence channel   ARGV[7] node channel prefix   ARGV[8] when the socket's token was issued (ms)
 -- ARGV[9] epoch for a new (or renewed) channel   ARGV[10..] per topic the client id belongs to, as
 -- this node knows: topic, its epoch, its last seq
--- Returns {outcome, connected 0|1, version, topics added..., '', every topic}: outcome 1 when
+-- Returns {outcome, connected 0|1, version, membership version of the topics added, topics added...,
+-- '', every topic}: outcome 1 when
 -- registered again (CONNECTED anew), 0 when it still was, -1 when it lost to a newer socket, -2
 -- when a CloseChannel revoked its token.
 local socket = redis.call('HGET', KEYS[1], 's')
@@ -30,13 +31,15 @@ if not socket then
   outcome = 1
 end
 redis.call('SADD', KEYS[3], ARGV[4])
-local out = {outcome}
 local connected, version = client_presence(KEYS[1])
-out[2] = connected
-out[3] = version
+local out = {outcome, connected, version, ''}
 for i = 10, #ARGV, 3 do
-  -- Where a fresh open starts: the topic's messages from now on (what was lost is not here).
-  if redis.call('HSETNX', KEYS[6], ARGV[i], ARGV[i + 1] .. ' ' .. ARGV[i + 2]) == 1 then out[#out + 1] = ARGV[i] end
+  if redis.call('HEXISTS', KEYS[6], ARGV[i]) == 0 then
+    if out[4] == '' then out[4] = next_membership_version(KEYS[1]) end
+    -- Where a fresh open starts: the topic's messages from now on (what was lost is not here).
+    redis.call('HSET', KEYS[6], ARGV[i], ARGV[i + 1] .. ' ' .. ARGV[i + 2] .. ' ' .. out[4])
+    out[#out + 1] = ARGV[i]
+  end
 end
 out[#out + 1] = ''
 for _, topic in ipairs(redis.call('HKEYS', KEYS[6])) do out[#out + 1] = topic end

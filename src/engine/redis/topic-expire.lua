@@ -12,11 +12,12 @@ local conn_key = id_key(tp.prefix, ARGV[1], tp.conn)
 local dropped = 0
 for i = 12, #ARGV, 2 do
   local client = ARGV[i]
-  local _, _, joined = string.match(redis.call('HGET', conn_key, client) or '', '^(%d) (%S+) ?(%S*)$')
-  if redis.call('ZSCORE', members, client) and (joined or '') == ARGV[i + 1] then
+  local m = read_member(conn_key, client)
+  if redis.call('ZSCORE', members, client) and m.joined == ARGV[i + 1] then
     redis.call('ZREM', members, client)
     redis.call('HDEL', info_key, client)
-    redis.call('HDEL', conn_key, client)
+    m.joined = ''
+    write_member(conn_key, client, m)
     emit_topic_presence(tp, ARGV[1], client, 'left', 'channel-expired', '', ARGV[2])
     dropped = dropped + 1
   end

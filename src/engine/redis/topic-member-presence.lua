@@ -14,10 +14,11 @@ for i = 12, #ARGV, 4 do
   local topic, client, connected, version = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3]
   local listed = redis.call('ZSCORE', topic_members(tp, topic), client)
   local conn_key = id_key(tp.prefix, topic, tp.conn)
-  local was, seen, joined = string.match(redis.call('HGET', conn_key, client) or '', '^(%d) (%S+) ?(%S*)$')
-  if not was then was, seen, joined = '0', '0-0', '' end
-  if id_after(version, seen) then
-    redis.call('HSET', conn_key, client, connected .. ' ' .. version .. ' ' .. joined)
+  local m = read_member(conn_key, client)
+  local was = m.c
+  if id_after(version, m.pv) then
+    m.c, m.pv = connected, version
+    write_member(conn_key, client, m)
     if listed then
       if was ~= connected then
         local kind = 'disconnected'

@@ -27,13 +27,13 @@ local cursor = '0-0'
 if last[1] then cursor = last[1][1] end
 local out = {cursor, more}
 for _, client in ipairs(batch) do
-  local was, _, joined = string.match(redis.call('HGET', KEYS[3], client) or '', '^(%d) (%S+) ?(%S*)$')
+  local m = read_member(KEYS[3], client)
   out[#out + 1] = client
   -- 2: not known here (a member listed before connections were kept): the node asks its partition.
   local connected = 2
-  if was == '1' then connected = 1 elseif was == '0' then connected = 0 end
+  if m.known then connected = tonumber(m.c) end
   out[#out + 1] = connected
   out[#out + 1] = redis.call('HGET', KEYS[2], client) or ''
-  out[#out + 1] = joined or ''
+  out[#out + 1] = m.joined
 end
 return out
