@@ -96,11 +96,18 @@ export interface RunSpec {
   /** Broadcast payload numbers are `nOffset + k * nStride`, so senders never share one. */
   readonly nOffset: number;
   readonly nStride: number;
+  /**
+   * Broadcast only (Go sender): topics called in turn, one per Broadcast, instead of `topic`, so a
+   * run's topics spread over Redis shards (bench/shards.ts).
+   */
+  readonly topics?: readonly string[];
 }
 
 export interface RunReply {
   /** Successful sends per entry of `clients` (unary, stream); empty for broadcast. */
   readonly sentPerClient: readonly number[];
+  /** Successful broadcasts per entry of `topics` (empty without them). */
+  readonly sentPerTopic?: readonly number[];
   /** Successful calls. */
   readonly calls: number;
   readonly errors: number;

@@ -33,6 +33,9 @@ type RunSpec struct {
 	UnitsPerCall int         `json:"unitsPerCall"`
 	NOffset      int         `json:"nOffset"`
 	NStride      int         `json:"nStride"`
+	// Topics, when set, are what a broadcast run calls Broadcast on, one topic a call in turn
+	// (Topic is then unused), so a run can spread its topics over Redis shards.
+	Topics []string `json:"topics,omitempty"`
 }
 
 type RunReply struct {
@@ -41,6 +44,8 @@ type RunReply struct {
 	Errors        int64   `json:"errors"`
 	FirstError    string  `json:"firstError"`
 	ElapsedMs     float64 `json:"elapsedMs"`
+	// SentPerTopic counts successful broadcasts per entry of RunSpec.Topics (empty without them).
+	SentPerTopic []int64 `json:"sentPerTopic"`
 }
 
 type request struct {

@@ -78,6 +78,7 @@ func (f *flow) waitIdle() {
 type runState struct {
 	spec          *RunSpec
 	sentPerClient []int64
+	sentPerTopic  []int64
 	calls         atomic.Int64
 	errors        atomic.Int64
 	firstMu       sync.Mutex
@@ -129,7 +130,7 @@ func (g *generator) run(spec *RunSpec) (*RunReply, error) {
 	if spec.Kind != "broadcast" && count == 0 {
 		return nil, fmt.Errorf("%s run without clients", spec.Kind)
 	}
-	st := &runState{spec: spec, sentPerClient: make([]int64, count)}
+	st := &runState{spec: spec, sentPerClient: make([]int64, count), sentPerTopic: make([]int64, len(spec.Topics))}
 	size := 1
 	if spec.Kind == "batch" || spec.Kind == "stream" || spec.Kind == "http-batch" {
 		size = max(1, spec.Batch)
@@ -210,16 +211,24 @@ func (g *generator) run(spec *RunSpec) (*RunReply, error) {
 		switch spec.Kind {
 		case "broadcast":
 			n := spec.NOffset + broadcasts*spec.NStride
+			topic, topicSlot := spec.Topic, -1
+			if len(spec.Topics) > 0 {
+				topicSlot = broadcasts % len(spec.Topics)
+				topic = spec.Topics[topicSlot]
+			}
 			broadcasts++
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
 				defer f.release(1)
 				payload := string(encodePayload(nil, -1, n, monotonicUs(), spec.MessageBytes))
-				if err := g.backend.broadcast(ctx, spec.Topic, payload); err != nil {
+				if err := g.backend.broadcast(ctx, topic, payload); err != nil {
 					st.fail(err, 1)
 				} else {
 					st.ok(-1)
+					if topicSlot >= 0 {
+						atomic.AddInt64(&st.sentPerTopic[topicSlot], 1)
+					}
 				}
 			}()
 		case "unary", "http-unary":
@@ -301,6 +310,7 @@ func (g *generator) run(spec *RunSpec) (*RunReply, error) {
 	}
 	return &RunReply{
 		SentPerClient: st.sentPerClient,
+		SentPerTopic:  st.sentPerTopic,
 		Calls:         st.calls.Load(),
 		Errors:        st.errors.Load(),
 		FirstError:    st.firstError,

@@ -21,6 +21,8 @@ export interface ScenarioResult {
   readonly figures: Record<string, number>;
   /** Percent of one core per process while the scenario ran: the target's (`server`, or `nodeA`, `nodeB`, `redis`), `r0`…, `s0`…. */
   readonly cpu: Record<string, number>;
+  /** CPU seconds per process while the scenario ran (throughput scenarios that report it). */
+  readonly cpuSeconds?: Record<string, number>;
   readonly params: Record<string, number | string>;
   /** Loss, duplicates, errors: any entry fails the run. */
   readonly problems: string[];
@@ -143,6 +145,8 @@ export interface PhaseResult {
   readonly calls: number;
   readonly latency: Percentiles;
   readonly cpu: Record<string, number>;
+  /** CPU seconds each process (the target's and the generators') used during the phase. */
+  readonly cpuSeconds: Record<string, number>;
   /**
    * Figures every throughput scenario reports: `serverCpuMsPer1k`, the target's CPU (every one of
    * its processes) in ms per 1,000 deliveries, and `wireBytesPerDelivery`, bytes the receivers read
@@ -155,9 +159,17 @@ export interface PhaseResult {
 /**
  * One measured run: every sender runs `specFor(i)`, then the phase waits until every expected
  * delivery arrived (or none arrived for --drain-timeout), and checks each socket's count.
- * The rate is deliveries over the time from the first send to the last delivery.
+ * The rate is deliveries over the time from the first send to the last delivery. A broadcast
+ * over several `topics` needs `topicOfSocket`: each socket's index into them (every sender's spec
+ * lists the same topics), so that each socket is owed just its own topic's broadcasts.
  */
-export async function runPhase(ctx: Context, label: string, group: SocketGroup, specFor: (senderIndex: number) => RunSpec): Promise<PhaseResult> {
+export async function runPhase(
+  ctx: Context,
+  label: string,
+  group: SocketGroup,
+  specFor: (senderIndex: number) => RunSpec,
+  topicOfSocket?: readonly number[],
+): Promise<PhaseResult> {
   const { fleet, options } = ctx;
   await Promise.all(fleet.receivers.map((r) => r.request({ type: 'phase' })));
   const specs = fleet.senders.map((_, i) => specFor(i));
@@ -179,7 +191,11 @@ export async function runPhase(ctx: Context, label: string, group: SocketGroup, 
     calls += reply.calls;
     if (reply.errors > 0) problems.push(`sender ${i}: ${reply.errors} failed calls, first: ${reply.firstError}`);
     const spec = specs[i]!;
-    if (spec.kind === 'broadcast') {
+    if (spec.kind === 'broadcast' && (spec.topics?.length ?? 0) > 0) {
+      if (topicOfSocket === undefined) throw new Error(`${label}: a broadcast over several topics needs each socket's topic`);
+      const perTopic = reply.sentPerTopic ?? [];
+      for (let k = 0; k < expectedPerSocket.length; k++) expectedPerSocket[k]! += perTopic[topicOfSocket[k]!] ?? 0;
+    } else if (spec.kind === 'broadcast') {
       for (let k = 0; k < expectedPerSocket.length; k++) expectedPerSocket[k]! += reply.calls;
     } else {
       spec.clients.forEach((c, k) => (expectedPerSocket[c.clientIdx]! += reply.sentPerClient[k]!));
@@ -233,7 +249,7 @@ export async function runPhase(ctx: Context, label: string, group: SocketGroup, 
     serverCpuMsPer1k: delivered === 0 ? 0 : (serverCpuSeconds * 1000 * 1000) / delivered,
     wireBytesPerDelivery: delivered === 0 ? 0 : wireBytes / delivered,
   };
-  return { delivered, expected, seconds, perSecond: delivered / seconds, calls, latency: latency.percentiles(), cpu, extra, problems };
+  return { delivered, expected, seconds, perSecond: delivered / seconds, calls, latency: latency.percentiles(), cpu, cpuSeconds: used, extra, problems };
 }
 
 export function clientsFor(group: SocketGroup, senders: number, i: number): { clientId: string; clientIdx: number }[] {
