@@ -24,6 +24,13 @@ export interface TargetOptions {
   readonly compression: 'shared' | 'dedicated';
   /** Extra channeld flags for the one-node targets (e.g. --no-metrics for the metrics A/B). */
   readonly channeldArgs?: readonly string[];
+  /**
+   * Cluster only: how many redis-servers to start and pass as `--redis-shard` (bench/shards.ts);
+   * unset: one redis-server as `--redis-url`, the one-slot layout.
+   */
+  readonly redisShards?: number;
+  /** A channeld checkout to run instead of this one (e.g. an older commit to compare with). */
+  readonly channeldRoot?: string;
 }
 
 /** A process that belongs to a target, named as in the CPU figures. */
@@ -44,6 +51,8 @@ export interface Target {
   readonly processes: readonly TargetProcess[];
   /** The process that holds the sockets, whose RSS the connect storm reads. */
   readonly socketPid: number;
+  /** Cluster only: the redis-servers' URLs, in the order of `processes` (shards: --redis-shard order). */
+  readonly redisUrls?: readonly string[];
   /** SIGTERM, then SIGKILL if a process has not exited after 20 s; nodes before Redis. */
   stop(): Promise<void>;
 }
@@ -127,11 +136,15 @@ function startServer(label: string, protocol: Protocol, args: readonly string[],
 
 function channeldArgs(options: TargetOptions, label: string, extra: readonly string[]): string[] {
   const ports = ['--grpc-host', HOST, '--grpc-port', '0', '--http-host', HOST, '--http-port', '0', '--log-level', 'info', ...extra];
+  const root = options.channeldRoot ?? '.';
   if (options.fromDist) {
-    if (!existsSync('dist/src/cli.js')) throw new Error('dist/src/cli.js is missing: run `npm run build` or drop --server dist');
-    return [...options.nodeArgs(label), 'dist/src/cli.js', ...ports];
+    const cli = join(root, 'dist/src/cli.js');
+    if (!existsSync(cli)) throw new Error(`${cli} is missing: run \`npm run build\` or drop --server dist`);
+    return [...options.nodeArgs(label), cli, ...ports];
   }
-  return [...options.nodeArgs(label), '--import', 'tsx', 'src/cli.ts', ...ports];
+  const cli = join(root, 'src/cli.ts');
+  if (!existsSync(cli)) throw new Error(`${cli} is missing: is ${root} a channeld checkout?`);
+  return [...options.nodeArgs(label), '--import', 'tsx', cli, ...ports];
 }
 
 function single(kind: TargetKind, server: Server): Target {
@@ -191,22 +204,35 @@ async function startRedis(binary: string): Promise<Child & { readonly port: numb
 }
 
 /**
- * Two channeld nodes on one Redis (three with `thirdNode`), with one random token secret and key
- * prefix for the run. The senders call node A and the sockets live on node B, so every message goes
- * A → Redis → B; node C, when started, serves only the jitter scenario.
+ * Two channeld nodes on one Redis (three with `thirdNode`), or on `redisShards` redis-servers given
+ * as --redis-shard, with one random token secret and key prefix for the run. The senders call node
+ * A and the sockets live on node B, so every message goes A → Redis → B; node C, when started,
+ * serves only the jitter scenario.
  */
 async function startCluster(options: TargetOptions): Promise<Target> {
-  const redis = await startRedis(options.redisServer);
+  const sharded = options.redisShards !== undefined;
+  const redises: (Child & { readonly port: number })[] = [];
+  const stopRedis = (): Promise<unknown> => Promise.all(redises.map((r) => r.stop()));
+  try {
+    for (let i = 0; i < (options.redisShards ?? 1); i++) redises.push(await startRedis(options.redisServer));
+  } catch (err) {
+    await stopRedis();
+    throw err;
+  }
+  const urls = redises.map((r) => `redis://${HOST}:${r.port}`);
   const prefix = `bench-${randomBytes(4).toString('hex')}`;
   // The secret goes through the environment so it stays out of `ps`.
   const env = { ...process.env, CHANNELD_TOKEN_SECRETS: randomBytes(32).toString('hex') };
-  const redisArgs = ['--engine', 'redis', '--redis-url', `redis://${HOST}:${redis.port}`, '--redis-prefix', prefix];
+  // --redis-url names the first shard too, for a build whose engine takes --redis-shard but does not
+  // shard yet (eaeed43): it then runs on that one, which the per-shard CPU figures show.
+  const shardArgs = sharded ? urls.flatMap((url) => ['--redis-shard', url]) : [];
+  const redisArgs = ['--engine', 'redis', '--redis-url', urls[0]!, ...shardArgs, '--redis-prefix', prefix];
   const started: Server[] = [];
   try {
     for (const label of options.thirdNode ? ['nodeA', 'nodeB', 'nodeC'] : ['nodeA', 'nodeB']) started.push(await startServer(`cluster ${label}`, 'channeld', channeldArgs(options, label, redisArgs), env));
   } catch (err) {
     await Promise.all(started.map((s) => s.stop()));
-    await redis.stop();
+    await stopRedis();
     throw err;
   }
   const [a, b, c] = started as [Server, Server, Server | undefined];
@@ -219,12 +245,14 @@ async function startCluster(options: TargetOptions): Promise<Target> {
       { name: 'nodeA', pid: a.pid },
       { name: 'nodeB', pid: b.pid },
       ...(c === undefined ? [] : [{ name: 'nodeC', pid: c.pid }]),
-      { name: 'redis', pid: redis.pid },
+      // Sharded: redis0, redis1, … in --redis-shard order.
+      ...redises.map((r, i) => ({ name: sharded ? `redis${i}` : 'redis', pid: r.pid })),
     ],
     socketPid: b.pid,
+    redisUrls: urls,
     async stop() {
       await Promise.all(started.map((s) => s.stop()));
-      await redis.stop();
+      await stopRedis();
     },
   };
 }
