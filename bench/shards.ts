@@ -10,7 +10,7 @@
  * much of the 2 cores the generators and nodes take.
  *
  *   node --import tsx bench/shards.ts [--shards 1,2,4] [--no-one-slot] [--compare-root DIR]
- *     [--duration 5] [--sockets 1000] [--topics 100] [--rounds 1] [--name shards]
+ *     [--duration 5] [--sockets 1000] [--topics 100] [--rounds 2] [--name shards]
  */
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -84,7 +84,7 @@ function parse(argv: readonly string[]): {
       shards: { type: 'string', default: '1,2,4' },
       'no-one-slot': { type: 'boolean', default: false },
       'compare-root': { type: 'string' },
-      rounds: { type: 'string', default: '1' },
+      rounds: { type: 'string', default: '2' },
       topics: { type: 'string', default: '100' },
       duration: { type: 'string', default: '5' },
       sockets: { type: 'string', default: '1000' },

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { BenchResults } from '../bench/report.js';
 import type { ScenarioResult } from '../bench/scenarios/context.js';
+import type { ShardRun } from '../bench/shards.js';
 import { goAvailability, ROOT } from './helpers/go.js';
 import { redisAvailability } from './helpers/redis.js';
 
@@ -155,4 +156,37 @@ test('bench - the Node senders (--node-senders) still drive channeld, unary and 
   t.deepEqual(scenarios.map((s) => s.scenario), ['unary', 'batch', 'stream', 'http-unary']);
   for (const s of scenarios.slice(0, 3)) t.true((s.figures['messages'] ?? 0) > 0 && s.problems.length === 0, `${s.scenario} delivered every message`);
   t.regex(scenarios[3]?.skipped ?? '', /needs the Go sender/);
+});
+
+// Issue 13: the sharded-Redis bench, at a size that takes seconds (two shards, a few sockets and topics).
+(redis.run && go.run ? test : test.skip)('bench - the sharded-Redis bench reports every shard\'s CPU per 1,000 messages with 2 shards', async (t) => {
+  t.timeout(180_000);
+  const out = mkdtempSync(join(tmpdir(), 'channeld-bench-'));
+  t.teardown(() => rmSync(out, { recursive: true, force: true }));
+  const args = ['--import', 'tsx', 'bench/shards.ts', '--shards', '2', '--no-one-slot', '--rounds', '1', '--sockets', '20', '--topics', '4', '--duration', '1', '--drain-timeout', '10', '--out', out, '--name', 'shards'];
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], cwd: ROOT });
+  let output = '';
+  child.stdout.on('data', (d: Buffer) => (output += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (output += d.toString()));
+  const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+  t.is(code, 0, output.slice(-3000));
+
+  const results = JSON.parse(readFileSync(join(out, 'shards.json'), 'utf8')) as { ok: boolean; problems: string[]; runs: ShardRun[] };
+  t.true(results.ok);
+  t.deepEqual(results.problems, []);
+  t.deepEqual(results.runs.map((r) => `${r.layout} ${r.scenario}`), ['2 shards unary', '2 shards stream', '2 shards topic']);
+  for (const r of results.runs) {
+    t.true(r.messages > 0 && r.messagesPerSecond > 0, `${r.scenario} sent messages`);
+    t.true(r.channeldCpuMsPer1k > 0, `${r.scenario} reports channeld's CPU per 1,000 messages`);
+    t.is(r.redisCpuMsPer1k.length, 2, `${r.scenario} reports each shard's CPU`);
+    for (const v of r.redisCpuMsPer1k) t.true(Number.isFinite(v) && v >= 0, `${r.scenario}: a shard's CPU per 1,000 messages is a number`);
+    t.true(r.redisCpuMsPer1kTotal > 0, `${r.scenario}: the shards used CPU`);
+    t.is(r.redisCpuMsPer1kPerShardMean, r.redisCpuMsPer1kTotal / 2);
+    t.is(r.redisCpuMsPer1kPerShardMax, Math.max(...r.redisCpuMsPer1k));
+    t.is(r.keysPerShard.length, 2);
+  }
+  t.true((results.runs[2]?.deliveries ?? 0) > (results.runs[2]?.messages ?? 0), 'each broadcast reached several sockets');
+  const md = readFileSync(join(out, 'shards.md'), 'utf8');
+  t.regex(md, /\| round \| layout \| scenario \| msg\/s \| deliveries\/s \| channeld CPU ms\/1k \| Redis CPU ms\/1k, each \|/);
+  t.regex(md, /\| 1 \| 2 shards \| unary \| [\d,]+ \| [\d,]+ \| [\d.]+ \| [\d.]+ \/ [\d.]+ \|/);
 });
