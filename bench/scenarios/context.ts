@@ -21,8 +21,6 @@ export interface ScenarioResult {
   readonly figures: Record<string, number>;
   /** Percent of one core per process while the scenario ran: the target's (`server`, or `nodeA`, `nodeB`, `redis`), `r0`…, `s0`…. */
   readonly cpu: Record<string, number>;
-  /** CPU seconds per process while the scenario ran (throughput scenarios that report it). */
-  readonly cpuSeconds?: Record<string, number>;
   readonly params: Record<string, number | string>;
   /** Loss, duplicates, errors: any entry fails the run. */
   readonly problems: string[];

@@ -28,7 +28,6 @@ export async function streaming(ctx: Context, group: SocketGroup): Promise<Scena
     scenario: 'stream',
     figures: { messagesPerSecond: phase.perSecond, p50Ms: phase.latency.p50Ms, p99Ms: phase.latency.p99Ms, messages: phase.delivered, ...phase.extra },
     cpu: phase.cpu,
-    cpuSeconds: phase.cpuSeconds,
     params,
     problems: phase.problems,
   };

@@ -31,7 +31,6 @@ export async function unary(ctx: Context, group: SocketGroup): Promise<ScenarioR
       ...phase.extra,
     },
     cpu: phase.cpu,
-    cpuSeconds: phase.cpuSeconds,
     params: { sockets: group.opened, messageBytes: options.messageBytes, inFlightPerSender: options.unaryInFlight, seconds: options.durationSeconds },
     problems: phase.problems,
   };
