@@ -183,7 +183,11 @@ test('bench - the Node senders (--node-senders) still drive channeld, unary and 
     t.true(r.redisCpuMsPer1kTotal > 0, `${r.scenario}: the shards used CPU`);
     t.is(r.redisCpuMsPer1kPerShardMean, r.redisCpuMsPer1kTotal / 2);
     t.is(r.redisCpuMsPer1kPerShardMax, Math.max(...r.redisCpuMsPer1k));
+    // The state and the work are spread: each shard holds keys and runs commands for the messages.
     t.is(r.keysPerShard.length, 2);
+    for (const keys of r.keysPerShard) t.true(keys > 0, `${r.scenario}: every shard holds keys (${r.keysPerShard.join(' / ')})`);
+    t.is(r.commandsPer1k.length, 2);
+    for (const n of r.commandsPer1k) t.true(n > 0, `${r.scenario}: every shard ran commands (${r.commandsPer1k.join(' / ')} per 1,000 messages)`);
   }
   t.true((results.runs[2]?.deliveries ?? 0) > (results.runs[2]?.messages ?? 0), 'each broadcast reached several sockets');
   const md = readFileSync(join(out, 'shards.md'), 'utf8');
