@@ -13,7 +13,7 @@ import { redisAvailability, RedisSwitch, TestRedis, TestRedisCluster, TestRedisS
 import { layoutOptions, type RedisLayout } from './helpers/redis-nodes.js';
 import { startTestServer } from './helpers/server.js';
 import { RawSocket, type Frame } from './helpers/socket.js';
-import { Signal } from './helpers/wait.js';
+import { Signal, untilOk } from './helpers/wait.js';
 
 const availability = redisAvailability();
 const silent = pino({ level: 'silent' });
@@ -46,18 +46,6 @@ const unhandled: unknown[] = [];
 process.on('unhandledRejection', (reason) => unhandled.push(reason));
 
 
-/** Retries `fn` while Redis is coming back (the engine answers UNAVAILABLE meanwhile). */
-async function untilOk<T>(fn: () => Promise<T>, what: string, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      return await fn();
-    } catch (err) {
-      if (Date.now() > deadline) throw new Error(`${what}: still failing after ${timeoutMs} ms: ${(err as Error).message}`);
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
-  }
-}
 
 /**
  * What a client that has everything up to `position` takes from a resume answered with `result`,
@@ -482,37 +470,26 @@ if (!availability.run && availability.fail) {
     }
   });
 
-  test('redis shard back with older data - a shard restart from an older RDB snapshot starts new epochs, never reused seqs', async (t) => {
-    const shards = await TestRedisShards.start(3, { snapshots: true });
-    const keys = new RedisKeys('older');
-    try {
-      await backWithOlderData(t, {
-        url: 'redis://',
-        urlAfter: () => 'redis://',
-        shards: shards.urls,
-        snapshot: () => shards.save(),
-        fail: async () => void (await shards.restartHolding(keys.channel('reader'), keys.topic('news'))),
-      });
-    } finally {
-      await shards.dispose();
-    }
-  });
-
-  test('redis shard back with older data - a shard restart without persistence loses its part and says so', async (t) => {
-    const shards = await TestRedisShards.start(3);
-    const keys = new RedisKeys('older');
-    try {
-      await backWithOlderData(t, {
-        url: 'redis://',
-        urlAfter: () => 'redis://',
-        shards: shards.urls,
-        snapshot: async () => undefined,
-        fail: async () => void (await shards.restartHolding(keys.channel('reader'), keys.topic('news'))),
-      });
-    } finally {
-      await shards.dispose();
-    }
-  });
+  for (const [title, snapshots] of [
+    ['a shard restart from an older RDB snapshot starts new epochs, never reused seqs', true],
+    ['a shard restart without persistence loses its part and says so', false],
+  ] as const) {
+    test(`redis shard back with older data - ${title}`, async (t) => {
+      const shards = await TestRedisShards.start(3, { snapshots });
+      const keys = new RedisKeys('older');
+      try {
+        await backWithOlderData(t, {
+          url: 'redis://',
+          urlAfter: () => 'redis://',
+          shards: shards.urls,
+          snapshot: snapshots ? () => shards.save() : async () => undefined,
+          fail: async () => void (await shards.restartHolding(keys.channel('reader'), keys.topic('news'))),
+        });
+      } finally {
+        await shards.dispose();
+      }
+    });
+  }
 
   test('redis shard back without its data - a node registers its sockets and their topic memberships again on 3 shards too', async (t) => {
     const shards = await TestRedisShards.start(3);

@@ -7,24 +7,13 @@ import { redisAvailability, TestRedis, TestRedisShards } from './helpers/redis.j
 import { holderOf, startRedisNode, type RedisLayout } from './helpers/redis-nodes.js';
 import { connect, type TestServer } from './helpers/server.js';
 import { RawSocket, type Frame } from './helpers/socket.js';
+import { untilOk } from './helpers/wait.js';
 
 // Two nodes over 3 independent Redis shards (--redis-shard): what one shard's absence does to the
 // calls that need it and to those that do not, and presence watched across the shards.
 
 const availability = redisAvailability();
 
-/** Retries `fn` until it resolves (a shard coming back answers UNAVAILABLE meanwhile). */
-async function untilOk<T>(fn: () => Promise<T>, what: string, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      return await fn();
-    } catch (err) {
-      if (Date.now() > deadline) throw new Error(`${what}: still failing after ${timeoutMs} ms: ${(err as Error).message}`);
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
-  }
-}
 
 /** Settles with what `call` did, or says it hung: a call needing a missing shard must fail, not wait. */
 async function outcome<T>(call: Promise<T>, timeoutMs = 5000): Promise<{ ok: T } | { err: grpc.ServiceError } | { hung: true }> {

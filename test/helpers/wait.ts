@@ -28,3 +28,16 @@ export class Signal {
     }
   }
 }
+
+/** Retries `fn` until it resolves (Redis, or one shard of it, coming back answers UNAVAILABLE meanwhile). */
+export async function untilOk<T>(fn: () => Promise<T>, what: string, timeoutMs = 20_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      return await fn();
+    } catch (err) {
+      if (Date.now() > deadline) throw new Error(`${what}: still failing after ${timeoutMs} ms: ${(err as Error).message}`);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  }
+}
