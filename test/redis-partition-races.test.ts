@@ -5,6 +5,8 @@ import { RedisEngine } from '../src/engine/redis.js';
 import { systemClock } from '../src/core/clock.js';
 import { RecordingHandler } from './helpers/engine-contract.js';
 import { redisAvailability, TestRedis } from './helpers/redis.js';
+import { Redis } from 'ioredis';
+import { RedisKeys } from '../src/engine/redis/keys.js';
 
 // Steps that span two partitions (a client id's and a topic's), raced on three independent shards
 // by two engines (two nodes): the memory engine settles each call at once and would hide these.
@@ -94,4 +96,35 @@ if (!availability.run && availability.fail) {
       t.is(listed, memberships.includes(topic), `round ${round}: the topic lists it (${listed}) exactly when its channel says it belongs (${memberships.join(',')})`);
     }
   });
+
+  test('partition steps - a Subscribe whose node died between its two steps (membership recorded, the topic never told): a retry on another node lists the member and tells the socket\'s node', async (t) => {
+    const shards = await Promise.all([TestRedis.start(), TestRedis.start(), TestRedis.start()]);
+    const urls = shards.map((s) => s.url);
+    const holder = engineOn(urls, 'gone');
+    const retrier = engineOn(urls, 'gone');
+    t.teardown(async () => {
+      await Promise.all([holder.stop(), retrier.stop()]);
+      await Promise.all(shards.map((s) => s.stop()));
+    });
+    const handler = new RecordingHandler();
+    await Promise.all([holder.start(handler), retrier.start(new RecordingHandler())]);
+    const topic = 'far-topic';
+    const clientId = Array.from({ length: 50 }, (_, i) => `near-${i}`).find((id) => holder.partitionOfClient(id) !== holder.partitionOfTopic(topic))!;
+    await holder.attach(clientId, 'socket', 0);
+    const posted = await retrier.publishTopic(topic, 'before');
+    // What subscribe-clients.lua leaves in the client's shard, had its node died right after it.
+    const keys = new RedisKeys('gone');
+    const admin = new Redis(urls[holder.partitionOfClient(clientId)]!);
+    t.teardown(() => admin.disconnect());
+    await admin.hset(keys.channel(clientId), 'mv', `${Date.now()}-0`);
+    await admin.hset(keys.channelTopics(clientId), topic, `${posted.epoch} ${posted.seq} ${Date.now()}-0`);
+    t.deepEqual((await retrier.topicMembers(topic, 10, '')).members, [], 'the topic does not list it');
+    t.is(await retrier.subscribe([clientId], topic, 10), 0, 'the retry finds the membership recorded');
+    t.deepEqual((await retrier.topicMembers(topic, 10, '')).members.map((m) => [m.clientId, m.connected]), [[clientId, true]], 'and the topic lists it now');
+    await handler.until(() => handler.joins.some((j) => j.clientId === clientId && j.topic === topic));
+    t.deepEqual(handler.joins.find((j) => j.clientId === clientId)?.position, { epoch: posted.epoch, seq: posted.seq }, 'the socket\'s node is told, from where the membership starts');
+    t.is(await retrier.subscribe([clientId], topic, 10), 0);
+    t.is(handler.joins.filter((j) => j.clientId === clientId).length, 1, 'a second retry tells nobody again');
+  });
 }
+

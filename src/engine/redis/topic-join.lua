@@ -34,7 +34,9 @@ for i = 15, #ARGV, 8 do
     if not (m.known and id_after(m.pv, presence)) then m.c, m.pv = connected, presence end
     if newer then m.mv = version end
     write_member(conn_key, client, m)
-    if joined == '1' and node ~= '' then
+    -- A membership not applied here before (a Subscribe whose listing never got here: its node
+    -- died between the steps) is news to the socket's node too.
+    if node ~= '' then
       redis.call('PUBLISH', ARGV[5] .. node, cjson.encode({k = 'j', c = client, tp = ARGV[1], e = ARGV[i + 6], s = tonumber(ARGV[i + 7])}))
     end
   elseif listed and set_info and (redis.call('HGET', info_key, client) or '') ~= ARGV[3] then
