@@ -36,3 +36,20 @@ test('config - the defaults object is not shared between loads', (t) => {
   loadConfig(['--api-key', 'k'], {});
   t.deepEqual(DEFAULT_CONFIG.apiKeys, []);
 });
+
+test('config - redis shards: repeated or from the environment; a non-redis URL, a repeat, more than 256, or shards with Sentinels or a Cluster are refused', (t) => {
+  const two = ['--redis-shard', 'redis://127.0.0.1:6379', '--redis-shard', 'redis://127.0.0.1:6380'];
+  t.deepEqual(loadConfig(two, {}).config.redisShards, ['redis://127.0.0.1:6379', 'redis://127.0.0.1:6380']);
+  t.deepEqual(loadConfig([], { CHANNELD_REDIS_SHARDS: 'redis://a:1,rediss://b:2' }).config.redisShards, ['redis://a:1', 'rediss://b:2']);
+  t.throws(() => loadConfig(['--redis-shard', 'http://127.0.0.1:6379'], {}), { message: /redis shard "http:\/\/127.0.0.1:6379" is not a redis:\/\/ URL/ });
+  t.throws(() => loadConfig(['--redis-shard', '127.0.0.1:6379'], {}), { message: /is not a redis:\/\/ URL/ });
+  t.throws(() => loadConfig([...two, '--redis-shard', 'redis://127.0.0.1:6379'], {}), { message: /listed twice/ });
+  const many = Array.from({ length: 257 }, (_, i) => ['--redis-shard', `redis://127.0.0.1:${10_000 + i}`]).flat();
+  t.throws(() => loadConfig(many, {}), { message: '257 redis shards are listed; at most 256 are supported' });
+  t.is(loadConfig(many.slice(0, 512), {}).config.redisShards.length, 256);
+  t.throws(() => loadConfig([...two, '--redis-sentinel', '127.0.0.1:26379'], {}), { message: /does not go with --redis-sentinel or --redis-cluster-node/ });
+  t.throws(() => loadConfig([...two, '--redis-cluster-node', '127.0.0.1:7000'], {}), { message: /does not go with/ });
+  t.is(loadConfig(['--redis-partitions', '256'], {}).config.redisPartitions, 256);
+  t.throws(() => loadConfig(['--redis-partitions', '257'], {}), { message: /--redis-partitions is "257"; it must be an integer from 1 to 256/ });
+  t.throws(() => loadConfig(['--redis-partitions', '0'], {}), { message: /from 1 to 256/ });
+});
