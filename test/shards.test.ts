@@ -84,6 +84,15 @@ if (!availability.run && availability.fail) {
     t.truthy(roomOnVictim && roomElsewhere, `the topics spread: shards ${roomShards.join(' ')}`);
 
     await redis.stop();
+    // The node stays ready (one shard away fails only what needs it), and its metrics say which is away.
+    const shardUp = (metrics: string, shard: number): string | undefined => new RegExp(`^channeld_redis_shard_up\\{shard="${shard}"\\} (\\d)$`, 'm').exec(metrics)?.[1];
+    await untilOk(async () => {
+      const metrics = await (await fetch(`${b.httpUrl}/metrics`)).text();
+      if (shardUp(metrics, victim) !== '0') throw new Error(`shard ${victim} is ${shardUp(metrics, victim)} in the metrics`);
+      t.deepEqual([0, 2].map((i) => shardUp(metrics, i)), ['1', '1'], 'the other shards are up');
+    }, 'the stopped shard in the metrics', 10_000);
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    t.is((await fetch(`${b.httpUrl}/readyz`)).status, 200, 'the node stays ready while other shards are up');
     // Calls for client ids on the victim shard fail at once with UNAVAILABLE naming the shard…
     for (const id of byShard.get(victim)!) {
       const got = await outcome(a.rpc.sendMessage(toClient(id, 'during')));
@@ -114,6 +123,10 @@ if (!availability.run && availability.fail) {
 
     // The shard comes back empty (no persistence): everything works again.
     await redis.launch();
+    await untilOk(async () => {
+      const metrics = await (await fetch(`${b.httpUrl}/metrics`)).text();
+      if (shardUp(metrics, victim) !== '1') throw new Error(`shard ${victim} is ${shardUp(metrics, victim)} in the metrics`);
+    }, 'the shard back in the metrics', 20_000);
     for (const id of byShard.get(victim)!) await untilOk(() => a.rpc.sendMessage(toClient(id, 'after')), `SendMessage to ${id} after the shard came back`);
     for (const id of elsewhere.slice(0, 4)) await a.rpc.sendMessage(toClient(id, 'after'));
     // The socket held through the outage gets what was sent after it, in a new epoch it is told of.
