@@ -30,6 +30,7 @@ export function openConnection(target: RedisTarget, role: 'command' | 'subscribe
     maxRetriesPerRequest: role === 'subscriber' ? null : 0,
     retryStrategy: (times) => Math.min(100 * times, 2000),
     connectionName,
+    enableAutoPipelining: role === 'command',
   };
   const url = new URL(target.redisUrl);
   const credentials = { username: url.username || undefined, password: url.password || undefined };
@@ -41,6 +42,7 @@ export function openConnection(target: RedisTarget, role: 'command' | 'subscribe
         enableOfflineQueue: role === 'subscriber',
         clusterRetryStrategy: (times) => Math.min(100 * times, 2000),
         shardedSubscribers: role === 'subscriber' && shardedSubscribers,
+        enableAutoPipelining: role === 'command',
         redisOptions: { ...credentials, maxRetriesPerRequest: base.maxRetriesPerRequest, connectionName },
       },
     );
