@@ -75,10 +75,16 @@ export class StreamWatcher<Item> {
   /** A live item. Held while the start (snapshot or replay) is still being sent. */
   push(item: Item): void {
     if (this.ended || !this.rules.accepts(item)) return;
+    if (this.buffering) {
+      // Held as it came: begin() orders the held items against the start.
+      this.enqueue(item, undefined);
+      return;
+    }
+    const merged = this.mergedWith(item);
     // One the start already held: written before the snapshot or replay was read, its live copy
     // came later (pub/sub and commands travel apart). It adds nothing to the cursor: a repeat.
-    if (!this.buffering && this.tailCursor !== '' && this.rules.order.merge(this.tailCursor, this.rules.cursorOf(item)) === this.tailCursor) return;
-    this.enqueue(item);
+    if (merged === this.tailCursor) return;
+    this.enqueue(item, merged);
   }
 
   /** Whether the start of the stream (snapshot or replay) has been sent. */
@@ -101,11 +107,11 @@ export class StreamWatcher<Item> {
     this.buffering = false;
     this.lastCursor = startCursor;
     this.tailCursor = startCursor;
-    for (const item of items) this.enqueue(item);
+    for (const item of items) this.enqueue(item, this.mergedWith(item));
     // Against what the start included, replayed items and all.
     const included = this.tailCursor;
     for (const item of held) {
-      if (this.rules.order.isAfter(this.rules.cursorOf(item), included)) this.enqueue(item);
+      if (this.rules.order.isAfter(this.rules.cursorOf(item), included)) this.enqueue(item, this.mergedWith(item));
     }
   }
 
@@ -116,13 +122,17 @@ export class StreamWatcher<Item> {
     this.sink.end(error);
   }
 
-  private enqueue(item: Item): void {
+  /** The watcher's cursor once `item` is sent too. */
+  private mergedWith(item: Item): string {
+    const own = this.rules.cursorOf(item);
+    return this.tailCursor === '' ? own : this.rules.order.merge(this.tailCursor, own);
+  }
+
+  /** Queues `item`; with `merged` (not while holding), stamped with the watcher's cursor after it. */
+  private enqueue(item: Item, merged: string | undefined): void {
     if (this.ended) return;
-    if (!this.buffering) {
-      // Live items while buffering are held as they came: begin() orders them.
-      const own = this.rules.cursorOf(item);
-      const merged = this.tailCursor === '' ? own : this.rules.order.merge(this.tailCursor, own);
-      if (merged !== own) item = this.rules.withCursor(item, merged);
+    if (merged !== undefined) {
+      if (merged !== this.rules.cursorOf(item)) item = this.rules.withCursor(item, merged);
       this.tailCursor = merged;
     }
     if (this.queue.length >= this.maxQueued) {

@@ -416,7 +416,6 @@ export class RedisEngine implements Engine {
       last,
       maxTopicsPerClient,
       ...p.keys.channelAffixes(),
-      '',
       this.options.replayWindowMs,
       check ? 1 : 0,
       ...ids,
